@@ -1,0 +1,333 @@
+"""The library's jobs: train, predict, evaluate. Each takes settings and returns data; the CLI
+and the service only parse input and render what these return."""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from oncoclass import __version__
+from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig
+from oncoclass.data import load_table
+from oncoclass.data.table import (
+    ID,
+    KAGGLE_CLASSES,
+    LABEL,
+    is_kaggle_label_set,
+    label_columns,
+    table_hash,
+)
+from oncoclass.errors import InputError, TrainingError
+from oncoclass.evaluate import align_proba, cross_validate, metrics, prior_proba, splits
+from oncoclass.models import get_recipe
+from oncoclass.persist import Bundle, save_bundle
+
+Progress = Callable[[], None] | None
+
+
+def load_input(spec: InputSpec) -> pd.DataFrame:
+    return load_table(spec.path, text=spec.text, labels=spec.labels, columns=spec.columns, fmt=spec.format)
+
+
+def labelled(table: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rows with a label, and a note for any left out (never silently)."""
+    if LABEL not in table.columns:
+        raise InputError(
+            "has no labels, so it cannot be used to train or evaluate.",
+            path=source,
+            hint="Kaggle variants need a Class column or --labels SOLUTION.csv.",
+        )
+    notes = list(table.attrs.get("notes", []))
+    mask = table[LABEL] != ""
+    if not mask.any():
+        raise InputError("no row has a label.", path=source)
+    out = table[mask].reset_index(drop=True)
+    out.attrs = {**table.attrs, "notes": notes}
+    groups = table.attrs.get("groups")
+    if groups:
+        out.attrs["groups"] = {
+            k: list(np.asarray(v, dtype=object)[mask.to_numpy()]) for k, v in groups.items()
+        }
+    return out, notes
+
+
+def _check_trainable(table: pd.DataFrame, source: str) -> list[str]:
+    labels = sorted(table[LABEL].unique())
+    if len(labels) < 2:
+        raise TrainingError(
+            f"{source}: every labelled row has the same label ({labels[0]!r}); "
+            "a classifier needs two or more."
+        )
+    return labels
+
+
+def library_versions() -> dict[str, str]:
+    import scipy
+    import sklearn
+    import skops
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skops": skops.__version__,
+    }
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    path: Path
+    metadata: dict[str, Any]
+    notes: list[str]
+
+
+def _model_card(meta: dict[str, Any]) -> str:
+    lines = [
+        f"# oncoclass model `{meta['model_id']}`",
+        "",
+        f"- Recipe: `{meta['recipe']}` — {meta['recipe_description']}",
+        f"- Trained: {meta['created']} with oncoclass {meta['oncoclass_version']}",
+        f"- Training data: `{meta['training']['source']}` ({meta['training']['rows']} labelled rows, "
+        f"sha256 `{meta['training']['data_hash'][:16]}…`)",
+        f"- Labels ({len(meta['labels'])}): " + ", ".join(f"`{lab}`" for lab in meta["labels"]),
+        "",
+        "## Intended use",
+        "Ranking the likely class of a cancer variant from its gene, protein change and literature, "
+        "as support for a human curator. It is not a diagnostic device; a curator decides.",
+        "",
+        "## Inputs",
+        "Gene, variation and free text (and, for CIViC-style data, disease and drugs). Curated "
+        "outcome fields (evidence type, significance, direction, level, rating) are never inputs.",
+        "",
+        "## Probabilities",
+        "Calibrated on out-of-fold predictions where the recipe needs it (see the recipe above).",
+    ]
+    cv = meta.get("cv")
+    if cv:
+        lines += [
+            "",
+            f"## Cross-validation ({cv['folds']} folds, on the training data)",
+            f"log loss {cv['log_loss']:.3f}, accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f}, "
+            f"ECE {cv['ece']:.3f}",
+        ]
+    lines += [
+        "",
+        "## Limits",
+        "Accuracy holds for data like the training data; literature and label usage drift over time. "
+        "Genes and variations never seen in training fall back on the variation's grammar and the text.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None) -> TrainResult:
+    """Train ``config.recipe`` on ``config.input`` and save the bundle to ``out_dir``."""
+    recipe = get_recipe(config.recipe)
+    table, notes = labelled(load_input(config.input), config.input.path)
+    labels = _check_trainable(table, config.input.path)
+    started = time.perf_counter()
+    cv_metrics = None
+    if config.cv_folds:
+        folds = splits(table[LABEL].to_numpy(), folds=config.cv_folds, groups=None, seed=config.seed)
+        oof = cross_validate(recipe.build(), table, folds=folds, labels=labels, progress=progress)
+        cv_metrics = {
+            k: v for k, v in metrics(table[LABEL], oof, labels).items() if not isinstance(v, (list, dict))
+        }
+        cv_metrics["folds"] = config.cv_folds
+    model = recipe.build().fit(table, table[LABEL].to_numpy())
+    created = datetime.now(UTC)
+    data_hash = table_hash(table)
+    metadata = {
+        "model_id": f"{recipe.name}-{created:%Y%m%dT%H%M%SZ}-{data_hash[:8]}",
+        "oncoclass_version": __version__,
+        "recipe": recipe.name,
+        "recipe_description": recipe.description,
+        "params": {k: repr(v) for k, v in model.get_params(deep=False).items()},
+        "labels": labels,
+        "label_columns": label_columns(labels),
+        "kaggle_classes": is_kaggle_label_set(labels),
+        "training": {
+            "source": str(config.input.path),
+            "text": config.input.text,
+            "rows": len(table),
+            "rows_with_text": int((table["text"] != "").sum()),
+            "data_hash": data_hash,
+            "label_counts": {lab: int((table[LABEL] == lab).sum()) for lab in labels},
+            "fit_seconds": round(time.perf_counter() - started, 2),
+        },
+        "cv": cv_metrics,
+        "created": created.isoformat(),
+        "libraries": library_versions(),
+    }
+    path = save_bundle(model, out_dir, metadata=metadata, config=config.to_dict(), card=_model_card(metadata))
+    return TrainResult(path=path, metadata=metadata, notes=notes)
+
+
+def predict_table(bundle: Bundle, table: pd.DataFrame) -> pd.DataFrame:
+    """``ID`` then one probability column per class (``class1``… for Kaggle's classes)."""
+    proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, bundle.labels)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    out = pd.DataFrame(proba, columns=label_columns(bundle.labels))
+    out.insert(0, "ID", table[ID].to_numpy())
+    return out
+
+
+def predict(bundle: Bundle, spec: InputSpec) -> tuple[pd.DataFrame, list[str]]:
+    table = load_input(spec)
+    return predict_table(bundle, table), list(table.attrs.get("notes", []))
+
+
+def write_predictions(predictions: pd.DataFrame, out: str | Path, bundle: Bundle) -> Path:
+    """Write the CSV atomically, and a ``.json`` sidecar naming the model that made it."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sidecar = {
+        "model_id": bundle.model_id,
+        "oncoclass_version": bundle.metadata.get("oncoclass_version"),
+        "recipe": bundle.metadata.get("recipe"),
+        "rows": len(predictions),
+        "created": datetime.now(UTC).isoformat(),
+    }
+    atomic_write(
+        out,
+        lambda handle: predictions.to_csv(
+            handle, index=False, float_format="%.6g", quoting=csv.QUOTE_MINIMAL
+        ),
+    )
+    atomic_write(out.with_name(out.name + ".json"), lambda handle: handle.write(_json(sidecar)))
+    return out
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def atomic_write(path: Path, write: Callable[[Any], Any]) -> None:
+    """Write through a temporary file in the same folder, renamed into place when complete."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda handle: handle.write(_json(data)))
+
+
+def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, Any]:
+    """Cross-validate each recipe (and the class prior) on one table; returns all metrics."""
+    recipes = [get_recipe(name) for name in config.recipes]
+    table, notes = labelled(load_input(config.input), config.input.path)
+    labels = _check_trainable(table, config.input.path)
+    y = table[LABEL].to_numpy()
+    groups = None
+    if config.group_by == "gene":
+        groups = table["gene"].str.upper().to_numpy()
+    elif config.group_by == "citation":
+        citation = table.attrs.get("groups", {}).get("citation")
+        if citation is None:
+            raise InputError(
+                "--group-by citation needs citation IDs (CIViC's pubmed_id/citation_id column).",
+                path=config.input.path,
+            )
+        groups = np.asarray(citation, dtype=object)
+    folds = splits(y, folds=config.folds, groups=groups, seed=config.seed)
+    prior = np.zeros((len(table), len(labels)))
+    for train_idx, held in folds:
+        prior[held] = prior_proba(y[train_idx], len(held), labels)
+    results: dict[str, Any] = {"prior": metrics(y, prior, labels)}
+    seconds: dict[str, float] = {}
+    predictions: dict[str, np.ndarray] = {}
+    for recipe in recipes:
+        started = time.perf_counter()
+        oof = cross_validate(recipe.build(), table, folds=folds, labels=labels, progress=progress)
+        seconds[recipe.name] = round(time.perf_counter() - started, 2)
+        results[recipe.name] = metrics(y, oof, labels)
+        results[recipe.name]["seconds"] = seconds[recipe.name]
+        predictions[recipe.name] = oof
+    return {
+        "oncoclass_version": __version__,
+        "settings": config.to_dict(),
+        "data": {
+            "source": config.input.path,
+            "rows": len(table),
+            "data_hash": table_hash(table),
+            "labels": labels,
+            "label_names": {lab: KAGGLE_CLASSES[lab] for lab in labels}
+            if is_kaggle_label_set(labels)
+            else {},
+            "label_counts": {lab: int((y == lab).sum()) for lab in labels},
+            "genes": int(table["gene"].nunique()),
+            "variations": int(table["variation"].nunique()),
+            "rows_without_text_pct": 100.0 * float((table["text"] == "").mean()),
+            "notes": notes,
+        },
+        "results": results,
+        "oof": {name: p.round(6).tolist() for name, p in predictions.items()},
+        "ids": table[ID].tolist(),
+    }
+
+
+def read_truth(path: str | Path) -> dict[str, str]:
+    """ID → label from a Kaggle solution file or any labelled table oncoclass can load."""
+    from oncoclass.data import kaggle
+    from oncoclass.data.files import read_bytes
+
+    first = read_bytes(path).split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
+    if kaggle.header_kind(first) == "solution":
+        return kaggle.read_solution(path)
+    table = load_table(path)
+    if LABEL not in table.columns:
+        raise InputError("has no labels to score against.", path=path)
+    return {i: lab for i, lab in zip(table[ID], table[LABEL], strict=True) if lab}
+
+
+def score(predictions_path: str | Path, truth_path: str | Path) -> dict[str, Any]:
+    """Metrics of a predictions CSV (``ID`` + class columns) against the labelled rows it covers."""
+    from oncoclass.data.tables import read_frame
+
+    frame = read_frame(predictions_path, "csv")
+    if "ID" not in frame.columns or len(frame.columns) < 3:
+        raise InputError("expected a predictions CSV with ID and class columns.", path=predictions_path)
+    truth = read_truth(truth_path)
+    columns = [c for c in frame.columns if c != "ID"]
+    labels = [
+        c[len("class") :] if c.startswith("class") and c[len("class") :] in KAGGLE_CLASSES else c
+        for c in columns
+    ]
+    ids = frame["ID"].astype(str).str.strip()
+    mask = ids.isin(list(truth)).to_numpy()
+    if not mask.any():
+        raise InputError(f"no predicted ID has a label in {truth_path}.", path=predictions_path)
+    try:
+        proba = frame.loc[mask, columns].astype(float).to_numpy()
+    except ValueError as exc:
+        raise InputError(f"a probability is not a number ({exc}).", path=predictions_path) from exc
+    y = np.asarray([truth[i] for i in ids[mask]], dtype=object)
+    unknown = sorted(set(y) - set(labels))
+    if unknown:
+        raise InputError(f"labels {unknown} have no probability column.", path=predictions_path)
+    result = metrics(y, proba, labels)
+    result["unscored_rows"] = int((~mask).sum())
+    return result

@@ -1,0 +1,64 @@
+"""One typed settings object per job; the CLI fills it, the library reads it, and training saves
+it beside the model (``config.json``) so a model can be retrained exactly."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from oncoclass.errors import ConfigError
+
+GROUPINGS = ("none", "gene", "citation")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where a table comes from: a path (auto-detected) and Kaggle's optional companions."""
+
+    path: str
+    text: str | None = None
+    labels: str | None = None
+    format: str = "auto"
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    input: InputSpec
+    recipe: str = "default"
+    cv_folds: int = 0
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": "train", **asdict(self)}
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    input: InputSpec
+    recipes: tuple[str, ...] = ("default",)
+    folds: int = 5
+    group_by: str = "none"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.group_by not in GROUPINGS:
+            raise ConfigError(f"--group-by must be one of {', '.join(GROUPINGS)}, not {self.group_by!r}.")
+        if not self.recipes:
+            raise ConfigError("name at least one recipe with --model.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": "evaluate", **asdict(self)}
+
+
+def parse_columns(spec: str | None) -> dict[str, str]:
+    """``gene=Hugo_Symbol,variation=HGVSp`` → ``{"gene": "Hugo_Symbol", ...}``."""
+    if not spec:
+        return {}
+    out: dict[str, str] = {}
+    for part in spec.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"--columns expects name=column pairs, got {part!r}.")
+        out[key.strip()] = value.strip()
+    return out

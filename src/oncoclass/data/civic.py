@@ -1,0 +1,178 @@
+"""CIViC ClinicalEvidenceSummaries exports, every schema seen in real releases.
+
+The file is tab-separated with no quoting (statements contain ``"``). Column names moved between
+releases (``pubmed_id`` → ``citation_id``, ``drugs`` → ``therapies``, ``clinical_significance`` →
+``significance``, gene + variant → ``molecular_profile``), so columns are found through aliases.
+
+The curated outcome columns (evidence type, direction, significance, level, rating) are what a
+curator decides; they form the label and never reach a model as input.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+
+from oncoclass.data.files import read_text
+from oncoclass.data.table import CONTEXT, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
+from oncoclass.errors import InputError
+
+NIGHTLY_URL = "https://civicdb.org/downloads/nightly/nightly-ClinicalEvidenceSummaries.tsv"
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "evidence_id": ("evidence_id", "id"),
+    "gene": ("gene", "gene_name"),
+    "variant": ("variant", "variant_name"),
+    "molecular_profile": ("molecular_profile", "molecular_profile_name"),
+    "statement": ("evidence_statement", "statement", "description", "evidence_description"),
+    "disease": ("disease", "disease_name"),
+    "drugs": ("drugs", "therapies", "drug"),
+    "evidence_type": ("evidence_type",),
+    "significance": ("clinical_significance", "significance"),
+    "citation_id": ("citation_id", "pubmed_id", "source_id"),
+}
+#: Curated by CIViC's editors: the answer, so never a model input.
+OUTCOME_COLUMNS = (
+    "evidence_type",
+    "evidence_direction",
+    "clinical_significance",
+    "significance",
+    "evidence_level",
+    "rating",
+)
+SIGNATURE = {"evidence_statement", "evidence_type", "evidence_id", "molecular_profile"}
+
+
+def looks_like_civic(header: list[str]) -> bool:
+    names = {h.strip().lower() for h in header}
+    return len(names & SIGNATURE) >= 2
+
+
+def _find(columns: list[str], key: str) -> str | None:
+    lowered = {c.lower(): c for c in columns}
+    for alias in ALIASES[key]:
+        if alias in lowered:
+            return lowered[alias]
+    return None
+
+
+def read_rows(path: str | Path) -> pd.DataFrame:
+    """The raw TSV with quoting off; rows with extra *empty* trailing fields are accepted."""
+    content = read_text(path)
+    lines = [line for line in content.split("\n") if line != ""]
+    if not lines:
+        raise InputError("the file is empty.", path=path)
+    header = lines[0].split("\t")
+    width = len(header)
+    body: list[list[str]] = []
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) > width:
+            if any(f.strip() for f in fields[width:]):
+                raise InputError(
+                    f"{len(fields)} tab-separated fields where the header has {width}.",
+                    path=path,
+                    row=number,
+                    hint="A value probably contains a tab; remove it.",
+                )
+            fields = fields[:width]
+        elif len(fields) < width:
+            fields = fields + [""] * (width - len(fields))
+        body.append(fields)
+    return pd.DataFrame(body, columns=header, dtype=object)
+
+
+def load_civic(path: str | Path) -> pd.DataFrame:
+    raw = read_rows(path)
+    columns = list(raw.columns)
+    if not looks_like_civic(columns):
+        raise InputError(
+            "does not look like a CIViC ClinicalEvidenceSummaries export "
+            "(no evidence_id / evidence_statement / evidence_type columns).",
+            path=path,
+        )
+    found = {key: _find(columns, key) for key in ALIASES}
+    if found["evidence_id"] is None:
+        raise InputError("no evidence_id column.", path=path)
+    frame = pd.DataFrame({ID: raw[found["evidence_id"]]})
+    if found["gene"] and found["variant"]:
+        frame[GENE] = raw[found["gene"]]
+        frame[VARIATION] = raw[found["variant"]]
+    elif found["molecular_profile"]:
+        # Newer exports name a molecular profile ("BRAF V600E") instead of gene + variant.
+        profile = raw[found["molecular_profile"]].str.strip()
+        parts = profile.str.split(" ", n=1, expand=True).reindex(columns=[0, 1])
+        frame[GENE] = parts[0].fillna("")
+        frame[VARIATION] = parts[1].fillna("").where(parts[1].fillna("") != "", profile)
+    else:
+        raise InputError("no gene/variant or molecular_profile columns.", path=path)
+    frame[TEXT] = raw[found["statement"]] if found["statement"] else ""
+    frame[CONTEXT] = _context(raw, found)
+    if found["evidence_type"]:
+        kind = raw[found["evidence_type"]].str.strip()
+        significance = (
+            raw[found["significance"]].str.strip()
+            if found["significance"]
+            else pd.Series("", index=raw.index)
+        )
+        label = (kind + ": " + significance).str.strip()
+        frame[LABEL] = label.where(kind != "", "")
+    table = canonicalize(frame, source=path)
+    table.attrs["source"] = str(path)
+    table.attrs["notes"] = []
+    if found["citation_id"]:
+        table.attrs["groups"] = {"citation": list(raw[found["citation_id"]].str.strip())}
+    return table
+
+
+def _context(raw: pd.DataFrame, found: dict[str, str | None]) -> pd.Series:
+    parts = []
+    for key, name in (("disease", "disease"), ("drugs", "drugs")):
+        column = found[key]
+        if column:
+            values = raw[column].fillna("").str.strip()
+            parts.append(values.where(values == "", name + ": " + values))
+    if not parts:
+        return pd.Series("", index=raw.index)
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = (joined + ". " + part).str.strip(". ")
+    return joined
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("ONCOCLASS_CACHE") or os.environ.get("XDG_CACHE_HOME")
+    return Path(base) / "oncoclass" if base else Path.home() / ".cache" / "oncoclass"
+
+
+def download_civic(
+    dest_dir: str | Path | None = None, *, url: str = NIGHTLY_URL, timeout: float = 60.0
+) -> Path:
+    """Fetch CIViC's nightly evidence export into the cache, atomically; return its path.
+
+    The download is checked by parsing it before it replaces any earlier copy.
+    """
+    dest = Path(dest_dir) if dest_dir else default_cache_dir() / "civic"
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / "nightly-ClinicalEvidenceSummaries.tsv"
+    partial = target.with_suffix(".tsv.part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, partial.open("wb") as out:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InputError(
+            f"could not download {url} ({exc}).",
+            hint="Check the network, or download the file by hand and pass it with --input.",
+        ) from exc
+    try:
+        load_civic(partial)
+    except InputError:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(target)
+    return target

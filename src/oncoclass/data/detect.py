@@ -1,0 +1,67 @@
+"""Which loader a path needs, decided from its content rather than trusted from its name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from oncoclass.data import civic, kaggle, tables
+from oncoclass.data.files import read_bytes
+from oncoclass.errors import InputError
+
+FORMATS = ("auto", "kaggle", "civic", *tables.FORMATS)
+
+
+def detect_format(path: str | Path, data: bytes | None = None) -> str:
+    """One of ``kaggle``, ``civic``, ``csv``, ``tsv``, ``jsonl``, ``parquet``."""
+    path = Path(path)
+    data = read_bytes(path) if data is None else data
+    if data[:4] == b"PAR1":
+        return "parquet"
+    first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
+    kind = kaggle.header_kind(first)
+    if kind == "variants":
+        return "kaggle"
+    if kind == "text":
+        raise InputError(
+            "this is a Kaggle text file (ID||Text); pass it with --text, and the matching "
+            "variants file with --input.",
+            path=path,
+        )
+    if kind == "solution":
+        raise InputError(
+            "this is a Kaggle solution file (ID,class1..); pass it with --labels beside the "
+            "variants file given with --input.",
+            path=path,
+        )
+    if "\t" in first and civic.looks_like_civic(first.split("\t")):
+        return "civic"
+    return tables.guess_format(path, data)
+
+
+def load_table(
+    path: str | Path,
+    *,
+    text: str | Path | None = None,
+    labels: str | Path | None = None,
+    columns: dict[str, str] | None = None,
+    fmt: str = "auto",
+) -> pd.DataFrame:
+    """Load any supported input as the canonical table (see :mod:`oncoclass.data.table`)."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    data = read_bytes(path)
+    if fmt == "auto":
+        fmt = detect_format(path, data)
+    if fmt != "kaggle" and (text is not None or labels is not None):
+        raise InputError(
+            "--text and --labels belong to Kaggle variants files; this input is "
+            f"{fmt.upper()}, which carries its own text and labels.",
+            path=path,
+        )
+    if fmt == "kaggle":
+        return kaggle.load_kaggle(path, text=text, labels=labels)
+    if fmt == "civic":
+        return civic.load_civic(path)
+    return tables.load_generic(path, columns=columns, fmt=fmt, data=data)

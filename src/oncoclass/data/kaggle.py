@@ -1,0 +1,180 @@
+"""Kaggle MSKCC "Redefining Cancer Treatment" files: variants, ``ID||Text`` texts, solutions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from oncoclass.data.files import read_text
+from oncoclass.data.table import ID, KAGGLE_CLASSES, LABEL, TEXT, canonicalize
+from oncoclass.errors import InputError
+
+VARIANT_COLUMNS = ("ID", "Gene", "Variation")
+_NULL_TEXTS = {"", "null", "NULL", "None", "nan", "NaN"}
+
+
+def header_kind(first_line: str) -> str | None:
+    """Which Kaggle file a header line belongs to, if any."""
+    fields = [f.strip().lower() for f in first_line.split(",")]
+    if fields[:3] == ["id", "gene", "variation"]:
+        return "variants"
+    if first_line.strip().lower().replace(" ", "") in ("id,text", "id||text"):
+        return "text"
+    if fields and fields[0] == "id" and len(fields) > 1 and all(f.startswith("class") for f in fields[1:]):
+        return "solution"
+    return None
+
+
+def read_variants(path: str | Path) -> pd.DataFrame:
+    """``ID,Gene,Variation[,Class]`` as the canonical table (text empty, label from Class)."""
+    content = read_text(path)
+    rows = list(csv.reader(io.StringIO(content)))
+    if not rows:
+        raise InputError("the file is empty.", path=path)
+    header = [h.strip() for h in rows[0]]
+    if [h.lower() for h in header[:3]] != ["id", "gene", "variation"]:
+        raise InputError(
+            f"expected a header starting ID,Gene,Variation; found {','.join(header)!r}.",
+            path=path,
+        )
+    width = len(header)
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != width and any(cell.strip() for cell in row):
+            raise InputError(
+                f"expected {width} fields, found {len(row)}.",
+                path=path,
+                row=number,
+                hint="Quote values that contain commas.",
+            )
+    body = [row for row in rows[1:] if any(cell.strip() for cell in row)]
+    frame = pd.DataFrame(body, columns=[h.lower() for h in header], dtype=object)
+    frame = frame.rename(columns={"class": LABEL})
+    table = canonicalize(frame, source=path)
+    if LABEL in table.columns:
+        _check_classes(table, path)
+    return table
+
+
+def _check_classes(table: pd.DataFrame, path: str | Path) -> None:
+    bad = table.index[~table[LABEL].isin(list(KAGGLE_CLASSES))]
+    if len(bad):
+        value = table[LABEL].iloc[int(bad[0])]
+        raise InputError(
+            f"Class {value!r} is not one of Kaggle's classes 1-9.",
+            path=path,
+            row=int(bad[0]) + 2,
+        )
+
+
+def read_texts(path: str | Path) -> dict[str, str]:
+    """``ID||Text`` lines after an ``ID,Text`` header, as id -> text ('null' texts become '')."""
+    content = read_text(path)
+    lines = content.split("\n")
+    if not lines or header_kind(lines[0]) != "text":
+        shown = lines[0][:60] if lines else ""
+        raise InputError(
+            f"expected Kaggle's text format (header 'ID,Text', then 'ID||text' lines); "
+            f"the first line is {shown!r}.",
+            path=path,
+        )
+    texts: dict[str, str] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        key, sep, text = line.partition("||")
+        key = key.strip()
+        if not sep:
+            raise InputError(
+                "no '||' between the ID and the text.",
+                path=path,
+                row=number,
+                hint="Each line must read ID||text.",
+            )
+        if not key:
+            raise InputError("empty ID before '||'.", path=path, row=number)
+        if key in texts:
+            raise InputError(f"ID {key!r} has a second text.", path=path, row=number)
+        text = text.strip()
+        texts[key] = "" if text in _NULL_TEXTS else text
+    if not texts:
+        raise InputError("the text file holds a header but no texts.", path=path)
+    return texts
+
+
+def read_solution(path: str | Path) -> dict[str, str]:
+    """A one-hot solution file (``ID,class1..class9``) as id -> label."""
+    content = read_text(path)
+    frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
+    columns = [c.strip() for c in frame.columns]
+    if not columns or columns[0].lower() != "id":
+        raise InputError("expected a solution file with header ID,class1,...", path=path)
+    labels: dict[str, str] = {}
+    classes = [c[len("class") :] for c in columns[1:]]
+    for position, row in enumerate(frame.itertuples(index=False), start=2):
+        try:
+            scores = [float(v) for v in row[1:]]
+        except ValueError as exc:
+            raise InputError(f"a class value is not a number ({exc}).", path=path, row=position) from exc
+        best = max(range(len(scores)), key=scores.__getitem__)
+        if scores[best] <= 0:
+            raise InputError("no class is marked for this ID.", path=path, row=position)
+        labels[str(row[0]).strip()] = classes[best]
+    return labels
+
+
+def load_kaggle(
+    variants: str | Path,
+    text: str | Path | None = None,
+    labels: str | Path | None = None,
+) -> pd.DataFrame:
+    """Variants, optionally joined to their texts and to a solution file, as one table.
+
+    Every variant must have a text line when a text file is given, and every text line a variant:
+    a mismatch usually means the wrong pair of files, so it is an error rather than a silent drop.
+    """
+    table = read_variants(variants)
+    notes: list[str] = []
+    if text is not None:
+        texts = read_texts(text)
+        ids = set(table[ID])
+        missing = [i for i in table[ID] if i not in texts]
+        extra = [i for i in texts if i not in ids]
+        if missing:
+            raise InputError(
+                f"{len(missing)} variant ID(s) have no text in {text} (first: {missing[0]!r}).",
+                path=variants,
+                hint="Pass the text file that belongs to this variants file.",
+            )
+        if extra:
+            raise InputError(
+                f"{len(extra)} text ID(s) have no variant in {variants} (first: {extra[0]!r}).",
+                path=text,
+                hint="Pass the variants file that belongs to this text file.",
+            )
+        table[TEXT] = table[ID].map(texts)
+        empty = int((table[TEXT] == "").sum())
+        if empty:
+            notes.append(f"{empty} row(s) have an empty or null text; they use gene and variation only.")
+    if labels is not None:
+        solution = read_solution(labels)
+        unknown = [i for i in solution if i not in set(table[ID])]
+        if unknown:
+            raise InputError(
+                f"{len(unknown)} solution ID(s) are not in {variants} (first: {unknown[0]!r}).",
+                path=labels,
+            )
+        if LABEL in table.columns:
+            notes.append("the solution file's labels replace the variants file's Class column.")
+        table[LABEL] = table[ID].map(solution).fillna("")
+        unlabelled = int((table[LABEL] == "").sum())
+        if unlabelled:
+            notes.append(
+                f"{unlabelled} of {len(table)} rows have no label in {Path(labels).name} "
+                "(Kaggle's decoys); labelled work uses the other rows."
+            )
+    table.attrs["notes"] = notes
+    table.attrs["source"] = str(variants)
+    return table

@@ -1,0 +1,131 @@
+"""The canonical table every loader produces and every recipe consumes.
+
+Columns: ``id``, ``gene``, ``variation``, ``text`` (may be empty), ``context`` (other free-text
+inputs a curator has before deciding, such as CIViC's disease and drugs; may be empty) and, when
+labelled, ``label``. Everything is a string so that IDs like ``007`` and labels like ``1`` survive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from oncoclass.errors import InputError
+
+ID, GENE, VARIATION, TEXT, CONTEXT, LABEL = "id", "gene", "variation", "text", "context", "label"
+CANONICAL_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION, TEXT, CONTEXT)
+REQUIRED_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION)
+
+KAGGLE_CLASSES: dict[str, str] = {
+    "1": "Likely Loss-of-function",
+    "2": "Likely Gain-of-function",
+    "3": "Neutral",
+    "4": "Loss-of-function",
+    "5": "Likely Neutral",
+    "6": "Inconclusive",
+    "7": "Gain-of-function",
+    "8": "Likely Switch-of-function",
+    "9": "Switch-of-function",
+}
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    return series.astype("object").where(series.notna(), "").astype(str).str.strip()
+
+
+def canonicalize(
+    frame: pd.DataFrame,
+    *,
+    source: str | Path,
+    require_label: bool = False,
+    row_offset: int = 2,
+) -> pd.DataFrame:
+    """Return ``frame`` as the canonical table, or raise :class:`InputError` naming the row.
+
+    ``row_offset`` converts a 0-based position into the row number a user sees in their file
+    (2 for a file with one header line).
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}.",
+            path=source,
+            hint="Name the columns id, gene, variation[, text, label] or map them with --columns.",
+        )
+    if frame.empty:
+        raise InputError("the file holds no data rows.", path=source)
+    out = pd.DataFrame(index=range(len(frame)))
+    for column in (*CANONICAL_COLUMNS, LABEL):
+        if column in frame.columns:
+            out[column] = _as_text(frame[column].reset_index(drop=True))
+        elif column != LABEL:
+            out[column] = ""
+    for column in (ID, GENE, VARIATION):
+        empty = out.index[out[column] == ""]
+        if len(empty):
+            raise InputError(
+                f"empty {column!r} (and {len(empty) - 1} more rows like it).",
+                path=source,
+                row=int(empty[0]) + row_offset,
+                hint=f"Every row needs an {column}.",
+            )
+    duplicated = out.index[out[ID].duplicated()]
+    if len(duplicated):
+        first = int(duplicated[0])
+        raise InputError(
+            f"duplicate id {out[ID].iloc[first]!r}.",
+            path=source,
+            row=first + row_offset,
+            hint="IDs must be unique; fix or drop the repeated rows.",
+        )
+    if LABEL in out.columns:
+        unlabeled = out.index[out[LABEL] == ""]
+        if require_label and len(unlabeled):
+            raise InputError(
+                f"empty label ({len(unlabeled)} row(s) without one).",
+                path=source,
+                row=int(unlabeled[0]) + row_offset,
+                hint="Training needs a label on every row.",
+            )
+    elif require_label:
+        raise InputError(
+            "no label column, so it cannot be used for training or evaluation.",
+            path=source,
+            hint="Add a label column (for Kaggle files: Class), or pass a solution file.",
+        )
+    return out
+
+
+def validate_table(table: pd.DataFrame, *, require_label: bool = False) -> pd.DataFrame:
+    """Check a table built in code (not from a file) against the canonical contract."""
+    return canonicalize(table, source="<table>", require_label=require_label, row_offset=0)
+
+
+def has_labels(table: pd.DataFrame) -> bool:
+    return LABEL in table.columns and bool((table[LABEL] != "").all())
+
+
+def table_hash(table: pd.DataFrame) -> str:
+    """A content hash of the table, order-independent, so a model records what it learned from."""
+    columns = [c for c in (*CANONICAL_COLUMNS, LABEL) if c in table.columns]
+    ordered = table[columns].sort_values(ID, kind="stable")
+    digest = hashlib.sha256()
+    for column in columns:
+        digest.update(column.encode())
+        for value in ordered[column]:
+            digest.update(value.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def is_kaggle_label_set(labels: list[str] | tuple[str, ...]) -> bool:
+    return bool(labels) and set(labels) <= set(KAGGLE_CLASSES)
+
+
+def label_columns(labels: list[str] | tuple[str, ...]) -> list[str]:
+    """Output column names for class probabilities: Kaggle's ``class1``… or the label itself."""
+    if is_kaggle_label_set(labels):
+        return [f"class{label}" for label in labels]
+    return list(labels)

@@ -1,0 +1,131 @@
+"""Generic tables (CSV, TSV, JSONL, Parquet) with columns id, gene, variation, text, label.
+
+Other column names are mapped with ``columns={"gene": "Hugo_Symbol", ...}``; common spellings
+(``ID``, ``Gene``, ``Variation``, ``Text``, ``Class``) are recognised without a mapping.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from oncoclass.data.files import decode, read_bytes
+from oncoclass.data.table import CANONICAL_COLUMNS, LABEL, canonicalize
+from oncoclass.errors import InputError
+
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "id": ("id", "identifier", "row_id"),
+    "gene": ("gene", "gene_symbol", "hugo_symbol", "symbol"),
+    "variation": ("variation", "variant", "protein_change", "hgvsp"),
+    "text": ("text", "statement", "abstract"),
+    "context": ("context",),
+    "label": ("label", "class", "y"),
+}
+FORMATS = ("csv", "tsv", "jsonl", "parquet")
+
+
+def guess_format(path: Path, data: bytes) -> str:
+    if data[:4] == b"PAR1":
+        return "parquet"
+    suffixes = [s.lower() for s in path.suffixes]
+    for fmt, names in (("tsv", (".tsv", ".tab")), ("jsonl", (".jsonl", ".ndjson", ".json"))):
+        if any(s in names for s in suffixes):
+            return fmt
+    stripped = data.lstrip()[:1]
+    if stripped in (b"{", b"["):
+        return "jsonl"
+    first_line = data.split(b"\n", 1)[0]
+    if first_line.count(b"\t") > first_line.count(b","):
+        return "tsv"
+    return "csv"
+
+
+def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = None) -> pd.DataFrame:
+    path = Path(path)
+    data = read_bytes(path) if data is None else data
+    fmt = fmt or guess_format(path, data)
+    try:
+        if fmt == "parquet":
+            return pd.read_parquet(io.BytesIO(data)).astype(object)
+        text = decode(data, path)
+        if fmt == "jsonl":
+            return _read_jsonl(text, path)
+        sep = "\t" if fmt == "tsv" else ","
+        quoting = 3 if fmt == "tsv" else 0  # TSV exports are unquoted; CSV follows RFC 4180
+        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, quoting=quoting)
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise InputError("the file is empty.", path=path) from exc
+    except pd.errors.ParserError as exc:
+        raise InputError(f"cannot be parsed as {fmt.upper()} ({exc}).", path=path) from exc
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot be read as {fmt} ({exc}).", path=path) from exc
+
+
+def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
+    if text.lstrip().startswith("["):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON ({exc.msg}).", path=path, row=exc.lineno) from exc
+    else:
+        records = []
+        for number, line in enumerate(text.split("\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"invalid JSON ({exc.msg}).", path=path, row=number) from exc
+            if not isinstance(record, dict):
+                raise InputError("each line must be a JSON object.", path=path, row=number)
+            records.append(record)
+    if not records:
+        raise InputError("the file holds no records.", path=path)
+    return pd.DataFrame.from_records(records).astype(object)
+
+
+def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str | Path) -> pd.DataFrame:
+    columns = dict(columns or {})
+    unknown = [k for k in columns if k not in (*CANONICAL_COLUMNS, LABEL)]
+    if unknown:
+        raise InputError(
+            f"cannot map unknown canonical column(s) {', '.join(unknown)}.",
+            hint=f"Map onto {', '.join((*CANONICAL_COLUMNS, LABEL))}.",
+        )
+    absent = [v for v in columns.values() if v not in frame.columns]
+    if absent:
+        raise InputError(
+            f"mapped column(s) {', '.join(absent)} not found; the file has "
+            f"{', '.join(map(str, frame.columns))}.",
+            path=path,
+        )
+    lowered = {str(c).strip().lower(): c for c in frame.columns}
+    renames: dict[str, str] = {}
+    for canonical in (*CANONICAL_COLUMNS, LABEL):
+        if canonical in columns:
+            renames[columns[canonical]] = canonical
+            continue
+        for synonym in _SYNONYMS[canonical]:
+            if synonym in lowered and lowered[synonym] not in renames:
+                renames[lowered[synonym]] = canonical
+                break
+    return frame.rename(columns=renames)
+
+
+def load_generic(
+    path: str | Path,
+    *,
+    columns: dict[str, str] | None = None,
+    fmt: str | None = None,
+    data: bytes | None = None,
+) -> pd.DataFrame:
+    frame = map_columns(read_frame(path, fmt, data), columns, path)
+    table = canonicalize(frame, source=path)
+    table.attrs["source"] = str(path)
+    table.attrs["notes"] = []
+    return table

@@ -1,0 +1,57 @@
+"""Every error a user can cause, with the message they will read.
+
+Library code raises these; each edge (CLI, service) renders them once. A message says what is
+wrong, where (file, row, field) and what to do about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class OncoclassError(Exception):
+    """Base of every error that is the user's to fix (bad input, bad model file, bad option)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+class InputError(OncoclassError):
+    """An input file that cannot be read as the corpus it claims to be."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        row: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = None if path is None else str(path)
+        self.row = row
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}"
+            if row is not None:
+                where += f", row {row}"
+            where += ": "
+        super().__init__(where + message, hint=hint)
+
+
+class ModelFileError(OncoclassError):
+    """A model directory that is missing, altered, or written by an incompatible version."""
+
+
+class ConfigError(OncoclassError):
+    """An option or setting that cannot be honoured (unknown recipe, bad fold count…)."""
+
+
+class TrainingError(OncoclassError):
+    """Training data that no model can learn from (one class, too few rows…)."""

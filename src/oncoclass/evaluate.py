@@ -1,0 +1,143 @@
+"""Cross-validation and metrics; everything returns data (dicts and arrays), nothing prints."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, StratifiedKFold
+
+from oncoclass.data.table import LABEL
+from oncoclass.errors import ConfigError, TrainingError
+
+EPS = 1e-15
+
+
+def align_proba(proba: np.ndarray, model_classes: Any, labels: list[str]) -> np.ndarray:
+    """Probabilities in the column order of ``labels``; labels the model never saw get 0."""
+    out = np.zeros((proba.shape[0], len(labels)))
+    index = {c: i for i, c in enumerate(labels)}
+    for j, c in enumerate(model_classes):
+        out[:, index[str(c)]] = proba[:, j]
+    return out
+
+
+def log_loss(y_true: np.ndarray, proba: np.ndarray, labels: list[str]) -> float:
+    index = {c: i for i, c in enumerate(labels)}
+    codes = np.array([index[y] for y in y_true])
+    p = np.clip(proba / proba.sum(axis=1, keepdims=True), EPS, 1.0)
+    return float(-np.log(p[np.arange(len(codes)), codes]).mean())
+
+
+def expected_calibration_error(
+    y_true: np.ndarray, proba: np.ndarray, labels: list[str], bins: int = 15
+) -> float:
+    """Top-label ECE: |accuracy - confidence| averaged over equal-width confidence bins."""
+    confidence = proba.max(axis=1)
+    predicted = np.asarray(labels)[proba.argmax(axis=1)]
+    correct = (predicted == y_true).astype(float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    return float(total)
+
+
+def metrics(y_true: Any, proba: np.ndarray, labels: list[str]) -> dict[str, Any]:
+    """Scores and the classic notebook's three matrices (confusion, precision, recall)."""
+    y_true = np.asarray(y_true, dtype=object).astype(str)
+    predicted = np.asarray(labels)[proba.argmax(axis=1)]
+    cm = confusion_matrix(y_true, predicted, labels=labels)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision_m = np.nan_to_num(cm / cm.sum(axis=0, keepdims=True))
+        recall_m = np.nan_to_num(cm / cm.sum(axis=1, keepdims=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, r, f, s = precision_recall_fscore_support(y_true, predicted, labels=labels, zero_division=0)
+        present = [lab for lab in labels if lab in set(y_true)]
+        macro_f1 = f1_score(y_true, predicted, labels=present, average="macro", zero_division=0)
+    accuracy = float(accuracy_score(y_true, predicted))
+    return {
+        "rows": len(y_true),
+        "log_loss": log_loss(y_true, proba, labels),
+        "accuracy": accuracy,
+        "macro_f1": float(macro_f1),
+        "misclassified_pct": 100.0 * (1.0 - accuracy),
+        "ece": expected_calibration_error(y_true, proba, labels),
+        "labels": list(labels),
+        "confusion": cm.tolist(),
+        "precision_matrix": precision_m.round(4).tolist(),
+        "recall_matrix": recall_m.round(4).tolist(),
+        "per_class": {
+            lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, lab in enumerate(labels)
+        },
+    }
+
+
+def prior_proba(train_labels: np.ndarray, n_rows: int, labels: list[str]) -> np.ndarray:
+    counts = np.array([(train_labels == lab).sum() for lab in labels], dtype=float) + 0.5
+    return np.tile(counts / counts.sum(), (n_rows, 1))
+
+
+def splits(
+    labels: np.ndarray, *, folds: int, groups: np.ndarray | None, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    if folds < 2:
+        raise ConfigError(f"--folds must be at least 2, not {folds}.")
+    if len(labels) < folds:
+        raise TrainingError(f"{len(labels)} labelled rows cannot be split into {folds} folds.")
+    dummy = np.zeros(len(labels))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class")
+        if groups is None:
+            return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(dummy, labels))
+        if len(set(groups)) < folds:
+            raise TrainingError(f"only {len(set(groups))} groups; cannot make {folds} grouped folds.")
+        try:
+            cv = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+            return list(cv.split(dummy, labels, groups))
+        except ValueError:
+            return list(GroupKFold(folds).split(dummy, labels, groups))
+
+
+@dataclass
+class CVResult:
+    recipe: str
+    metrics: dict[str, Any]
+    oof: np.ndarray = field(repr=False)
+    fit_seconds: float = 0.0
+
+
+def cross_validate(
+    estimator: Any,
+    table: pd.DataFrame,
+    *,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    labels: list[str],
+    progress: Any = None,
+) -> np.ndarray:
+    """Out-of-fold probabilities (columns in ``labels`` order) for every row of ``table``."""
+    y = table[LABEL].to_numpy()
+    oof = np.zeros((len(table), len(labels)))
+    for train, held in folds:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            model = clone(estimator).fit(table.iloc[train], y[train])
+        oof[held] = align_proba(model.predict_proba(table.iloc[held]), model.classes_, labels)
+        if progress is not None:
+            progress()
+    return oof

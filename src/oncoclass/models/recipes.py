@@ -1,0 +1,199 @@
+"""Named recipes: each a function returning an unfitted scikit-learn estimator over the table.
+
+Adding a model is adding one entry to :data:`RECIPES`. The classic notebook's models are kept
+as they were (one-hot gene and variation, bag-of-words/TF-IDF text, response coding) so the
+``default`` recipe can be compared with them on the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier, StackingClassifier, VotingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import MultinomialNB
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.svm import LinearSVC
+
+from oncoclass.errors import ConfigError
+from oncoclass.features import (
+    MentionWindows,
+    NeighbourFeatures,
+    ResponseCoder,
+    TextVectorizer,
+    VariationFeatures,
+)
+from oncoclass.models.calibration import TemperatureCalibrated
+
+SEED = 0
+
+
+def _onehot() -> tuple[str, Any, list[str]]:
+    return ("onehot", OneHotEncoder(handle_unknown="ignore"), ["gene", "variation"])
+
+
+def _text(kind: str = "tfidf", max_features: int | None = 50000) -> tuple[str, Any, str]:
+    return ("text", TextVectorizer(kind=kind, max_features=max_features), "text")
+
+
+def classic_features(*, kind: str = "tfidf", max_features: int | None = 50000) -> ColumnTransformer:
+    """One-hot gene and variation beside bag-of-words (``counts``) or TF-IDF text."""
+    return ColumnTransformer([_onehot(), _text(kind, max_features)], sparse_threshold=1.0)
+
+
+def _lr(*, balanced: bool = False, C: float = 1.0, max_iter: int = 3000) -> LogisticRegression:
+    return LogisticRegression(
+        C=C, max_iter=max_iter, class_weight="balanced" if balanced else None, random_state=SEED
+    )
+
+
+def _calibrated(estimator: Any) -> TemperatureCalibrated:
+    return TemperatureCalibrated(estimator=estimator, cv=5, random_state=SEED)
+
+
+def _svm() -> LinearSVC:
+    return LinearSVC(C=0.1, class_weight="balanced", random_state=SEED)
+
+
+def nb() -> Any:
+    return Pipeline(
+        [("features", classic_features(kind="counts")), ("model", _calibrated(MultinomialNB(alpha=0.1)))]
+    )
+
+
+def knn() -> Any:
+    model = KNeighborsClassifier(n_neighbors=15, weights="distance", metric="cosine")
+    return Pipeline([("features", classic_features()), ("model", _calibrated(model))])
+
+
+def lr() -> Any:
+    return Pipeline([("features", classic_features()), ("model", _lr())])
+
+
+def lr_balanced() -> Any:
+    # Balancing shifts probabilities away from the class prior; calibration puts them back.
+    return Pipeline([("features", classic_features()), ("model", _calibrated(_lr(balanced=True)))])
+
+
+def svm() -> Any:
+    return Pipeline([("features", classic_features()), ("model", _calibrated(_svm()))])
+
+
+def _forest() -> RandomForestClassifier:
+    return RandomForestClassifier(
+        n_estimators=300, min_samples_leaf=1, max_features="sqrt", n_jobs=2, random_state=SEED
+    )
+
+
+def rf() -> Any:
+    features = classic_features(max_features=5000)
+    return Pipeline([("features", features), ("model", _calibrated(_forest()))])
+
+
+def rf_response() -> Any:
+    features = ColumnTransformer(
+        [
+            ("response", ResponseCoder(alpha=1.0, random_state=SEED), ["gene", "variation"]),
+            _text(max_features=5000),
+        ],
+        sparse_threshold=1.0,
+    )
+    return Pipeline([("features", features), ("model", _calibrated(_forest()))])
+
+
+def stack() -> Any:
+    estimators = [
+        ("lr", _lr()),
+        ("svm", _calibrated(_svm())),
+        ("nb", _calibrated(MultinomialNB(alpha=0.1))),
+    ]
+    model = StackingClassifier(
+        estimators=estimators,
+        final_estimator=LogisticRegression(C=0.5, max_iter=3000, random_state=SEED),
+        cv=5,
+        stack_method="predict_proba",
+    )
+    return Pipeline([("features", classic_features()), ("model", model)])
+
+
+def vote() -> Any:
+    estimators = [
+        ("lr", _lr()),
+        ("svm", _calibrated(_svm())),
+        ("nb", _calibrated(MultinomialNB(alpha=0.1))),
+    ]
+    model = VotingClassifier(estimators=estimators, voting="soft")
+    return Pipeline([("features", classic_features()), ("model", model)])
+
+
+def default_features() -> ColumnTransformer:
+    """Gene and variation one-hot, variation grammar, out-of-fold neighbours, text in three views:
+    the whole document, the sentences around the variant's mentions, and the context (disease,
+    drugs)."""
+    mention = Pipeline(
+        [("windows", MentionWindows(window=1)), ("tfidf", TextVectorizer(ngram_max=2, max_features=50000))]
+    )
+    return ColumnTransformer(
+        [
+            _onehot(),
+            ("grammar", VariationFeatures(), ["variation"]),
+            ("neighbours", NeighbourFeatures(alpha=1.0, random_state=SEED), ["gene", "variation"]),
+            ("text", TextVectorizer(ngram_max=2, max_features=100000), "text"),
+            ("mention", mention, ["gene", "variation", "text"]),
+            ("context", TextVectorizer(min_df=1), "context"),
+        ],
+        sparse_threshold=1.0,
+    )
+
+
+def default() -> Any:
+    return Pipeline([("features", default_features()), ("model", _calibrated(_lr(C=1.0, max_iter=300)))])
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str
+    factory: Callable[[], Any]
+
+    def build(self) -> Any:
+        return self.factory()
+
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        Recipe("default", "LR over one-hot, variation grammar, OOF neighbours, whole-text, mention-window "
+               "and context TF-IDF; temperature-calibrated", default),
+        Recipe("nb", "multinomial Naive Bayes on one-hot + bag of words; calibrated", nb),
+        Recipe("knn", "k-nearest neighbours (cosine) on one-hot + TF-IDF; calibrated", knn),
+        Recipe("lr", "logistic regression on one-hot + TF-IDF", lr),
+        Recipe("lr-balanced", "class-balanced logistic regression on one-hot + TF-IDF; calibrated",
+               lr_balanced),
+        Recipe("svm", "linear SVM on one-hot + TF-IDF; calibrated", svm),
+        Recipe("rf", "random forest on one-hot + TF-IDF (5k terms); calibrated", rf),
+        Recipe("rf-response", "random forest on response-coded gene/variation + TF-IDF; calibrated",
+               rf_response),
+        Recipe("stack", "stacking of LR, SVM and NB with an LR on top", stack),
+        Recipe("vote", "soft voting of LR, SVM and NB", vote),
+    )
+}  # fmt: skip
+CLASSIC = tuple(name for name in RECIPES if name != "default")
+
+
+def get_recipe(name: str) -> Recipe:
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown recipe {name!r}.", hint=f"Choose one of: {', '.join(RECIPES)} (see `oncoclass models`)."
+        ) from None
+
+
+def build(name: str) -> Any:
+    return get_recipe(name).build()

@@ -1,0 +1,180 @@
+"""The variation grammar: what kind of change a protein-level description names.
+
+Covers the notation in Kaggle's and CIViC's data: point changes (``V600E``, ``W802*``,
+``p.Val600Glu``), indels (``E746_A750del``, ``S768_V769insVAS``, ``A859_L883delinsV``,
+``A502_Y503dup``), frameshifts (``F1088Lfs*5``), splice sites (``A113_splice``,
+``963_D1010splice``), truncations (``2010_2471trunc``, ``Truncating Mutations``), copy number
+(``Amplification``, ``Deletion``, ``Copy Number Loss``), fusions (``EML4-ALK Fusion``,
+``Fusions``, ``BCR-ABL``), regions (``Exon 19 deletion``, ``DNA binding domain missense
+mutations``), epigenetic changes (``Promoter Hypermethylation``), residue-only (``R1627``) and
+named isoforms (``EGFRvIII``, ``AR-V7``). Anything else parses as kind ``other``; parsing never
+fails, because a model must still predict for notation nobody anticipated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+KINDS: tuple[str, ...] = (
+    "missense",
+    "nonsense",
+    "synonymous",
+    "frameshift",
+    "inframe_deletion",
+    "insertion",
+    "delins",
+    "duplication",
+    "splice",
+    "truncating",
+    "amplification",
+    "gene_deletion",
+    "overexpression",
+    "underexpression",
+    "loss",
+    "fusion",
+    "promoter",
+    "methylation",
+    "exon",
+    "domain",
+    "position",
+    "isoform",
+    "any_mutation",
+    "wildtype",
+    "other",
+)
+
+THREE_TO_ONE = {
+    "ALA": "A", "ARG": "R", "ASN": "N", "ASP": "D", "CYS": "C", "GLN": "Q", "GLU": "E",
+    "GLY": "G", "HIS": "H", "ILE": "I", "LEU": "L", "LYS": "K", "MET": "M", "PHE": "F",
+    "PRO": "P", "SER": "S", "THR": "T", "TRP": "W", "TYR": "Y", "VAL": "V", "TER": "*",
+}  # fmt: skip
+AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
+
+
+@dataclass(frozen=True)
+class Variation:
+    """A parsed variation. ``start``/``end`` are 1-based residue positions when the text has them."""
+
+    raw: str
+    kind: str
+    ref: str = ""
+    alt: str = ""
+    start: int | None = None
+    end: int | None = None
+    partners: tuple[str, ...] = field(default=())
+    exon: int | None = None
+
+    @property
+    def length(self) -> int:
+        if self.start is None:
+            return 0
+        return (self.end or self.start) - self.start + 1
+
+
+_AA = "[ACDEFGHIKLMNPQRSTVWY]"
+_THREE = "(?:" + "|".join(k.capitalize() for k in THREE_TO_ONE) + ")"
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("frameshift", re.compile(rf"^({_AA})?(\d+)(?:{_AA})?fs(?:\*|X|Ter)?(?:\d+|\?)?$", re.I)),
+    ("delins", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?delins([A-Z*]+)$", re.I)),
+    ("inframe_deletion", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?del({_AA}*)$", re.I)),
+    ("insertion", re.compile(rf"^({_AA})?(\d+)_({_AA})?(\d+)ins([A-Z*]*)$", re.I)),
+    ("duplication", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?dup({_AA}*)$", re.I)),
+    ("splice", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?_?splice$", re.I)),
+    ("truncating", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?_?trunc$", re.I)),
+]
+_POINT = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|X|Ter)(?:/({_AA}|\*))*$")
+_POSITION = re.compile(rf"^({_AA})(\d+)$")
+_THREE_LETTER = re.compile(rf"^({_THREE})(\d+)({_THREE}|\*|=|fs.*)$", re.I)
+_FUSION_PAIR = re.compile(r"^([A-Z0-9][A-Z0-9.]*)\s*[-:/]\s*([A-Z0-9][A-Z0-9.]*)(?:\s+fusions?)?$", re.I)
+_EXON = re.compile(r"\bexon\s*(\d+)", re.I)
+_ISOFORM = re.compile(r"(v[IVX]+$|^[A-Z0-9]+-?V\d+$|^p\d+|es$)", re.I)
+
+_WORDS: list[tuple[str, re.Pattern[str]]] = [
+    ("truncating", re.compile(r"^truncating( mutations?)?$|^nonsense$|^truncation", re.I)),
+    ("amplification", re.compile(r"^(amplification|copy number gain|gain)$", re.I)),
+    ("gene_deletion", re.compile(r"^(\d'\s*)?(deletion|copy number loss|homozygous deletion)$", re.I)),
+    ("overexpression", re.compile(r"^(over)?expression$", re.I)),
+    ("underexpression", re.compile(r"^(under|loss of )expression$", re.I)),
+    ("loss", re.compile(r"^(loss|loss[- ]of[- ]function|biallelic inactivation)$", re.I)),
+    ("fusion", re.compile(r"^(fusions?|rearrangements?|translocation)$", re.I)),
+    ("methylation", re.compile(r"(hyper|hypo)?methylation", re.I)),
+    ("promoter", re.compile(r"promoter", re.I)),
+    ("wildtype", re.compile(r"^wild[- ]?type$", re.I)),
+    ("any_mutation", re.compile(r"^(mutations?|mutant|any mutation)$", re.I)),
+]
+
+
+def _pos(text: str | None) -> int | None:
+    return int(text) if text else None
+
+
+@lru_cache(maxsize=65536)
+def parse(raw: str) -> Variation:
+    """Parse one variation string. Never raises: unknown notation becomes kind ``other``."""
+    text = " ".join(str(raw).split())
+    if text.lower().startswith("p."):
+        text = text[2:]
+    text = text.strip("()")
+    if not text:
+        return Variation(raw=raw, kind="other")
+    three = _THREE_LETTER.match(text)
+    if three:
+        ref = THREE_TO_ONE[three.group(1).upper()]
+        tail = three.group(3)
+        if tail.lower().startswith("fs"):
+            return Variation(raw, "frameshift", ref=ref, start=int(three.group(2)))
+        alt = "*" if tail == "*" else (ref if tail == "=" else THREE_TO_ONE[tail.upper()])
+        return _point(raw, ref, int(three.group(2)), alt)
+    point = _POINT.match(text)
+    if point:
+        alt = point.group(3)
+        alt = "*" if alt in ("*", "X", "Ter") else alt
+        return _point(raw, point.group(1), int(point.group(2)), alt)
+    for kind, pattern in _PATTERNS:
+        match = pattern.match(text)
+        if match:
+            groups = match.groups()
+            start = _pos(groups[1])
+            end = _pos(groups[3]) if len(groups) > 3 else None
+            alt = groups[4] if len(groups) > 4 and groups[4] else ""
+            return Variation(raw, kind, ref=(groups[0] or "").upper(), alt=alt.upper(), start=start, end=end)
+    position = _POSITION.match(text)
+    if position:
+        return Variation(raw, "position", ref=position.group(1), start=int(position.group(2)))
+    lowered = text.lower()
+    exon = _EXON.search(text)
+    if exon:
+        return Variation(raw, "exon", exon=int(exon.group(1)))
+    if "domain" in lowered:
+        return Variation(raw, "domain")
+    for kind, pattern in _WORDS:
+        if pattern.search(text):
+            return Variation(raw, kind)
+    fusion = _FUSION_PAIR.match(text)
+    if (
+        fusion
+        and not _ISOFORM.search(text)
+        and ("fusion" in lowered or (fusion.group(1).isupper() and fusion.group(2).isupper()))
+    ):
+        return Variation(raw, "fusion", partners=(fusion.group(1).upper(), fusion.group(2).upper()))
+    if "fusion" in lowered:
+        return Variation(raw, "fusion")
+    if _ISOFORM.search(text) or re.search(r"\bV\d+\b|splice variant|isoform", text):
+        return Variation(raw, "isoform")
+    return Variation(raw, "other")
+
+
+def _point(raw: str, ref: str, position: int, alt: str) -> Variation:
+    ref = ref.upper()
+    alt = alt.upper()
+    if alt == "*":
+        kind = "nonsense"
+    elif ref == "*":
+        kind = "missense"  # stop-loss reads like a substitution of the stop codon
+    elif ref == alt:
+        kind = "synonymous"
+    else:
+        kind = "missense"
+    return Variation(raw, kind, ref=ref, alt=alt, start=position, end=position)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oncoclass.data import load_table
+from oncoclass.data.civic import OUTCOME_COLUMNS, load_civic
+
+NEW_HEADER = (
+    "molecular_profile\tmolecular_profile_id\tdisease\tdoid\tphenotypes\ttherapies\t"
+    "therapy_interaction_type\tevidence_type\tevidence_direction\tevidence_level\tsignificance\t"
+    "evidence_statement\tcitation_id\tsource_type\tasco_abstract_id\tcitation\tnct_ids\trating\t"
+    "evidence_status\tevidence_id\tvariant_origin\tlast_review_date\tevidence_civic_url\n"
+)
+
+
+def test_real_export(civic_file: Path) -> None:
+    table = load_table(civic_file)
+    assert len(table) == 2889
+    assert table["label"].value_counts().index[0] == "Predictive: Sensitivity/Response"
+    assert (table["text"] != "").all()
+    assert len(table.attrs["groups"]["citation"]) == 2889
+    # The curated outcome never leaks into the inputs.
+    row = table.iloc[0]
+    assert "Diagnostic" not in row["context"] and "Supports" not in row["context"]
+
+
+def test_newer_schema_with_molecular_profile_and_quotes(tmp_path: Path) -> None:
+    path = tmp_path / "new.tsv"
+    row = (
+        "BRAF V600E\t12\tMelanoma\t1909\t\tVemurafenib\t\tPredictive\tSupports\tA\tSensitivity/Response\t"
+        'Patients with "BRAF V600E" responded.\t123\tPubMed\t\tX et al.\t\t5\taccepted\t1001\tSomatic\t\t\n'
+    )
+    path.write_text(NEW_HEADER + row)
+    table = load_civic(path)
+    assert table.loc[0, ["gene", "variation", "label"]].tolist() == [
+        "BRAF",
+        "V600E",
+        "Predictive: Sensitivity/Response",
+    ]
+    assert '"BRAF V600E"' in table.loc[0, "text"]
+    assert "Vemurafenib" in table.loc[0, "context"]
+
+
+def test_prediction_time_rows_without_outcome_columns(tmp_path: Path) -> None:
+    header = "gene\tvariant\tdisease\tdrugs\tevidence_statement\tpubmed_id\tevidence_id\n"
+    path = tmp_path / "blind.tsv"
+    path.write_text(header + "EGFR\tT790M\tLung Cancer\tErlotinib\tResistance was seen.\t1\t7\n")
+    table = load_table(path)
+    assert "label" not in table.columns
+    assert set(OUTCOME_COLUMNS).isdisjoint(table.columns)
+
+
+def test_extra_non_empty_field_names_the_row(tmp_path: Path) -> None:
+    header = "gene\tvariant\tevidence_statement\tevidence_type\tevidence_id\n"
+    path = tmp_path / "bad.tsv"
+    path.write_text(header + "A\tB\tC\tPredictive\t1\n" + "A\tB\tC\tPredictive\t2\textra\n")
+    with pytest.raises(Exception, match="row 3"):
+        load_civic(path)

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import py7zr
+import pytest
+
+from oncoclass.data import load_table
+from oncoclass.data.synth import SynthSpec, make_corpus
+from oncoclass.data.table import CANONICAL_COLUMNS, LABEL
+from oncoclass.errors import InputError
+
+
+def test_synth_is_deterministic_and_labelled() -> None:
+    a, _ = make_corpus(SynthSpec(rows=50, test_rows=10, seed=3))
+    b, _ = make_corpus(SynthSpec(rows=50, test_rows=10, seed=3))
+    assert a.equals(b)
+    assert set(a[LABEL]) <= {str(i) for i in range(1, 10)}
+
+
+def test_kaggle_plain_and_zip_give_the_same_table(synth_files, synth_zipped) -> None:
+    plain = load_table(synth_files["training_variants"], text=synth_files["training_text"])
+    zipped = load_table(synth_zipped["training_variants"], text=synth_zipped["training_text"])
+    assert list(plain.columns) == [*CANONICAL_COLUMNS, LABEL]
+    assert plain.equals(zipped)
+    assert (plain["text"] != "").all()
+
+
+def test_kaggle_7z(tmp_path: Path, synth_files) -> None:
+    archive = tmp_path / "stage2_test_variants.csv.7z"
+    with py7zr.SevenZipFile(archive, "w") as handle:
+        handle.write(synth_files["test_variants"], "stage2_test_variants.csv")
+    table = load_table(archive)
+    assert len(table) == 60 and LABEL not in table.columns
+
+
+def test_solution_file_gives_labels(synth_files) -> None:
+    table = load_table(synth_files["test_variants"], labels=synth_files["test_solution"])
+    assert (table[LABEL] != "").all()
+
+
+def test_text_file_as_input_is_explained(synth_files) -> None:
+    with pytest.raises(InputError, match="--text"):
+        load_table(synth_files["training_text"])
+
+
+def test_mismatched_text_ids_are_an_error(synth_files) -> None:
+    with pytest.raises(InputError, match="have no text"):
+        load_table(synth_files["training_variants"], text=synth_files["test_text"])
+
+
+def test_null_text_becomes_empty(tmp_path: Path) -> None:
+    (tmp_path / "v").write_text("ID,Gene,Variation,Class\n0,BRAF,V600E,7\n1,TP53,R175H,4\n")
+    (tmp_path / "t").write_text("ID,Text\n0||null\n1||Some text about TP53.\n")
+    table = load_table(tmp_path / "v", text=tmp_path / "t")
+    assert list(table["text"]) == ["", "Some text about TP53."]
+    assert any("empty or null" in n for n in table.attrs["notes"])
+
+
+def test_missing_separator_names_the_row(tmp_path: Path) -> None:
+    (tmp_path / "v").write_text("ID,Gene,Variation\n0,BRAF,V600E\n")
+    (tmp_path / "t").write_text("ID,Text\n0 no separator here\n")
+    with pytest.raises(InputError, match="row 2") as info:
+        load_table(tmp_path / "v", text=tmp_path / "t")
+    assert "||" in str(info.value)
+
+
+def test_duplicate_ids_and_bad_class(tmp_path: Path) -> None:
+    (tmp_path / "dup.csv").write_text("ID,Gene,Variation,Class\n0,BRAF,V600E,7\n0,KRAS,G12D,7\n")
+    with pytest.raises(InputError, match="duplicate id"):
+        load_table(tmp_path / "dup.csv")
+    (tmp_path / "bad.csv").write_text("ID,Gene,Variation,Class\n0,BRAF,V600E,12\n")
+    with pytest.raises(InputError, match="row 2"):
+        load_table(tmp_path / "bad.csv")
+
+
+def test_archive_with_two_members_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "two.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("a.csv", "ID,Gene,Variation\n0,A,B\n")
+        handle.writestr("b.csv", "ID,Gene,Variation\n0,A,B\n")
+    with pytest.raises(InputError, match="2 files"):
+        load_table(archive)
+
+
+def test_bom_crlf_and_binary(tmp_path: Path) -> None:
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbfID,Gene,Variation\r\n0,BRAF,V600E\r\n")
+    assert load_table(tmp_path / "bom.csv")["variation"].tolist() == ["V600E"]
+    (tmp_path / "bin.csv").write_bytes(b"\x00\x01\x02binary")
+    with pytest.raises(InputError, match="binary"):
+        load_table(tmp_path / "bin.csv")
+    (tmp_path / "latin.csv").write_bytes("ID,Gene,Variation\n0,BRAF,V600É\n".encode("latin-1"))
+    with pytest.raises(InputError, match="UTF-8"):
+        load_table(tmp_path / "latin.csv")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_generic_tables(tmp_path: Path, small_corpus, suffix: str) -> None:
+    train, _ = small_corpus
+    frame = train.drop(columns=["context"]).head(20)
+    path = tmp_path / f"table{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix == ".tsv":
+        frame.to_csv(path, sep="\t", index=False)
+    elif suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_parquet(path)
+    table = load_table(path)
+    assert table["id"].tolist() == frame["id"].tolist()
+    assert table["text"].tolist() == frame["text"].tolist()
+
+
+def test_column_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "maf.csv"
+    path.write_text("key,Hugo_Symbol,HGVSp_Short,effect\nr1,BRAF,V600E,gain\nr2,TP53,R175H,loss\n")
+    table = load_table(path, columns={"id": "key", "variation": "HGVSp_Short", "label": "effect"})
+    assert table["gene"].tolist() == ["BRAF", "TP53"]
+    assert table["label"].tolist() == ["gain", "loss"]
+
+
+def test_missing_file_and_missing_columns(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_table(tmp_path / "nope.csv")
+    (tmp_path / "cols.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="missing column"):
+        load_table(tmp_path / "cols.csv")
+
+
+def test_real_kaggle_training_variants(kaggle_dir: Path) -> None:
+    table = load_table(kaggle_dir / "training_variants")
+    assert len(table) == 3321
+    assert sorted(table[LABEL].unique()) == [str(i) for i in range(1, 10)]
+
+
+def test_real_stage1_solution(kaggle_dir: Path) -> None:
+    table = load_table(kaggle_dir / "test_variants", labels=kaggle_dir / "stage1_solution_filtered.csv")
+    assert len(table) == 5668
+    assert (table[LABEL] != "").sum() == 368

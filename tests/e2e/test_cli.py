@@ -1,0 +1,126 @@
+"""Drive the real ``oncoclass`` executable, as users and scripts do."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+EXE = str(Path(sys.executable).with_name("oncoclass"))
+
+
+def run(*args: str | Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [EXE, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_models_lists_every_recipe() -> None:
+    out = run("models").stdout
+    for name in ("default", "nb", "knn", "lr", "lr-balanced", "svm", "rf", "rf-response", "stack", "vote"):
+        assert f"\n{name} " in "\n" + out
+
+
+def test_train_predict_score_on_zipped_kaggle_files(tmp_path: Path, synth_zipped) -> None:
+    model = tmp_path / "model"
+    run(
+        "train", "-i", synth_zipped["training_variants"], "--text", synth_zipped["training_text"], "-o", model
+    )
+    out = tmp_path / "p.csv"
+    run(
+        "predict",
+        "-m",
+        model,
+        "-i",
+        synth_zipped["test_variants"],
+        "--text",
+        synth_zipped["test_text"],
+        "-o",
+        out,
+    )
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["ID"] + [f"class{i}" for i in range(1, 10)]
+    assert frame.drop(columns="ID").sum(axis=1).round(4).eq(1).all()
+    sidecar = json.loads(out.with_name("p.csv.json").read_text())
+    assert sidecar["model_id"].startswith("default-")
+    scored = run("score", "-p", out, "--labels", synth_zipped["test_solution"]).stdout
+    assert "log loss" in scored
+
+
+def test_evaluate_writes_json(tmp_path: Path, synth_files) -> None:
+    out = tmp_path / "eval.json"
+    result = run(
+        "evaluate",
+        "-i",
+        synth_files["training_variants"],
+        "--text",
+        synth_files["training_text"],
+        "-m",
+        "lr,nb",
+        "--folds",
+        "3",
+        "--json",
+        out,
+    )
+    assert "confusion" in result.stdout and "precision" in result.stdout and "recall" in result.stdout
+    report = json.loads(out.read_text())
+    assert set(report["results"]) == {"prior", "lr", "nb"}
+    assert report["results"]["lr"]["log_loss"] < report["results"]["prior"]["log_loss"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("train", "-i", "missing.csv", "-o", "m"), "no such file"),
+        (("predict", "-m", "no-model", "-i", "x.csv", "-o", "p.csv"), "does not exist"),
+        (("evaluate", "-i", "PLACEHOLDER", "-m", "nonsense"), "unknown recipe"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(tmp_path: Path, synth_files, args, message) -> None:
+    args = tuple(str(synth_files["training_variants"]) if a == "PLACEHOLDER" else a for a in args)
+    result = subprocess.run([EXE, *args], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "p.csv").exists() and not (tmp_path / "m").exists()
+
+
+@pytest.mark.realdata
+def test_real_kaggle_variants_beat_classic_lr_on_stage1(tmp_path: Path, kaggle_dir: Path) -> None:
+    model = tmp_path / "model"
+    run("train", "-i", kaggle_dir / "training_variants", "-o", model)
+    out = tmp_path / "p.csv"
+    run("predict", "-m", model, "-i", kaggle_dir / "test_variants", "-o", out)
+    assert len(pd.read_csv(out)) == 5668
+    scores = tmp_path / "s.json"
+    run("score", "-p", out, "--labels", kaggle_dir / "stage1_solution_filtered.csv", "--json", scores)
+    result = json.loads(scores.read_text())
+    assert result["rows"] == 368
+    assert result["log_loss"] <= 1.05
+
+
+@pytest.mark.realdata
+def test_real_civic_all_recipes_evaluate_and_default_trains(tmp_path: Path, civic_file: Path) -> None:
+    out = tmp_path / "civic.json"
+    run("evaluate", "-i", civic_file, "-m", "all", "--folds", "3", "--no-matrices", "--json", out)
+    report = json.loads(out.read_text())
+    assert len(report["results"]) == 11  # ten recipes and the prior
+    assert report["results"]["default"]["log_loss"] < report["results"]["prior"]["log_loss"]
+    model = tmp_path / "civic-model"
+    run("train", "-i", civic_file, "-o", model)
+    preds = tmp_path / "civic.csv"
+    run("predict", "-m", model, "-i", civic_file, "-o", preds)
+    assert "Predictive: Sensitivity/Response" in pd.read_csv(preds).columns

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oncoclass.errors import ConfigError
+from oncoclass.evaluate import align_proba, log_loss, prior_proba
+from oncoclass.models import RECIPES, build, get_recipe
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_every_recipe_fits_and_predicts_calibrated_rows(name: str, small_corpus) -> None:
+    train, test = small_corpus
+    model = build(name).fit(train, train["label"].to_numpy())
+    proba = model.predict_proba(test)
+    assert proba.shape == (len(test), len(model.classes_))
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    labels = sorted(train["label"].unique())
+    loss = log_loss(test["label"].to_numpy(), align_proba(proba, model.classes_, labels), labels)
+    prior = log_loss(
+        test["label"].to_numpy(), prior_proba(train["label"].to_numpy(), len(test), labels), labels
+    )
+    assert loss < prior, f"{name} does not beat the class prior on learnable synthetic data"
+
+
+def test_default_works_without_text(small_corpus) -> None:
+    train, test = small_corpus
+    blank = train.assign(text="")
+    model = build("default").fit(blank, blank["label"].to_numpy())
+    proba = model.predict_proba(test.assign(text="", gene="UNSEEN", variation="Z999Q"))
+    assert np.isfinite(proba).all()
+
+
+def test_unknown_recipe_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="default"):
+        get_recipe("gradient-magic")
+
+
+def test_shuffled_labels_fall_to_the_prior(small_corpus) -> None:
+    from oncoclass.evaluate import cross_validate, splits
+
+    train, _ = small_corpus
+    rng = np.random.default_rng(0)
+    shuffled = train.assign(label=rng.permutation(train["label"].to_numpy()))
+    labels = sorted(shuffled["label"].unique())
+    y = shuffled["label"].to_numpy()
+    folds = splits(y, folds=5, groups=None, seed=0)
+    oof = cross_validate(build("default"), shuffled, folds=folds, labels=labels)
+    prior = np.zeros_like(oof)
+    for tr, held in folds:
+        prior[held] = prior_proba(y[tr], len(held), labels)
+    assert log_loss(y, oof, labels) > log_loss(y, prior, labels) - 0.05

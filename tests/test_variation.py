@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oncoclass.variation import AMINO_ACIDS, KINDS, parse
+
+CASES = {
+    "V600E": ("missense", "V", "E", 600),
+    "W802*": ("nonsense", "W", "*", 802),
+    "Q61K": ("missense", "Q", "K", 61),
+    "p.Val600Glu": ("missense", "V", "E", 600),
+    "E746_A750del": ("inframe_deletion", "E", "", 746),
+    "S768_V769insVAS": ("insertion", "S", "VAS", 768),
+    "A859_L883delinsV": ("delins", "A", "V", 859),
+    "A502_Y503dup": ("duplication", "A", "", 502),
+    "F1088Lfs*5": ("frameshift", "F", "", 1088),
+    "A113_splice": ("splice", "A", "", 113),
+    "963_D1010splice": ("splice", "", "", 963),
+    "2010_2471trunc": ("truncating", "", "", 2010),
+    "R1627": ("position", "R", "", 1627),
+    "T58T": ("synonymous", "T", "T", 58),
+}
+WORDS = {
+    "Truncating Mutations": "truncating",
+    "Deletion": "gene_deletion",
+    "3' Deletion": "gene_deletion",
+    "Copy Number Loss": "gene_deletion",
+    "Amplification": "amplification",
+    "Overexpression": "overexpression",
+    "Promoter Mutations": "promoter",
+    "Promoter Hypermethylation": "methylation",
+    "Hypermethylation": "methylation",
+    "EML4-ALK Fusion": "fusion",
+    "TMPRSS2-ETV1 Fusion": "fusion",
+    "BCR-ABL": "fusion",
+    "Fusions": "fusion",
+    "Exon 19 deletion": "exon",
+    "DNA binding domain missense mutations": "domain",
+    "EGFRvIII": "isoform",
+    "AR-V7": "isoform",
+}
+
+
+@pytest.mark.parametrize(("raw", "expected"), CASES.items())
+def test_point_and_indel_notation(raw: str, expected: tuple[str, str, str, int]) -> None:
+    v = parse(raw)
+    assert (v.kind, v.ref, v.alt, v.start) == expected
+
+
+@pytest.mark.parametrize(("raw", "kind"), WORDS.items())
+def test_word_notation(raw: str, kind: str) -> None:
+    assert parse(raw).kind == kind
+
+
+def test_fusion_partners_and_exon_number() -> None:
+    assert parse("EML4-ALK Fusion").partners == ("EML4", "ALK")
+    assert parse("Exon 19 deletion").exon == 19
+
+
+@given(st.text(max_size=60))
+def test_parse_never_raises_and_kind_is_known(raw: str) -> None:
+    assert parse(raw).kind in KINDS
+
+
+@given(
+    st.sampled_from(AMINO_ACIDS),
+    st.integers(min_value=1, max_value=40000),
+    st.sampled_from(AMINO_ACIDS + "*"),
+)
+def test_any_point_substitution_round_trips(ref: str, position: int, alt: str) -> None:
+    v = parse(f"{ref}{position}{alt}")
+    assert (v.ref, v.start, v.alt) == (ref, position, alt)
+    expected = "nonsense" if alt == "*" else ("synonymous" if alt == ref else "missense")
+    assert v.kind == expected
+
+
+def test_real_kaggle_variations_mostly_parse(kaggle_dir) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(kaggle_dir / "training_variants", dtype=str)
+    kinds = frame["Variation"].map(lambda v: parse(v).kind)
+    assert (kinds == "other").mean() < 0.01
