@@ -15,7 +15,6 @@ from oncoclass.features import (
 from oncoclass.features.text import mention_window
 from oncoclass.models import TemperatureCalibrated
 
-
 # Out-of-fold fit_transform differs from fit().transform() by design (that is what stops the
 # leak), so the checks that compare the two are expected to fail for the target encoder.
 OOF_BY_DESIGN = {
