@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -112,14 +111,6 @@ def splits(
             return list(cv.split(dummy, labels, groups))
         except ValueError:
             return list(GroupKFold(folds).split(dummy, labels, groups))
-
-
-@dataclass
-class CVResult:
-    recipe: str
-    metrics: dict[str, Any]
-    oof: np.ndarray = field(repr=False)
-    fit_seconds: float = 0.0
 
 
 def cross_validate(
