@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install browser demo test lint bench clean
 
 install: $(STAMP)
 
@@ -14,10 +14,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Debian's Chromium and ChromeDriver for the page's end-to-end tests. Without root or sudo (or
+# without the Debian mirror) the browser tests skip, except in CI, which requires them.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; \
+	else echo "note: cannot install chromium (not root, no sudo); browser tests will skip"; exit 0; fi; \
+	($$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	  --no-install-recommends chromium chromium-driver >/dev/null) \
+	  || echo "note: apt-get could not install chromium; browser tests will skip"
+
 demo: install
 	$(BIN)/oncoclass demo --workdir demo-output
 
-test: install
+test: install browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -26,4 +36,4 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache test-artifacts

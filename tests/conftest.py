@@ -1,8 +1,13 @@
-"""Shared fixtures: tiny synthetic corpora built per session, and the real data when available."""
+"""Shared fixtures: tiny synthetic corpora built per session, the real data when available, trained
+models and live servers."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -52,3 +57,88 @@ def synth_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def synth_zipped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("synthzip")
     return write_corpus(out, SynthSpec(rows=240, test_rows=60, doc_chars=600, seed=1), zipped=True)
+
+
+def _train(tmp_path_factory: pytest.TempPathFactory, files: dict[str, Path], recipe: str) -> Path:
+    from oncoclass.api import train
+    from oncoclass.config import InputSpec, TrainConfig
+
+    spec = InputSpec(path=str(files["training_variants"]), text=str(files["training_text"]))
+    out = tmp_path_factory.mktemp("models") / recipe
+    return train(TrainConfig(input=spec, recipe=recipe), out_dir=out).path
+
+
+@pytest.fixture(scope="session")
+def default_model(tmp_path_factory: pytest.TempPathFactory, synth_files) -> Path:
+    """The default recipe trained on the small synthetic corpus (a model folder)."""
+    return _train(tmp_path_factory, synth_files, "default")
+
+
+@pytest.fixture(scope="session")
+def lr_model(tmp_path_factory: pytest.TempPathFactory, synth_files) -> Path:
+    return _train(tmp_path_factory, synth_files, "lr")
+
+
+class LiveServer:
+    """``oncoclass serve`` as a real process on a free loopback port."""
+
+    def __init__(self, model: Path, env: dict[str, str]) -> None:
+        self.model, self.env = model, env
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.output = ""
+
+    def start(self) -> subprocess.Popen[str]:
+        exe = str(Path(sys.executable).with_name("oncoclass"))
+        self.process = subprocess.Popen(
+            [exe, "serve", "--model", str(self.model), "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **self.env},
+        )
+        return self.process
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.process.communicate()[0]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("server did not start in time")
+
+    def __enter__(self) -> LiveServer:
+        self.start()
+        self.wait_ready()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.output = self.process.communicate(timeout=30)[0]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _ServerFactory:
+    def __call__(self, model: Path, **env: str) -> LiveServer:
+        return LiveServer(model, env)
+
+    def start(self, model: Path, **env: str) -> subprocess.Popen[str]:
+        return LiveServer(model, env).start()
+
+
+@pytest.fixture(scope="session")
+def server() -> _ServerFactory:
+    """``with server(model) as live: httpx.get(live.url + ...)``; ``live.output`` after exit."""
+    return _ServerFactory()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,20 @@ from oncoclass.evaluate import align_proba, cross_validate, metrics, prior_proba
 from oncoclass.models import get_recipe
 from oncoclass.persist import Bundle, save_bundle
 
-Progress = Callable[[], None] | None
+
+class ProgressSink(Protocol):
+    """Where long jobs report progress: ``start`` once with the number of steps, then one call
+    per step. The CLI draws a bar on a terminal; library callers may pass nothing."""
+
+    def start(self, total: int, desc: str) -> None: ...
+
+    def __call__(self, advance: int = 1) -> None: ...
+
+
+Progress = ProgressSink | None
+
+#: Rows per predict_proba call: bounds memory on large inputs and paces the progress bar.
+PREDICT_CHUNK_ROWS = 2000
 
 
 def load_input(spec: InputSpec) -> pd.DataFrame:
@@ -141,6 +154,8 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
     started = time.perf_counter()
     cv_metrics = None
     if config.cv_folds:
+        if progress is not None:
+            progress.start(config.cv_folds, "cross-validating")
         folds = splits(table[LABEL].to_numpy(), folds=config.cv_folds, groups=None, seed=config.seed)
         oof = cross_validate(recipe.build(), table, folds=folds, labels=labels, progress=progress)
         cv_metrics = {
@@ -176,18 +191,61 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
     return TrainResult(path=path, metadata=metadata, notes=notes)
 
 
-def predict_table(bundle: Bundle, table: pd.DataFrame) -> pd.DataFrame:
+def predict_table(bundle: Bundle, table: pd.DataFrame, *, progress: Progress = None) -> pd.DataFrame:
     """``ID`` then one probability column per class (``class1``… for Kaggle's classes)."""
-    proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, bundle.labels)
+    starts = range(0, len(table), PREDICT_CHUNK_ROWS)
+    if progress is not None:
+        progress.start(len(starts), "predicting")
+    parts = []
+    for start in starts:
+        chunk = table.iloc[start : start + PREDICT_CHUNK_ROWS]
+        parts.append(align_proba(bundle.model.predict_proba(chunk), bundle.model.classes_, bundle.labels))
+        if progress is not None:
+            progress()
+    proba = np.vstack(parts) if parts else np.zeros((0, len(bundle.labels)))
     proba = proba / proba.sum(axis=1, keepdims=True)
     out = pd.DataFrame(proba, columns=label_columns(bundle.labels))
     out.insert(0, "ID", table[ID].to_numpy())
     return out
 
 
-def predict(bundle: Bundle, spec: InputSpec) -> tuple[pd.DataFrame, list[str]]:
+def predict_records(bundle: Bundle, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Predict variants given as ``{gene, variation, text?, context?, id?}`` records (the service's
+    unit of work): probabilities per class, the top class, and the model that answered."""
+    table = pd.DataFrame(
+        {
+            ID: [str(r.get("id") or i + 1) for i, r in enumerate(records)],
+            "gene": [str(r["gene"]).strip() for r in records],
+            "variation": [str(r["variation"]).strip() for r in records],
+            "text": [str(r.get("text") or "") for r in records],
+            "context": [str(r.get("context") or "") for r in records],
+        }
+    )
+    proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, bundle.labels)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    meanings = KAGGLE_CLASSES if is_kaggle_label_set(bundle.labels) else None
+    out = []
+    for record, row in zip(records, proba, strict=True):
+        top = int(np.argmax(row))
+        out.append(
+            {
+                "id": record.get("id"),
+                "gene": str(record["gene"]).strip(),
+                "variation": str(record["variation"]).strip(),
+                "probabilities": {label: float(p) for label, p in zip(bundle.labels, row, strict=True)},
+                "top_class": bundle.labels[top],
+                "top_probability": float(row[top]),
+                "meanings": {k: v for k, v in meanings.items() if k in bundle.labels} if meanings else None,
+                "model_id": bundle.model_id,
+                "oncoclass_version": __version__,
+            }
+        )
+    return out
+
+
+def predict(bundle: Bundle, spec: InputSpec, *, progress: Progress = None) -> tuple[pd.DataFrame, list[str]]:
     table = load_input(spec)
-    return predict_table(bundle, table), list(table.attrs.get("notes", []))
+    return predict_table(bundle, table, progress=progress), list(table.attrs.get("notes", []))
 
 
 def write_predictions(predictions: pd.DataFrame, out: str | Path, bundle: Bundle) -> Path:
@@ -207,11 +265,35 @@ def write_predictions(predictions: pd.DataFrame, out: str | Path, bundle: Bundle
             handle, index=False, float_format="%.6g", quoting=csv.QUOTE_MINIMAL
         ),
     )
-    atomic_write(out.with_name(out.name + ".json"), lambda handle: handle.write(_json(sidecar)))
+    atomic_write(out.with_name(out.name + ".json"), lambda handle: handle.write(to_json(sidecar)))
     return out
 
 
-def _json(data: Any) -> str:
+def explain_input(
+    *, gene: str | None, variation: str | None, text_file: str | None, spec: InputSpec | None,
+    row_id: str | None,
+) -> dict[str, str]:  # fmt: skip
+    """The variant to explain, from options or from one row of an input file."""
+    if spec is not None:
+        if not row_id:
+            raise InputError("--input needs --id to pick the row to explain.", path=spec.path)
+        table = load_input(spec)
+        rows = table.index[table[ID] == row_id]
+        if not len(rows):
+            raise InputError(f"no row has id {row_id!r}.", path=spec.path, hint="Check the ID column.")
+        row = table.loc[rows[0]]
+        return {k: str(row[k]) for k in ("gene", "variation", "text", "context")}
+    if not gene or not variation:
+        raise InputError("give --gene and --variation, or --input and --id.")
+    text = ""
+    if text_file:
+        from oncoclass.data.files import read_text
+
+        text = read_text(text_file)
+    return {"gene": gene, "variation": variation, "text": text, "context": ""}
+
+
+def to_json(data: Any) -> str:
     import json
 
     return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
@@ -223,6 +305,10 @@ def atomic_write(path: Path, write: Callable[[Any], Any]) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             write(handle)
+        # mkstemp makes the file private; give it the mode any other new file would get.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -232,7 +318,7 @@ def atomic_write(path: Path, write: Callable[[Any], Any]) -> None:
 def write_json(path: str | Path, data: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda handle: handle.write(_json(data)))
+    atomic_write(path, lambda handle: handle.write(to_json(data)))
 
 
 def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, Any]:
@@ -253,6 +339,8 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, 
             )
         groups = np.asarray(citation, dtype=object)
     folds = splits(y, folds=config.folds, groups=groups, seed=config.seed)
+    if progress is not None:
+        progress.start(len(recipes) * len(folds), "cross-validating")
     prior = np.zeros((len(table), len(labels)))
     for train_idx, held in folds:
         prior[held] = prior_proba(y[train_idx], len(held), labels)
@@ -269,24 +357,79 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, 
     return {
         "oncoclass_version": __version__,
         "settings": config.to_dict(),
-        "data": {
-            "source": config.input.path,
-            "rows": len(table),
-            "data_hash": table_hash(table),
-            "labels": labels,
-            "label_names": {lab: KAGGLE_CLASSES[lab] for lab in labels}
-            if is_kaggle_label_set(labels)
-            else {},
-            "label_counts": {lab: int((y == lab).sum()) for lab in labels},
-            "genes": int(table["gene"].nunique()),
-            "variations": int(table["variation"].nunique()),
-            "rows_without_text_pct": 100.0 * float((table["text"] == "").mean()),
-            "notes": notes,
-        },
+        "data": _data_summary(table, labels, config.input.path, notes),
         "results": results,
         "oof": {name: p.round(6).tolist() for name, p in predictions.items()},
         "ids": table[ID].tolist(),
+        "rows": _row_details(table),
+        "kind": f"{config.folds}-fold cross-validation (groups: {config.group_by})",
+        "recipe_params": {r.name: _params(r.build()) for r in recipes},
     }
+
+
+def _row_details(table: pd.DataFrame) -> dict[str, list[str]]:
+    return {k: table[k].astype(str).tolist() for k in ("gene", "variation", LABEL)}
+
+
+def _params(estimator: Any) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in estimator.get_params(deep=False).items())[:2000]
+
+
+def _data_summary(table: pd.DataFrame, labels: list[str], source: str, notes: list[str]) -> dict[str, Any]:
+    y = table[LABEL].to_numpy()
+    return {
+        "source": source,
+        "rows": len(table),
+        "data_hash": table_hash(table),
+        "labels": labels,
+        "label_names": {lab: KAGGLE_CLASSES[lab] for lab in labels} if is_kaggle_label_set(labels) else {},
+        "label_counts": {lab: int((y == lab).sum()) for lab in labels},
+        "genes": int(table["gene"].nunique()),
+        "variations": int(table["variation"].nunique()),
+        "rows_without_text_pct": 100.0 * float((table["text"] == "").mean()),
+        "notes": notes,
+    }
+
+
+def holdout(bundle: Bundle, spec: InputSpec) -> dict[str, Any]:
+    """A trained model scored on a labelled file, in the shape :func:`evaluate` returns (for the
+    report): the model's metrics beside the prior of the data it was trained on."""
+    table, notes = labelled(load_input(spec), spec.path)
+    labels = bundle.labels
+    unknown = sorted(set(table[LABEL]) - set(labels))
+    if unknown:
+        raise InputError(
+            f"labels the model was not trained on: {', '.join(unknown[:5])}.",
+            path=spec.path,
+            hint=f"The model knows: {', '.join(labels)}.",
+        )
+    y = table[LABEL].to_numpy()
+    proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, labels)
+    counts = bundle.metadata.get("training", {}).get("label_counts", {})
+    trained = np.repeat([lab for lab in labels], [int(counts.get(lab, 0)) for lab in labels])
+    prior = prior_proba(trained if len(trained) else y, len(table), labels)
+    name = bundle.model_id
+    return {
+        "oncoclass_version": __version__,
+        "settings": {"model": str(bundle.path), "model_id": name, "input": spec.path},
+        "data": _data_summary(table, labels, spec.path, notes),
+        "results": {"prior": metrics(y, prior, labels), name: metrics(y, proba, labels)},
+        "oof": {name: proba.round(6).tolist()},
+        "ids": table[ID].tolist(),
+        "rows": _row_details(table),
+        "kind": f"held-out predictions of model {name}",
+        "recipe_params": {name: str(bundle.metadata.get("params", ""))[:2000]},
+    }
+
+
+def write_report(report: dict[str, Any], out: str | Path, *, title: str) -> Path:
+    from oncoclass.report import render
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page = render(report, title=title)
+    atomic_write(out, lambda handle: handle.write(page))
+    return out
 
 
 def read_truth(path: str | Path) -> dict[str, str]:

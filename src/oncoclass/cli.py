@@ -6,6 +6,7 @@ with exit status 2; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 import traceback
@@ -97,23 +98,42 @@ def render_matrices(name: str, m: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class _Counter:
-    """Progress ticks on stderr only when it is a terminal, so CI logs stay clean."""
+class _Bar:
+    """A progress bar on stderr only when it is a terminal, so CI logs stay free of carriage returns."""
 
-    def __init__(self, total: int, desc: str) -> None:
-        self.bar = None
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def start(self, total: int, desc: str) -> None:
+        self.close()
         if sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+            # A terminal that reports no size (some ptys) would get an empty or hidden bar.
+            size = shutil.get_terminal_size((80, 24))
+            self.bar = tqdm(
+                total=total,
+                desc=desc,
+                file=sys.stderr,
+                leave=False,
+                ncols=size.columns or 80,
+                nrows=size.lines or 24,
+            )
 
-    def __call__(self) -> None:
+    def __call__(self, advance: int = 1) -> None:
         if self.bar is not None:
-            self.bar.update(1)
+            self.bar.update(advance)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @app.callback()
@@ -140,7 +160,8 @@ def train(
 ) -> None:
     """Train a recipe and save the model folder (skops model, metadata, config, model card)."""
     config = TrainConfig(input=_spec(input, text, labels, fmt, columns), recipe=model, cv_folds=cv)
-    result = api.train(config, out_dir=out)
+    with _Bar() as bar:
+        result = api.train(config, out_dir=out, progress=bar)
     _notes(result.notes)
     meta = result.metadata
     typer.echo(
@@ -165,7 +186,8 @@ def predict(
 ) -> None:
     """Write class probabilities: ID then one column per class (Kaggle: class1..class9)."""
     bundle = load_bundle(model)
-    predictions, notes = api.predict(bundle, _spec(input, text, labels, fmt, columns))
+    with _Bar() as bar:
+        predictions, notes = api.predict(bundle, _spec(input, text, labels, fmt, columns), progress=bar)
     api.write_predictions(predictions, out, bundle)
     _notes(notes)
     typer.echo(f"{len(predictions)} predictions by model {bundle.model_id} written to {out}")
@@ -187,6 +209,9 @@ def evaluate(
         Path | None, typer.Option("--json", help="Write every metric and matrix as JSON.")
     ] = None,
     matrices: Annotated[bool, typer.Option("--matrices/--no-matrices", help="Print the matrices.")] = True,
+    report_out: Annotated[
+        Path | None, typer.Option("--report", help="Write a self-contained HTML report with plots.")
+    ] = None,
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the fold split.")] = 0,
@@ -202,11 +227,8 @@ def evaluate(
         group_by=group_by,
         seed=seed,
     )
-    counter = _Counter(len(names) * folds, "cross-validating")
-    try:
-        report = api.evaluate(config, progress=counter)
-    finally:
-        counter.close()
+    with _Bar() as bar:
+        report = api.evaluate(config, progress=bar)
     _notes(report["data"]["notes"])
     data = report["data"]
     typer.echo(
@@ -219,6 +241,28 @@ def evaluate(
     if json_out is not None:
         api.write_json(json_out, report)
         typer.echo(f"metrics written to {json_out}")
+    if report_out is not None:
+        api.write_report(report, report_out, title=f"oncoclass evaluation: {Path(data['source']).name}")
+        typer.echo(f"report written to {report_out}")
+
+
+@app.command("report")
+def report_command(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")],
+    input: InputOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML report to write.")],
+    text: TextOpt = None,
+    labels: LabelsOpt = None,
+    fmt: FormatOpt = "auto",
+    columns: ColumnsOpt = None,
+) -> None:
+    """HTML report of a trained model's predictions on a labelled file (held-out data)."""
+    bundle = load_bundle(model)
+    result = api.holdout(bundle, _spec(input, text, labels, fmt, columns))
+    _notes(result["data"]["notes"])
+    typer.echo(render_scores(result["results"]))
+    api.write_report(result, out, title=f"oncoclass held-out report: {bundle.model_id}")
+    typer.echo(f"report written to {out}")
 
 
 @app.command()
@@ -293,10 +337,10 @@ def demo(
     typer.echo(f"synthetic corpus (not real data) written to {workdir / 'corpus'}")
     spec = InputSpec(path=str(paths["training_variants"]), text=str(paths["training_text"]))
     config = EvaluateConfig(input=spec, recipes=("default", "lr", "nb"), folds=5)
-    report = api.evaluate(config)
+    evaluation = api.evaluate(config)
     typer.echo("5-fold CV on the training file:")
-    typer.echo(render_scores(report["results"]))
-    api.write_json(workdir / "evaluation.json", report)
+    typer.echo(render_scores(evaluation["results"]))
+    api.write_json(workdir / "evaluation.json", evaluation)
     result = api.train(TrainConfig(input=spec), out_dir=workdir / "model")
     bundle = load_bundle(result.path)
     predictions, _ = api.predict(
@@ -306,14 +350,119 @@ def demo(
     scored = api.score(out, paths["test_solution"])
     typer.echo(f"held-out test set ({scored['rows']} rows), model {bundle.model_id}:")
     typer.echo(render_scores({"default": scored}))
+    report = api.write_report(
+        evaluation, workdir / "report.html", title="oncoclass demo: 5-fold CV on a SYNTHETIC corpus"
+    )
     typer.echo(f"model: {result.path}  predictions: {out}  ({time.perf_counter() - started:.0f} s)")
+    typer.echo(f"report: {report.resolve()}")
+
+
+def render_explanation(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result['gene']} {result['variation']}: predicted {result['predicted']} "
+        f"(model {result['model_id']}, recipe {result['recipe']})",
+        "probabilities: "
+        + ", ".join(
+            f"{k} {v:.3f}" for k, v in sorted(result["probabilities"].items(), key=lambda kv: -kv[1])
+        ),
+        f"method: {result['method']}. {result['note']}",
+    ]
+    for cls in result["classes"]:
+        meaning = f" ({cls['meaning']})" if cls["meaning"] else ""
+        lines += [
+            "",
+            f"class {cls['label']}{meaning}: probability {cls['probability']:.3f}, "
+            f"logit {cls['logit']:+.3f} = baseline {cls['baseline']:+.3f} + contributions",
+        ]
+        lines.append("  by source: " + ", ".join(f"{k} {v:+.3f}" for k, v in cls["by_source"].items()))
+        for title, items in (("toward", cls["toward"]), ("against", cls["against"])):
+            lines.append(f"  {title}:")
+            lines += [f"    {c['contribution']:+.3f}  {c['feature']}  [{c['source']}]" for c in items] or [
+                "    none"
+            ]
+        if cls["sentences"]:
+            lines.append("  strongest sentences:")
+            for sentence in cls["sentences"]:
+                text = sentence["text"] if len(sentence["text"]) <= 200 else sentence["text"][:197] + "..."
+                lines.append(f"    {sentence['score']:+.3f}  #{sentence['index']}: {text}")
+    return "\n".join(lines)
+
+
+@app.command()
+def explain(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")],
+    gene: Annotated[str | None, typer.Option("--gene", help="Gene symbol, e.g. BRAF.")] = None,
+    variation: Annotated[str | None, typer.Option("--variation", help="Protein change, e.g. V600E.")] = None,
+    text_file: Annotated[
+        Path | None, typer.Option("--text-file", help="Plain-text file with the literature.")
+    ] = None,
+    input: Annotated[
+        Path | None, typer.Option("--input", "-i", help="Take the variant from this file (with --id).")
+    ] = None,
+    id: Annotated[str | None, typer.Option("--id", help="Row ID in --input.")] = None,
+    text: TextOpt = None,
+    fmt: FormatOpt = "auto",
+    classes: Annotated[
+        list[str] | None, typer.Option("--class", help="Also explain this class (repeatable).")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="Features to list per direction.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+) -> None:
+    """Explain one prediction: features toward and against a class, by source, and the strongest sentences."""
+    from oncoclass.explain import explain as explain_variant
+
+    bundle = load_bundle(model)
+    record = api.explain_input(
+        gene=gene,
+        variation=variation,
+        text_file=None if text_file is None else str(text_file),
+        spec=None if input is None else _spec(input, text, None, fmt, None),
+        row_id=id,
+    )
+    result = explain_variant(bundle, classes=classes, top=top, **record).to_dict()
+    typer.echo(api.to_json(result) if as_json else render_explanation(result))
+
+
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")],
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    max_batch: Annotated[int, typer.Option("--max-batch", help="Most variants per /predict/batch.")] = 256,
+    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body in bytes.")] = 2_000_000,
+) -> None:
+    """Serve the model over HTTP: /predict, /predict/batch, /explain, /model, /health, a web page at /."""
+    import logging
+
+    import uvicorn
+
+    from oncoclass.service import ServiceSettings, create_app
+
+    bundle = load_bundle(model)
+    settings = ServiceSettings.from_env(max_batch=max_batch, max_body_bytes=max_body)
+    # Our own handler: the request log must not depend on what the root logger already has.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    service_log = logging.getLogger("oncoclass")
+    service_log.handlers = [handler]
+    service_log.setLevel(logging.INFO)
+    service_log.propagate = False
+    err(
+        f"serving model {bundle.model_id} on http://{host}:{port}/"
+        + (" (API key required)" if settings.api_key else "")
+    )
+    uvicorn.run(create_app(bundle, settings), host=host, port=port, log_level="warning", access_log=False)
 
 
 def main() -> None:
     warnings.filterwarnings("ignore", category=UserWarning)
     try:
-        # Standalone mode lets Typer render usage errors itself and exit with its own status.
-        app()
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        # Log lines print above a running bar instead of through it.
+        with logging_redirect_tqdm():
+            # Standalone mode lets Typer render usage errors itself and exit with its own status.
+            app()
     except OncoclassError as exc:
         if STATE["debug"]:
             traceback.print_exc()

@@ -38,21 +38,36 @@ def log_loss(y_true: np.ndarray, proba: np.ndarray, labels: list[str]) -> float:
     return float(-np.log(p[np.arange(len(codes)), codes]).mean())
 
 
+def reliability(y_true: Any, proba: Any, labels: list[str], bins: int = 10) -> dict[str, list[float]]:
+    """Top-label reliability: per non-empty equal-width confidence bin, the mean confidence of the
+    top class, the share of rows where it is right, and the share of rows in the bin."""
+    proba = np.asarray(proba, dtype=float)
+    y_true = np.asarray(y_true, dtype=object).astype(str)
+    confidence = proba.max(axis=1)
+    correct = (np.asarray(labels)[proba.argmax(axis=1)] == y_true).astype(float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    out: dict[str, list[float]] = {"confidence": [], "accuracy": [], "share": []}
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            out["confidence"].append(float(confidence[mask].mean()))
+            out["accuracy"].append(float(correct[mask].mean()))
+            out["share"].append(float(mask.mean()))
+    return out
+
+
 def expected_calibration_error(
     y_true: np.ndarray, proba: np.ndarray, labels: list[str], bins: int = 15
 ) -> float:
     """Top-label ECE: |accuracy - confidence| averaged over equal-width confidence bins."""
-    confidence = proba.max(axis=1)
-    predicted = np.asarray(labels)[proba.argmax(axis=1)]
-    correct = (predicted == y_true).astype(float)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            total += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
-    return float(total)
+    curve = reliability(y_true, proba, labels, bins=bins)
+    return float(
+        sum(
+            share * abs(acc - conf)
+            for share, acc, conf in zip(curve["share"], curve["accuracy"], curve["confidence"], strict=True)
+        )
+    )
 
 
 def metrics(y_true: Any, proba: np.ndarray, labels: list[str]) -> dict[str, Any]:

@@ -45,6 +45,9 @@ TRUSTED_NAMES: frozenset[str] = frozenset(
         "collections.defaultdict",
         "collections.OrderedDict",
         "re.Pattern",
+        # LightGBM's booster restores itself from its own text model format, not from code.
+        "lightgbm.basic.Booster",
+        "lightgbm.sklearn.LGBMClassifier",
     }
 )
 
@@ -68,6 +71,11 @@ class Bundle:
     @property
     def model_id(self) -> str:
         return str(self.metadata["model_id"])
+
+    @property
+    def card(self) -> str:
+        path = self.path / CARD_FILE
+        return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
 def _sha256(path: Path) -> str:

@@ -124,3 +124,35 @@ def test_real_civic_all_recipes_evaluate_and_default_trains(tmp_path: Path, civi
     preds = tmp_path / "civic.csv"
     run("predict", "-m", model, "-i", civic_file, "-o", preds)
     assert "Predictive: Sensitivity/Response" in pd.read_csv(preds).columns
+
+
+def _stderr_on_a_terminal(*args: str | Path) -> tuple[int, str]:
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [EXE, *map(str, args)], stdout=subprocess.DEVNULL, stderr=follower,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    return process.wait(timeout=600), b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bars_on_a_terminal_only(synth_files) -> None:
+    args = ("evaluate", "-i", synth_files["training_variants"], "--text", synth_files["training_text"],
+            "-m", "nb", "--folds", "3", "--no-matrices")  # fmt: skip
+    code, terminal = _stderr_on_a_terminal(*args)
+    assert code == 0
+    assert "cross-validating" in terminal and "\r" in terminal
+    piped = run(*args).stderr
+    assert "cross-validating" not in piped and "\r" not in piped

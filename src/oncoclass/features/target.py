@@ -122,23 +122,25 @@ class ResponseCoder(TransformerMixin, BaseEstimator):
 
 def neighbour_keys(table: pd.DataFrame) -> pd.DataFrame:
     """Keys that group a variant with its neighbours: same gene, residue, position, kind, partner."""
-    genes = table["gene"].astype(str).str.upper().str.strip()
-    parsed = [parse(v) for v in table["variation"].astype(str)]
-    kinds = pd.Series([p.kind for p in parsed], index=table.index)
-    positions = pd.Series(["" if p.start is None else str(p.start) for p in parsed], index=table.index)
-    residues = pd.Series([f"{p.ref}{p.start}" if p.start else "" for p in parsed], index=table.index)
-    # Missing positions get a key that is unique to the row so it never pools with others.
-    unique = pd.Series([f"#{i}" for i in range(len(table))], index=table.index)
-    return pd.DataFrame(
-        {
-            "gene": genes,
-            "gene_kind": genes + "|" + kinds,
-            "gene_residue": (genes + "|" + residues).where(residues != "", unique),
-            "gene_position": (genes + "|" + positions).where(positions != "", unique),
-            "kind": kinds,
-            "gene_variation": genes + "|" + table["variation"].astype(str).str.upper().str.strip(),
-        }
-    )
+    # Plain lists: pandas string methods cost more than the work for the one-row frames the
+    # service predicts on, and no less for large ones.
+    genes = [str(g).upper().strip() for g in table["gene"]]
+    variations = [str(v) for v in table["variation"]]
+    parsed = [parse(v) for v in variations]
+    rows: dict[str, list[str]] = {k: [] for k in KEY_NAMES}
+    for i, (gene, variation, p) in enumerate(zip(genes, variations, parsed, strict=True)):
+        # A missing position gets a key unique to the row, so it never pools with others.
+        unique = f"#{i}"
+        rows["gene"].append(gene)
+        rows["gene_kind"].append(f"{gene}|{p.kind}")
+        rows["gene_residue"].append(f"{gene}|{p.ref}{p.start}" if p.start else unique)
+        rows["gene_position"].append(f"{gene}|{p.start}" if p.start is not None else unique)
+        rows["kind"].append(p.kind)
+        rows["gene_variation"].append(f"{gene}|{variation.upper().strip()}")
+    return pd.DataFrame(rows, index=table.index)
+
+
+KEY_NAMES = ("gene", "gene_kind", "gene_residue", "gene_position", "kind", "gene_variation")
 
 
 class NeighbourFeatures(TransformerMixin, BaseEstimator):
@@ -170,6 +172,95 @@ class NeighbourFeatures(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "coder_")
         names = []
-        for key in neighbour_keys(pd.DataFrame({"gene": ["x"], "variation": ["x"]})).columns:
+        for key in KEY_NAMES:
             names += [f"{key}=class {c}" for c in self.classes_] + [f"{key} count"]
+        return np.asarray(names, dtype=object)
+
+
+def _positions(X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    genes = X["gene"].astype(str).str.upper().str.strip().to_numpy()
+    starts = [parse(str(v)).start for v in X["variation"]]
+    return genes, np.array([-1.0 if s is None else float(s) for s in starts])
+
+
+class PositionKernel(TransformerMixin, BaseEstimator):
+    """Class distribution of training variants in the same gene, weighted by residue distance.
+
+    Variants near each other on a protein tend to share their effect (hotspots, domains), even
+    when no training variant sits on the exact residue. For each bandwidth ``h`` a row gets
+    ``sum_j w_j onehot(y_j)`` with ``w_j = exp(-|pos - pos_j| / h)`` over same-gene training
+    variants, smoothed toward the prior with one pseudo-count, plus ``log1p(sum_j w_j)``. Rows
+    without a position get the prior and a zero weight. ``fit_transform`` is out of fold.
+    """
+
+    def __init__(
+        self, *, bandwidths: tuple[float, ...] = (2.0, 10.0, 50.0, 250.0), n_splits: int = 5,
+        random_state: int = 0,
+    ) -> None:  # fmt: skip
+        self.bandwidths = bandwidths
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def _index(self, genes: np.ndarray, positions: np.ndarray, codes: np.ndarray) -> dict[str, Any]:
+        onehot = np.eye(len(self.classes_))[codes]
+        index: dict[str, Any] = {}
+        for gene in np.unique(genes[positions >= 0]):
+            rows = (genes == gene) & (positions >= 0)
+            index[gene] = (positions[rows], onehot[rows])
+        return index
+
+    def _encode(self, genes: np.ndarray, positions: np.ndarray, index: dict[str, Any], prior: np.ndarray):
+        k = len(self.classes_)
+        width = k + 1
+        out = np.zeros((len(genes), width * len(self.bandwidths)))
+        for b in range(len(self.bandwidths)):
+            out[:, b * width : b * width + k] = prior
+        for gene in np.unique(genes):
+            found = index.get(gene)
+            rows = np.flatnonzero((genes == gene) & (positions >= 0))
+            if found is None or len(rows) == 0:
+                continue
+            known, onehot = found
+            distance = np.abs(positions[rows, None] - known[None, :])
+            for b, h in enumerate(self.bandwidths):
+                weights = np.exp(-distance / h)
+                total = weights.sum(axis=1, keepdims=True)
+                out[rows, b * width : b * width + k] = (weights @ onehot + prior) / (total + 1.0)
+                out[rows, b * width + k] = np.log1p(total[:, 0]) / 4.0
+        return out
+
+    def fit(self, X: pd.DataFrame, y: Any) -> PositionKernel:
+        genes, positions = _positions(X)
+        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        self.prior_ = np.bincount(codes, minlength=len(self.classes_)) / len(codes)
+        self.index_ = self._index(genes, positions, codes)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "index_")
+        genes, positions = _positions(X)
+        return self._encode(genes, positions, self.index_, self.prior_)
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray:
+        self.fit(X, y)
+        genes, positions = _positions(X)
+        _, codes = np.unique(np.asarray(y), return_inverse=True)
+        n_splits = min(self.n_splits, len(X))
+        if n_splits < 2:
+            return self.transform(X)
+        out = np.zeros((len(X), (len(self.classes_) + 1) * len(self.bandwidths)))
+        for train, held in KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state).split(X):
+            prior = (np.bincount(codes[train], minlength=len(self.classes_)) + 1.0) / (
+                len(train) + len(self.classes_)
+            )
+            index = self._index(genes[train], positions[train], codes[train])
+            out[held] = self._encode(genes[held], positions[held], index, prior)
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "index_")
+        names = []
+        for h in self.bandwidths:
+            names += [f"within ~{h:g} residues=class {c}" for c in self.classes_]
+            names += [f"within ~{h:g} residues count"]
         return np.asarray(names, dtype=object)

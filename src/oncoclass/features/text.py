@@ -75,3 +75,6 @@ class MentionWindows(TransformerMixin, BaseEstimator):
             ],
             dtype=object,
         )
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(["mention_text"], dtype=object)

@@ -40,35 +40,50 @@ def class_scores(estimator: Any, X: Any, classes: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit_temperature(
-    scores: np.ndarray, codes: np.ndarray, *, bias: bool, ridge: float = 1e-2
-) -> tuple[float, np.ndarray]:
-    """Minimise the log loss of ``softmax(scores / T + b)``; returns ``(T, b)``."""
-    n, k = scores.shape
-    centred = scores - scores.mean(axis=1, keepdims=True)
+def fit_blend(
+    scores: list[np.ndarray], codes: np.ndarray, *, bias: bool = True, ridge: float = 1e-2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise the log loss of ``softmax(sum_m w_m * centred(scores_m) + b)`` over ``w >= 0``
+    and (when ``bias``) one ``b`` per class; returns ``(w, b)``.
+
+    With one score matrix, ``1 / w`` is a temperature; with several, it is a calibrated blend
+    whose weights also say how much each member is trusted.
+    """
+    centred = [s - s.mean(axis=1, keepdims=True) for s in scores]
+    n, k = centred[0].shape
+    m = len(centred)
+    rows = np.arange(n)
 
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
-        inv_t = np.exp(params[0])
-        b = params[1:] if bias else np.zeros(k)
-        logits = centred * inv_t + b
+        w = params[:m]
+        b = params[m:] if bias else np.zeros(k)
+        logits = sum(wi * c for wi, c in zip(w, centred, strict=True)) + b
         logp = log_softmax(logits, axis=1)
-        value = -logp[np.arange(n), codes].mean() + ridge * float(b @ b) / 2
-        p = np.exp(logp)
-        p[np.arange(n), codes] -= 1.0
-        p /= n
-        grad_logits = p
-        g_t = float((grad_logits * centred).sum() * inv_t)
-        grads = [g_t]
+        value = -logp[rows, codes].mean() + ridge * float(b @ b) / 2
+        grad = np.exp(logp)
+        grad[rows, codes] -= 1.0
+        grad /= n
+        grads = [float((grad * c).sum()) for c in centred]
         if bias:
-            grads += list(grad_logits.sum(axis=0) + ridge * b)
+            grads += list(grad.sum(axis=0) + ridge * b)
         return value, np.asarray(grads)
 
-    start = np.zeros(1 + (k if bias else 0))
-    result = minimize(
-        loss, start, jac=True, method="L-BFGS-B", bounds=[(-4.0, 4.0)] + [(-10.0, 10.0)] * (len(start) - 1)
-    )
-    temperature = float(np.exp(-result.x[0]))
-    return temperature, (result.x[1:] if bias else np.zeros(k))
+    start = np.r_[np.full(m, 1.0 / m), np.zeros(k if bias else 0)]
+    bounds = [(1e-3, 50.0)] * m + [(-10.0, 10.0)] * (k if bias else 0)
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    return result.x[:m], (result.x[m:] if bias else np.zeros(k))
+
+
+def calibration_folds(codes: np.ndarray, cv: int, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds when some class can fill every fold; with only tiny classes, shuffled ones."""
+    n_splits = int(min(cv, len(codes)))
+    if np.bincount(codes).max() >= n_splits:
+        folds: Any = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    else:
+        folds = KFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class")
+        return list(folds.split(np.zeros(len(codes)), codes))
 
 
 class TemperatureCalibrated(ClassifierMixin, BaseEstimator):
@@ -96,20 +111,12 @@ class TemperatureCalibrated(ClassifierMixin, BaseEstimator):
             raise ValueError(f"n_samples={len(y)}: calibration needs at least 2 samples")
         if len(self.classes_) < 2:
             raise ValueError("only 1 class in y: a classifier needs two or more")
-        n_splits = int(min(self.cv, len(y)))
         scores = np.zeros((len(y), len(self.classes_)))
-        # Stratify when some class can fill every fold; with only tiny classes, plain shuffled folds.
-        if np.bincount(codes).max() >= n_splits:
-            folds: Any = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-        else:
-            folds = KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The least populated class")
-            splits = list(folds.split(np.zeros(len(y)), codes))
-        for train, held in splits:
+        for train, held in calibration_folds(codes, self.cv, self.random_state):
             model = clone(self.estimator).fit(_safe_indexing(X, train), y[train])
             scores[held] = class_scores(model, _safe_indexing(X, held), self.classes_)
-        self.temperature_, self.bias_ = fit_temperature(scores, codes, bias=self.bias)
+        weights, self.bias_ = fit_blend([scores], codes, bias=self.bias)
+        self.temperature_ = float(1.0 / weights[0])
         self.estimator_ = clone(self.estimator).fit(X, y)
         return self
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lightgbm import LGBMClassifier
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier, StackingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -24,10 +25,12 @@ from oncoclass.errors import ConfigError
 from oncoclass.features import (
     MentionWindows,
     NeighbourFeatures,
+    PositionKernel,
     ResponseCoder,
     TextVectorizer,
     VariationFeatures,
 )
+from oncoclass.models.blend import BlendedClassifier
 from oncoclass.models.calibration import TemperatureCalibrated
 
 SEED = 0
@@ -132,9 +135,9 @@ def vote() -> Any:
 
 
 def default_features() -> ColumnTransformer:
-    """Gene and variation one-hot, variation grammar, out-of-fold neighbours, text in three views:
-    the whole document, the sentences around the variant's mentions, and the context (disease,
-    drugs)."""
+    """Gene and variation one-hot, variation grammar, out-of-fold neighbours (same gene, residue,
+    position, kind; and distance-weighted along the protein), text in three views: the whole
+    document, the sentences around the variant's mentions, and the context (disease, drugs)."""
     mention = Pipeline(
         [("windows", MentionWindows(window=1)), ("tfidf", TextVectorizer(ngram_max=2, max_features=50000))]
     )
@@ -143,6 +146,7 @@ def default_features() -> ColumnTransformer:
             _onehot(),
             ("grammar", VariationFeatures(), ["variation"]),
             ("neighbours", NeighbourFeatures(alpha=1.0, random_state=SEED), ["gene", "variation"]),
+            ("positions", PositionKernel(random_state=SEED), ["gene", "variation"]),
             ("text", TextVectorizer(ngram_max=2, max_features=100000), "text"),
             ("mention", mention, ["gene", "variation", "text"]),
             ("context", TextVectorizer(min_df=1), "context"),
@@ -151,8 +155,24 @@ def default_features() -> ColumnTransformer:
     )
 
 
+#: The dense blocks of :func:`default_features` that gradient boosting sees.
+DENSE_BLOCKS = ("grammar", "neighbours", "positions")
+
+
+def _boosting() -> LGBMClassifier:
+    return LGBMClassifier(
+        objective="multiclass", n_estimators=200, learning_rate=0.045, num_leaves=15,
+        min_child_samples=10, subsample=0.8, subsample_freq=1, colsample_bytree=0.5,
+        reg_lambda=1.0, n_jobs=1, random_state=SEED, verbose=-1,
+    )  # fmt: skip
+
+
 def default() -> Any:
-    return Pipeline([("features", default_features()), ("model", _calibrated(_lr(C=1.0, max_iter=300)))])
+    members = [
+        ("linear", _lr(C=1.0, max_iter=300), None),
+        ("boosting", _boosting(), DENSE_BLOCKS),
+    ]
+    return BlendedClassifier(features=default_features(), members=members, cv=5, random_state=SEED)
 
 
 @dataclass(frozen=True)
@@ -168,8 +188,9 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
-        Recipe("default", "LR over one-hot, variation grammar, OOF neighbours, whole-text, mention-window "
-               "and context TF-IDF; temperature-calibrated", default),
+        Recipe("default", "blend of LR over one-hot, variation grammar, OOF neighbours, whole-text, "
+               "mention-window and context TF-IDF, and LightGBM over the grammar and neighbour "
+               "features; blend weights and class biases fitted out of fold (calibrated)", default),
         Recipe("nb", "multinomial Naive Bayes on one-hot + bag of words; calibrated", nb),
         Recipe("knn", "k-nearest neighbours (cosine) on one-hot + TF-IDF; calibrated", knn),
         Recipe("lr", "logistic regression on one-hot + TF-IDF", lr),

@@ -1,0 +1,421 @@
+"""What drove a prediction: feature contributions by source, and the sentences that weigh most.
+
+Two methods, and each explanation says which one it used:
+
+* ``exact`` — for linear members (logistic regression, linear SVM) a feature's contribution to a
+  class is ``value × coefficient``; for gradient-boosted trees it is the tree SHAP value LightGBM
+  computes. Blend weights, temperatures and class biases are applied as the model applies them,
+  so contributions plus the baseline sum to the model's (centred) logit for that class. A text
+  feature's contribution is shared among the sentences it occurs in, in proportion to its
+  occurrences, which gives each sentence a score; n-grams that straddle two sentences stay
+  unassigned and are reported as such.
+* ``occlusion`` — for any other model: the change in the class's log-probability when a field
+  (gene, variation, text, context) or a sentence is blanked. It measures reliance on that input,
+  not an additive decomposition, and the explanation says so.
+
+Logits are centred (minus their mean over classes); softmax is unchanged by that, and it makes
+contributions comparable across classes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.special import softmax
+
+from oncoclass.data.table import KAGGLE_CLASSES
+from oncoclass.errors import InputError
+from oncoclass.features.text import split_sentences
+from oncoclass.models.blend import BlendedClassifier
+from oncoclass.models.calibration import TemperatureCalibrated
+from oncoclass.persist import Bundle
+
+#: Feature blocks of the recipes' ColumnTransformers, as a curator would name their source.
+SOURCES = {
+    "grammar": "variation",
+    "neighbours": "neighbours",
+    "positions": "neighbours",
+    "response": "neighbours",
+    "text": "text",
+    "mention": "text near the mention",
+    "context": "context",
+}
+_TEXT_BLOCKS = ("text", "mention")
+FIELDS = ("gene", "variation", "text", "context")
+
+
+@dataclass
+class Contribution:
+    feature: str
+    source: str
+    value: float
+    contribution: float
+
+
+@dataclass
+class Sentence:
+    index: int
+    text: str
+    score: float
+
+
+@dataclass
+class ClassExplanation:
+    label: str
+    meaning: str | None
+    probability: float
+    logit: float
+    baseline: float
+    by_source: dict[str, float]
+    toward: list[Contribution]
+    against: list[Contribution]
+    sentences: list[Sentence]
+    unassigned_text: float = 0.0
+
+
+@dataclass
+class Explanation:
+    model_id: str
+    recipe: str
+    method: str
+    note: str
+    gene: str
+    variation: str
+    predicted: str
+    probabilities: dict[str, float]
+    classes: list[ClassExplanation] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- how the model turns features into logits ---------------------------------------------------
+
+
+@dataclass
+class _Part:
+    """One additive part of the logits: ``weight * centred(coef @ x + intercept)`` or a tree model."""
+
+    kind: str  # "linear" or "trees"
+    estimator: Any
+    weight: float
+    columns: np.ndarray
+
+
+def _linear_coef(estimator: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    coef = getattr(estimator, "coef_", None)
+    if coef is None or not hasattr(estimator, "decision_function"):
+        return None
+    coef = np.asarray(coef, dtype=float)
+    intercept = np.atleast_1d(np.asarray(getattr(estimator, "intercept_", 0.0), dtype=float))
+    if coef.shape[0] == 1:  # binary: scores are (-z/2, z/2), as calibration.class_scores builds them
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    return coef, intercept
+
+
+def _parts(model: Any) -> tuple[Any, list[_Part], np.ndarray, str] | None:
+    """``(features, parts, bias, note)`` when the model decomposes exactly, else ``None``."""
+    steps = getattr(model, "steps", None)
+    if isinstance(model, BlendedClassifier):
+        parts = []
+        for member, columns, weight in zip(model.members_, model.columns_, model.weights_, strict=True):
+            if _linear_coef(member) is not None:
+                parts.append(_Part("linear", member, float(weight), columns))
+            elif type(member).__name__ == "LGBMClassifier":
+                parts.append(_Part("trees", member, float(weight), columns))
+            else:
+                return None
+        note = (
+            "Exact: the blend's logit for a class is a weighted sum of its members' centred "
+            "log-probabilities plus a class bias (weights: "
+            + ", ".join(f"{n} {w:.2f}" for n, w in model.member_weights.items())
+            + "). Linear members contribute value × coefficient; LightGBM contributes tree SHAP "
+            "values. Contributions and baseline sum to the centred logit."
+        )
+        return model.features_, parts, np.asarray(model.bias_, dtype=float), note
+    if steps is None or len(steps) != 2:
+        return None
+    features, final = steps[0][1], steps[1][1]
+    if isinstance(final, TemperatureCalibrated):
+        if _linear_coef(final.estimator_) is None:
+            return None
+        note = (
+            "Exact, for the underlying linear model: the model is temperature-calibrated "
+            f"(T = {final.temperature_:.2f}, plus a bias per class), so each contribution is "
+            "value × coefficient / T. Contributions and baseline sum to the centred logit."
+        )
+        part = _Part("linear", final.estimator_, 1.0 / final.temperature_, np.array([], dtype=int))
+        return features, [part], np.asarray(final.bias_, dtype=float), note
+    if _linear_coef(final) is not None:
+        note = (
+            "Exact: a linear model; each contribution is value × coefficient, summing to the centred logit."
+        )
+        part = _Part("linear", final, 1.0, np.array([], dtype=int))
+        return features, [part], np.zeros(len(final.classes_)), note
+    return None
+
+
+def _centre(matrix: np.ndarray, axis: int) -> np.ndarray:
+    return matrix - matrix.mean(axis=axis, keepdims=True)
+
+
+def _block_of(features: Any, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per output column: its block (transformer) name and its feature name."""
+    names = np.asarray(features.get_feature_names_out(), dtype=object)
+    blocks = np.empty(width, dtype=object)
+    for block, index in features.output_indices_.items():
+        blocks[index] = block
+    local = np.asarray([n.split("__", 1)[1] if "__" in n else n for n in names], dtype=object)
+    return blocks, local
+
+
+def _source(block: str, name: str) -> str:
+    if block in ("onehot",):
+        return "gene" if name.startswith("gene_") else "variation"
+    return SOURCES.get(block, block)
+
+
+def _contributions(parts: list[_Part], Z: Any, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(contrib[classes, columns], baseline[classes])`` for one row of the feature matrix."""
+    width = Z.shape[1]
+    contrib = np.zeros((n_classes, width))
+    baseline = np.zeros(n_classes)
+    row = np.asarray(Z.toarray() if sp.issparse(Z) else Z, dtype=float)[0]
+    for part in parts:
+        columns = part.columns if len(part.columns) else np.arange(width)
+        x = row[columns]
+        if part.kind == "linear":
+            coef, intercept = _linear_coef(part.estimator)  # type: ignore[misc]
+            seen = _class_positions(part.estimator, n_classes)
+            c = np.zeros((n_classes, len(columns)))
+            c[seen] = coef * x
+            b = np.zeros(n_classes)
+            b[seen] = intercept
+        else:
+            raw = part.estimator.predict_proba(x[None, :], pred_contrib=True)
+            k = len(part.estimator.classes_)
+            shap = np.asarray(raw, dtype=float).reshape(k, len(columns) + 1)
+            seen = _class_positions(part.estimator, n_classes)
+            c = np.zeros((n_classes, len(columns)))
+            c[seen] = shap[:, :-1]
+            b = np.zeros(n_classes)
+            b[seen] = shap[:, -1]
+        contrib[:, columns] += part.weight * _centre(c, axis=0)
+        baseline += part.weight * _centre(b[:, None], axis=0)[:, 0]
+    return contrib, baseline
+
+
+def _class_positions(estimator: Any, n_classes: int) -> np.ndarray:
+    # Members fitted on every class line up with the model's classes (the blend checks this).
+    k = len(estimator.classes_)
+    if k != n_classes:
+        raise ValueError("explanations need members fitted on every class")
+    return np.arange(k)
+
+
+# --- sentences ------------------------------------------------------------------------------
+
+
+def _analyzer(features: Any, block: str) -> Any:
+    transformer = features.named_transformers_[block]
+    if hasattr(transformer, "steps"):
+        transformer = transformer.steps[-1][1]
+    vectorizer = getattr(transformer, "vectorizer_", None)
+    return None if vectorizer is None else vectorizer.build_analyzer()
+
+
+def _sentence_scores(
+    features: Any, blocks: np.ndarray, names: np.ndarray, contrib: np.ndarray, text: str
+) -> tuple[list[str], np.ndarray, float]:
+    """Each sentence's share of the text blocks' contribution, and what no sentence holds."""
+    sentences = split_sentences(text)
+    scores = np.zeros(len(sentences))
+    total = 0.0
+    for block in _TEXT_BLOCKS:
+        if block not in features.output_indices_:
+            continue
+        analyzer = _analyzer(features, block)
+        columns = np.flatnonzero(blocks == block)
+        block_contrib = contrib[columns]
+        total += float(block_contrib.sum())
+        if analyzer is None or not np.any(block_contrib):
+            continue
+        weight = {names[c]: v for c, v in zip(columns, block_contrib, strict=True) if v != 0.0}
+        counts = [Counter(t for t in analyzer(s) if t in weight) for s in sentences]
+        overall: Counter[str] = Counter()
+        for c in counts:
+            overall.update(c)
+        for i, c in enumerate(counts):
+            scores[i] += sum(weight[t] * n / overall[t] for t, n in c.items())
+    return sentences, scores, total - float(scores.sum())
+
+
+# --- the two methods ------------------------------------------------------------------------
+
+
+def _row(gene: str, variation: str, text: str, context: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"id": ["explain"], "gene": [gene], "variation": [variation], "text": [text], "context": [context]}
+    )
+
+
+def _meaning(labels: list[str], label: str) -> str | None:
+    return KAGGLE_CLASSES.get(label) if set(labels) <= set(KAGGLE_CLASSES) else None
+
+
+def _exact(
+    model: Any,
+    decomposition: tuple[Any, list[_Part], np.ndarray, str],
+    table: pd.DataFrame,
+    targets: list[int],
+    top: int,
+    top_sentences: int,
+) -> tuple[list[ClassExplanation], np.ndarray]:
+    features, parts, bias, _ = decomposition
+    Z = features.transform(table)
+    Z = Z.tocsr() if sp.issparse(Z) else np.asarray(Z, dtype=float)
+    n_classes = len(model.classes_)
+    contrib, baseline = _contributions(parts, Z, n_classes)
+    baseline = baseline + bias
+    logits = contrib.sum(axis=1) + baseline
+    proba = softmax(logits)
+    blocks, names = _block_of(features, Z.shape[1])
+    values = np.asarray(Z.toarray() if sp.issparse(Z) else Z, dtype=float)[0]
+    labels = [str(c) for c in model.classes_]
+    out = []
+    for k in targets:
+        by_source: dict[str, float] = {}
+        for j in np.flatnonzero(contrib[k]):
+            source = _source(blocks[j], names[j])
+            by_source[source] = by_source.get(source, 0.0) + float(contrib[k, j])
+        order = np.argsort(contrib[k])
+
+        def item(j: int, k: int = k) -> Contribution:
+            return Contribution(
+                str(names[j]), _source(blocks[j], names[j]), float(values[j]), float(contrib[k, j])
+            )
+
+        toward = [item(j) for j in order[::-1][:top] if contrib[k, j] > 0]
+        against = [item(j) for j in order[:top] if contrib[k, j] < 0]
+        sentences, scores, unassigned = _sentence_scores(
+            features, blocks, names, contrib[k], str(table["text"].iloc[0])
+        )
+        best = np.argsort(-np.abs(scores))[:top_sentences]
+        out.append(
+            ClassExplanation(
+                label=labels[k],
+                meaning=_meaning(labels, labels[k]),
+                probability=float(proba[k]),
+                logit=float(logits[k]),
+                baseline=float(baseline[k]),
+                by_source=dict(sorted(by_source.items(), key=lambda kv: -abs(kv[1]))),
+                toward=toward,
+                against=against,
+                sentences=[
+                    Sentence(int(i), sentences[i], float(scores[i])) for i in best if scores[i] != 0.0
+                ],
+                unassigned_text=float(unassigned),
+            )
+        )
+    return out, proba
+
+
+def _log_proba(model: Any, table: pd.DataFrame) -> np.ndarray:
+    return np.log(np.clip(model.predict_proba(table), 1e-12, 1.0))
+
+
+def _occlusion(
+    model: Any, table: pd.DataFrame, targets: list[int], top_sentences: int, max_sentences: int
+) -> tuple[list[ClassExplanation], np.ndarray]:
+    base = _log_proba(model, table)[0]
+    proba = np.exp(base)
+    variants = [table.assign(**{f: ""}) for f in FIELDS]
+    text = str(table["text"].iloc[0])
+    sentences = split_sentences(text)[:max_sentences]
+    for i in range(len(sentences)):
+        kept = " ".join(s for j, s in enumerate(sentences) if j != i)
+        variants.append(table.assign(text=kept))
+    blanked = _log_proba(model, pd.concat(variants, ignore_index=True))
+    labels = [str(c) for c in model.classes_]
+    out = []
+    for k in targets:
+        effect = base[k] - blanked[:, k]  # > 0: the input raised this class's log-probability
+        fields = {f: float(effect[i]) for i, f in enumerate(FIELDS)}
+        per_sentence = effect[len(FIELDS) :]
+        best = np.argsort(-np.abs(per_sentence))[:top_sentences]
+        out.append(
+            ClassExplanation(
+                label=labels[k],
+                meaning=_meaning(labels, labels[k]),
+                probability=float(proba[k]),
+                logit=float(base[k]),
+                baseline=0.0,
+                by_source=dict(sorted(fields.items(), key=lambda kv: -abs(kv[1]))),
+                toward=[Contribution(f, f, 1.0, v) for f, v in fields.items() if v > 0],
+                against=[Contribution(f, f, 1.0, v) for f, v in fields.items() if v < 0],
+                sentences=[
+                    Sentence(int(i), sentences[i], float(per_sentence[i]))
+                    for i in best
+                    if per_sentence[i] != 0
+                ],
+            )
+        )
+    return out, proba
+
+
+def explain(
+    bundle: Bundle,
+    *,
+    gene: str,
+    variation: str,
+    text: str = "",
+    context: str = "",
+    classes: list[str] | None = None,
+    top: int = 10,
+    top_sentences: int = 5,
+    max_sentences: int = 300,
+) -> Explanation:
+    """Explain the model's prediction for one variant: for the predicted class and any in ``classes``."""
+    gene, variation = gene.strip(), variation.strip()
+    if not gene or not variation:
+        raise InputError("a gene and a variation are both needed to explain a prediction.")
+    model = bundle.model
+    labels = [str(c) for c in model.classes_]
+    unknown = [c for c in classes or [] if c not in labels]
+    if unknown:
+        raise InputError(
+            f"unknown class(es) {', '.join(unknown)}.", hint=f"This model's classes: {', '.join(labels)}."
+        )
+    table = _row(gene, variation, text, context)
+    proba = model.predict_proba(table)[0]
+    predicted = int(np.argmax(proba))
+    targets = [predicted] + [labels.index(c) for c in classes or [] if labels.index(c) != predicted]
+    decomposition = _parts(model)
+    if decomposition is not None:
+        method, note = "exact", decomposition[3]
+        explained, _ = _exact(model, decomposition, table, targets, top, top_sentences)
+    else:
+        method = "occlusion"
+        note = (
+            "Model-agnostic: for each input field and sentence, the change in the class's "
+            "log-probability when it is blanked. This measures how much the prediction relies on "
+            "it; the values do not add up to the prediction."
+        )
+        explained, _ = _occlusion(model, table, targets, top_sentences, max_sentences)
+    return Explanation(
+        model_id=bundle.model_id,
+        recipe=str(bundle.metadata.get("recipe", "")),
+        method=method,
+        note=note,
+        gene=gene,
+        variation=variation,
+        predicted=labels[predicted],
+        probabilities={label: float(p) for label, p in zip(labels, proba, strict=True)},
+        classes=explained,
+    )

@@ -1,0 +1,136 @@
+"""A calibrated blend of models that share one feature matrix.
+
+The features are computed once; each member sees all of them or only some blocks (gradient
+boosting gets the dense grammar and neighbour blocks, where trees find interactions a linear
+model can't, and is spared the wide sparse text). Each member's out-of-fold scores feed one fit
+of blend weights and class biases (:func:`fit_blend`), which both combines and calibrates them:
+no member needs its own calibration, and a member that does not help on the data at hand gets a
+weight near zero instead of dragging the blend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils import _safe_indexing
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from oncoclass.models.calibration import calibration_folds, class_scores, fit_blend
+
+
+class BlendedClassifier(ClassifierMixin, BaseEstimator):
+    """Fit ``features`` once, then ``members`` — ``(name, estimator, blocks)`` where ``blocks`` names
+    the ``features`` transformers whose columns the member sees (``None``: all) — and blend their
+    log-probabilities with weights and class biases fitted on ``cv``-fold out-of-fold scores.
+
+    ``features`` is a ``ColumnTransformer`` over the table (``None``: the input is already a
+    numeric matrix).
+    """
+
+    def __init__(
+        self, *, features: Any = None, members: Any = (), cv: int = 5, random_state: int = 0
+    ) -> None:
+        self.features = features
+        self.members = members
+        self.cv = cv
+        self.random_state = random_state
+
+    def _matrix(self, X: Any, y: Any = None, *, fitting: bool) -> Any:
+        if self.features is None:
+            return validate_data(self, X, accept_sparse="csr", reset=fitting)
+        if fitting:
+            self.features_ = clone(self.features)
+            Z = self.features_.fit_transform(X, y)
+            self.n_features_in_ = getattr(self.features_, "n_features_in_", None)
+        else:
+            Z = self.features_.transform(X)
+        return Z.tocsr() if sp.issparse(Z) else np.asarray(Z, dtype=float)
+
+    def _columns(self, blocks: Any, width: int) -> np.ndarray:
+        if blocks is None:
+            return np.arange(width)
+        if self.features is None:
+            raise ValueError("member blocks need a `features` ColumnTransformer to name them")
+        indices = self.features_.output_indices_
+        unknown = [b for b in blocks if b not in indices]
+        if unknown:
+            raise ValueError(f"member blocks {unknown} are not transformers of `features`")
+        return np.concatenate([np.arange(width)[indices[b]] for b in blocks])
+
+    def _member_input(self, Z: Any, columns: np.ndarray) -> Any:
+        part = Z[:, columns]
+        # Narrow blocks are dense features; trees split them faster dense than as CSR.
+        if sp.issparse(part) and part.shape[1] <= 2000:
+            return part.toarray()
+        return part
+
+    def fit(self, X: Any, y: Any) -> BlendedClassifier:
+        if not self.members:
+            raise ValueError("BlendedClassifier needs at least one member")
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
+        y = column_or_1d(np.asarray(y), warn=True)
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError("only 1 class in y: a classifier needs two or more")
+        if len(y) < 2:
+            raise ValueError(f"n_samples={len(y)}: blending needs at least 2 samples")
+        Z = self._matrix(X, y, fitting=True)
+        folds = calibration_folds(codes, self.cv, self.random_state)
+        self.columns_, self.members_, scores = [], [], []
+        for _, estimator, blocks in self.members:
+            columns = self._columns(blocks, Z.shape[1])
+            part = self._member_input(Z, columns)
+            oof = np.zeros((len(y), len(self.classes_)))
+            for train, held in folds:
+                model = clone(estimator).fit(_safe_indexing(part, train), y[train])
+                oof[held] = class_scores(model, _safe_indexing(part, held), self.classes_)
+            scores.append(oof)
+            self.columns_.append(columns)
+            self.members_.append(clone(estimator).fit(part, y))
+        self.weights_, self.bias_ = fit_blend(scores, codes, bias=True)
+        return self
+
+    def member_scores(self, X: Any) -> list[np.ndarray]:
+        """Each member's centred log-probabilities (before weights), aligned to ``classes_``."""
+        check_is_fitted(self, "members_")
+        Z = self._matrix(X, fitting=False)
+        out = []
+        for member, columns in zip(self.members_, self.columns_, strict=True):
+            scores = class_scores(member, self._member_input(Z, columns), self.classes_)
+            out.append(scores - scores.mean(axis=1, keepdims=True))
+        return out
+
+    def _logits(self, X: Any) -> np.ndarray:
+        scores = self.member_scores(X)
+        return sum(w * s for w, s in zip(self.weights_, scores, strict=True)) + self.bias_
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        logits = self._logits(X)
+        # scikit-learn's convention: one column (positive minus negative) for two classes.
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return softmax(self._logits(X), axis=1)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self._logits(X), axis=1)]
+
+    @property
+    def member_weights(self) -> dict[str, float]:
+        check_is_fitted(self, "weights_")
+        return {name: float(w) for (name, _, _), w in zip(self.members, self.weights_, strict=True)}
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self.features is None
+        if self.features is not None:
+            tags.input_tags.string = True
+            tags.input_tags.two_d_array = False
+        return tags

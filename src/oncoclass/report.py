@@ -1,0 +1,309 @@
+"""One self-contained HTML evaluation report: tables, and plots embedded as PNG data URIs.
+
+Input is the dictionary :func:`oncoclass.api.evaluate` (cross-validation) or
+:func:`oncoclass.api.holdout` (a trained model on a labelled file) returns, so the report shows
+exactly the figures the JSON and the terminal show. Nothing in the page loads from the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import numpy as np
+
+from oncoclass.evaluate import reliability
+
+_CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;
+       max-width: 1150px; padding: 1rem 1.5rem 3rem; color: #1d2430; }
+h1 { margin-bottom: 0.2rem; }
+h2 { border-bottom: 2px solid #dde3ea; padding-bottom: 0.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; margin: 0.6rem 0; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #d5dbe3; padding: 0.25rem 0.6rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #eef2f7; }
+tr.baseline td { color: #5a6472; font-style: italic; }
+.meta { color: #55606e; }
+.grid { display: flex; flex-wrap: wrap; gap: 0.6rem; }
+.grid figure { margin: 0; }
+img { max-width: 100%; height: auto; }
+figcaption { color: #55606e; font-size: 0.85rem; }
+code { background: #f2f4f7; padding: 0 0.2rem; }
+"""
+
+
+def _png(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure(src: str, caption: str, alt: str) -> str:
+    return (
+        f'<figure><img src="{src}" alt="{html.escape(alt)}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def _names(labels: list[str], label_names: dict[str, str]) -> list[str]:
+    return [f"{lab} {label_names[lab]}" if lab in label_names else lab for lab in labels]
+
+
+def _short(names: list[str], width: int = 28) -> list[str]:
+    return [n if len(n) <= width else n[: width - 1] + "…" for n in names]
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def class_counts_chart(counts: dict[str, int], label_names: dict[str, str]) -> str:
+    plt = _plt()
+    labels = list(counts)
+    names = _short(_names(labels, label_names))
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) + 1.2))
+    values = [counts[lab] for lab in labels]
+    ax.barh(range(len(labels)), values, color="#4a78b0")
+    ax.set_yticks(range(len(labels)), names)
+    ax.invert_yaxis()
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v}", va="center", fontsize=9)
+    ax.set_xlabel("rows")
+    ax.set_title("Rows per class")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def heatmap(matrix: list[list[float]], labels: list[str], title: str, integer: bool) -> str:
+    plt = _plt()
+    data = np.asarray(matrix, dtype=float)
+    n = len(labels)
+    size = max(4.5, 0.55 * n + 2.0)
+    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    image = ax.imshow(data, cmap="Blues", vmin=0, vmax=max(float(data.max()), 1e-9))
+    ticks = _short(labels, 26)
+    ax.set_xticks(range(n), ticks, rotation=45 if n > 6 or max(map(len, ticks)) > 3 else 0, ha="right")
+    ax.set_yticks(range(n), ticks)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    threshold = data.max() / 2 if data.size else 0
+    fontsize = 9 if n <= 12 else 6
+    for i in range(n):
+        for j in range(n):
+            value = data[i, j]
+            text = f"{int(value)}" if integer else f"{value:.2f}"
+            colour = "white" if value > threshold else "#1d2430"
+            ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=fontsize)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    return _png(fig)
+
+
+def reliability_chart(curves: dict[str, dict[str, list[float]]]) -> str:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="#888", label="perfectly calibrated")
+    for name, curve in curves.items():
+        ax.plot(curve["confidence"], curve["accuracy"], marker="o", label=name)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean predicted probability of the top class")
+    ax.set_ylabel("share of rows where the top class is right")
+    ax.set_title("Reliability (top label, 10 bins)")
+    ax.legend(loc="upper left", fontsize=8)
+    return _png(fig)
+
+
+def comparison_chart(results: dict[str, dict[str, Any]]) -> str:
+    plt = _plt()
+    names = list(results)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 0.4 * len(names) + 1.6), sharey=True)
+    for ax, (key, title) in zip(
+        axes,
+        (("log_loss", "log loss (lower is better)"), ("accuracy", "accuracy"), ("ece", "ECE")),
+        strict=True,
+    ):
+        values = [results[n][key] for n in names]
+        colours = ["#9aa5b1" if n == "prior" else "#4a78b0" for n in names]
+        ax.barh(range(len(names)), values, color=colours)
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
+        ax.set_title(title)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].set_yticks(range(len(names)), names)
+    axes[0].invert_yaxis()
+    return _png(fig)
+
+
+def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        cls = f' class="{classes[i]}"' if classes and classes[i] else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def confidently_wrong(
+    report: dict[str, Any], name: str, label_names: dict[str, str], limit: int = 20
+) -> list[list[str]]:
+    proba = np.asarray(report["oof"][name], dtype=float)
+    labels = report["data"]["labels"]
+    rows = report["rows"]
+    truth = np.asarray(rows["label"], dtype=object)
+    predicted = np.asarray(labels, dtype=object)[proba.argmax(axis=1)]
+    wrong = np.flatnonzero(predicted != truth)
+    order = wrong[np.argsort(-proba[wrong].max(axis=1))][:limit]
+    index = {lab: i for i, lab in enumerate(labels)}
+
+    def named(label: str) -> str:
+        return f"{label} ({label_names[label]})" if label in label_names else label
+
+    return [
+        [
+            str(report["ids"][i]),
+            rows["gene"][i],
+            rows["variation"][i],
+            named(str(truth[i])),
+            named(str(predicted[i])),
+            f"{proba[i].max():.3f}",
+            f"{proba[i, index[truth[i]]]:.3f}",
+        ]
+        for i in order
+    ]
+
+
+def render(report: dict[str, Any], *, title: str = "oncoclass evaluation") -> str:
+    """The whole report as one HTML string."""
+    data = report["data"]
+    labels = data["labels"]
+    label_names = data.get("label_names") or {}
+    results = report["results"]
+    recipes = [n for n in results if n != "prior"]
+    settings = report.get("settings", {})
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    parts.append(
+        f'<p class="meta">{html.escape(report.get("kind", "cross-validation"))} on '
+        f"<code>{html.escape(str(data['source']))}</code> · "
+        f"data hash <code>{data['data_hash'][:16]}</code> · "
+        f"oncoclass {html.escape(str(report.get('oncoclass_version', '?')))}</p>"
+    )
+    # Data
+    parts.append("<h2>Data</h2>")
+    parts.append(
+        _table(
+            ["rows", "classes", "genes", "variations", "rows without text"],
+            [
+                [
+                    data["rows"],
+                    len(labels),
+                    data["genes"],
+                    data["variations"],
+                    f"{data['rows_without_text_pct']:.1f} %",
+                ]
+            ],
+        )
+    )
+    parts.append(
+        _figure(class_counts_chart(data["label_counts"], label_names), "Rows per class.", "class counts")
+    )
+    if data.get("notes"):
+        parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in data["notes"]) + "</ul>")
+    # Scores
+    parts.append("<h2>Scores</h2>")
+    header = ["recipe", "log loss", "accuracy", "macro-F1", "misclassified %", "ECE", "seconds"]
+    rows, classes = [], []
+    for name, m in results.items():
+        rows.append(
+            [
+                name + (" (class prior baseline)" if name == "prior" else ""),
+                f"{m['log_loss']:.4f}",
+                f"{m['accuracy']:.4f}",
+                f"{m['macro_f1']:.4f}",
+                f"{m['misclassified_pct']:.1f}",
+                f"{m['ece']:.4f}",
+                "" if "seconds" not in m else f"{m['seconds']:.1f}",
+            ]
+        )
+        classes.append("baseline" if name == "prior" else "")
+    parts.append(_table(header, rows, classes))
+    if len(recipes) > 1:
+        parts.append(_figure(comparison_chart(results), "Recipes beside the class prior.", "comparison"))
+    curves = {name: reliability(report["rows"]["label"], report["oof"][name], labels) for name in recipes}
+    parts.append(
+        _figure(
+            reliability_chart(curves),
+            "Top-label reliability: for rows binned by the probability of their top class, the share "
+            "where that class is right. Points on the diagonal are calibrated.",
+            "reliability diagram",
+        )
+    )
+    # Per recipe
+    ticks = _names(labels, label_names)
+    for name in recipes:
+        m = results[name]
+        parts.append(f"<h2>{html.escape(name)}</h2>")
+        parts.append('<div class="grid">')
+        parts.append(
+            _figure(heatmap(m["confusion"], ticks, "Confusion matrix (rows)", True), "Counts.", "confusion")
+        )
+        parts.append(
+            _figure(
+                heatmap(m["precision_matrix"], ticks, "Precision matrix", False),
+                "Each column sums to 1: of the rows predicted as a class, the share from each true class.",
+                "precision matrix",
+            )
+        )
+        parts.append(
+            _figure(
+                heatmap(m["recall_matrix"], ticks, "Recall matrix", False),
+                "Each row sums to 1: of the rows of a true class, the share predicted as each class.",
+                "recall matrix",
+            )
+        )
+        parts.append("</div>")
+        per_class = [
+            [
+                n,
+                f"{m['per_class'][lab]['precision']:.3f}",
+                f"{m['per_class'][lab]['recall']:.3f}",
+                f"{m['per_class'][lab]['f1']:.3f}",
+                m["per_class"][lab]["support"],
+            ]
+            for lab, n in zip(labels, ticks, strict=True)
+        ]
+        parts.append("<h3>Per class</h3>")
+        parts.append(_table(["class", "precision", "recall", "F1", "support"], per_class))
+        parts.append("<h3>Most confidently wrong</h3>")
+        parts.append(
+            "<p class='meta'>Rows the model got wrong with the highest confidence: worth a curator's look, "
+            "as some may be label errors.</p>"
+        )
+        parts.append(
+            _table(
+                ["id", "gene", "variation", "true class", "predicted", "p(predicted)", "p(true)"],
+                confidently_wrong(report, name, label_names),
+            )
+        )
+    # Settings
+    parts.append("<h2>Settings</h2>")
+    setting_rows = [[k, str(v)] for k, v in settings.items()]
+    for name, params in report.get("recipe_params", {}).items():
+        setting_rows.append([f"recipe {name}", params])
+    parts.append(_table(["setting", "value"], setting_rows))
+    body = "\n".join(parts)
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>\n"
+    )

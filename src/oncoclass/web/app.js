@@ -1,0 +1,159 @@
+// The page talks to the same service that serves it; no external scripts, fonts or styles.
+"use strict";
+const $ = (id) => document.getElementById(id);
+
+function headers() {
+  const h = { "Content-Type": "application/json" };
+  const key = $("api-key").value.trim();
+  if (key) h["X-API-Key"] = key;
+  return h;
+}
+
+function explainError(status, body) {
+  const detail = body && (body.error || body.detail) ? (body.error || body.detail) : "";
+  const hint = body && body.hint ? " " + body.hint : "";
+  const words = {
+    401: "The service needs an API key. Open “API key” above and enter the key you were given.",
+    413: "The request is too large for this service.",
+    422: "The service could not use this input.",
+    500: "The service failed on this input. Try again; if it keeps failing, tell whoever runs the service.",
+  };
+  return (words[status] || `The service answered with status ${status}.`) + (detail ? " " + detail : "") + hint;
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = false;
+}
+
+function el(tag, attrs, text) {
+  const node = document.createElement(tag);
+  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function renderChart(result) {
+  const chart = $("chart");
+  chart.replaceChildren();
+  const explained = result.classes[0];
+  const entries = Object.entries(result.probabilities).sort((a, b) => b[1] - a[1]);
+  const meanings = {};
+  result.classes.forEach((c) => { if (c.meaning) meanings[c.label] = c.meaning; });
+  for (const [label, p] of entries) {
+    const row = el("div", { class: "bar-row", "data-label": label });
+    const name = (result.meanings && result.meanings[label]) ? `${label} · ${result.meanings[label]}` : label;
+    row.append(el("span", { class: "bar-label", title: name }, name));
+    const track = el("div", { class: "bar-track" });
+    const bar = el("div", { class: "bar" + (label === explained.label ? " top" : "") });
+    bar.style.width = `${(100 * p).toFixed(1)}%`;
+    track.append(bar);
+    row.append(track, el("span", { class: "bar-value" }, (100 * p).toFixed(1) + "%"));
+    chart.append(row);
+  }
+}
+
+function renderFeatures(list, target, cls) {
+  target.replaceChildren();
+  for (const f of list) {
+    const li = el("li");
+    li.append(el("span", {}, `${f.feature} `), el("span", { class: "note" }, `(${f.source}) `),
+      el("span", { class: cls }, (f.contribution > 0 ? "+" : "") + f.contribution.toFixed(3)));
+    target.append(li);
+  }
+  if (!list.length) target.append(el("li", { class: "note" }, "none"));
+}
+
+function renderText(text, sentences) {
+  const box = $("highlighted");
+  box.replaceChildren();
+  if (!text) { box.append(el("span", { class: "note" }, "No text was given: the prediction rests on the gene and variation.")); return; }
+  let rest = text;
+  const marks = sentences.filter((s) => s.text && text.includes(s.text));
+  // Walk the text once, wrapping each highlighted sentence where it first occurs.
+  const found = marks.map((s) => ({ s, at: text.indexOf(s.text) })).sort((a, b) => a.at - b.at);
+  let cursor = 0;
+  for (const { s, at } of found) {
+    if (at < cursor) continue;
+    box.append(document.createTextNode(text.slice(cursor, at)));
+    const mark = el("mark", { class: s.score >= 0 ? "toward" : "against", title: `score ${s.score.toFixed(3)}` }, s.text);
+    box.append(mark);
+    cursor = at + s.text.length;
+  }
+  rest = text.slice(cursor);
+  box.append(document.createTextNode(rest));
+}
+
+function render(result, prediction) {
+  const top = result.classes[0];
+  result.meanings = prediction.meanings;
+  $("top-class").textContent = `${top.label}${top.meaning ? " · " + top.meaning : ""} (${(100 * top.probability).toFixed(1)}%)`;
+  $("model-used").textContent = `Model ${result.model_id} (recipe ${result.recipe}), oncoclass ${result.oncoclass_version}.`;
+  renderChart(result);
+  document.querySelectorAll(".cls-name").forEach((n) => { n.textContent = top.label; });
+  renderFeatures(top.toward, $("toward"), "pos");
+  renderFeatures(top.against, $("against"), "neg");
+  const sources = $("sources");
+  sources.replaceChildren();
+  for (const [name, value] of Object.entries(top.by_source)) {
+    sources.append(el("li", {}, `${name}: ${(value > 0 ? "+" : "") + value.toFixed(3)}`));
+  }
+  $("method").textContent = result.note;
+  renderText($("text").value, top.sentences);
+  $("result").hidden = false;
+}
+
+async function post(path, payload) {
+  const response = await fetch(path, { method: "POST", headers: headers(), body: JSON.stringify(payload) });
+  let body = null;
+  try { body = await response.json(); } catch (e) { body = null; }
+  if (!response.ok) throw new Error(explainError(response.status, body));
+  return body;
+}
+
+async function submit(event) {
+  event.preventDefault();
+  $("error").hidden = true;
+  const payload = {
+    gene: $("gene").value.trim(),
+    variation: $("variation").value.trim(),
+    text: $("text").value,
+    context: $("context").value.trim(),
+  };
+  if (!payload.gene || !payload.variation) { showError("Enter both a gene (e.g. BRAF) and a variation (e.g. V600E)."); return; }
+  $("submit").disabled = true;
+  $("busy").hidden = false;
+  try {
+    const [explanation, prediction] = await Promise.all([post("/explain", payload), post("/predict", payload)]);
+    render(explanation, prediction);
+  } catch (error) {
+    showError(error.message.startsWith("The ") ? error.message : "Could not reach the service: " + error.message);
+  } finally {
+    $("submit").disabled = false;
+    $("busy").hidden = true;
+  }
+}
+
+function loadFile() {
+  const file = $("file").files[0];
+  if (!file) return;
+  if (file.size > 5e6) { showError(`${file.name} is ${(file.size / 1e6).toFixed(1)} MB; paste or load at most 5 MB of text.`); return; }
+  const reader = new FileReader();
+  reader.onload = () => { $("text").value = reader.result; };
+  reader.onerror = () => showError(`Could not read ${file.name}.`);
+  reader.readAsText(file);
+}
+
+async function loadModel() {
+  try {
+    const response = await fetch("/health");
+    const body = await response.json();
+    $("model-line").textContent = `Model ${body.model_id}.`;
+  } catch (e) {
+    $("model-line").textContent = "The service is not answering.";
+  }
+}
+
+$("variant-form").addEventListener("submit", submit);
+$("file").addEventListener("change", loadFile);
+loadModel();

@@ -1,0 +1,116 @@
+"""The web page in a real headless Chromium (Debian's ``chromium``), against a real server.
+
+The project's set-up installs the browser (``make browser``); without it these tests skip, unless
+``ONCOCLASS_REQUIRE_BROWSER=1`` (CI) makes a missing browser a failure. Screenshots are written to
+``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TEXT = (
+    "Kinase assays were performed in triplicate. The BRAF V600E variant showed constitutive kinase "
+    "activation and transformed fibroblasts. Unrelated sentences follow about cohorts and survival."
+)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        if os.environ.get("ONCOCLASS_REQUIRE_BROWSER") == "1":
+            pytest.fail(
+                "Chromium is required (ONCOCLASS_REQUIRE_BROWSER=1) but not installed: run `make browser`"
+            )
+        pytest.skip("Chromium/ChromeDriver not installed (run `make browser`)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-quic", "--window-size=1280,1700",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, condition, timeout: float = 60.0):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def test_classify_a_variant_in_the_page(browser, server, default_model) -> None:
+    from selenium.webdriver.common.by import By
+
+    with server(default_model) as live:
+        browser.get(live.url + "/")
+        _wait(browser, lambda d: "Model " in d.find_element(By.ID, "model-line").text)
+        browser.find_element(By.ID, "gene").send_keys("BRAF")
+        browser.find_element(By.ID, "variation").send_keys("V600E")
+        browser.find_element(By.ID, "text").send_keys(TEXT)
+        browser.find_element(By.ID, "submit").click()
+        _wait(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+        bars = browser.find_elements(By.CSS_SELECTOR, "#chart .bar-row")
+        assert len(bars) == 9
+        values = [float(b.find_element(By.CLASS_NAME, "bar-value").text.rstrip("%")) for b in bars]
+        assert sum(values) == pytest.approx(100.0, abs=0.6)
+        assert "Gain-of-function" in browser.find_element(By.ID, "chart").text
+        assert browser.find_elements(By.CSS_SELECTOR, "#toward li")
+        marks = browser.find_elements(By.CSS_SELECTOR, "#highlighted mark")
+        assert any("V600E" in m.text for m in marks)
+        assert "Model default-" in browser.find_element(By.ID, "model-used").text
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "page.png"))
+
+
+def test_the_page_explains_service_errors_in_words(browser, server, default_model) -> None:
+    from selenium.webdriver.common.by import By
+
+    with server(default_model, ONCOCLASS_API_KEY="s3cret") as live:
+        browser.get(live.url + "/")
+        browser.find_element(By.ID, "gene").send_keys("BRAF")
+        browser.find_element(By.ID, "variation").send_keys("V600E")
+        browser.find_element(By.ID, "submit").click()
+        error = _wait(
+            browser,
+            lambda d: (
+                d.find_element(By.ID, "error") if d.find_element(By.ID, "error").is_displayed() else None
+            ),
+        )
+        assert "API key" in error.text
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "page-error.png"))
+
+
+def test_the_report_renders_in_chromium(browser, tmp_path, synth_files) -> None:
+    from selenium.webdriver.common.by import By
+
+    from oncoclass import api
+    from oncoclass.config import EvaluateConfig, InputSpec
+
+    spec = InputSpec(path=str(synth_files["training_variants"]), text=str(synth_files["training_text"]))
+    report = api.evaluate(EvaluateConfig(input=spec, recipes=("lr", "nb"), folds=3))
+    out = api.write_report(report, tmp_path / "report.html", title="report in a browser")
+    browser.get(out.resolve().as_uri())
+    images = browser.find_elements(By.TAG_NAME, "img")
+    assert len(images) == 9
+    loaded = "return arguments[0].complete && arguments[0].naturalWidth"
+    for image in images:
+        assert browser.execute_script(loaded, image) > 100
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "report.png"))

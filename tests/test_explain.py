@@ -1,0 +1,92 @@
+"""Explanations: exact decompositions sum to the model's logits; other models get occlusion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from oncoclass.errors import InputError
+from oncoclass.explain import explain
+from oncoclass.persist import load_bundle
+
+
+def _one(small_corpus) -> pd.Series:
+    _, test = small_corpus
+    return test.iloc[0]
+
+
+def _centred_logits(model, row: pd.Series) -> np.ndarray:
+    table = row.to_frame().T.reset_index(drop=True)
+    logits = np.log(model.predict_proba(table))[0]
+    return logits - logits.mean()
+
+
+@pytest.mark.parametrize("fixture", ["lr_model", "default_model"])
+def test_exact_contributions_sum_to_the_logit(request, small_corpus, fixture) -> None:
+    bundle = load_bundle(request.getfixturevalue(fixture))
+    row = _one(small_corpus)
+    labels = [str(c) for c in bundle.model.classes_]
+    result = explain(bundle, gene=row["gene"], variation=row["variation"], text=row["text"], classes=labels)
+    assert result.method == "exact"
+    logits = _centred_logits(bundle.model, row)
+    assert len(result.classes) == len(labels)
+    for cls in result.classes:
+        total = cls.baseline + sum(cls.by_source.values())
+        assert total == pytest.approx(cls.logit, abs=1e-6)
+        assert cls.logit == pytest.approx(logits[labels.index(cls.label)], abs=1e-4)
+    probabilities = np.array([result.probabilities[label] for label in labels])
+    assert probabilities.sum() == pytest.approx(1.0)
+    assert result.predicted == labels[int(np.argmax(probabilities))]
+
+
+def test_sentence_scores_share_out_the_text_contribution(default_model, small_corpus) -> None:
+    bundle = load_bundle(default_model)
+    row = _one(small_corpus)
+    result = explain(
+        bundle, gene=row["gene"], variation=row["variation"], text=row["text"], top_sentences=1000
+    )
+    top = result.classes[0]
+    text_total = sum(v for k, v in top.by_source.items() if k.startswith("text"))
+    sentences_total = sum(s.score for s in top.sentences)
+    assert sentences_total + top.unassigned_text == pytest.approx(text_total, abs=1e-6)
+    assert all(s.text in row["text"] for s in top.sentences)
+
+
+def test_the_sentence_that_names_the_variant_stands_out(default_model, small_corpus) -> None:
+    # The synthetic corpus puts each row's class signal in a sentence naming the variant.
+    bundle = load_bundle(default_model)
+    row = _one(small_corpus)
+    result = explain(bundle, gene=row["gene"], variation=row["variation"], text=row["text"])
+    best = result.classes[0].sentences[0]
+    assert row["variation"] in best.text
+
+
+def test_sources_name_gene_variation_and_text(default_model, small_corpus) -> None:
+    bundle = load_bundle(default_model)
+    row = _one(small_corpus)
+    result = explain(bundle, gene=row["gene"], variation=row["variation"], text=row["text"])
+    sources = set(result.classes[0].by_source)
+    assert {"gene", "variation", "text"} <= sources
+    assert "calibrat" in result.note or "blend" in result.note
+
+
+def test_models_without_a_decomposition_get_occlusion(small_corpus, tmp_path, synth_files) -> None:
+    from oncoclass.api import train
+    from oncoclass.config import InputSpec, TrainConfig
+
+    spec = InputSpec(path=str(synth_files["training_variants"]), text=str(synth_files["training_text"]))
+    bundle = load_bundle(train(TrainConfig(input=spec, recipe="nb"), out_dir=tmp_path / "nb").path)
+    row = _one(small_corpus)
+    result = explain(bundle, gene=row["gene"], variation=row["variation"], text=row["text"])
+    assert result.method == "occlusion"
+    assert "do not add up" in result.note
+    assert set(result.classes[0].by_source) == {"gene", "variation", "text", "context"}
+
+
+def test_bad_requests_are_input_errors(lr_model) -> None:
+    bundle = load_bundle(lr_model)
+    with pytest.raises(InputError, match="gene and a variation"):
+        explain(bundle, gene=" ", variation="V600E")
+    with pytest.raises(InputError, match="unknown class"):
+        explain(bundle, gene="BRAF", variation="V600E", classes=["42"])

@@ -1,0 +1,105 @@
+"""The HTML report: every section and every image present, non-empty, and nothing from the network."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from oncoclass import api
+from oncoclass.config import EvaluateConfig, InputSpec
+from oncoclass.persist import load_bundle
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[str] = []
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in ("h1", "h2", "h3"):
+            self._in = tag
+            self.headings.append("")
+        if tag == "img":
+            self.images.append(values.get("src") or "")
+        for key in ("href", "src"):
+            if values.get(key) and not str(values[key]).startswith("data:"):
+                self.links.append(str(values[key]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self.headings[-1] += data
+
+
+def check_report(path: Path, recipes: list[str]) -> _Page:
+    text = path.read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(text)
+    for heading in ("Data", "Scores", "Settings", *recipes):
+        assert heading in page.headings, heading
+    assert page.headings.count("Per class") == len(recipes)
+    assert page.headings.count("Most confidently wrong") == len(recipes)
+    # class counts, reliability, 3 matrices per recipe, comparison when several
+    expected = 2 + 3 * len(recipes) + (1 if len(recipes) > 1 else 0)
+    assert len(page.images) == expected
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        png = base64.b64decode(src.split(",", 1)[1])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    assert page.links == []  # self-contained: no external scripts, styles or images
+    assert "prior (class prior baseline)" in text
+    return page
+
+
+def test_cv_report_on_a_synthetic_corpus(tmp_path, synth_files) -> None:
+    spec = InputSpec(path=str(synth_files["training_variants"]), text=str(synth_files["training_text"]))
+    report = api.evaluate(EvaluateConfig(input=spec, recipes=("lr", "nb"), folds=3))
+    out = api.write_report(report, tmp_path / "report.html", title="synthetic")
+    check_report(out, ["lr", "nb"])
+    assert "Likely Loss-of-function" in out.read_text()
+
+
+def test_holdout_report_for_a_trained_model(tmp_path, lr_model, synth_files) -> None:
+    bundle = load_bundle(lr_model)
+    spec = InputSpec(
+        path=str(synth_files["test_variants"]), text=str(synth_files["test_text"]),
+        labels=str(synth_files["test_solution"]),
+    )  # fmt: skip
+    report = api.holdout(bundle, spec)
+    out = api.write_report(report, tmp_path / "holdout.html", title="held out")
+    check_report(out, [bundle.model_id])
+
+
+def test_report_from_real_kaggle_labels(tmp_path, kaggle_dir) -> None:
+    spec = InputSpec(path=str(kaggle_dir / "training_variants"))
+    report = api.evaluate(EvaluateConfig(input=spec, recipes=("lr", "nb"), folds=3))
+    out = api.write_report(report, tmp_path / "kaggle.html", title="Kaggle")
+    check_report(out, ["lr", "nb"])
+    assert re.search(r"<td>3321</td>", out.read_text())
+
+
+def test_report_from_real_civic(tmp_path, civic_file) -> None:
+    spec = InputSpec(path=str(civic_file))
+    report = api.evaluate(EvaluateConfig(input=spec, recipes=("nb",), folds=3, group_by="citation"))
+    out = api.write_report(report, tmp_path / "civic.html", title="CIViC")
+    check_report(out, ["nb"])
+    assert "Predictive: Sensitivity/Response" in out.read_text()
+
+
+def test_holdout_needs_labels(lr_model, synth_files) -> None:
+    from oncoclass.errors import InputError
+
+    spec = InputSpec(path=str(synth_files["test_variants"]), text=str(synth_files["test_text"]))
+    with pytest.raises(InputError, match="no labels"):
+        api.holdout(load_bundle(lr_model), spec)
