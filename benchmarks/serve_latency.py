@@ -108,34 +108,41 @@ def run_case(url: str, payload: dict[str, str], requests: int, clients: int) -> 
     }
 
 
+def start_server(model: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`oncoclass serve` on a free loopback port, once /health answers; returns (process, url)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [EXE, "serve", "--model", str(model), "--port", str(port), *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise SystemExit("the server did not start")
+        time.sleep(0.2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--workdir", default="/tmp/oncoclass-serve-bench")
     parser.add_argument("--model-dir", default=None)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     model = Path(args.model_dir) if args.model_dir else model_dir(workdir)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [EXE, "serve", "--model", str(model), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
+    server, url = start_server(model, "--workers", str(args.workers))
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
         print(f"model: {model}  ({os.cpu_count()} CPUs)\n")
         print("| payload | clients | requests | p50 ms | p95 ms | p99 ms | p99/p50 | req/s | errors |")
         print("|---|---|---|---|---|---|---|---|---|")

@@ -85,6 +85,17 @@ def _check_trainable(table: pd.DataFrame, source: str) -> list[str]:
     return labels
 
 
+def _rare_label_notes(table: pd.DataFrame) -> list[str]:
+    counts = table[LABEL].value_counts()
+    rare = sorted(str(label) for label, n in counts.items() if n < 2)
+    if not rare:
+        return []
+    return [
+        f"label(s) {', '.join(rare)} have a single example: the model learns them, but their "
+        "probabilities rest on one row."
+    ]
+
+
 def library_versions() -> dict[str, str]:
     import scipy
     import sklearn
@@ -151,6 +162,7 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
     recipe = get_recipe(config.recipe)
     table, notes = labelled(load_input(config.input), config.input.path)
     labels = _check_trainable(table, config.input.path)
+    notes = notes + _rare_label_notes(table)
     started = time.perf_counter()
     cv_metrics = None
     if config.cv_folds:

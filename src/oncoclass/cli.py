@@ -6,6 +6,7 @@ with exit status 2; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -45,6 +46,8 @@ FormatOpt = Annotated[str, typer.Option("--format", help="auto, kaggle, civic, c
 ColumnsOpt = Annotated[
     str | None, typer.Option("--columns", help="Column mapping, e.g. gene=Hugo_Symbol,label=Class.")
 ]
+
+ModelDirOpt = Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")]
 
 
 def err(message: str) -> None:
@@ -176,7 +179,7 @@ def train(
 
 @app.command()
 def predict(
-    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")],
+    model: ModelDirOpt,
     input: InputOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Predictions CSV to write.")],
     text: TextOpt = None,
@@ -248,7 +251,7 @@ def evaluate(
 
 @app.command("report")
 def report_command(
-    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")],
+    model: ModelDirOpt,
     input: InputOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML report to write.")],
     text: TextOpt = None,
@@ -390,7 +393,7 @@ def render_explanation(result: dict[str, Any]) -> str:
 
 @app.command()
 def explain(
-    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")],
+    model: ModelDirOpt,
     gene: Annotated[str | None, typer.Option("--gene", help="Gene symbol, e.g. BRAF.")] = None,
     variation: Annotated[str | None, typer.Option("--variation", help="Protein change, e.g. V600E.")] = None,
     text_file: Annotated[
@@ -425,33 +428,33 @@ def explain(
 
 @app.command()
 def serve(
-    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")],
+    model: ModelDirOpt,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     max_batch: Annotated[int, typer.Option("--max-batch", help="Most variants per /predict/batch.")] = 256,
     max_body: Annotated[int, typer.Option("--max-body", help="Largest request body in bytes.")] = 2_000_000,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Server processes, each with its own copy of the model.")
+    ] = 1,
 ) -> None:
     """Serve the model over HTTP: /predict, /predict/batch, /explain, /model, /health, a web page at /."""
-    import logging
-
     import uvicorn
 
-    from oncoclass.service import ServiceSettings, create_app
+    from oncoclass import service
 
-    bundle = load_bundle(model)
-    settings = ServiceSettings.from_env(max_batch=max_batch, max_body_bytes=max_body)
-    # Our own handler: the request log must not depend on what the root logger already has.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    service_log = logging.getLogger("oncoclass")
-    service_log.handlers = [handler]
-    service_log.setLevel(logging.INFO)
-    service_log.propagate = False
+    bundle = load_bundle(model)  # checked here, so a bad folder stops start-up before any worker
+    settings = service.ServiceSettings.from_env(max_batch=max_batch, max_body_bytes=max_body)
+    service.configure_logging()
     err(
-        f"serving model {bundle.model_id} on http://{host}:{port}/"
+        f"serving model {bundle.model_id} on http://{host}:{port}/ with {workers} worker(s)"
         + (" (API key required)" if settings.api_key else "")
     )
-    uvicorn.run(create_app(bundle, settings), host=host, port=port, log_level="warning", access_log=False)
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    if workers <= 1:
+        uvicorn.run(service.create_app(bundle, settings), **options)
+        return
+    os.environ.update(service.worker_environment(model, settings))
+    uvicorn.run("oncoclass.service:app_from_env", factory=True, workers=workers, **options)
 
 
 def main() -> None:

@@ -198,9 +198,13 @@ def _contributions(parts: list[_Part], Z: Any, n_classes: int) -> tuple[np.ndarr
             b = np.zeros(n_classes)
             b[seen] = intercept
         else:
-            raw = part.estimator.predict_proba(x[None, :], pred_contrib=True)
+            raw = np.asarray(part.estimator.predict_proba(x[None, :], pred_contrib=True), dtype=float)
             k = len(part.estimator.classes_)
-            shap = np.asarray(raw, dtype=float).reshape(k, len(columns) + 1)
+            if k == 2:  # one raw score z for the positive class: centred log-probs are (-z/2, z/2)
+                half = raw.reshape(len(columns) + 1) / 2
+                shap = np.vstack([-half, half])
+            else:
+                shap = raw.reshape(k, len(columns) + 1)
             seen = _class_positions(part.estimator, n_classes)
             c = np.zeros((n_classes, len(columns)))
             c[seen] = shap[:, :-1]

@@ -95,6 +95,13 @@ def read_texts(path: str | Path) -> dict[str, str]:
             )
         if not key:
             raise InputError("empty ID before '||'.", path=path, row=number)
+        if text.startswith("||"):
+            raise InputError(
+                "a doubled '||' after the ID.",
+                path=path,
+                row=number,
+                hint="Each line must read ID||text, with one separator.",
+            )
         if key in texts:
             raise InputError(f"ID {key!r} has a second text.", path=path, row=number)
         text = text.strip()

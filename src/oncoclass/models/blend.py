@@ -14,16 +14,14 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils import _safe_indexing
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from oncoclass.models.calibration import calibration_folds, class_scores, fit_blend
+from oncoclass.models.calibration import LogitMixin, calibration_folds, class_scores, fit_blend, fold_scores
 
 
-class BlendedClassifier(ClassifierMixin, BaseEstimator):
+class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
     """Fit ``features`` once, then ``members`` — ``(name, estimator, blocks)`` where ``blocks`` names
     the ``features`` transformers whose columns the member sees (``None``: all) — and blend their
     log-probabilities with weights and class biases fitted on ``cv``-fold out-of-fold scores.
@@ -89,8 +87,7 @@ class BlendedClassifier(ClassifierMixin, BaseEstimator):
             part = self._member_input(Z, columns)
             oof = np.zeros((len(y), len(self.classes_)))
             for train, held in folds:
-                model = clone(estimator).fit(_safe_indexing(part, train), y[train])
-                oof[held] = class_scores(model, _safe_indexing(part, held), self.classes_)
+                oof[held] = fold_scores(estimator, part, y, train, held, self.classes_)
             scores.append(oof)
             self.columns_.append(columns)
             self.members_.append(clone(estimator).fit(part, y))
@@ -110,17 +107,6 @@ class BlendedClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X: Any) -> np.ndarray:
         scores = self.member_scores(X)
         return sum(w * s for w, s in zip(self.weights_, scores, strict=True)) + self.bias_
-
-    def decision_function(self, X: Any) -> np.ndarray:
-        logits = self._logits(X)
-        # scikit-learn's convention: one column (positive minus negative) for two classes.
-        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        return softmax(self._logits(X), axis=1)
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
 
     @property
     def member_weights(self) -> dict[str, float]:

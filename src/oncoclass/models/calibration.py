@@ -86,7 +86,40 @@ def calibration_folds(codes: np.ndarray, cv: int, random_state: int) -> list[tup
         return list(folds.split(np.zeros(len(codes)), codes))
 
 
-class TemperatureCalibrated(ClassifierMixin, BaseEstimator):
+def fold_scores(
+    estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, held: np.ndarray, classes: np.ndarray
+) -> np.ndarray:
+    """Held-out scores of ``estimator`` fitted on ``train``; a fold whose training part has a
+    single class (tiny or very skewed data) scores its smoothed class frequencies instead."""
+    seen = np.unique(y[train])
+    if len(seen) < 2:
+        counts = np.array([(y[train] == c).sum() for c in classes], dtype=float) + 0.5
+        return np.tile(np.log(counts / counts.sum()), (len(held), 1))
+    model = clone(estimator).fit(_safe_indexing(X, train), y[train])
+    return class_scores(model, _safe_indexing(X, held), classes)
+
+
+class LogitMixin:
+    """``decision_function``, ``predict_proba`` and ``predict`` from a ``_logits(X)`` method."""
+
+    classes_: np.ndarray
+
+    def _logits(self, X: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        logits = self._logits(X)
+        # scikit-learn's convention: one column (positive minus negative) for two classes.
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return softmax(self._logits(X), axis=1)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self._logits(X), axis=1)]
+
+
+class TemperatureCalibrated(LogitMixin, ClassifierMixin, BaseEstimator):
     """Wrap a classifier; calibrate its scores with a temperature (and class biases) fitted on
     ``cv``-fold out-of-fold scores, then refit it on all rows."""
 
@@ -113,8 +146,7 @@ class TemperatureCalibrated(ClassifierMixin, BaseEstimator):
             raise ValueError("only 1 class in y: a classifier needs two or more")
         scores = np.zeros((len(y), len(self.classes_)))
         for train, held in calibration_folds(codes, self.cv, self.random_state):
-            model = clone(self.estimator).fit(_safe_indexing(X, train), y[train])
-            scores[held] = class_scores(model, _safe_indexing(X, held), self.classes_)
+            scores[held] = fold_scores(self.estimator, X, y, train, held, self.classes_)
         weights, self.bias_ = fit_blend([scores], codes, bias=self.bias)
         self.temperature_ = float(1.0 / weights[0])
         self.estimator_ = clone(self.estimator).fit(X, y)
@@ -126,18 +158,6 @@ class TemperatureCalibrated(ClassifierMixin, BaseEstimator):
         scores = class_scores(self.estimator_, X, self.classes_)
         scores = scores - scores.mean(axis=1, keepdims=True)
         return scores / self.temperature_ + self.bias_
-
-    def decision_function(self, X: Any) -> np.ndarray:
-        logits = self._logits(X)
-        # scikit-learn's convention: one column (positive minus negative) for two classes.
-        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        return softmax(self._logits(X), axis=1)
-
-    def predict(self, X: Any) -> np.ndarray:
-        logits = self._logits(X)
-        return self.classes_[np.argmax(logits, axis=1)]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -161,7 +161,7 @@ DENSE_BLOCKS = ("grammar", "neighbours", "positions")
 
 def _boosting() -> LGBMClassifier:
     return LGBMClassifier(
-        objective="multiclass", n_estimators=200, learning_rate=0.045, num_leaves=15,
+        n_estimators=200, learning_rate=0.045, num_leaves=15,
         min_child_samples=10, subsample=0.8, subsample_freq=1, colsample_bytree=0.5,
         reg_lambda=1.0, n_jobs=1, random_state=SEED, verbose=-1,
     )  # fmt: skip
