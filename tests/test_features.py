@@ -79,3 +79,16 @@ def test_mention_window_keeps_sentences_near_the_variant() -> None:
         )[0]
         == window
     )
+
+
+def test_neighbour_features_of_a_row_do_not_depend_on_its_batch(small_corpus) -> None:
+    # Regression: position-less variants once got a per-row key that matched a training row's.
+    from oncoclass.features import NeighbourFeatures
+
+    train, test = small_corpus
+    coder = NeighbourFeatures().fit(train, train["label"].to_numpy())
+    batch = coder.transform(test)
+    one_by_one = np.vstack([coder.transform(test.iloc[[i]]) for i in range(len(test))])
+    np.testing.assert_allclose(batch, one_by_one)
+    reversed_batch = coder.transform(test.iloc[::-1])[::-1]
+    np.testing.assert_allclose(batch, reversed_batch)

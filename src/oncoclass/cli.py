@@ -19,7 +19,7 @@ import typer
 
 from oncoclass import api
 from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig, parse_columns
-from oncoclass.errors import OncoclassError
+from oncoclass.errors import ConfigError, OncoclassError
 from oncoclass.persist import load_bundle
 
 app = typer.Typer(
@@ -181,16 +181,49 @@ def train(
 def predict(
     model: ModelDirOpt,
     input: InputOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Predictions CSV to write.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Predictions: a CSV, or with --engine dask a Parquet folder.")
+    ],
     text: TextOpt = None,
     labels: LabelsOpt = None,
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (one process) or dask (partitions).")
+    ] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address; default: a local cluster.")
+    ] = None,
+    partitions: Annotated[int | None, typer.Option("--partitions", help="Dask partitions.")] = None,
+    on_bad_rows: Annotated[
+        str, typer.Option("--on-bad-rows", help="With dask: fail, or skip them into a reject file.")
+    ] = "fail",
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="Reject file (default: OUT.rejects.csv).")
+    ] = None,
 ) -> None:
     """Write class probabilities: ID then one column per class (Kaggle: class1..class9)."""
+    spec = _spec(input, text, labels, fmt, columns)
+    if engine == "dask":
+        from oncoclass.batch import predict_dask
+
+        with _Bar() as bar:
+            result = predict_dask(
+                model, spec, out, scheduler=scheduler, partitions=partitions, on_bad_rows=on_bad_rows,
+                reject_path=rejects, progress=bar,
+            )  # fmt: skip
+        typer.echo(
+            f"{result.rows} predictions by model {result.model_id} written to {result.out} "
+            f"({result.partitions} partitions, {result.seconds:.1f} s)"
+        )
+        if result.rejected:
+            err(f"note: {result.rejected} malformed row(s) written to {result.reject_path}")
+        return
+    if engine != "local":
+        raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
     bundle = load_bundle(model)
     with _Bar() as bar:
-        predictions, notes = api.predict(bundle, _spec(input, text, labels, fmt, columns), progress=bar)
+        predictions, notes = api.predict(bundle, spec, progress=bar)
     api.write_predictions(predictions, out, bundle)
     _notes(notes)
     typer.echo(f"{len(predictions)} predictions by model {bundle.model_id} written to {out}")

@@ -22,6 +22,18 @@ class OncoclassError(Exception):
     def render(self) -> str:
         return f"{self.message} {self.hint}" if self.hint else self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only constructors don't survive default pickling; errors raised in Dask
+        # workers must reach the client intact.
+        return (_rebuild, (type(self), dict(self.__dict__)))
+
+
+def _rebuild(cls: type[OncoclassError], state: dict[str, object]) -> OncoclassError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, error.render())
+    return error
+
 
 class InputError(OncoclassError):
     """An input file that cannot be read as the corpus it claims to be."""

@@ -29,6 +29,7 @@ naming the problem, no traceback, and no output file left behind.
 | altered model file | predict | does not match the checksum |
 | unlabelled file for training | train | has no labels |
 | no rows for --id | explain | no row has id '99' |
+| a 100 MB single document | train | row 3: a text of 100,000,000 characters, past the limit |
 """
 
 from __future__ import annotations
@@ -176,6 +177,26 @@ def test_unknown_id_to_explain(tmp_path: Path, lr_model) -> None:
     (tmp_path / "v.csv").write_text("id,gene,variation\n1,BRAF,V600E\n")
     args = ["explain", "-m", str(lr_model), "-i", str(tmp_path / "v.csv"), "--id", "99"]
     _check_refused(_run(args), "no row has id '99'", tmp_path)
+
+
+def test_a_100_mb_single_document_is_refused_with_its_row(tmp_path: Path) -> None:
+    (tmp_path / "variants").write_text(VARIANTS)
+    with (tmp_path / "text").open("w") as handle:
+        handle.write("ID,Text\n0||short\n1||")
+        chunk = "The BRAF V600E variant was studied in many cells. " * 20_000  # 1 MB
+        for _ in range(100):
+            handle.write(chunk)
+        handle.write("\n2||short\n")
+    args = [
+        "train",
+        "-i",
+        str(tmp_path / "variants"),
+        "--text",
+        str(tmp_path / "text"),
+        "-o",
+        str(tmp_path / "out"),
+    ]
+    _check_refused(_run(args), "row 3: a text of 100,000,000 characters", tmp_path)
 
 
 def test_archive_member_names_cannot_write_outside(tmp_path: Path) -> None:

@@ -156,3 +156,43 @@ def test_progress_bars_on_a_terminal_only(synth_files) -> None:
     assert "cross-validating" in terminal and "\r" in terminal
     piped = run(*args).stderr
     assert "cross-validating" not in piped and "\r" not in piped
+
+
+def test_predict_on_dask_with_a_local_cluster(tmp_path: Path, synth_files, small_corpus) -> None:
+    model = tmp_path / "model"
+    run(
+        "train",
+        "-i",
+        synth_files["training_variants"],
+        "--text",
+        synth_files["training_text"],
+        "-m",
+        "lr",
+        "-o",
+        model,
+    )
+    _, test = small_corpus
+    test[["id", "gene", "variation", "text"]].to_csv(tmp_path / "rows.csv", index=False)
+    out = tmp_path / "pred.csv"
+    result = run(
+        "predict",
+        "-m",
+        model,
+        "-i",
+        tmp_path / "rows.csv",
+        "-o",
+        out,
+        "--engine",
+        "dask",
+        "--partitions",
+        "2",
+    )
+    assert f"{len(test)} predictions" in result.stdout
+    local = tmp_path / "local.csv"
+    run("predict", "-m", model, "-i", tmp_path / "rows.csv", "-o", local)
+    assert (
+        pd.read_csv(out)
+        .sort_values("ID")
+        .reset_index(drop=True)
+        .equals(pd.read_csv(local).sort_values("ID").reset_index(drop=True))
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from oncoclass.data.files import read_text
-from oncoclass.data.table import ID, KAGGLE_CLASSES, LABEL, TEXT, canonicalize
+from oncoclass.data.table import ID, KAGGLE_CLASSES, LABEL, TEXT, canonicalize, check_text_length
 from oncoclass.errors import InputError
 
 VARIANT_COLUMNS = ("ID", "Gene", "Variation")
@@ -104,6 +104,7 @@ def read_texts(path: str | Path) -> dict[str, str]:
             )
         if key in texts:
             raise InputError(f"ID {key!r} has a second text.", path=path, row=number)
+        check_text_length(len(text), path=path, row=number)
         text = text.strip()
         texts[key] = "" if text in _NULL_TEXTS else text
     if not texts:

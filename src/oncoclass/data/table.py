@@ -8,6 +8,7 @@ labelled, ``label``. Everything is a string so that IDs like ``007`` and labels 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,21 @@ KAGGLE_CLASSES: dict[str, str] = {
     "8": "Likely Switch-of-function",
     "9": "Switch-of-function",
 }
+
+
+#: Longest text one row may carry (characters). Kaggle's articles average ~50 KB and the longest
+#: is under 1 MB; far beyond that a "document" is usually a whole dump pasted into one field.
+MAX_TEXT_CHARS = int(os.environ.get("ONCOCLASS_MAX_TEXT_CHARS", str(10_000_000)))
+
+
+def check_text_length(length: int, *, path: str | Path, row: int | None) -> None:
+    if length > MAX_TEXT_CHARS:
+        raise InputError(
+            f"a text of {length:,} characters, past the limit of {MAX_TEXT_CHARS:,}.",
+            path=path,
+            row=row,
+            hint="Split the document, or raise ONCOCLASS_MAX_TEXT_CHARS if it is genuine.",
+        )
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -71,6 +87,10 @@ def canonicalize(
                 row=int(empty[0]) + row_offset,
                 hint=f"Every row needs an {column}.",
             )
+    lengths = out[TEXT].str.len()
+    if len(lengths) and lengths.max() > MAX_TEXT_CHARS:
+        longest = int(lengths.to_numpy().argmax())
+        check_text_length(int(lengths.iloc[longest]), path=source, row=longest + row_offset)
     duplicated = out.index[out[ID].duplicated()]
     if len(duplicated):
         first = int(duplicated[0])

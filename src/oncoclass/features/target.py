@@ -18,6 +18,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from oncoclass.variation import parse
 
+#: A key that is never counted: rows carrying it get the prior (e.g. no residue to pool on).
+MISSING = "\x00missing"
+
 
 def _as_frame(X: Any) -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
@@ -51,6 +54,8 @@ class ResponseCoder(TransformerMixin, BaseEstimator):
         for column in frame.columns:
             counts: dict[str, np.ndarray] = {}
             for value, code in zip(frame[column].to_numpy(), codes, strict=True):
+                if value == MISSING:
+                    continue
                 row = counts.get(value)
                 if row is None:
                     row = counts[value] = np.zeros(n_classes)
@@ -128,13 +133,12 @@ def neighbour_keys(table: pd.DataFrame) -> pd.DataFrame:
     variations = [str(v) for v in table["variation"]]
     parsed = [parse(v) for v in variations]
     rows: dict[str, list[str]] = {k: [] for k in KEY_NAMES}
-    for i, (gene, variation, p) in enumerate(zip(genes, variations, parsed, strict=True)):
-        # A missing position gets a key unique to the row, so it never pools with others.
-        unique = f"#{i}"
+    for gene, variation, p in zip(genes, variations, parsed, strict=True):
         rows["gene"].append(gene)
         rows["gene_kind"].append(f"{gene}|{p.kind}")
-        rows["gene_residue"].append(f"{gene}|{p.ref}{p.start}" if p.start else unique)
-        rows["gene_position"].append(f"{gene}|{p.start}" if p.start is not None else unique)
+        # A variant without a position has no residue neighbours: MISSING never pools with others.
+        rows["gene_residue"].append(f"{gene}|{p.ref}{p.start}" if p.start else MISSING)
+        rows["gene_position"].append(f"{gene}|{p.start}" if p.start is not None else MISSING)
         rows["kind"].append(p.kind)
         rows["gene_variation"].append(f"{gene}|{variation.upper().strip()}")
     return pd.DataFrame(rows, index=table.index)

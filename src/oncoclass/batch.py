@@ -1,0 +1,313 @@
+"""Batch scoring of large inputs on Dask: partitions scored in parallel, on one machine or many.
+
+Each partition is read, checked row by row, scored and written by one task, so nothing larger
+than a partition is ever in memory and the client only gathers counts. Workers load the model
+once and keep it (keyed by the model file's checksum) for every later partition. Rows that are
+not valid (no ID, gene or variation; a text over the length limit; a CSV line with the wrong
+number of fields) stop the job with a message naming them, or with ``on_bad_rows="skip"`` go to
+a reject file with the reason: every input row ends up in exactly one of the two outputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from oncoclass.config import InputSpec
+from oncoclass.data.files import archive_kind
+from oncoclass.data.table import CONTEXT, GENE, ID, MAX_TEXT_CHARS, TEXT, VARIATION, label_columns
+from oncoclass.data.tables import guess_format, map_columns
+from oncoclass.errors import ConfigError, InputError
+from oncoclass.persist import Bundle, load_bundle
+
+#: A CSV line with the wrong number of fields, kept (not dropped) for the reject file.
+_BAD_LINE = "\x00bad-line\x00"
+REJECT_COLUMNS = ("ID", "reason", "raw")
+
+
+@dataclass
+class BatchResult:
+    out: Path
+    rows: int
+    rejected: int
+    reject_path: Path | None
+    partitions: int
+    model_id: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+# --- on the workers -------------------------------------------------------------------------
+
+_MODELS: dict[tuple[str, str], Bundle] = {}
+
+
+def _model(model_dir: str, sha: str) -> Bundle:
+    """The worker's copy of the model: loaded on its first partition, reused after."""
+    key = (model_dir, sha)
+    if key not in _MODELS:
+        _MODELS.clear()
+        _MODELS[key] = load_bundle(model_dir)
+    return _MODELS[key]
+
+
+def _keep_bad_line(fields: list[str]) -> list[str]:
+    # pandas calls this for a line with too many fields; keep it whole for the reject file.
+    return [_BAD_LINE + "\x1f".join(fields)]
+
+
+def _canonical(frame: pd.DataFrame, columns: dict[str, str] | None, source: str) -> pd.DataFrame:
+    frame = map_columns(frame, columns, source)
+    missing = [c for c in (ID, GENE, VARIATION) if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}.", path=source)
+    out = pd.DataFrame(index=frame.index)
+    for column in (ID, GENE, VARIATION, TEXT, CONTEXT):
+        values = frame[column] if column in frame.columns else pd.Series("", index=frame.index)
+        out[column] = values.astype("object").where(values.notna(), "").astype(str).str.strip()
+    return out
+
+
+def _reasons(table: pd.DataFrame) -> pd.Series:
+    reasons = pd.Series("", index=table.index, dtype=object)
+    bad_line = table[ID].str.startswith(_BAD_LINE)
+    reasons[bad_line] = "wrong number of fields"
+    for column in (ID, GENE, VARIATION):
+        reasons[(reasons == "") & (table[column] == "")] = f"empty {column}"
+    reasons[(reasons == "") & (table[TEXT].str.len() > MAX_TEXT_CHARS)] = (
+        f"text longer than {MAX_TEXT_CHARS} characters"
+    )
+    return reasons
+
+
+def score_partition(
+    frame: pd.DataFrame, index: int, *, model_dir: str, sha: str, columns: dict[str, str] | None,
+    source: str, staging: str, fmt: str, skip_bad: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """Check, score and write one partition; returns its counts and IDs (for the duplicate check)."""
+    bundle = _model(model_dir, sha)
+    table = _canonical(frame, columns, source)
+    reasons = _reasons(table)
+    bad = reasons != ""
+    if bad.any() and not skip_bad:
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        row_id = table[ID].iloc[first].replace(_BAD_LINE, "")[:60]
+        raise InputError(
+            f"{int(bad.sum())} malformed row(s) in partition {index}; the first ({row_id!r}): "
+            f"{reasons.iloc[first]}.",
+            path=source,
+            hint="Fix the rows, or pass --on-bad-rows skip to write them to a reject file.",
+        )
+    good = table[~bad]
+    proba = np.zeros((0, len(bundle.labels)))
+    if len(good):
+        from oncoclass.evaluate import align_proba
+
+        proba = align_proba(bundle.model.predict_proba(good), bundle.model.classes_, bundle.labels)
+        proba = proba / proba.sum(axis=1, keepdims=True)
+    out = pd.DataFrame(proba, columns=label_columns(bundle.labels))
+    out.insert(0, "ID", good[ID].to_numpy())
+    name = f"part-{index:06d}"
+    if fmt == "parquet":
+        out.to_parquet(Path(staging) / "out" / f"{name}.parquet", index=False)
+    else:
+        out.to_csv(Path(staging) / "out" / f"{name}.csv", index=False, header=False, float_format="%.6g")
+    if bad.any():
+        rejects = table[bad]
+        raw = rejects[ID].str.replace(_BAD_LINE, "", regex=False).str.replace("\x1f", ",", regex=False)
+        pd.DataFrame(
+            {
+                "ID": np.where(rejects[ID].str.startswith(_BAD_LINE), "", rejects[ID]),
+                "reason": reasons[bad].to_numpy(),
+                "raw": np.where(rejects[ID].str.startswith(_BAD_LINE), raw, ""),
+            }
+        ).to_csv(Path(staging) / "rejects" / f"{name}.csv", index=False, header=False)
+    return {"rows": len(good), "rejected": int(bad.sum()), "ids": good[ID].to_numpy()}
+
+
+# --- on the client --------------------------------------------------------------------------
+
+
+def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> Any:
+    import dask.dataframe as dd
+
+    path = Path(spec.path)
+    if not path.exists():
+        raise InputError("no such file.", path=path)
+    if spec.text or spec.labels or archive_kind(path) is not None or spec.format in ("kaggle", "civic"):
+        # Paired Kaggle files, CIViC exports and archives are read whole, then partitioned.
+        from oncoclass.api import load_input
+
+        table = load_input(spec)
+        return dd.from_pandas(table, npartitions=max(1, partitions or os.cpu_count() or 1), sort=False)
+    with path.open("rb") as handle:
+        head = handle.read(65536)
+    fmt = spec.format if spec.format in ("csv", "tsv", "jsonl", "parquet") else guess_format(path, head)
+    size = path.stat().st_size
+    blocksize = max(4096, size // partitions + 1) if partitions else 32 << 20
+    if fmt == "parquet":
+        frame = dd.read_parquet(str(path))
+        return frame.repartition(npartitions=partitions) if partitions else frame
+    if fmt == "jsonl":
+        return dd.read_json(str(path), lines=True, blocksize=blocksize, dtype=False)
+    options: dict[str, Any] = {
+        "sep": "\t" if fmt == "tsv" else ",", "dtype": str, "keep_default_na": False,
+        "blocksize": blocksize, "quoting": 3 if fmt == "tsv" else 0,
+    }  # fmt: skip
+    if skip_bad:
+        options.update(engine="python", on_bad_lines=_keep_bad_line)
+    return dd.read_csv(str(path), **options)
+
+
+@contextmanager
+def _unreadable_as_input_error(path: str) -> Iterator[None]:
+    # Dask reads the file in the client (to infer columns) and in the workers; both may find it
+    # malformed.
+    try:
+        yield
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        message = str(exc).replace("\n", " ")
+        raise InputError(
+            f"cannot be read ({type(exc).__name__}: {message}).",
+            path=path,
+            hint="Fix the file, or pass --on-bad-rows skip to set malformed lines aside.",
+        ) from exc
+
+
+def _client(scheduler: str | None) -> tuple[Any, Any]:
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="30s"), None
+        except OSError as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc}).") from exc
+    cluster = LocalCluster(
+        n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None,
+    )  # fmt: skip
+    return Client(cluster), cluster
+
+
+def predict_dask(
+    model_dir: str | Path, spec: InputSpec, out: str | Path, *, scheduler: str | None = None,
+    partitions: int | None = None, on_bad_rows: str = "fail", reject_path: str | Path | None = None,
+    progress: Any = None,
+) -> BatchResult:  # fmt: skip
+    """Score ``spec`` with the model in ``model_dir`` on Dask; write Parquet parts (``out`` a folder)
+    or one CSV (``out`` ending in ``.csv``), atomically. See the module docstring for bad rows."""
+    if on_bad_rows not in ("fail", "skip"):
+        raise ConfigError(f"--on-bad-rows must be fail or skip, not {on_bad_rows!r}.")
+    started = time.perf_counter()
+    bundle = load_bundle(model_dir)
+    out = Path(out)
+    fmt = "csv" if out.suffix.lower() == ".csv" else "parquet"
+    skip_bad = on_bad_rows == "skip"
+    rejects = Path(reject_path) if reject_path else out.with_name(out.name + ".rejects.csv")
+    _check_out(out, fmt)
+    with _unreadable_as_input_error(spec.path):
+        frame = _read(spec, partitions, skip_bad)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    (staging / "out").mkdir()
+    (staging / "rejects").mkdir()
+    client, cluster = _client(scheduler)
+    try:
+        from distributed import as_completed
+
+        tasks = frame.to_delayed()
+        if progress is not None:
+            progress.start(len(tasks), "scoring partitions")
+        import dask
+
+        options = {
+            "model_dir": str(Path(model_dir).resolve()), "sha": bundle.metadata["model_sha256"],
+            "columns": spec.columns, "source": spec.path, "staging": str(staging), "fmt": fmt,
+            "skip_bad": skip_bad,
+        }  # fmt: skip
+        futures = client.compute(
+            [dask.delayed(score_partition)(t, i, **options) for i, t in enumerate(tasks)]
+        )
+        results = []
+        with _unreadable_as_input_error(spec.path):
+            for future in as_completed(futures):
+                results.append(future.result())
+                if progress is not None:
+                    progress()
+        rows = sum(r["rows"] for r in results)
+        rejected = sum(r["rejected"] for r in results)
+        ids = pd.Series(np.concatenate([r["ids"] for r in results]) if results else [], dtype=object)
+        duplicated = ids[ids.duplicated()]
+        if len(duplicated):
+            raise InputError(
+                f"{len(duplicated)} duplicate ID(s) (first: {duplicated.iloc[0]!r}).",
+                path=spec.path,
+                hint="IDs must be unique so each prediction can be matched to its row.",
+            )
+        _finish(staging, out, fmt, bundle, rows)
+        reject_out = None
+        if rejected:
+            reject_out = rejects
+            _concatenate(sorted((staging / "rejects").glob("part-*.csv")), rejects, header=REJECT_COLUMNS)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        shutil.rmtree(staging, ignore_errors=True)
+    return BatchResult(
+        out=out, rows=rows, rejected=rejected, reject_path=reject_out, partitions=len(tasks),
+        model_id=bundle.model_id, seconds=time.perf_counter() - started,
+    )  # fmt: skip
+
+
+def _concatenate(parts: list[Path], target: Path, *, header: tuple[str, ...] | list[str]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerow(header)
+            for part in parts:
+                with part.open(encoding="utf-8") as chunk:
+                    shutil.copyfileobj(chunk, handle)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_out(out: Path, fmt: str) -> None:
+    earlier = out.is_dir() and all(p.name.startswith("part-") for p in out.iterdir())
+    if fmt == "parquet" and out.exists() and not earlier:
+        raise InputError(
+            "exists and is not an earlier Parquet output of oncoclass.",
+            path=out,
+            hint="Choose another --out (a new folder, or a name ending in .csv for one CSV).",
+        )
+
+
+def _finish(staging: Path, out: Path, fmt: str, bundle: Bundle, rows: int) -> None:
+    header = ["ID", *label_columns(bundle.labels)]
+    if fmt == "csv":
+        _concatenate(sorted((staging / "out").glob("part-*.csv")), out, header=header)
+    else:
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(staging / "out", out)
+    sidecar = {
+        "model_id": bundle.model_id,
+        "oncoclass_version": bundle.metadata.get("oncoclass_version"),
+        "recipe": bundle.metadata.get("recipe"),
+        "rows": rows,
+        "engine": "dask",
+    }
+    (out.with_name(out.name + ".json")).write_text(json.dumps(sidecar, indent=2) + "\n")

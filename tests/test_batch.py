@@ -1,0 +1,110 @@
+"""Batch scoring on Dask: same probabilities as one process, every row kept exactly once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from oncoclass.api import predict_table
+from oncoclass.batch import predict_dask
+from oncoclass.config import InputSpec
+from oncoclass.errors import InputError
+from oncoclass.persist import load_bundle
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def rows(small_corpus) -> pd.DataFrame:
+    _, test = small_corpus
+    table = pd.concat([test] * 5, ignore_index=True)
+    table["id"] = [f"r{i}" for i in range(len(table))]
+    return table[["id", "gene", "variation", "text"]]
+
+
+def _single_process(model: Path, table: pd.DataFrame) -> pd.DataFrame:
+    canonical = table.assign(context="")
+    return predict_table(load_bundle(model), canonical)
+
+
+def test_dask_csv_matches_the_single_process_path(tmp_path, default_model, rows, cluster) -> None:
+    source = tmp_path / "rows.csv"
+    rows.to_csv(source, index=False)
+    out = tmp_path / "pred.csv"
+    result = predict_dask(
+        default_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=4
+    )
+    assert result.rows == len(rows) and result.rejected == 0 and result.partitions >= 2
+    got = pd.read_csv(out, dtype={"ID": str}).set_index("ID").sort_index()
+    expected = _single_process(default_model, rows).set_index("ID").sort_index()
+    assert list(got.index) == sorted(rows["id"])
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=2e-6)
+    assert json.loads(out.with_name("pred.csv.json").read_text())["model_id"] == result.model_id
+
+
+def test_dask_parquet_parts_from_jsonl(tmp_path, lr_model, rows, cluster) -> None:
+    source = tmp_path / "rows.jsonl"
+    rows.to_json(source, orient="records", lines=True)
+    out = tmp_path / "pred"
+    predict_dask(
+        lr_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=3
+    )
+    parts = sorted(out.glob("part-*.parquet"))
+    assert parts
+    got = pd.concat([pd.read_parquet(p) for p in parts])
+    assert sorted(got["ID"]) == sorted(rows["id"])
+    assert got.drop(columns="ID").sum(axis=1).round(6).eq(1).all()
+
+
+def _with_bad_rows(tmp_path: Path, rows: pd.DataFrame) -> Path:
+    source = tmp_path / "bad.csv"
+    text = rows.to_csv(index=False)
+    lines = text.splitlines()
+    lines.insert(5, "bad1,BRAF,V600E,some text,EXTRA,FIELDS")  # too many fields
+    lines.insert(9, "bad2,,V600E,no gene")  # empty gene
+    source.write_text("\n".join(lines) + "\n")
+    return source
+
+
+def test_malformed_rows_fail_clearly_by_default(tmp_path, lr_model, rows, cluster) -> None:
+    source = _with_bad_rows(tmp_path, rows)
+    with pytest.raises(InputError, match=r"malformed|cannot"):
+        predict_dask(
+            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address
+        )
+    assert not (tmp_path / "p.csv").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".p.csv")]
+
+
+def test_malformed_rows_skip_into_a_reject_file(tmp_path, lr_model, rows, cluster) -> None:
+    source = _with_bad_rows(tmp_path, rows)
+    out = tmp_path / "p.csv"
+    result = predict_dask(
+        lr_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address,
+        partitions=2, on_bad_rows="skip",
+    )  # fmt: skip
+    assert result.rejected == 2 and result.rows == len(rows)
+    rejects = pd.read_csv(result.reject_path, dtype=str, keep_default_na=False)
+    assert set(rejects["reason"]) == {"wrong number of fields", "empty gene"}
+    assert "bad1" in rejects["raw"].str.cat() and "bad2" in set(rejects["ID"])
+    predicted = pd.read_csv(out, dtype={"ID": str})
+    assert sorted(predicted["ID"]) == sorted(rows["id"])  # every good row exactly once
+
+
+def test_duplicate_ids_across_partitions_are_an_error(tmp_path, lr_model, rows, cluster) -> None:
+    source = tmp_path / "dup.csv"
+    pd.concat([rows, rows.iloc[:1]]).to_csv(source, index=False)
+    with pytest.raises(InputError, match="duplicate ID"):
+        predict_dask(
+            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address
+        )
+    assert not (tmp_path / "p.csv").exists()
