@@ -28,12 +28,12 @@ demo: install
 	$(BIN)/oncoclass demo --workdir demo-output
 
 test: install browser
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks fuzz
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks fuzz
+	$(BIN)/ruff format --check src tests benchmarks fuzz
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache test-artifacts
