@@ -14,6 +14,7 @@ from oncoclass.features import (
 )
 from oncoclass.features.text import mention_window
 from oncoclass.models import TemperatureCalibrated
+from oncoclass.models.blend import BlendedClassifier
 
 # Out-of-fold fit_transform differs from fit().transform() by design (that is what stops the
 # leak), so the checks that compare the two are expected to fail for the target encoder.
@@ -28,7 +29,11 @@ OOF_BY_DESIGN = {
 
 
 @parametrize_with_checks(
-    [ResponseCoder(), TemperatureCalibrated(estimator=LogisticRegression(max_iter=500), cv=3)],
+    [
+        ResponseCoder(),
+        TemperatureCalibrated(estimator=LogisticRegression(max_iter=500), cv=3),
+        BlendedClassifier(members=[("lr", LogisticRegression(max_iter=500), None)], cv=3),
+    ],
     expected_failed_checks=lambda est: OOF_BY_DESIGN if isinstance(est, ResponseCoder) else {},
 )
 def test_sklearn_contract(estimator, check) -> None:

@@ -116,7 +116,8 @@ class LogitMixin:
         return softmax(self._logits(X), axis=1)
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
+        logits = self._logits(X)  # first: it raises NotFittedError before classes_ is touched
+        return self.classes_[np.argmax(logits, axis=1)]
 
 
 class TemperatureCalibrated(LogitMixin, ClassifierMixin, BaseEstimator):
