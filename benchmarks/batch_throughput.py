@@ -20,7 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from oncoclass.data.synth import SynthSpec, make_corpus, write_corpus
+from oncoclass.data.synth import SynthSpec, make_corpus
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serve_latency import train_once
 
 EXE = str(Path(sys.executable).with_name("oncoclass"))
 
@@ -41,18 +44,6 @@ def write_rows(path: Path, rows: int) -> None:
     frame.to_csv(path, index=False, chunksize=100_000)
 
 
-def model_dir(workdir: Path) -> Path:
-    model = workdir / "model"
-    if not (model / "metadata.json").exists():
-        paths = write_corpus(workdir / "corpus", SynthSpec(rows=2000, test_rows=10, doc_chars=400, seed=4))
-        subprocess.run(
-            [EXE, "train", "-i", paths["training_variants"], "--text", paths["training_text"], "-o", model],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    return model
-
-
 def timed(args: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run([EXE, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -67,7 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    model = Path(args.model_dir) if args.model_dir else model_dir(workdir)
+    shape = SynthSpec(rows=2000, test_rows=10, doc_chars=400, seed=4)
+    model = Path(args.model_dir) if args.model_dir else train_once(workdir, shape)
     print("| rows | engine | seconds | docs/s | µs per row |\n|---|---|---|---|---|")
     for rows in args.rows:
         source = workdir / f"rows-{rows}.csv"

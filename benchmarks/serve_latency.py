@@ -34,17 +34,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def model_dir(workdir: Path) -> Path:
+def train_once(workdir: Path, spec: SynthSpec) -> Path:
+    """The default recipe trained on a synthetic corpus of ``spec``, cached under ``workdir``."""
     model = workdir / "model"
     if (model / "metadata.json").exists():
         return model
-    paths = write_corpus(workdir / "corpus", SynthSpec(rows=1000, test_rows=50, doc_chars=20000, seed=3))
+    paths = write_corpus(workdir / "corpus", spec)
     subprocess.run(
         [EXE, "train", "-i", paths["training_variants"], "--text", paths["training_text"], "-o", model],
         check=True,
         stdout=subprocess.DEVNULL,
     )
     return model
+
+
+def model_dir(workdir: Path) -> Path:
+    return train_once(workdir, SynthSpec(rows=1000, test_rows=50, doc_chars=20000, seed=3))
 
 
 def payloads() -> dict[str, dict[str, str]]:
