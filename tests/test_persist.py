@@ -82,3 +82,29 @@ def test_trusted_list_is_explicit() -> None:
     assert is_trusted("sklearn.linear_model._logistic.LogisticRegression")
     assert not is_trusted("os.system") and not is_trusted("builtins.eval")
     assert "default" in RECIPES
+
+
+def test_a_crash_mid_write_leaves_the_previous_model_intact(
+    model_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import shutil
+
+    import skops.io as sio
+
+    from oncoclass.persist import save_bundle
+
+    target = tmp_path / "model"
+    shutil.copytree(model_dir, target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    bundle = load_bundle(target)
+
+    def crash(model, path) -> None:
+        Path(path).write_bytes(b"half a model")
+        raise KeyboardInterrupt  # the process dies mid-write
+
+    monkeypatch.setattr(sio, "dump", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_bundle(bundle.model, target, metadata=bundle.metadata, config={}, card="")
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging folder left behind
+    load_bundle(target)
