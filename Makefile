@@ -21,7 +21,7 @@ browser:
 	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; \
 	else echo "note: cannot install chromium (not root, no sudo); browser tests will skip"; exit 0; fi; \
 	($$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
-	  --no-install-recommends chromium chromium-driver >/dev/null) \
+	  chromium chromium-driver >/dev/null) \
 	  || echo "note: apt-get could not install chromium; browser tests will skip"
 
 demo: install
