@@ -24,6 +24,7 @@ from oncoclass.data.table import (
     ID,
     KAGGLE_CLASSES,
     LABEL,
+    class_meanings,
     is_kaggle_label_set,
     label_columns,
     table_hash,
@@ -203,6 +204,12 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
     return TrainResult(path=path, metadata=metadata, notes=notes)
 
 
+def probabilities(bundle: Bundle, table: pd.DataFrame) -> np.ndarray:
+    """Class probabilities in ``bundle.labels`` order, each row summing to 1."""
+    proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, bundle.labels)
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
 def predict_table(bundle: Bundle, table: pd.DataFrame, *, progress: Progress = None) -> pd.DataFrame:
     """``ID`` then one probability column per class (``class1``… for Kaggle's classes)."""
     starts = range(0, len(table), PREDICT_CHUNK_ROWS)
@@ -210,12 +217,10 @@ def predict_table(bundle: Bundle, table: pd.DataFrame, *, progress: Progress = N
         progress.start(len(starts), "predicting")
     parts = []
     for start in starts:
-        chunk = table.iloc[start : start + PREDICT_CHUNK_ROWS]
-        parts.append(align_proba(bundle.model.predict_proba(chunk), bundle.model.classes_, bundle.labels))
+        parts.append(probabilities(bundle, table.iloc[start : start + PREDICT_CHUNK_ROWS]))
         if progress is not None:
             progress()
     proba = np.vstack(parts) if parts else np.zeros((0, len(bundle.labels)))
-    proba = proba / proba.sum(axis=1, keepdims=True)
     out = pd.DataFrame(proba, columns=label_columns(bundle.labels))
     out.insert(0, "ID", table[ID].to_numpy())
     return out
@@ -233,9 +238,8 @@ def predict_records(bundle: Bundle, records: list[dict[str, Any]]) -> list[dict[
             "context": [str(r.get("context") or "") for r in records],
         }
     )
-    proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, bundle.labels)
-    proba = proba / proba.sum(axis=1, keepdims=True)
-    meanings = KAGGLE_CLASSES if is_kaggle_label_set(bundle.labels) else None
+    proba = probabilities(bundle, table)
+    meanings = class_meanings(bundle.labels) or None
     out = []
     for record, row in zip(records, proba, strict=True):
         top = int(np.argmax(row))
@@ -247,7 +251,7 @@ def predict_records(bundle: Bundle, records: list[dict[str, Any]]) -> list[dict[
                 "probabilities": {label: float(p) for label, p in zip(bundle.labels, row, strict=True)},
                 "top_class": bundle.labels[top],
                 "top_probability": float(row[top]),
-                "meanings": {k: v for k, v in meanings.items() if k in bundle.labels} if meanings else None,
+                "meanings": meanings,
                 "model_id": bundle.model_id,
                 "oncoclass_version": __version__,
             }
@@ -264,21 +268,27 @@ def write_predictions(predictions: pd.DataFrame, out: str | Path, bundle: Bundle
     """Write the CSV atomically, and a ``.json`` sidecar naming the model that made it."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sidecar = {
-        "model_id": bundle.model_id,
-        "oncoclass_version": bundle.metadata.get("oncoclass_version"),
-        "recipe": bundle.metadata.get("recipe"),
-        "rows": len(predictions),
-        "created": datetime.now(UTC).isoformat(),
-    }
     atomic_write(
         out,
         lambda handle: predictions.to_csv(
             handle, index=False, float_format="%.6g", quoting=csv.QUOTE_MINIMAL
         ),
     )
-    atomic_write(out.with_name(out.name + ".json"), lambda handle: handle.write(to_json(sidecar)))
+    write_sidecar(out, bundle, rows=len(predictions))
     return out
+
+
+def write_sidecar(out: Path, bundle: Bundle, *, rows: int, **extra: Any) -> None:
+    """``OUT.json`` beside predictions, naming the model and version that made them."""
+    sidecar = {
+        "model_id": bundle.model_id,
+        "oncoclass_version": bundle.metadata.get("oncoclass_version"),
+        "recipe": bundle.metadata.get("recipe"),
+        "rows": rows,
+        "created": datetime.now(UTC).isoformat(),
+        **extra,
+    }
+    atomic_write(out.with_name(out.name + ".json"), lambda handle: handle.write(to_json(sidecar)))
 
 
 def explain_input(
@@ -394,7 +404,7 @@ def _data_summary(table: pd.DataFrame, labels: list[str], source: str, notes: li
         "rows": len(table),
         "data_hash": table_hash(table),
         "labels": labels,
-        "label_names": {lab: KAGGLE_CLASSES[lab] for lab in labels} if is_kaggle_label_set(labels) else {},
+        "label_names": class_meanings(labels),
         "label_counts": {lab: int((y == lab).sum()) for lab in labels},
         "genes": int(table["gene"].nunique()),
         "variations": int(table["variation"].nunique()),
@@ -418,7 +428,7 @@ def holdout(bundle: Bundle, spec: InputSpec) -> dict[str, Any]:
     y = table[LABEL].to_numpy()
     proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, labels)
     counts = bundle.metadata.get("training", {}).get("label_counts", {})
-    trained = np.repeat([lab for lab in labels], [int(counts.get(lab, 0)) for lab in labels])
+    trained = np.repeat(labels, [int(counts.get(lab, 0)) for lab in labels])
     prior = prior_proba(trained if len(trained) else y, len(table), labels)
     name = bundle.model_id
     return {

@@ -11,7 +11,6 @@ a reject file with the reason: every input row ends up in exactly one of the two
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import tempfile
@@ -25,9 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from oncoclass.api import atomic_write, load_input, predict_table, write_sidecar
 from oncoclass.config import InputSpec
 from oncoclass.data.files import archive_kind
-from oncoclass.data.table import CONTEXT, GENE, ID, MAX_TEXT_CHARS, TEXT, VARIATION, label_columns
+from oncoclass.data.table import CONTEXT, GENE, ID, MAX_TEXT_CHARS, TEXT, VARIATION, as_text, label_columns
 from oncoclass.data.tables import guess_format, map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.persist import Bundle, load_bundle
@@ -75,8 +75,7 @@ def _canonical(frame: pd.DataFrame, columns: dict[str, str] | None, source: str)
         raise InputError(f"missing column(s) {', '.join(missing)}.", path=source)
     out = pd.DataFrame(index=frame.index)
     for column in (ID, GENE, VARIATION, TEXT, CONTEXT):
-        values = frame[column] if column in frame.columns else pd.Series("", index=frame.index)
-        out[column] = values.astype("object").where(values.notna(), "").astype(str).str.strip()
+        out[column] = as_text(frame[column]) if column in frame.columns else ""
     return out
 
 
@@ -111,14 +110,7 @@ def score_partition(
             hint="Fix the rows, or pass --on-bad-rows skip to write them to a reject file.",
         )
     good = table[~bad]
-    proba = np.zeros((0, len(bundle.labels)))
-    if len(good):
-        from oncoclass.evaluate import align_proba
-
-        proba = align_proba(bundle.model.predict_proba(good), bundle.model.classes_, bundle.labels)
-        proba = proba / proba.sum(axis=1, keepdims=True)
-    out = pd.DataFrame(proba, columns=label_columns(bundle.labels))
-    out.insert(0, "ID", good[ID].to_numpy())
+    out = predict_table(bundle, good)
     name = f"part-{index:06d}"
     if fmt == "parquet":
         out.to_parquet(Path(staging) / "out" / f"{name}.parquet", index=False)
@@ -148,8 +140,6 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> Any:
         raise InputError("no such file.", path=path)
     if spec.text or spec.labels or archive_kind(path) is not None or spec.format in ("kaggle", "civic"):
         # Paired Kaggle files, CIViC exports and archives are read whole, then partitioned.
-        from oncoclass.api import load_input
-
         table = load_input(spec)
         return dd.from_pandas(table, npartitions=max(1, partitions or os.cpu_count() or 1), sort=False)
     with path.open("rb") as handle:
@@ -272,17 +262,13 @@ def predict_dask(
 
 
 def _concatenate(parts: list[Path], target: Path, *, header: tuple[str, ...] | list[str]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle).writerow(header)
-            for part in parts:
-                with part.open(encoding="utf-8") as chunk:
-                    shutil.copyfileobj(chunk, handle)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    def write(handle: Any) -> None:
+        csv.writer(handle).writerow(header)
+        for part in parts:
+            with part.open(encoding="utf-8") as chunk:
+                shutil.copyfileobj(chunk, handle)
+
+    atomic_write(target, write)
 
 
 def _check_out(out: Path, fmt: str) -> None:
@@ -303,11 +289,4 @@ def _finish(staging: Path, out: Path, fmt: str, bundle: Bundle, rows: int) -> No
         if out.exists():
             shutil.rmtree(out)
         os.replace(staging / "out", out)
-    sidecar = {
-        "model_id": bundle.model_id,
-        "oncoclass_version": bundle.metadata.get("oncoclass_version"),
-        "recipe": bundle.metadata.get("recipe"),
-        "rows": rows,
-        "engine": "dask",
-    }
-    (out.with_name(out.name + ".json")).write_text(json.dumps(sidecar, indent=2) + "\n")
+    write_sidecar(out, bundle, rows=rows, engine="dask")

@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.special import softmax
 
-from oncoclass.data.table import KAGGLE_CLASSES
+from oncoclass.data.table import class_meanings
 from oncoclass.errors import InputError
 from oncoclass.features.text import split_sentences
 from oncoclass.models.blend import BlendedClassifier
@@ -88,6 +88,7 @@ class Explanation:
     variation: str
     predicted: str
     probabilities: dict[str, float]
+    meanings: dict[str, str] | None = None
     classes: list[ClassExplanation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -270,7 +271,7 @@ def _row(gene: str, variation: str, text: str, context: str) -> pd.DataFrame:
 
 
 def _meaning(labels: list[str], label: str) -> str | None:
-    return KAGGLE_CLASSES.get(label) if set(labels) <= set(KAGGLE_CLASSES) else None
+    return class_meanings(labels).get(label)
 
 
 def _exact(
@@ -280,7 +281,7 @@ def _exact(
     targets: list[int],
     top: int,
     top_sentences: int,
-) -> tuple[list[ClassExplanation], np.ndarray]:
+) -> list[ClassExplanation]:
     features, parts, bias, _ = decomposition
     Z = features.transform(table)
     Z = Z.tocsr() if sp.issparse(Z) else np.asarray(Z, dtype=float)
@@ -310,7 +311,6 @@ def _exact(
         sentences, scores, unassigned = _sentence_scores(
             features, blocks, names, contrib[k], str(table["text"].iloc[0])
         )
-        best = np.argsort(-np.abs(scores))[:top_sentences]
         out.append(
             ClassExplanation(
                 label=labels[k],
@@ -318,41 +318,48 @@ def _exact(
                 probability=float(proba[k]),
                 logit=float(logits[k]),
                 baseline=float(baseline[k]),
-                by_source=dict(sorted(by_source.items(), key=lambda kv: -abs(kv[1]))),
+                by_source=_by_magnitude(by_source),
                 toward=toward,
                 against=against,
-                sentences=[
-                    Sentence(int(i), sentences[i], float(scores[i])) for i in best if scores[i] != 0.0
-                ],
+                sentences=_strongest(sentences, scores, top_sentences),
                 unassigned_text=float(unassigned),
             )
         )
-    return out, proba
+    return out
 
 
-def _log_proba(model: Any, table: pd.DataFrame) -> np.ndarray:
-    return np.log(np.clip(model.predict_proba(table), 1e-12, 1.0))
+def _log_proba(proba: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(proba, 1e-12, 1.0))
+
+
+def _by_magnitude(values: dict[str, float]) -> dict[str, float]:
+    return dict(sorted(values.items(), key=lambda kv: -abs(kv[1])))
+
+
+def _strongest(sentences: list[str], scores: np.ndarray, n: int) -> list[Sentence]:
+    """The ``n`` sentences with the largest scores in absolute value, leaving out zeros."""
+    best = np.argsort(-np.abs(scores))[:n]
+    return [Sentence(int(i), sentences[i], float(scores[i])) for i in best if scores[i] != 0.0]
 
 
 def _occlusion(
-    model: Any, table: pd.DataFrame, targets: list[int], top_sentences: int, max_sentences: int
-) -> tuple[list[ClassExplanation], np.ndarray]:
-    base = _log_proba(model, table)[0]
-    proba = np.exp(base)
+    model: Any, table: pd.DataFrame, proba: np.ndarray, targets: list[int], top_sentences: int,
+    max_sentences: int,
+) -> list[ClassExplanation]:  # fmt: skip
+    base = _log_proba(proba)
     variants = [table.assign(**{f: ""}) for f in FIELDS]
     text = str(table["text"].iloc[0])
     sentences = split_sentences(text)[:max_sentences]
     for i in range(len(sentences)):
         kept = " ".join(s for j, s in enumerate(sentences) if j != i)
         variants.append(table.assign(text=kept))
-    blanked = _log_proba(model, pd.concat(variants, ignore_index=True))
+    blanked = _log_proba(model.predict_proba(pd.concat(variants, ignore_index=True)))
     labels = [str(c) for c in model.classes_]
     out = []
     for k in targets:
         effect = base[k] - blanked[:, k]  # > 0: the input raised this class's log-probability
         fields = {f: float(effect[i]) for i, f in enumerate(FIELDS)}
         per_sentence = effect[len(FIELDS) :]
-        best = np.argsort(-np.abs(per_sentence))[:top_sentences]
         out.append(
             ClassExplanation(
                 label=labels[k],
@@ -360,17 +367,13 @@ def _occlusion(
                 probability=float(proba[k]),
                 logit=float(base[k]),
                 baseline=0.0,
-                by_source=dict(sorted(fields.items(), key=lambda kv: -abs(kv[1]))),
+                by_source=_by_magnitude(fields),
                 toward=[Contribution(f, f, 1.0, v) for f, v in fields.items() if v > 0],
                 against=[Contribution(f, f, 1.0, v) for f, v in fields.items() if v < 0],
-                sentences=[
-                    Sentence(int(i), sentences[i], float(per_sentence[i]))
-                    for i in best
-                    if per_sentence[i] != 0
-                ],
+                sentences=_strongest(sentences, per_sentence, top_sentences),
             )
         )
-    return out, proba
+    return out
 
 
 def explain(
@@ -403,7 +406,7 @@ def explain(
     decomposition = _parts(model)
     if decomposition is not None:
         method, note = "exact", decomposition[3]
-        explained, _ = _exact(model, decomposition, table, targets, top, top_sentences)
+        explained = _exact(model, decomposition, table, targets, top, top_sentences)
     else:
         method = "occlusion"
         note = (
@@ -411,7 +414,7 @@ def explain(
             "log-probability when it is blanked. This measures how much the prediction relies on "
             "it; the values do not add up to the prediction."
         )
-        explained, _ = _occlusion(model, table, targets, top_sentences, max_sentences)
+        explained = _occlusion(model, table, proba, targets, top_sentences, max_sentences)
     return Explanation(
         model_id=bundle.model_id,
         recipe=str(bundle.metadata.get("recipe", "")),
@@ -421,5 +424,6 @@ def explain(
         variation=variation,
         predicted=labels[predicted],
         probabilities={label: float(p) for label, p in zip(labels, proba, strict=True)},
+        meanings=class_meanings(labels) or None,
         classes=explained,
     )

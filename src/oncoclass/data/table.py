@@ -47,7 +47,8 @@ def check_text_length(length: int, *, path: str | Path, row: int | None) -> None
         )
 
 
-def _as_text(series: pd.Series) -> pd.Series:
+def as_text(series: pd.Series) -> pd.Series:
+    """Strings, stripped, with missing values as empty strings."""
     return series.astype("object").where(series.notna(), "").astype(str).str.strip()
 
 
@@ -75,7 +76,7 @@ def canonicalize(
     out = pd.DataFrame(index=range(len(frame)))
     for column in (*CANONICAL_COLUMNS, LABEL):
         if column in frame.columns:
-            out[column] = _as_text(frame[column].reset_index(drop=True))
+            out[column] = as_text(frame[column].reset_index(drop=True))
         elif column != LABEL:
             out[column] = ""
     for column in (ID, GENE, VARIATION):
@@ -142,6 +143,11 @@ def table_hash(table: pd.DataFrame) -> str:
 
 def is_kaggle_label_set(labels: list[str] | tuple[str, ...]) -> bool:
     return bool(labels) and set(labels) <= set(KAGGLE_CLASSES)
+
+
+def class_meanings(labels: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Kaggle's class meanings for these labels; empty when they are not Kaggle's classes."""
+    return {lab: KAGGLE_CLASSES[lab] for lab in labels} if is_kaggle_label_set(labels) else {}
 
 
 def label_columns(labels: list[str] | tuple[str, ...]) -> list[str]:

@@ -22,6 +22,11 @@ from oncoclass.variation import parse
 MISSING = "\x00missing"
 
 
+def _fold_prior(codes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class frequencies of a training fold, with one pseudo-count per class."""
+    return (np.bincount(codes, minlength=n_classes) + 1.0) / (len(codes) + n_classes)
+
+
 def _as_frame(X: Any) -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
         return X.astype(str)
@@ -106,10 +111,7 @@ class ResponseCoder(TransformerMixin, BaseEstimator):
         for train, held in folds.split(frame):
             part = frame.iloc[train]
             tables = self._tables(part, codes[train])
-            prior = (np.bincount(codes[train], minlength=len(self.classes_)) + 1.0) / (
-                len(train) + len(self.classes_)
-            )
-            encoded = self._encode(frame.iloc[held], tables, prior)
+            encoded = self._encode(frame.iloc[held], tables, _fold_prior(codes[train], len(self.classes_)))
             if out is None:
                 out = np.zeros((len(frame), encoded.shape[1]))
             out[held] = encoded
@@ -233,11 +235,14 @@ class PositionKernel(TransformerMixin, BaseEstimator):
                 out[rows, b * width + k] = np.log1p(total[:, 0]) / 4.0
         return out
 
-    def fit(self, X: pd.DataFrame, y: Any) -> PositionKernel:
-        genes, positions = _positions(X)
+    def _fit(self, genes: np.ndarray, positions: np.ndarray, y: Any) -> np.ndarray:
         self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
         self.prior_ = np.bincount(codes, minlength=len(self.classes_)) / len(codes)
         self.index_ = self._index(genes, positions, codes)
+        return codes
+
+    def fit(self, X: pd.DataFrame, y: Any) -> PositionKernel:
+        self._fit(*_positions(X), y)
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
@@ -246,18 +251,15 @@ class PositionKernel(TransformerMixin, BaseEstimator):
         return self._encode(genes, positions, self.index_, self.prior_)
 
     def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray:
-        self.fit(X, y)
         genes, positions = _positions(X)
-        _, codes = np.unique(np.asarray(y), return_inverse=True)
+        codes = self._fit(genes, positions, y)
         n_splits = min(self.n_splits, len(X))
         if n_splits < 2:
-            return self.transform(X)
+            return self._encode(genes, positions, self.index_, self.prior_)
         out = np.zeros((len(X), (len(self.classes_) + 1) * len(self.bandwidths)))
         for train, held in KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state).split(X):
-            prior = (np.bincount(codes[train], minlength=len(self.classes_)) + 1.0) / (
-                len(train) + len(self.classes_)
-            )
             index = self._index(genes[train], positions[train], codes[train])
+            prior = _fold_prior(codes[train], len(self.classes_))
             out[held] = self._encode(genes[held], positions[held], index, prior)
         return out
 

@@ -38,8 +38,6 @@ function renderChart(result) {
   chart.replaceChildren();
   const explained = result.classes[0];
   const entries = Object.entries(result.probabilities).sort((a, b) => b[1] - a[1]);
-  const meanings = {};
-  result.classes.forEach((c) => { if (c.meaning) meanings[c.label] = c.meaning; });
   for (const [label, p] of entries) {
     const row = el("div", { class: "bar-row", "data-label": label });
     const name = (result.meanings && result.meanings[label]) ? `${label} · ${result.meanings[label]}` : label;
@@ -68,7 +66,6 @@ function renderText(text, sentences) {
   const box = $("highlighted");
   box.replaceChildren();
   if (!text) { box.append(el("span", { class: "note" }, "No text was given: the prediction rests on the gene and variation.")); return; }
-  let rest = text;
   const marks = sentences.filter((s) => s.text && text.includes(s.text));
   // Walk the text once, wrapping each highlighted sentence where it first occurs.
   const found = marks.map((s) => ({ s, at: text.indexOf(s.text) })).sort((a, b) => a.at - b.at);
@@ -80,13 +77,11 @@ function renderText(text, sentences) {
     box.append(mark);
     cursor = at + s.text.length;
   }
-  rest = text.slice(cursor);
-  box.append(document.createTextNode(rest));
+  box.append(document.createTextNode(text.slice(cursor)));
 }
 
-function render(result, prediction) {
+function render(result) {
   const top = result.classes[0];
-  result.meanings = prediction.meanings;
   $("top-class").textContent = `${top.label}${top.meaning ? " · " + top.meaning : ""} (${(100 * top.probability).toFixed(1)}%)`;
   $("model-used").textContent = `Model ${result.model_id} (recipe ${result.recipe}), oncoclass ${result.oncoclass_version}.`;
   renderChart(result);
@@ -124,8 +119,7 @@ async function submit(event) {
   $("submit").disabled = true;
   $("busy").hidden = false;
   try {
-    const [explanation, prediction] = await Promise.all([post("/explain", payload), post("/predict", payload)]);
-    render(explanation, prediction);
+    render(await post("/explain", payload));
   } catch (error) {
     showError(error.message.startsWith("The ") ? error.message : "Could not reach the service: " + error.message);
   } finally {
