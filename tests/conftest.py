@@ -75,6 +75,11 @@ def default_model(tmp_path_factory: pytest.TempPathFactory, synth_files) -> Path
 
 
 @pytest.fixture(scope="session")
+def fast_model(tmp_path_factory: pytest.TempPathFactory, synth_files) -> Path:
+    return _train(tmp_path_factory, synth_files, "fast")
+
+
+@pytest.fixture(scope="session")
 def lr_model(tmp_path_factory: pytest.TempPathFactory, synth_files) -> Path:
     return _train(tmp_path_factory, synth_files, "lr")
 

@@ -22,7 +22,7 @@ def _centred_logits(model, row: pd.Series) -> np.ndarray:
     return logits - logits.mean()
 
 
-@pytest.mark.parametrize("fixture", ["lr_model", "default_model"])
+@pytest.mark.parametrize("fixture", ["lr_model", "default_model", "fast_model"])
 def test_exact_contributions_sum_to_the_logit(request, small_corpus, fixture) -> None:
     bundle = load_bundle(request.getfixturevalue(fixture))
     row = _one(small_corpus)

@@ -97,3 +97,36 @@ def test_neighbour_features_of_a_row_do_not_depend_on_its_batch(small_corpus) ->
     np.testing.assert_allclose(batch, one_by_one)
     reversed_batch = coder.transform(test.iloc[::-1])[::-1]
     np.testing.assert_allclose(batch, reversed_batch)
+
+
+def _article(variation: str, near: str, filler_sentences: int = 400) -> str:
+    filler = " ".join(f"Filler sentence number {i} about cells." for i in range(filler_sentences))
+    return f"{filler} The {variation} variant showed {near}. {filler} Other text about KRAS G12D."
+
+
+def test_mention_text_cuts_articles_and_keeps_statements() -> None:
+    from oncoclass.features import MentionText
+
+    cutter = MentionText(window=0)
+    article = _article("V600E", "constitutive activation")
+    cut = cutter.reduce("BRAF", "V600E", article)
+    assert "constitutive activation" in cut and len(cut) < 200
+    assert cutter.reduce("BRAF", "V600E", cut) == cut  # cutting twice is cutting once
+    statement = "Patients responded to vemurafenib."  # names neither gene nor variation
+    assert cutter.reduce("BRAF", "V600E", statement) == statement
+    unnamed = _article("XXXX", "nothing")
+    assert cutter.reduce("BRAF", "V600E", unnamed) == unnamed[: cutter.short_chars]
+    table = pd.DataFrame({"gene": ["BRAF"], "variation": ["V600E"], "text": [article], "context": [""]})
+    assert cutter.fit_transform(table)["text"].iloc[0] == cut
+
+
+def test_mention_window_matches_a_whole_document_sentence_split() -> None:
+    # The windowed search must find what splitting the whole article into sentences finds.
+    from oncoclass.features.text import split_sentences
+
+    article = _article("R175H", "loss of function", 50) + " Again R175H abolished binding. End."
+    sentences = split_sentences(article)
+    hits = [i for i, s in enumerate(sentences) if "r175h" in s.lower()]
+    keep = sorted({j for i in hits for j in (i - 1, i, i + 1) if 0 <= j < len(sentences)})
+    expected = " ".join(sentences[j] for j in keep)
+    assert mention_window(article, "TP53", "R175H", window=1).split() == expected.split()

@@ -31,6 +31,7 @@ from oncoclass.data.table import (
 )
 from oncoclass.errors import InputError, TrainingError
 from oncoclass.evaluate import align_proba, cross_validate, metrics, prior_proba, splits
+from oncoclass.features import text_reduction
 from oncoclass.models import get_recipe
 from oncoclass.persist import Bundle, save_bundle
 
@@ -50,8 +51,18 @@ Progress = ProgressSink | None
 PREDICT_CHUNK_ROWS = 2000
 
 
-def load_input(spec: InputSpec) -> pd.DataFrame:
-    return load_table(spec.path, text=spec.text, labels=spec.labels, columns=spec.columns, fmt=spec.format)
+def load_input(spec: InputSpec, *, model: Any = None) -> pd.DataFrame:
+    """The input as the canonical table; long texts are cut as they stream in when ``model``
+    (fitted or not) reads only the text around the variant's mentions."""
+    reduce = text_reduction(model) if model is not None else None
+    return load_table(
+        spec.path,
+        text=spec.text,
+        labels=spec.labels,
+        columns=spec.columns,
+        fmt=spec.format,
+        reduce_text=reduce,
+    )
 
 
 def labelled(table: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
@@ -161,7 +172,7 @@ def _model_card(meta: dict[str, Any]) -> str:
 def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None) -> TrainResult:
     """Train ``config.recipe`` on ``config.input`` and save the bundle to ``out_dir``."""
     recipe = get_recipe(config.recipe)
-    table, notes = labelled(load_input(config.input), config.input.path)
+    table, notes = labelled(load_input(config.input, model=recipe.build()), config.input.path)
     labels = _check_trainable(table, config.input.path)
     notes = notes + _rare_label_notes(table)
     started = time.perf_counter()
@@ -260,7 +271,7 @@ def predict_records(bundle: Bundle, records: list[dict[str, Any]]) -> list[dict[
 
 
 def predict(bundle: Bundle, spec: InputSpec, *, progress: Progress = None) -> tuple[pd.DataFrame, list[str]]:
-    table = load_input(spec)
+    table = load_input(spec, model=bundle.model)
     return predict_table(bundle, table, progress=progress), list(table.attrs.get("notes", []))
 
 
@@ -416,7 +427,7 @@ def _data_summary(table: pd.DataFrame, labels: list[str], source: str, notes: li
 def holdout(bundle: Bundle, spec: InputSpec) -> dict[str, Any]:
     """A trained model scored on a labelled file, in the shape :func:`evaluate` returns (for the
     report): the model's metrics beside the prior of the data it was trained on."""
-    table, notes = labelled(load_input(spec), spec.path)
+    table, notes = labelled(load_input(spec, model=bundle.model), spec.path)
     labels = bundle.labels
     unknown = sorted(set(table[LABEL]) - set(labels))
     if unknown:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.special import softmax
+from sklearn.preprocessing import MaxAbsScaler
 
 from oncoclass.data.table import class_meanings
 from oncoclass.errors import InputError
@@ -106,6 +107,7 @@ class _Part:
     estimator: Any
     weight: float
     columns: np.ndarray
+    scale: np.ndarray | None = None  # per-column factor a scaler applied before a linear model
 
 
 def _linear_coef(estimator: Any) -> tuple[np.ndarray, np.ndarray] | None:
@@ -120,9 +122,41 @@ def _linear_coef(estimator: Any) -> tuple[np.ndarray, np.ndarray] | None:
     return coef, intercept
 
 
-def _parts(model: Any) -> tuple[Any, list[_Part], np.ndarray, str] | None:
-    """``(features, parts, bias, note)`` when the model decomposes exactly, else ``None``."""
-    steps = getattr(model, "steps", None)
+@dataclass
+class _Decomposition:
+    prepare: Any  # table -> table: steps before the features (e.g. cutting text to mentions)
+    features: Any  # the ColumnTransformer whose output columns are explained
+    parts: list[_Part]
+    bias: np.ndarray
+    note: str
+
+
+def _unchanged(table: pd.DataFrame) -> pd.DataFrame:
+    return table
+
+
+def _pipeline_layout(steps: list[tuple[str, Any]]) -> tuple[Any, Any, np.ndarray | None, Any] | None:
+    """``(prepare, features, scale, final)`` for ``[table steps…, features, column scalers…, final]``."""
+    at = next((i for i, (_, step) in enumerate(steps[:-1]) if hasattr(step, "output_indices_")), None)
+    if at is None:
+        return None
+    before, scalers = [s for _, s in steps[:at]], [s for _, s in steps[at + 1 : -1]]
+    if not all(isinstance(s, MaxAbsScaler) for s in scalers):
+        return None
+    scale = None
+    for scaler in scalers:
+        scale = (1.0 if scale is None else scale) / np.asarray(scaler.scale_, dtype=float)
+
+    def prepare(table: pd.DataFrame) -> pd.DataFrame:
+        for step in before:
+            table = step.transform(table)
+        return table
+
+    return prepare if before else _unchanged, steps[at][1], scale, steps[-1][1]
+
+
+def _parts(model: Any) -> _Decomposition | None:
+    """How the model's logits split over its feature columns, when they do so exactly."""
     if isinstance(model, BlendedClassifier):
         parts = []
         for member, columns, weight in zip(model.members_, model.columns_, model.weights_, strict=True):
@@ -139,26 +173,30 @@ def _parts(model: Any) -> tuple[Any, list[_Part], np.ndarray, str] | None:
             + "). Linear members contribute value × coefficient; LightGBM contributes tree SHAP "
             "values. Contributions and baseline sum to the centred logit."
         )
-        return model.features_, parts, np.asarray(model.bias_, dtype=float), note
-    if steps is None or len(steps) != 2:
+        return _Decomposition(_unchanged, model.features_, parts, np.asarray(model.bias_, dtype=float), note)
+    steps = getattr(model, "steps", None)
+    layout = _pipeline_layout(steps) if steps else None
+    if layout is None:
         return None
-    features, final = steps[0][1], steps[1][1]
+    prepare, features, scale, final = layout
+    scaled = "" if scale is None else " (values before scaling; the scaler is folded into the coefficient)"
     if isinstance(final, TemperatureCalibrated):
         if _linear_coef(final.estimator_) is None:
             return None
         note = (
             "Exact, for the underlying linear model: the model is temperature-calibrated "
             f"(T = {final.temperature_:.2f}, plus a bias per class), so each contribution is "
-            "value × coefficient / T. Contributions and baseline sum to the centred logit."
+            f"value × coefficient / T{scaled}. Contributions and baseline sum to the centred logit."
         )
-        part = _Part("linear", final.estimator_, 1.0 / final.temperature_, np.array([], dtype=int))
-        return features, [part], np.asarray(final.bias_, dtype=float), note
+        part = _Part("linear", final.estimator_, 1.0 / final.temperature_, np.array([], dtype=int), scale)
+        return _Decomposition(prepare, features, [part], np.asarray(final.bias_, dtype=float), note)
     if _linear_coef(final) is not None:
         note = (
-            "Exact: a linear model; each contribution is value × coefficient, summing to the centred logit."
+            f"Exact: a linear model; each contribution is value × coefficient{scaled}, summing to the "
+            "centred logit."
         )
-        part = _Part("linear", final, 1.0, np.array([], dtype=int))
-        return features, [part], np.zeros(len(final.classes_)), note
+        part = _Part("linear", final, 1.0, np.array([], dtype=int), scale)
+        return _Decomposition(prepare, features, [part], np.zeros(len(final.classes_)), note)
     return None
 
 
@@ -191,6 +229,8 @@ def _contributions(parts: list[_Part], Z: Any, n_classes: int) -> tuple[np.ndarr
     for part in parts:
         columns = part.columns if len(part.columns) else np.arange(width)
         x = row[columns]
+        if part.scale is not None:
+            x = x * part.scale[columns]
         if part.kind == "linear":
             coef, intercept = _linear_coef(part.estimator)  # type: ignore[misc]
             seen = _class_positions(part.estimator, n_classes)
@@ -276,13 +316,14 @@ def _meaning(labels: list[str], label: str) -> str | None:
 
 def _exact(
     model: Any,
-    decomposition: tuple[Any, list[_Part], np.ndarray, str],
+    decomposition: _Decomposition,
     table: pd.DataFrame,
     targets: list[int],
     top: int,
     top_sentences: int,
 ) -> list[ClassExplanation]:
-    features, parts, bias, _ = decomposition
+    features, parts, bias = decomposition.features, decomposition.parts, decomposition.bias
+    table = decomposition.prepare(table)  # sentences are then those the model actually read
     Z = features.transform(table)
     Z = Z.tocsr() if sp.issparse(Z) else np.asarray(Z, dtype=float)
     n_classes = len(model.classes_)
@@ -405,7 +446,7 @@ def explain(
     targets = [predicted] + [labels.index(c) for c in classes or [] if labels.index(c) != predicted]
     decomposition = _parts(model)
     if decomposition is not None:
-        method, note = "exact", decomposition[3]
+        method, note = "exact", decomposition.note
         explained = _exact(model, decomposition, table, targets, top, top_sentences)
     else:
         method = "occlusion"

@@ -7,6 +7,7 @@ import py7zr
 import pytest
 
 from oncoclass.data import load_table
+from oncoclass.data.kaggle import load_kaggle
 from oncoclass.data.synth import SynthSpec, make_corpus
 from oncoclass.data.table import CANONICAL_COLUMNS, LABEL
 from oncoclass.errors import InputError
@@ -139,3 +140,16 @@ def test_real_stage1_solution(kaggle_dir: Path) -> None:
     table = load_table(kaggle_dir / "test_variants", labels=kaggle_dir / "stage1_solution_filtered.csv")
     assert len(table) == 5668
     assert (table[LABEL] != "").sum() == 368
+
+
+def test_kaggle_texts_are_cut_while_streaming(synth_files) -> None:
+    from oncoclass.features import MentionText
+
+    cutter = MentionText(window=0, short_chars=0)
+    whole = load_kaggle(synth_files["training_variants"], synth_files["training_text"])
+    cut = load_kaggle(
+        synth_files["training_variants"], synth_files["training_text"], reduce_text=cutter.reduce
+    )
+    assert list(cut["id"]) == list(whole["id"])
+    assert cut["text"].tolist() == cutter.transform(whole)["text"].tolist()
+    assert cut["text"].str.len().sum() < whole["text"].str.len().sum()

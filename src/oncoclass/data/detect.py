@@ -47,8 +47,13 @@ def load_table(
     labels: str | Path | None = None,
     columns: dict[str, str] | None = None,
     fmt: str = "auto",
+    reduce_text: kaggle.ReduceText | None = None,
 ) -> pd.DataFrame:
-    """Load any supported input as the canonical table (see :mod:`oncoclass.data.table`)."""
+    """Load any supported input as the canonical table (see :mod:`oncoclass.data.table`).
+
+    ``reduce_text`` shrinks Kaggle's long documents while they stream in (see
+    :func:`oncoclass.data.kaggle.load_kaggle`); other formats carry short texts and ignore it.
+    """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     data = read_bytes(path)
@@ -61,7 +66,7 @@ def load_table(
             path=path,
         )
     if fmt == "kaggle":
-        return kaggle.load_kaggle(path, text=text, labels=labels)
+        return kaggle.load_kaggle(path, text=text, labels=labels, reduce_text=reduce_text)
     if fmt == "civic":
         return civic.load_civic(path)
     return tables.load_generic(path, columns=columns, fmt=fmt, data=data)

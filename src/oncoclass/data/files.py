@@ -6,10 +6,14 @@ paths, symlinks) cannot write anywhere; size bounds refuse zip bombs before deco
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from oncoclass.errors import InputError
 
@@ -159,25 +163,31 @@ def read_bytes(path: str | Path) -> bytes:
         raise InputError("permission denied.", path=path) from exc
 
 
-def decode(data: bytes, path: str | Path) -> str:
-    """Decode UTF-8 (a byte-order mark is dropped), normalising CRLF; refuse binary files."""
-    head = data[:8192]
-    if b"\x00" in head:
+def _refuse_binary(head: bytes, path: str | Path) -> None:
+    if b"\x00" in head[:8192]:
         raise InputError(
             "looks like a binary file, not text.",
             path=path,
             hint="Pass the CSV/TSV/text file itself (zip and 7z archives are read directly).",
         )
+
+
+def _not_utf8(offset: int, row: int, path: str | Path) -> InputError:
+    return InputError(
+        f"byte {offset} is not valid UTF-8.",
+        path=path,
+        row=row,
+        hint="Save the file as UTF-8 (for example with iconv -t UTF-8).",
+    )
+
+
+def decode(data: bytes, path: str | Path) -> str:
+    """Decode UTF-8 (a byte-order mark is dropped), normalising CRLF; refuse binary files."""
+    _refuse_binary(data, path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"byte {exc.start} is not valid UTF-8.",
-            path=path,
-            row=line,
-            hint="Save the file as UTF-8 (for example with iconv -t UTF-8).",
-        ) from exc
+        raise _not_utf8(exc.start, data[: exc.start].count(b"\n") + 1, path) from exc
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
@@ -185,3 +195,99 @@ def decode(data: bytes, path: str | Path) -> str:
 
 def read_text(path: str | Path) -> str:
     return decode(read_bytes(path), path)
+
+
+@contextmanager
+def _open_stream(path: Path) -> Iterator[BinaryIO]:
+    """A binary stream over ``path`` or its single archive member, with the same bounds as
+    :func:`read_bytes`. A 7z member is decompressed into memory first (py7zr cannot stream)."""
+    kind = archive_kind(path)
+    if kind == "zip":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                infos = {info.filename: info for info in archive.infolist()}
+                info = infos[_single(list(infos), path)]
+                _check_size(path, info.file_size, info.compress_size)
+                with archive.open(info) as member:
+                    yield member  # type: ignore[misc]
+        except zipfile.BadZipFile as exc:
+            raise InputError(f"not a readable zip archive ({exc}).", path=path) from exc
+        except (EOFError, zipfile.LargeZipFile, OSError) as exc:
+            raise InputError(f"the zip archive is truncated or corrupt ({exc}).", path=path) from exc
+    elif kind == "7z":
+        yield io.BytesIO(_read_7z(path))
+    else:
+        size = path.stat().st_size
+        if size > MAX_MEMBER_BYTES:
+            _check_size(path, size, size)
+        with path.open("rb") as handle:
+            yield handle
+
+
+def iter_lines(path: str | Path, *, max_line_chars: int | None = None, block: int = 1 << 20) -> Iterator[str]:
+    """The lines of a UTF-8 text file (or its single archive member), decoded as they stream in.
+
+    Same rules as :func:`read_text` (byte-order mark dropped, CRLF and CR read as newlines, binary
+    and invalid UTF-8 refused with the byte and line), but only one block and one line are held at
+    a time, so a 500 MB Kaggle text file never sits in memory whole. A line longer than
+    ``max_line_chars`` is refused before it is assembled.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file.", path=path)
+    if path.is_dir():
+        raise InputError("is a folder, not a file.", path=path)
+    try:
+        with _open_stream(path) as stream:
+            yield from _lines(stream, path, max_line_chars, block)
+    except PermissionError as exc:
+        raise InputError("permission denied.", path=path) from exc
+
+
+def _lines(stream: BinaryIO, path: Path, max_line_chars: int | None, block: int) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    pending: list[str] = []  # pieces of the line still being read
+    pending_chars = 0
+    line_number = 1
+    consumed = 0  # bytes before the current block
+    carry = ""  # a CR at a block's end: its LF may open the next block
+    first = True
+    while True:
+        data = stream.read(block)
+        if first:
+            _refuse_binary(data, path)
+            first = False
+        held = len(decoder.getstate()[0])  # bytes of the previous block not yet decoded
+        try:
+            text = carry + decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            row = line_number + data[: max(exc.start - held, 0)].count(b"\n")
+            raise _not_utf8(max(consumed + exc.start - held, 0), row, path) from exc
+        consumed += len(data)
+        if consumed > MAX_MEMBER_BYTES:
+            _check_size(path, consumed, 1)
+        carry = ""
+        if data and text.endswith("\r"):
+            text, carry = text[:-1], "\r"
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        pieces = text.split("\n")
+        for piece in pieces[:-1]:
+            pending.append(piece)
+            yield "".join(pending)
+            pending, pending_chars = [], 0
+            line_number += 1
+        if pieces[-1]:
+            pending.append(pieces[-1])
+            pending_chars += len(pieces[-1])
+            if max_line_chars is not None and pending_chars > max_line_chars:
+                raise InputError(
+                    f"a line longer than {max_line_chars:,} characters.",
+                    path=path,
+                    row=line_number,
+                    hint="Split the document, or raise ONCOCLASS_MAX_TEXT_CHARS if it is genuine.",
+                )
+        if not data:
+            break
+    if pending:
+        yield "".join(pending)

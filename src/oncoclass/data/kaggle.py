@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from oncoclass.data.files import read_text
-from oncoclass.data.table import ID, KAGGLE_CLASSES, LABEL, TEXT, canonicalize, check_text_length
+from oncoclass.data.files import iter_lines, read_text
+from oncoclass.data.table import (
+    GENE,
+    ID,
+    KAGGLE_CLASSES,
+    LABEL,
+    MAX_TEXT_CHARS,
+    TEXT,
+    VARIATION,
+    canonicalize,
+    check_text_length,
+)
 from oncoclass.errors import InputError
 
 VARIANT_COLUMNS = ("ID", "Gene", "Variation")
@@ -69,19 +80,29 @@ def _check_classes(table: pd.DataFrame, path: str | Path) -> None:
         )
 
 
-def read_texts(path: str | Path) -> dict[str, str]:
-    """``ID||Text`` lines after an ``ID,Text`` header, as id -> text ('null' texts become '')."""
-    content = read_text(path)
-    lines = content.split("\n")
-    if not lines or header_kind(lines[0]) != "text":
-        shown = lines[0][:60] if lines else ""
+#: ``(gene, variation, text) -> kept text``.
+ReduceText = Callable[[str, str, str], str]
+#: ``(id, text) -> kept text``: what to keep of each document as it streams in.
+Keep = Callable[[str, str], str]
+
+
+def read_texts(path: str | Path, *, keep: Keep | None = None) -> dict[str, str]:
+    """``ID||Text`` lines after an ``ID,Text`` header, as id -> text ('null' texts become '').
+
+    The file is streamed line by line; ``keep`` (when given) reduces each text as it is read, so
+    a corpus of long articles costs memory only for what the model will look at.
+    """
+    lines = iter_lines(path, max_line_chars=MAX_TEXT_CHARS + 64)
+    first = next(lines, None)
+    if first is None or header_kind(first) != "text":
+        shown = (first or "")[:60]
         raise InputError(
             f"expected Kaggle's text format (header 'ID,Text', then 'ID||text' lines); "
             f"the first line is {shown!r}.",
             path=path,
         )
     texts: dict[str, str] = {}
-    for number, line in enumerate(lines[1:], start=2):
+    for number, line in enumerate(lines, start=2):
         if not line.strip():
             continue
         key, sep, text = line.partition("||")
@@ -106,7 +127,8 @@ def read_texts(path: str | Path) -> dict[str, str]:
             raise InputError(f"ID {key!r} has a second text.", path=path, row=number)
         check_text_length(len(text), path=path, row=number)
         text = text.strip()
-        texts[key] = "" if text in _NULL_TEXTS else text
+        text = "" if text in _NULL_TEXTS else text
+        texts[key] = keep(key, text) if keep is not None and text else text
     if not texts:
         raise InputError("the text file holds a header but no texts.", path=path)
     return texts
@@ -137,16 +159,27 @@ def load_kaggle(
     variants: str | Path,
     text: str | Path | None = None,
     labels: str | Path | None = None,
+    reduce_text: ReduceText | None = None,
 ) -> pd.DataFrame:
     """Variants, optionally joined to their texts and to a solution file, as one table.
 
     Every variant must have a text line when a text file is given, and every text line a variant:
     a mismatch usually means the wrong pair of files, so it is an error rather than a silent drop.
+    ``reduce_text(gene, variation, text)``, when given, is applied to each text as it is read
+    (a model that only reads the text around the variant's mentions passes its own reduction).
     """
     table = read_variants(variants)
     notes: list[str] = []
     if text is not None:
-        texts = read_texts(text)
+        keep: Keep | None = None
+        if reduce_text is not None:
+            about = dict(zip(table[ID], zip(table[GENE], table[VARIATION], strict=True), strict=True))
+
+            def keep(key: str, document: str) -> str:
+                # An ID with no variant is reported below; its text is not needed for that.
+                return reduce_text(*about[key], document) if key in about else ""
+
+        texts = read_texts(text, keep=keep)
         ids = set(table[ID])
         missing = [i for i in table[ID] if i not in texts]
         extra = [i for i in texts if i not in ids]

@@ -2,11 +2,12 @@
 out-of-fold target statistics (response coding, neighbours) and text."""
 
 from oncoclass.features.target import NeighbourFeatures, PositionKernel, ResponseCoder
-from oncoclass.features.text import MentionWindows, clean_text
+from oncoclass.features.text import MentionText, MentionWindows, clean_text, text_reduction
 from oncoclass.features.variation import VariationFeatures
 from oncoclass.features.vectorize import TextVectorizer
 
 __all__ = [
+    "MentionText",
     "MentionWindows",
     "NeighbourFeatures",
     "PositionKernel",
@@ -14,4 +15,5 @@ __all__ = [
     "TextVectorizer",
     "VariationFeatures",
     "clean_text",
+    "text_reduction",
 ]

@@ -7,6 +7,8 @@ sentences that name the variant (or, failing that, its gene) carry most of the e
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,22 +40,60 @@ def mention_terms(gene: str, variation: str) -> list[str]:
     return [t for t in terms if len(t) >= 2]
 
 
-def mention_window(text: str, gene: str, variation: str, *, window: int = 1, max_chars: int = 20000) -> str:
-    """Sentences that mention the variation (±``window`` sentences); the gene's if none does."""
+def _find_all(haystack: str, needle: str) -> list[int]:
+    found, at = [], haystack.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = haystack.find(needle, at + len(needle))
+    return found
+
+
+def _sentences_around(text: str, at: int, window: int, reach: int) -> tuple[int, int]:
+    """Character span of the sentence holding ``at`` and ``window`` sentences either side, found
+    within ``reach`` characters so a 50 KB article is never split whole."""
+    lo, hi = max(0, at - reach), min(len(text), at + reach)
+    local = text[lo:hi]
+    starts, ends = [0], []
+    for boundary in _SENTENCE.finditer(local):
+        ends.append(boundary.start())
+        starts.append(boundary.end())
+    ends.append(len(local))
+    index = bisect_right(starts, at - lo) - 1
+    return lo + starts[max(0, index - window)], lo + ends[min(len(ends) - 1, index + window)]
+
+
+def mention_window(
+    text: str, gene: str, variation: str, *, window: int = 1, max_chars: int = 20000, reach: int = 3000
+) -> str:
+    """Sentences that mention the variation (±``window`` sentences); the gene's if none does.
+
+    Mentions are found with plain substring search on the lower-cased document and sentences are
+    split only near them, so the cost grows with the mentions, not with the article's length.
+    """
     if not text:
         return ""
-    sentences = split_sentences(text)
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few Unicode letters change length when lower-cased
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     terms = [t.lower() for t in mention_terms(gene, variation)]
-    lowered = [s.lower() for s in sentences]
-    hits = [i for i, s in enumerate(lowered) if any(t in s for t in terms)]
-    if not hits and gene:
-        g = gene.lower()
-        hits = [i for i, s in enumerate(lowered) if g in s]
-    keep: set[int] = set()
-    for i in hits:
-        keep.update(range(max(0, i - window), min(len(sentences), i + window + 1)))
-    out = " ".join(sentences[i] for i in sorted(keep))
-    return out[:max_chars]
+    hits = sorted({at for term in terms for at in _find_all(lowered, term)})
+    if not hits and gene.strip():
+        hits = _find_all(lowered, gene.strip().lower())
+    spans: list[list[int]] = []
+    kept = 0
+    for at in hits:
+        if spans and at < spans[-1][1]:
+            continue  # already inside the last window
+        begin, end = _sentences_around(text, at, window, reach)
+        if spans and begin <= spans[-1][1]:
+            kept += end - spans[-1][1]
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            kept += end - begin
+            spans.append([begin, end])
+        if kept >= max_chars:
+            break
+    return " ".join(text[a:b].strip() for a, b in spans)[:max_chars]
 
 
 class MentionWindows(TransformerMixin, BaseEstimator):
@@ -78,3 +118,50 @@ class MentionWindows(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(["mention_text"], dtype=object)
+
+
+class MentionText(TransformerMixin, BaseEstimator):
+    """Table → the same table with each text cut down to the sentences around the variant's
+    mentions (see :func:`mention_window`).
+
+    As a pipeline's first step it tells the loaders what the model will read: they apply
+    :meth:`reduce` to each document while it streams in (:func:`text_reduction`), so long
+    articles are never held whole. Cutting twice gives what cutting once gives, so the step
+    itself stays correct when handed full texts (up to ``max_chars``).
+    """
+
+    def __init__(self, *, window: int = 1, max_chars: int = 20000, short_chars: int = 3000) -> None:
+        self.window = window
+        self.max_chars = max_chars
+        self.short_chars = short_chars
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> MentionText:
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def reduce(self, gene: str, variation: str, text: str) -> str:
+        # A statement-sized text is about its variant already, and may name neither it nor the
+        # gene; an article that names neither still has its opening (title, abstract) to offer.
+        if len(text) <= self.short_chars:
+            return text
+        return (
+            mention_window(text, gene, variation, window=self.window, max_chars=self.max_chars)
+            or (text[: self.short_chars])
+        )
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X.copy()
+        out["text"] = [
+            self.reduce(g, v, t) for g, v, t in zip(X["gene"], X["variation"], X["text"], strict=True)
+        ]
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(input_features if input_features is not None else [], dtype=object)
+
+
+def text_reduction(estimator: Any) -> Callable[[str, str, str], str] | None:
+    """The reduction a model applies to its texts first, if it starts with :class:`MentionText`."""
+    steps = getattr(estimator, "steps", None)
+    first = steps[0][1] if steps else estimator
+    return first.reduce if isinstance(first, MentionText) else None
