@@ -29,7 +29,7 @@ naming the problem, no traceback, and no output file left behind.
 | altered model file | predict | does not match the checksum |
 | unlabelled file for training | train | has no labels |
 | no rows for --id | explain | no row has id '99' |
-| a 100 MB single document | train | row 3: a text of 100,000,000 characters, past the limit |
+| a 100 MB single document | train | row 3: a line of more than 10,000,000 characters |
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ def test_a_100_mb_single_document_is_refused_with_its_row(tmp_path: Path) -> Non
         "-o",
         str(tmp_path / "out"),
     ]
-    _check_refused(_run(args), "row 3: a text of 100,000,000 characters", tmp_path)
+    _check_refused(_run(args), "row 3: a line of more than 10,000,000 characters", tmp_path)
 
 
 def test_archive_member_names_cannot_write_outside(tmp_path: Path) -> None:

@@ -282,7 +282,7 @@ def _lines(stream: BinaryIO, path: Path, max_line_chars: int | None, block: int)
             pending_chars += len(pieces[-1])
             if max_line_chars is not None and pending_chars > max_line_chars:
                 raise InputError(
-                    f"a line longer than {max_line_chars:,} characters.",
+                    f"a line of more than {max_line_chars:,} characters, past the limit for one text.",
                     path=path,
                     row=line_number,
                     hint="Split the document, or raise ONCOCLASS_MAX_TEXT_CHARS if it is genuine.",

@@ -92,7 +92,7 @@ def read_texts(path: str | Path, *, keep: Keep | None = None) -> dict[str, str]:
     The file is streamed line by line; ``keep`` (when given) reduces each text as it is read, so
     a corpus of long articles costs memory only for what the model will look at.
     """
-    lines = iter_lines(path, max_line_chars=MAX_TEXT_CHARS + 64)
+    lines = iter_lines(path, max_line_chars=MAX_TEXT_CHARS)
     first = next(lines, None)
     if first is None or header_kind(first) != "text":
         shown = (first or "")[:60]
