@@ -135,24 +135,36 @@ def _unchanged(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _pipeline_layout(steps: list[tuple[str, Any]]) -> tuple[Any, Any, np.ndarray | None, Any] | None:
-    """``(prepare, features, scale, final)`` for ``[table steps…, features, column scalers…, final]``."""
-    at = next((i for i, (_, step) in enumerate(steps[:-1]) if hasattr(step, "output_indices_")), None)
-    if at is None:
-        return None
-    before, scalers = [s for _, s in steps[:at]], [s for _, s in steps[at + 1 : -1]]
-    if not all(isinstance(s, MaxAbsScaler) for s in scalers):
+def _flatten(estimator: Any) -> list[Any]:
+    steps = getattr(estimator, "steps", None)
+    return [inner for _, step in steps for inner in _flatten(step)] if steps else [estimator]
+
+
+def _scaled_linear(chain: list[Any]) -> tuple[Any, np.ndarray | None] | None:
+    """``(linear model, column factor)`` for a linear model, bare or after MaxAbsScaler steps."""
+    *scalers, final = chain
+    if _linear_coef(final) is None or not all(isinstance(s, MaxAbsScaler) for s in scalers):
         return None
     scale = None
     for scaler in scalers:
         scale = (1.0 if scale is None else scale) / np.asarray(scaler.scale_, dtype=float)
+    return final, scale
+
+
+def _pipeline_layout(model: Any) -> tuple[Any, Any, list[Any]] | None:
+    """``(prepare, features, rest)`` for a pipeline ``[table steps…, features, rest…]``."""
+    chain = _flatten(model)
+    at = next((i for i, step in enumerate(chain[:-1]) if hasattr(step, "output_indices_")), None)
+    if at is None:
+        return None
+    before = chain[:at]
 
     def prepare(table: pd.DataFrame) -> pd.DataFrame:
         for step in before:
             table = step.transform(table)
         return table
 
-    return prepare if before else _unchanged, steps[at][1], scale, steps[-1][1]
+    return prepare if before else _unchanged, chain[at], chain[at + 1 :]
 
 
 def _parts(model: Any) -> _Decomposition | None:
@@ -160,8 +172,9 @@ def _parts(model: Any) -> _Decomposition | None:
     if isinstance(model, BlendedClassifier):
         parts = []
         for member, columns, weight in zip(model.members_, model.columns_, model.weights_, strict=True):
-            if _linear_coef(member) is not None:
-                parts.append(_Part("linear", member, float(weight), columns))
+            linear = _scaled_linear(_flatten(member))
+            if linear is not None:
+                parts.append(_Part("linear", linear[0], float(weight), columns, linear[1]))
             elif type(member).__name__ == "LGBMClassifier":
                 parts.append(_Part("trees", member, float(weight), columns))
             else:
@@ -174,30 +187,30 @@ def _parts(model: Any) -> _Decomposition | None:
             "values. Contributions and baseline sum to the centred logit."
         )
         return _Decomposition(_unchanged, model.features_, parts, np.asarray(model.bias_, dtype=float), note)
-    steps = getattr(model, "steps", None)
-    layout = _pipeline_layout(steps) if steps else None
+    layout = _pipeline_layout(model) if hasattr(model, "steps") else None
     if layout is None:
         return None
-    prepare, features, scale, final = layout
+    prepare, features, rest = layout
+    calibrated = rest[-1] if isinstance(rest[-1], TemperatureCalibrated) else None
+    linear = _scaled_linear(rest[:-1] + _flatten(calibrated.estimator_) if calibrated else rest)
+    if linear is None:
+        return None
+    final, scale = linear
     scaled = "" if scale is None else " (values before scaling; the scaler is folded into the coefficient)"
-    if isinstance(final, TemperatureCalibrated):
-        if _linear_coef(final.estimator_) is None:
-            return None
+    if calibrated is not None:
         note = (
             "Exact, for the underlying linear model: the model is temperature-calibrated "
-            f"(T = {final.temperature_:.2f}, plus a bias per class), so each contribution is "
+            f"(T = {calibrated.temperature_:.2f}, plus a bias per class), so each contribution is "
             f"value × coefficient / T{scaled}. Contributions and baseline sum to the centred logit."
         )
-        part = _Part("linear", final.estimator_, 1.0 / final.temperature_, np.array([], dtype=int), scale)
-        return _Decomposition(prepare, features, [part], np.asarray(final.bias_, dtype=float), note)
-    if _linear_coef(final) is not None:
-        note = (
-            f"Exact: a linear model; each contribution is value × coefficient{scaled}, summing to the "
-            "centred logit."
-        )
-        part = _Part("linear", final, 1.0, np.array([], dtype=int), scale)
-        return _Decomposition(prepare, features, [part], np.zeros(len(final.classes_)), note)
-    return None
+        part = _Part("linear", final, 1.0 / calibrated.temperature_, np.array([], dtype=int), scale)
+        return _Decomposition(prepare, features, [part], np.asarray(calibrated.bias_, dtype=float), note)
+    note = (
+        f"Exact: a linear model; each contribution is value × coefficient{scaled}, summing to the "
+        "centred logit."
+    )
+    part = _Part("linear", final, 1.0, np.array([], dtype=int), scale)
+    return _Decomposition(prepare, features, [part], np.zeros(len(final.classes_)), note)
 
 
 def _centre(matrix: np.ndarray, axis: int) -> np.ndarray:
@@ -230,7 +243,7 @@ def _contributions(parts: list[_Part], Z: Any, n_classes: int) -> tuple[np.ndarr
         columns = part.columns if len(part.columns) else np.arange(width)
         x = row[columns]
         if part.scale is not None:
-            x = x * part.scale[columns]
+            x = x * part.scale
         if part.kind == "linear":
             coef, intercept = _linear_coef(part.estimator)  # type: ignore[misc]
             seen = _class_positions(part.estimator, n_classes)
