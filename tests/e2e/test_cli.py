@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from oncoclass.models import RECIPES
+
 EXE = str(Path(sys.executable).with_name("oncoclass"))
 
 
@@ -117,7 +119,7 @@ def test_real_civic_all_recipes_evaluate_and_default_trains(tmp_path: Path, civi
     out = tmp_path / "civic.json"
     run("evaluate", "-i", civic_file, "-m", "all", "--folds", "3", "--no-matrices", "--json", out)
     report = json.loads(out.read_text())
-    assert len(report["results"]) == 11  # ten recipes and the prior
+    assert len(report["results"]) == len(RECIPES) + 1  # every recipe and the prior
     assert report["results"]["default"]["log_loss"] < report["results"]["prior"]["log_loss"]
     model = tmp_path / "civic-model"
     run("train", "-i", civic_file, "-o", model)
