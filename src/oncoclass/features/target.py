@@ -53,32 +53,35 @@ class ResponseCoder(TransformerMixin, BaseEstimator):
         self.add_counts = add_counts
         self.random_state = random_state
 
-    def _tables(self, frame: pd.DataFrame, codes: np.ndarray) -> list[dict[str, np.ndarray]]:
+    def _tables(self, frame: pd.DataFrame, codes: np.ndarray) -> list[tuple[list[Any], np.ndarray]]:
+        """Per column: its values and their class counts (one row each).
+
+        Kept as a list and one matrix rather than a dict of small arrays: skops writes every
+        array as its own file, and thousands of them made saving and loading a model slow.
+        """
         n_classes = len(self.classes_)
         tables = []
         for column in frame.columns:
-            counts: dict[str, np.ndarray] = {}
-            for value, code in zip(frame[column].to_numpy(), codes, strict=True):
-                if value == MISSING:
-                    continue
-                row = counts.get(value)
-                if row is None:
-                    row = counts[value] = np.zeros(n_classes)
-                row[code] += 1.0
-            tables.append(counts)
+            values = frame[column].to_numpy()
+            keep = np.fromiter((not (isinstance(v, str) and v == MISSING) for v in values), bool, len(values))
+            index = pd.Index(values[keep])
+            uniques = index.unique()
+            counts = np.zeros((len(uniques), n_classes))
+            np.add.at(counts, (uniques.get_indexer(index), codes[keep]), 1.0)
+            tables.append((uniques.tolist(), counts))
         return tables
 
-    def _encode(
-        self, frame: pd.DataFrame, tables: list[dict[str, np.ndarray]], prior: np.ndarray
-    ) -> np.ndarray:
+    def _encode(self, frame: pd.DataFrame, tables: list[Any], prior: np.ndarray) -> np.ndarray:
         n_classes = len(self.classes_)
         weight = self.alpha * n_classes
         blocks = []
-        for column, counts in zip(frame.columns, tables, strict=True):
-            values = frame[column].to_numpy()
-            raw = np.array([counts.get(v, np.zeros(n_classes)) for v in values]).reshape(
-                len(values), n_classes
-            )
+        for column, table in zip(frame.columns, tables, strict=True):
+            if isinstance(table, dict):  # models saved before tables were (values, counts)
+                table = (list(table), np.array(list(table.values())).reshape(len(table), n_classes))
+            known, counts = table
+            rows = pd.Index(known).get_indexer(frame[column].to_numpy())
+            padded = np.vstack([counts, np.zeros((1, n_classes))])  # row -1: an unseen value
+            raw = padded[rows]
             totals = raw.sum(axis=1, keepdims=True)
             blocks.append((raw + weight * prior) / (totals + weight))
             if self.add_counts:

@@ -77,6 +77,9 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
                 out = vectorizer.fit_transform(docs)
             except ValueError:
                 continue
+            # Plain ints: skops writes each NumPy scalar as its own array file, and a 50,000-term
+            # vocabulary of them made saving a model take seconds.
+            vectorizer.vocabulary_ = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
             self.vectorizer_ = vectorizer
             return out.tocsr()
         return sp.csr_matrix((len(docs), 1), dtype=np.float32)

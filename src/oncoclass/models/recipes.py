@@ -205,7 +205,7 @@ def fast() -> Any:
         [
             ("mentions", MentionText(window=1)),
             ("features", features),
-            ("model", _scaled_lr(C=0.3)),
+            ("model", _scaled_lr(C=1.0)),
         ]
     )
 
