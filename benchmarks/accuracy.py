@@ -4,7 +4,8 @@
 
 Tables: Kaggle stage-1 (train on training_variants, score the 368 labelled stage-1 test rows),
 Kaggle 5-fold CV, CIViC 2018-11 time split (train on the oldest 80 % by evidence_id, test on the
-newest 20 %) and CIViC 5-fold CV grouped by citation. Each row: log loss, accuracy, macro-F1, ECE.
+newest 20 %) and CIViC 5-fold CV grouped by citation. Each row: log loss, accuracy, macro-F1, ECE;
+CIViC rows add macro-F1 over the six main labels (the accuracy issue's target).
 """
 
 from __future__ import annotations
@@ -16,48 +17,75 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import f1_score
 
 from oncoclass.data import load_table
 from oncoclass.evaluate import align_proba, cross_validate, metrics, prior_proba, splits
 from oncoclass.models import RECIPES, build
 
+#: The six main CIViC labels the accuracy issue's macro-F1 target is over.
+CIVIC_MAIN = (
+    "Predictive: Sensitivity/Response",
+    "Predictive: Resistance",
+    "Predisposing: Uncertain Significance",
+    "Prognostic: Poor Outcome",
+    "Diagnostic: Positive",
+    "Prognostic: Better Outcome",
+)
 
-def row(name: str, m: dict, seconds: float | None = None) -> str:
+
+def main_f1(y, proba, labels, main) -> str:
+    if not main:
+        return ""
+    predicted = np.asarray(labels)[np.asarray(proba).argmax(axis=1)]
+    return f" {f1_score(y, predicted, labels=list(main), average='macro', zero_division=0):.4f} |"
+
+
+def row(name: str, m: dict, seconds: float | None = None, main: str = "") -> str:
     extra = f"{seconds:>8.1f}" if seconds is not None else f"{'':>8}"
     return (
         f"| {name:<12} | {m['log_loss']:.4f} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['ece']:.4f} |"
-        f"{extra} |"
+        f"{extra} |{main}"
     )
 
 
-HEADER = "| recipe       | log loss | accuracy | macro-F1 | ECE    | seconds |\n|---|---|---|---|---|---|"
+HEADER = "| recipe       | log loss | accuracy | macro-F1 | ECE    | seconds |"
 
 
-def holdout(train, test, recipes, title):
+def header(main) -> str:
+    if main:
+        return HEADER + " macro-F1, 6 main |\n|---|---|---|---|---|---|---|"
+    return HEADER + "\n|---|---|---|---|---|---|"
+
+
+def holdout(train, test, recipes, title, main=()):
     labels = sorted(train["label"].unique())
     y = test["label"].to_numpy()
-    print(f"\n### {title} ({len(train)} train / {len(test)} test rows)\n\n{HEADER}")
-    print(row("prior", metrics(y, prior_proba(train["label"].to_numpy(), len(test), labels), labels)))
+    print(f"\n### {title} ({len(train)} train / {len(test)} test rows)\n\n{header(main)}")
+    prior = prior_proba(train["label"].to_numpy(), len(test), labels)
+    print(row("prior", metrics(y, prior, labels), main=main_f1(y, prior, labels, main)))
     for name in recipes:
         started = time.perf_counter()
         model = build(name).fit(train, train["label"].to_numpy())
         proba = align_proba(model.predict_proba(test), model.classes_, labels)
-        print(row(name, metrics(y, proba, labels), time.perf_counter() - started), flush=True)
+        seconds = time.perf_counter() - started
+        print(row(name, metrics(y, proba, labels), seconds, main_f1(y, proba, labels, main)), flush=True)
 
 
-def cv(table, recipes, title, groups=None, folds=5):
+def cv(table, recipes, title, groups=None, folds=5, main=()):
     labels = sorted(table["label"].unique())
     y = table["label"].to_numpy()
     fold_list = splits(y, folds=folds, groups=groups, seed=0)
     prior = np.zeros((len(y), len(labels)))
     for tr, held in fold_list:
         prior[held] = prior_proba(y[tr], len(held), labels)
-    print(f"\n### {title} ({len(table)} rows, {folds}-fold)\n\n{HEADER}")
-    print(row("prior", metrics(y, prior, labels)))
+    print(f"\n### {title} ({len(table)} rows, {folds}-fold)\n\n{header(main)}")
+    print(row("prior", metrics(y, prior, labels), main=main_f1(y, prior, labels, main)))
     for name in recipes:
         started = time.perf_counter()
         oof = cross_validate(build(name), table, folds=fold_list, labels=labels)
-        print(row(name, metrics(y, oof, labels), time.perf_counter() - started), flush=True)
+        seconds = time.perf_counter() - started
+        print(row(name, metrics(y, oof, labels), seconds, main_f1(y, oof, labels, main)), flush=True)
 
 
 def main() -> None:
@@ -82,9 +110,10 @@ def main() -> None:
         train = table.iloc[order[:cut]].reset_index(drop=True)
         test = table.iloc[order[cut:]].reset_index(drop=True)
         test = test[test["label"].isin(set(train["label"]))].reset_index(drop=True)
-        holdout(train, test, recipes, "CIViC 2018-11 time split (newest 20 % by evidence_id)")
+        title = "CIViC 2018-11 time split (newest 20 % by evidence_id)"
+        holdout(train, test, recipes, title, main=CIVIC_MAIN)
         groups = np.asarray(table.attrs["groups"]["citation"], dtype=object)
-        cv(table, recipes, "CIViC 2018-11 CV grouped by citation", groups=groups)
+        cv(table, recipes, "CIViC 2018-11 CV grouped by citation", groups=groups, main=CIVIC_MAIN)
 
 
 if __name__ == "__main__":
