@@ -123,7 +123,10 @@ def test_mention_window_matches_a_whole_document_sentence_split() -> None:
     # The windowed search must find what splitting the whole article into sentences finds.
     from oncoclass.features.text import split_sentences
 
-    article = _article("R175H", "loss of function", 50) + " Again R175H abolished binding. End."
+    article = (
+        _article("R175H", "loss of function", 50)
+        + " Again R175H abolished binding. Next R175H sentence too. Its neighbour. Far away. End."
+    )
     sentences = split_sentences(article)
     hits = [i for i, s in enumerate(sentences) if "r175h" in s.lower()]
     keep = sorted({j for i in hits for j in (i - 1, i, i + 1) if 0 <= j < len(sentences)})

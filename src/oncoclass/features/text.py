@@ -82,11 +82,10 @@ def mention_window(
     spans: list[list[int]] = []
     kept = 0
     for at in hits:
-        if spans and at < spans[-1][1]:
-            continue  # already inside the last window
+        # A hit inside the last window still counts: its own neighbours may reach past it.
         begin, end = _sentences_around(text, at, window, reach)
         if spans and begin <= spans[-1][1]:
-            kept += end - spans[-1][1]
+            kept += max(0, end - spans[-1][1])
             spans[-1][1] = max(spans[-1][1], end)
         else:
             kept += end - begin
