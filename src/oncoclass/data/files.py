@@ -54,24 +54,6 @@ def _single(names: list[str], path: Path) -> str:
     return members[0]
 
 
-def _read_zip(path: Path) -> bytes:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = {info.filename: info for info in archive.infolist()}
-            name = _single(list(infos), path)
-            info = infos[name]
-            _check_size(path, info.file_size, info.compress_size)
-            with archive.open(info) as member:
-                data = member.read(MAX_MEMBER_BYTES + 1)
-    except zipfile.BadZipFile as exc:
-        raise InputError(f"not a readable zip archive ({exc}).", path=path) from exc
-    except (EOFError, zipfile.LargeZipFile, OSError) as exc:
-        raise InputError(f"the zip archive is truncated or corrupt ({exc}).", path=path) from exc
-    if len(data) > MAX_MEMBER_BYTES:
-        _check_size(path, len(data), 1)
-    return data
-
-
 def _read_7z(path: Path) -> bytes:
     import py7zr
     from py7zr.exceptions import ArchiveError
@@ -142,25 +124,28 @@ def _check_size(path: Path, uncompressed: int, compressed: int) -> None:
         )
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The bytes of ``path``, or of the single file inside it when it is a zip or 7z archive."""
+def _existing_file(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise InputError("no such file.", path=path)
     if path.is_dir():
         raise InputError("is a folder, not a file.", path=path)
+    return path
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of ``path``, or of the single file inside it when it is a zip or 7z archive."""
+    path = _existing_file(path)
     try:
-        kind = archive_kind(path)
-        if kind == "zip":
-            return _read_zip(path)
-        if kind == "7z":
-            return _read_7z(path)
-        size = path.stat().st_size
-        if size > MAX_MEMBER_BYTES:
-            _check_size(path, size, size)
-        return path.read_bytes()
+        if archive_kind(path) == "7z":
+            return _read_7z(path)  # already whole in memory; no stream to read it through
+        with _open_stream(path) as stream:
+            data = stream.read(MAX_MEMBER_BYTES + 1)
     except PermissionError as exc:
         raise InputError("permission denied.", path=path) from exc
+    if len(data) > MAX_MEMBER_BYTES:  # a zip member larger than its header declared
+        _check_size(path, len(data), 1)
+    return data
 
 
 def _refuse_binary(head: bytes, path: str | Path) -> None:
@@ -232,11 +217,7 @@ def iter_lines(path: str | Path, *, max_line_chars: int | None = None, block: in
     a time, so a 500 MB Kaggle text file never sits in memory whole. A line longer than
     ``max_line_chars`` is refused before it is assembled.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such file.", path=path)
-    if path.is_dir():
-        raise InputError("is a folder, not a file.", path=path)
+    path = _existing_file(path)
     try:
         with _open_stream(path) as stream:
             yield from _lines(stream, path, max_line_chars, block)
