@@ -172,7 +172,8 @@ def _model_card(meta: dict[str, Any]) -> str:
 def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None) -> TrainResult:
     """Train ``config.recipe`` on ``config.input`` and save the bundle to ``out_dir``."""
     recipe = get_recipe(config.recipe)
-    table, notes = labelled(load_input(config.input, model=recipe.build()), config.input.path)
+    model = recipe.build()
+    table, notes = labelled(load_input(config.input, model=model), config.input.path)
     labels = _check_trainable(table, config.input.path)
     notes = notes + _rare_label_notes(table)
     started = time.perf_counter()
@@ -181,12 +182,12 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
         if progress is not None:
             progress.start(config.cv_folds, "cross-validating")
         folds = splits(table[LABEL].to_numpy(), folds=config.cv_folds, groups=None, seed=config.seed)
-        oof = cross_validate(recipe.build(), table, folds=folds, labels=labels, progress=progress)
+        oof = cross_validate(model, table, folds=folds, labels=labels, progress=progress)
         cv_metrics = {
             k: v for k, v in metrics(table[LABEL], oof, labels).items() if not isinstance(v, (list, dict))
         }
         cv_metrics["folds"] = config.cv_folds
-    model = recipe.build().fit(table, table[LABEL].to_numpy())
+    model.fit(table, table[LABEL].to_numpy())
     created = datetime.now(UTC)
     data_hash = table_hash(table)
     metadata = {
