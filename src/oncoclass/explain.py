@@ -44,9 +44,10 @@ SOURCES = {
     "response": "neighbours",
     "text": "text",
     "mention": "text near the mention",
+    "embedding": "text meaning",
     "context": "context",
 }
-_TEXT_BLOCKS = ("text", "mention")
+_TEXT_BLOCKS = ("text", "mention", "embedding")  # the embedding: text no sentence holds alone
 FIELDS = ("gene", "variation", "text", "context")
 
 
@@ -183,8 +184,9 @@ def _parts(model: Any) -> _Decomposition | None:
             "Exact: the blend's logit for a class is a weighted sum of its members' centred "
             "log-probabilities plus a class bias (weights: "
             + ", ".join(f"{n} {w:.2f}" for n, w in model.member_weights.items())
-            + "). Linear members contribute value × coefficient; LightGBM contributes tree SHAP "
-            "values. Contributions and baseline sum to the centred logit."
+            + "). Linear members contribute value × coefficient (the sentence embedding's 384 "
+            "dimensions as one sum); LightGBM contributes tree SHAP values. Contributions and "
+            "baseline sum to the centred logit."
         )
         return _Decomposition(_unchanged, model.features_, parts, np.asarray(model.bias_, dtype=float), note)
     layout = _pipeline_layout(model) if hasattr(model, "steps") else None
@@ -346,6 +348,7 @@ def _exact(
     proba = softmax(logits)
     blocks, names = _block_of(features, Z.shape[1])
     values = np.asarray(Z.toarray() if sp.issparse(Z) else Z, dtype=float)[0]
+    contrib, names, values = _collapse_embedding(blocks, names, values, contrib)
     labels = [str(c) for c in model.classes_]
     out = []
     for k in targets:
@@ -380,6 +383,23 @@ def _exact(
             )
         )
     return out
+
+
+def _collapse_embedding(
+    blocks: np.ndarray, names: np.ndarray, values: np.ndarray, contrib: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One entry for the sentence embedding: its 384 dimensions mean nothing one by one, but
+    their sum is what the text's meaning gave the class (still exact: sums are unchanged)."""
+    columns = np.flatnonzero(blocks == "embedding")
+    if len(columns) == 0:
+        return contrib, names, values
+    contrib, names, values = contrib.copy(), names.copy(), values.copy()
+    first = columns[0]
+    contrib[:, first] = contrib[:, columns].sum(axis=1)
+    contrib[:, columns[1:]] = 0.0
+    names[first] = "sentence embedding of the text (all-MiniLM-L6-v2, 384 dimensions)"
+    values[first] = float(np.linalg.norm(values[columns]))
+    return contrib, names, values
 
 
 def _log_proba(proba: np.ndarray) -> np.ndarray:

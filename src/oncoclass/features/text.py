@@ -98,18 +98,23 @@ def mention_window(
 class MentionWindows(TransformerMixin, BaseEstimator):
     """Table → the text around each row's variant mentions (a 1-D array of strings)."""
 
-    def __init__(self, *, window: int = 1, max_chars: int = 20000) -> None:
+    def __init__(self, *, window: int = 1, max_chars: int = 20000, min_chars: int = 0) -> None:
         self.window = window
         self.max_chars = max_chars
+        self.min_chars = min_chars
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> MentionWindows:
         self.n_features_in_ = 1
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
+        # A text of at most ``min_chars`` (a curated statement) gives no window: beside a view of
+        # the whole text, its window would repeat it word for word.
         return np.asarray(
             [
-                mention_window(t, g, v, window=self.window, max_chars=self.max_chars)
+                ""
+                if len(t) <= self.min_chars
+                else mention_window(t, g, v, window=self.window, max_chars=self.max_chars)
                 for t, g, v in zip(X["text"], X["gene"], X["variation"], strict=True)
             ],
             dtype=object,
