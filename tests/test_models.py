@@ -50,3 +50,13 @@ def test_shuffled_labels_fall_to_the_prior(small_corpus) -> None:
     for tr, held in folds:
         prior[held] = prior_proba(y[tr], len(held), labels)
     assert log_loss(y, oof, labels) > log_loss(y, prior, labels) - 0.05
+
+
+def test_blend_gives_the_same_model_with_parallel_fold_fits(small_corpus) -> None:
+    train, test = small_corpus
+    y = train["label"].to_numpy()
+    serial = build("default").set_params(n_jobs=1).fit(train, y)
+    parallel = build("default").set_params(n_jobs=2).fit(train, y)
+    # Worker processes run BLAS single-threaded, which reorders sums: equal up to rounding.
+    np.testing.assert_allclose(parallel.predict_proba(test), serial.predict_proba(test), atol=1e-5)
+    assert parallel.member_weights == pytest.approx(serial.member_weights, abs=1e-4)

@@ -14,11 +14,16 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from oncoclass.models.calibration import LogitMixin, calibration_folds, class_scores, fit_blend, fold_scores
+
+
+def _fitted(estimator: Any, X: Any, y: np.ndarray) -> Any:
+    return clone(estimator).fit(X, y)
 
 
 class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
@@ -27,16 +32,23 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
     log-probabilities with weights and class biases fitted on ``cv``-fold out-of-fold scores.
 
     ``features`` is a ``ColumnTransformer`` over the table (``None``: the input is already a
-    numeric matrix).
+    numeric matrix). ``n_jobs`` runs the members' fold fits in parallel processes (joblib).
     """
 
     def __init__(
-        self, *, features: Any = None, members: Any = (), cv: int = 5, random_state: int = 0
+        self,
+        *,
+        features: Any = None,
+        members: Any = (),
+        cv: int = 5,
+        random_state: int = 0,
+        n_jobs: int | None = None,
     ) -> None:
         self.features = features
         self.members = members
         self.cv = cv
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _matrix(self, X: Any, y: Any = None, *, fitting: bool) -> Any:
         if self.features is None:
@@ -81,16 +93,26 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"n_samples={len(y)}: blending needs at least 2 samples")
         Z = self._matrix(X, y, fitting=True)
         folds = calibration_folds(codes, self.cv, self.random_state)
-        self.columns_, self.members_, scores = [], [], []
-        for _, estimator, blocks in self.members:
-            columns = self._columns(blocks, Z.shape[1])
-            part = self._member_input(Z, columns)
+        self.columns_ = [self._columns(blocks, Z.shape[1]) for _, _, blocks in self.members]
+        parts = [self._member_input(Z, columns) for columns in self.columns_]
+        # Every member's fold fits and final fit are independent: one batch of jobs, so with
+        # n_jobs=2 both cores fit while the features (computed once, above) are shared.
+        jobs = [
+            delayed(fold_scores)(estimator, part, y, train, held, self.classes_)
+            for (_, estimator, _), part in zip(self.members, parts, strict=True)
+            for train, held in folds
+        ] + [
+            delayed(_fitted)(estimator, part, y)
+            for (_, estimator, _), part in zip(self.members, parts, strict=True)
+        ]
+        results = Parallel(n_jobs=self.n_jobs)(jobs)
+        scores = []
+        for m in range(len(self.members)):
             oof = np.zeros((len(y), len(self.classes_)))
-            for train, held in folds:
-                oof[held] = fold_scores(estimator, part, y, train, held, self.classes_)
+            for f, (_, held) in enumerate(folds):
+                oof[held] = results[m * len(folds) + f]
             scores.append(oof)
-            self.columns_.append(columns)
-            self.members_.append(clone(estimator).fit(part, y))
+        self.members_ = results[len(self.members) * len(folds) :]
         self.weights_, self.bias_ = fit_blend(scores, codes, bias=True)
         return self
 
