@@ -143,21 +143,22 @@ def vote() -> Any:
 SHORT_TEXT = 3000
 
 
-def default_features() -> ColumnTransformer:
+def default_features(*, embedding: bool = True) -> ColumnTransformer:
     """Gene and variation one-hot, variation grammar, out-of-fold neighbours (same gene, residue,
     position, kind; and distance-weighted along the protein), text in four views: the whole
     document's words, the words around the variant's mentions in a long document, the sentence
-    embedding of the statement (or of a long document's mentions), and the context (disease,
-    drugs)."""
+    embedding of the statement (or of a long document's mentions; left out with
+    ``embedding=False``), and the context (disease, drugs)."""
     mention = Pipeline(
         [
             ("windows", MentionWindows(window=1, min_chars=SHORT_TEXT)),
             ("tfidf", TextVectorizer(ngram_max=2, max_features=50000)),
         ]
     )
-    embedding = Pipeline(
+    encoder = Pipeline(
         [("mentions", MentionText(window=1, short_chars=SHORT_TEXT)), ("encode", SentenceEmbedding())]
     )
+    encoded = [("embedding", encoder, ["gene", "variation", "text"])] if embedding else []
     return ColumnTransformer(
         [
             _onehot(),
@@ -167,14 +168,15 @@ def default_features() -> ColumnTransformer:
             ("text", TextVectorizer(ngram_max=2, max_features=100000), "text"),
             ("mention", mention, ["gene", "variation", "text"]),
             ("context", TextVectorizer(min_df=1), "context"),
-            ("embedding", embedding, ["gene", "variation", "text"]),
+            *encoded,
         ],
         sparse_threshold=1.0,
     )
 
 
-#: The blocks of :func:`default_features` the default's linear member reads: all but the embedding.
-LINEAR_BLOCKS = ("onehot", "grammar", "neighbours", "positions", "text", "mention", "context")
+def _all_but_embedding(features: ColumnTransformer) -> tuple[str, ...]:
+    """The blocks the linear member reads: every one but the sentence embedding."""
+    return tuple(name for name, _, _ in features.transformers if name != "embedding")
 
 
 def _boosting() -> LGBMClassifier:
@@ -196,24 +198,22 @@ def default() -> Any:
     # and an LR over the sentence embedding, which knows that "refractory to" and "resistance"
     # mean alike. Gradient boosting over the dense blocks was a third member until it measured no
     # gain on Kaggle or CIViC once the LR's columns were scaled; its time went to the encoder.
+    features = default_features()
     members = [
-        ("linear", _scaled_lr(C=1.0), LINEAR_BLOCKS),
+        ("linear", _scaled_lr(C=1.0), _all_but_embedding(features)),
         ("encoder", _lr(C=16.0, max_iter=2000), ("embedding",)),
     ]
-    return BlendedClassifier(
-        features=default_features(), members=members, cv=5, random_state=SEED, n_jobs=N_JOBS
-    )
+    return BlendedClassifier(features=features, members=members, cv=5, random_state=SEED, n_jobs=N_JOBS)
 
 
 def boosted() -> Any:
     """The default before the sentence encoder: the same scaled LR blended with LightGBM over the
     dense grammar, neighbour and position blocks. No encoder weights needed."""
+    features = default_features(embedding=False)
     members = [
-        ("linear", _scaled_lr(C=1.0), LINEAR_BLOCKS),
+        ("linear", _scaled_lr(C=1.0), _all_but_embedding(features)),
         ("boosting", _boosting(), ("grammar", "neighbours", "positions")),
     ]
-    features = default_features()
-    features.transformers = [t for t in features.transformers if t[0] != "embedding"]
     return BlendedClassifier(features=features, members=members, cv=5, random_state=SEED, n_jobs=N_JOBS)
 
 
