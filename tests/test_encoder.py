@@ -84,3 +84,18 @@ def test_missing_weights_package_is_a_clear_config_error(monkeypatch: pytest.Mon
     monkeypatch.setattr(encoder, "PACKAGE", "no_such_weights_package")
     with pytest.raises(ConfigError, match="not installed"):
         encoder._model_dir()
+
+
+def test_cache_serves_concurrent_callers_while_evicting() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from oncoclass.features.encoder import _Cache
+
+    cache = _Cache(3)  # smaller than what the callers ask for: evictions race with reads
+    texts = [f"TP53 R{i}H is a hotspot." for i in range(8)]
+    expected = load_encoder().embed(texts)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: cache.embed(texts[i % 8 :] + texts[: i % 8], 128), range(16)))
+    for i, out in enumerate(results):
+        np.testing.assert_allclose(out, np.roll(expected, -(i % 8), axis=0), atol=1e-5)
+    assert len(cache.items) == 3

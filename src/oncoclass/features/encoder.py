@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import struct
+import threading
 import unicodedata
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -44,13 +45,15 @@ _HEADS = 12
 _EPS = 1e-12
 
 
+def _not_installed() -> ConfigError:
+    return ConfigError(f"the sentence encoder's package {DISTRIBUTION} is not installed.", hint=INSTALL_HINT)
+
+
 def _model_dir() -> Path:
     try:
         return Path(str(resources.files(PACKAGE) / "model"))
     except ModuleNotFoundError:
-        raise ConfigError(
-            f"the sentence encoder's package {DISTRIBUTION} is not installed.", hint=INSTALL_HINT
-        ) from None
+        raise _not_installed() from None
 
 
 def encoder_version() -> str:
@@ -58,9 +61,7 @@ def encoder_version() -> str:
     try:
         return f"{DISTRIBUTION} {metadata.version(DISTRIBUTION)}"
     except metadata.PackageNotFoundError:
-        raise ConfigError(
-            f"the sentence encoder's package {DISTRIBUTION} is not installed.", hint=INSTALL_HINT
-        ) from None
+        raise _not_installed() from None
 
 
 def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
@@ -95,13 +96,14 @@ class WordPiece:
         words, current = [], []
         for char in text:
             code = ord(char)
+            category = unicodedata.category(char)
+            # Control characters, NUL and U+FFFD go; accents (Mn, split off by NFD) go.
             if (
                 code == 0
                 or code == 0xFFFD
-                or (unicodedata.category(char).startswith("C") and char not in "\t\n\r")
+                or category == "Mn"
+                or (category[0] == "C" and char not in "\t\n\r")
             ):
-                continue
-            if unicodedata.category(char) == "Mn":
                 continue
             if char.isspace():
                 if current:
@@ -271,6 +273,8 @@ class _Cache:
     def __init__(self, size: int) -> None:
         self.size = size
         self.items: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        # The service predicts from several threads; the bookkeeping, not the embedding, is locked.
+        self.lock = threading.Lock()
 
     @staticmethod
     def key(text: str, max_tokens: int) -> bytes:
@@ -278,17 +282,19 @@ class _Cache:
 
     def embed(self, texts: list[str], max_tokens: int) -> np.ndarray:
         keys = [self.key(t, max_tokens) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self.items}
+        with self.lock:
+            found = {k: self.items[k] for k in keys if k in self.items}
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
         if missing:
             vectors = load_encoder().embed(list(missing.values()), max_tokens=max_tokens)
-            for k, v in zip(missing, vectors, strict=True):
-                self.items[k] = v
-        out = np.stack([self.items[k] for k in keys]) if keys else np.zeros((0, _WIDTH), np.float32)
-        for k in keys:
-            self.items.move_to_end(k)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
-        return out
+            found.update(zip(missing, vectors, strict=True))
+        with self.lock:
+            for k in keys:
+                self.items[k] = found[k]
+                self.items.move_to_end(k)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return np.stack([found[k] for k in keys]) if keys else np.zeros((0, _WIDTH), np.float32)
 
 
 _CACHE = _Cache(100_000)
