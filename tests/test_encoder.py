@@ -99,3 +99,75 @@ def test_cache_serves_concurrent_callers_while_evicting() -> None:
     for i, out in enumerate(results):
         np.testing.assert_allclose(out, np.roll(expected, -(i % 8), axis=0), atol=1e-5)
     assert len(cache.items) == 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_ascii_split_matches_the_unicode_path(text: str) -> None:
+    from oncoclass.features.encoder import WordPiece
+
+    assert WordPiece._split(text) == WordPiece._split_unicode(text)
+
+
+def test_token_table_is_derived_once_and_read_back(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from oncoclass.features import encoder
+
+    size = len(load_encoder().tokenizer.index)
+    derived = np.random.default_rng(0).standard_normal((size, 384)).astype(np.float32)
+    calls = []
+    monkeypatch.setattr(encoder, "_derive_token_table", lambda: calls.append(1) or derived.copy())
+    monkeypatch.setenv("ONCOCLASS_CACHE_DIR", str(tmp_path))
+    encoder._token_table.cache_clear()
+    try:
+        np.testing.assert_array_equal(encoder.token_table(), derived)
+        (saved,) = tmp_path.glob("minilm-token-table-*.npy")
+        encoder._token_table.cache_clear()
+        np.testing.assert_array_equal(encoder.token_table(), derived)
+        assert calls == [1]  # the second process-level load read the file
+        saved.write_bytes(b"\x93NUMPY damaged")
+        encoder._token_table.cache_clear()
+        np.testing.assert_array_equal(encoder.token_table(), derived)
+        assert calls == [1, 1]  # a damaged file is derived again and replaced
+        assert np.load(saved).shape == (size, 384)
+        assert [p.name for p in tmp_path.iterdir()] == [saved.name]  # no partial files left
+    finally:
+        encoder._token_table.cache_clear()
+
+
+def test_token_table_is_the_encoders_view_of_each_piece() -> None:
+    from oncoclass.features.encoder import token_table
+
+    table = token_table()
+    tokenizer = load_encoder().tokenizer
+    assert table.shape == (len(tokenizer.index), 384) and table.dtype == np.float32
+    np.testing.assert_allclose(table.mean(axis=0), 0.0, atol=1e-4)
+
+    def cosine(a: str, b: str) -> float:
+        u, v = table[tokenizer.index[a]], table[tokenizer.index[b]]
+        return float(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
+
+    assert cosine("resistant", "resistance") > 0.5 > 0.2 > cosine("resistant", "inherited")
+    assert cosine("tumor", "cancer") > 0.5 > 0.2 > cosine("tumor", "inherited")
+
+
+def test_token_embedding_weights_rare_pieces_and_gives_unit_vectors() -> None:
+    from oncoclass.features import TokenEmbedding
+
+    texts = [
+        "The mutation confers resistance to imatinib.",
+        "Cells carrying the variant were refractory to imatinib treatment.",
+        "Germline variants of uncertain significance were found in the kindred.",
+        "",
+    ]
+    step = TokenEmbedding().fit(pd.DataFrame({"text": texts}))
+    assert step.encoder_ == encoder_version()
+    tokenizer = load_encoder().tokenizer
+    assert step.weights_[tokenizer.index["uncertain"]] > step.weights_[tokenizer.index["the"]]
+    out = step.transform(pd.DataFrame({"text": texts}))
+    assert out.shape == (4, 384) and len(step.get_feature_names_out()) == 384
+    np.testing.assert_allclose(np.linalg.norm(out[:3], axis=1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(out[3], 0.0)  # no text, no direction
+    assert out[0] @ out[1] > out[0] @ out[2]
+    # A row's vector does not depend on the rows scored with it (the service scores one at a time).
+    alone = step.transform(pd.DataFrame({"text": [texts[2]]}))[0]
+    np.testing.assert_allclose(alone, step.transform(pd.DataFrame({"text": ["x", texts[2]]}))[1], atol=1e-12)

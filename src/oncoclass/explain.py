@@ -184,7 +184,7 @@ def _parts(model: Any) -> _Decomposition | None:
             "Exact: the blend's logit for a class is a weighted sum of its members' centred "
             "log-probabilities plus a class bias (weights: "
             + ", ".join(f"{n} {w:.2f}" for n, w in model.member_weights.items())
-            + "). Linear members contribute value × coefficient (the sentence embedding's 384 "
+            + "). Linear members contribute value × coefficient (the text embedding's 384 "
             "dimensions as one sum); LightGBM contributes tree SHAP values. Contributions and "
             "baseline sum to the centred logit."
         )
@@ -388,7 +388,7 @@ def _exact(
 def _collapse_embedding(
     blocks: np.ndarray, names: np.ndarray, values: np.ndarray, contrib: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One entry for the sentence embedding: its 384 dimensions mean nothing one by one, but
+    """One entry for the text embedding: its 384 dimensions mean nothing one by one, but
     their sum is what the text's meaning gave the class (still exact: sums are unchanged)."""
     columns = np.flatnonzero(blocks == "embedding")
     if len(columns) == 0:
@@ -397,7 +397,7 @@ def _collapse_embedding(
     first = columns[0]
     contrib[:, first] = contrib[:, columns].sum(axis=1)
     contrib[:, columns[1:]] = 0.0
-    names[first] = "sentence embedding of the text (all-MiniLM-L6-v2, 384 dimensions)"
+    names[first] = "embedding of the text (all-MiniLM-L6-v2, 384 dimensions)"
     values[first] = float(np.linalg.norm(values[columns]))
     return contrib, names, values
 

@@ -1,7 +1,7 @@
 """scikit-learn transformers over the canonical table: categorical codings, variation grammar,
 out-of-fold target statistics (response coding, neighbours) and text."""
 
-from oncoclass.features.encoder import SentenceEmbedding
+from oncoclass.features.encoder import SentenceEmbedding, TokenEmbedding
 from oncoclass.features.target import NeighbourFeatures, PositionKernel, ResponseCoder
 from oncoclass.features.text import MentionText, MentionWindows, clean_text, text_reduction
 from oncoclass.features.variation import VariationFeatures
@@ -15,6 +15,7 @@ __all__ = [
     "ResponseCoder",
     "SentenceEmbedding",
     "TextVectorizer",
+    "TokenEmbedding",
     "VariationFeatures",
     "clean_text",
     "text_reduction",

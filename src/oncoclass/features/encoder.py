@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import struct
 import threading
 import unicodedata
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.special import erf
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -92,6 +94,14 @@ class WordPiece:
 
     @staticmethod
     def _split(text: str) -> list[str]:
+        if text.isascii():
+            # The same words as below, from two regular expressions: most texts are ASCII, and
+            # the character loop costs more than everything else a short statement goes through.
+            return _ASCII_WORD.findall(_ASCII_CONTROL.sub("", text.lower()))
+        return WordPiece._split_unicode(text)
+
+    @staticmethod
+    def _split_unicode(text: str) -> list[str]:
         text = unicodedata.normalize("NFD", text.lower())
         words, current = [], []
         for char in text:
@@ -144,6 +154,13 @@ class WordPiece:
             self._words[word] = pieces
         return pieces
 
+    def pieces(self, text: str) -> list[int]:
+        """All of the text's word pieces, without [CLS] and [SEP] or a length limit."""
+        ids: list[int] = []
+        for word in self._split(text):
+            ids += self._pieces(word)
+        return ids
+
     def encode(self, text: str, max_tokens: int) -> list[int]:
         ids: list[int] = []
         for word in self._split(text):
@@ -151,6 +168,13 @@ class WordPiece:
             if len(ids) >= max_tokens - 2:
                 break
         return [self.cls, *ids[: max_tokens - 2], self.sep]
+
+
+#: In ASCII, BERT's cleaning drops control characters but tab, newline and carriage return
+#: (those are whitespace), and every printable character is a letter, a digit, punctuation or
+#: a space.
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_WORD = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
 
 
 def _is_punctuation(char: str) -> bool:
@@ -249,17 +273,35 @@ class MiniLM:
                 mask[i, : len(encoded[r])] = True
             out[rows] = self._forward(ids, mask)
 
-        batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
-        # One batch per core, each with single-threaded BLAS: NumPy's element-wise steps (softmax,
-        # GELU, layer norm) run on one core, so batches side by side keep both cores busy.
-        workers = min(len(batches), os.cpu_count() or 1)
-        if workers <= 1:
-            for rows in batches:
-                run(rows)
-            return out
-        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-            list(pool.map(run, batches))
+        _side_by_side(run, [order[s : s + batch_size] for s in range(0, len(order), batch_size)])
         return out
+
+    def token_vectors(self, *, batch_size: int = 1024) -> np.ndarray:
+        """Each word piece's embedding on its own (``[CLS] piece [SEP]``): vocabulary × 384."""
+        size = max(self.tokenizer.index.values()) + 1
+        out = np.zeros((size, _WIDTH), dtype=np.float32)
+        cls, sep = self.tokenizer.cls, self.tokenizer.sep
+
+        def run(ids: np.ndarray) -> None:
+            column = np.ones(len(ids), dtype=np.int64)
+            rows = np.stack([column * cls, ids, column * sep], axis=1)
+            out[ids] = self._forward(rows, np.ones(rows.shape, dtype=bool))
+
+        # Fixed batches: a piece's vector does not depend on when or with which others it ran.
+        _side_by_side(run, [np.arange(s, min(s + batch_size, size)) for s in range(0, size, batch_size)])
+        return out
+
+
+def _side_by_side(run: Any, batches: list[np.ndarray]) -> None:
+    """``run`` each batch, one per core, each with single-threaded BLAS: NumPy's element-wise
+    steps (softmax, GELU, layer norm) run on one core, so batches side by side keep both busy."""
+    workers = min(len(batches), os.cpu_count() or 1)
+    if workers <= 1:
+        for batch in batches:
+            run(batch)
+        return
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        list(pool.map(run, batches))
 
 
 @lru_cache(maxsize=1)
@@ -325,6 +367,120 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
             X = X[self.column] if self.column in X.columns else X.iloc[:, 0]
         texts = ["" if v is None else str(v) for v in np.ravel(np.asarray(X, dtype=object))]
         return embed(texts, max_tokens=self.max_tokens).astype(np.float64)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray([f"embedding {i}" for i in range(_WIDTH)], dtype=object)
+
+
+#: Bump when the way the token table is derived changes, so stale cached tables are not read.
+_TABLE_FORMAT = 1
+_TABLE_LOCK = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """Where derived tables are kept between runs: ``ONCOCLASS_CACHE_DIR``, else the user's
+    cache directory (``$XDG_CACHE_HOME/oncoclass`` or ``~/.cache/oncoclass``)."""
+    explicit = os.environ.get("ONCOCLASS_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "oncoclass"
+
+
+def _derive_token_table() -> np.ndarray:
+    table = load_encoder().token_vectors()
+    # Centred, and without the one direction nearly all pieces share (Mu & Viswanath's
+    # "all-but-the-top"): left in, it pulls every text's average toward the same point.
+    table -= table.mean(axis=0)
+    top = np.linalg.svd(table, full_matrices=False)[2][0]
+    table -= np.outer(table @ top, top)
+    return table
+
+
+def _usable(table: np.ndarray) -> bool:
+    return (
+        table.dtype == np.float32
+        and table.shape == (len(load_encoder().tokenizer.index), _WIDTH)
+        and bool(np.isfinite(table).all())
+    )
+
+
+@lru_cache(maxsize=1)
+def _token_table() -> np.ndarray:
+    name = f"minilm-token-table-{encoder_version().replace(' ', '-')}-{_TABLE_FORMAT}.npy"
+    path = cache_dir() / name
+    try:
+        table = np.load(path, allow_pickle=False)
+        if _usable(table):
+            return table
+    except (OSError, ValueError):
+        pass  # absent, unreadable or damaged: derived again below
+    table = _derive_token_table()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}")
+        with partial.open("wb") as handle:
+            np.save(handle, table)
+        os.replace(partial, path)
+    except OSError:
+        pass  # a read-only home still works: the table is derived again next run
+    return table
+
+
+def token_table() -> np.ndarray:
+    """Each word piece's all-MiniLM-L6-v2 vector (vocabulary × 384), centred, its top principal
+    direction removed. Derived from the weights once (~30 s on 2 cores), then read from
+    :func:`cache_dir`."""
+    with _TABLE_LOCK:  # one derivation, however many threads ask first
+        return _token_table()
+
+
+class TokenEmbedding(TransformerMixin, BaseEstimator):
+    """Text → the weighted mean of its word pieces' MiniLM vectors (384 columns, unit length).
+
+    A static distillation of the sentence encoder (as Model2Vec does it): each word piece's
+    vector is what the encoder gives it alone (:func:`token_table`), and a text is their
+    average, each piece weighted ``smoothing / (smoothing + p)`` by its frequency ``p`` in the
+    training texts (Arora et al.'s SIF), so words every text has count for little. It keeps
+    that "refractory" and "resistant" mean alike, which word counts do not, at the cost of a
+    table lookup instead of a six-layer pass. Empty texts give zeros.
+    """
+
+    def __init__(self, *, smoothing: float = 1e-3, column: str = "text") -> None:
+        self.smoothing = smoothing
+        self.column = column
+
+    def _texts(self, X: Any) -> list[str]:
+        if isinstance(X, pd.DataFrame):
+            X = X[self.column] if self.column in X.columns else X.iloc[:, 0]
+        array = np.asarray(X, dtype=object)
+        column = array[:, 0] if array.ndim == 2 else np.ravel(array)  # one text per row
+        return ["" if v is None else str(v) for v in column]
+
+    @staticmethod
+    def _counts(texts: list[str]) -> sparse.csr_matrix:
+        tokenizer = load_encoder().tokenizer
+        pieces = [tokenizer.pieces(t) for t in texts]
+        indptr = np.cumsum([0, *map(len, pieces)])
+        indices = np.fromiter((i for p in pieces for i in p), dtype=np.int64, count=int(indptr[-1]))
+        shape = (len(texts), len(tokenizer.index))
+        counts = sparse.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=shape)
+        counts.sum_duplicates()
+        return counts
+
+    def fit(self, X: Any, y: Any = None) -> TokenEmbedding:
+        frequency = np.asarray(self._counts(self._texts(X)).sum(axis=0), dtype=np.float64).ravel()
+        share = frequency / max(frequency.sum(), 1.0)
+        self.weights_ = (self.smoothing / (self.smoothing + share)).astype(np.float32)
+        self.encoder_ = encoder_version()
+        self.n_features_out_ = _WIDTH
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "weights_")
+        counts = self._counts(self._texts(X)).multiply(self.weights_[None, :]).tocsr()
+        vectors = np.asarray(counts @ token_table(), dtype=np.float64)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray([f"embedding {i}" for i in range(_WIDTH)], dtype=object)
