@@ -8,6 +8,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from oncoclass.features import (
     MentionWindows,
     NeighbourFeatures,
+    OneHot,
     ResponseCoder,
     TextVectorizer,
     VariationFeatures,
@@ -30,6 +31,7 @@ OOF_BY_DESIGN = {
 @parametrize_with_checks(
     [
         ResponseCoder(),
+        OneHot(),
         TemperatureCalibrated(estimator=LogisticRegression(max_iter=500), cv=3),
         BlendedClassifier(members=[("lr", LogisticRegression(max_iter=500), None)], cv=3),
     ],
@@ -143,3 +145,31 @@ def test_response_coder_reads_tables_saved_as_dicts() -> None:
     expected = coder.transform(query)
     coder.tables_ = [dict(zip(values, counts, strict=True)) for values, counts in coder.tables_]
     np.testing.assert_allclose(coder.transform(query), expected)
+
+
+def test_one_hot_matches_scikit_learns_encoder() -> None:
+    from sklearn.preprocessing import OneHotEncoder
+
+    train = pd.DataFrame(
+        {"gene": ["BRAF", "KIT", "BRAF", "TP53"], "variation": ["V600E", "D816V", "V600K", "R175H"]}
+    )
+    test = pd.DataFrame({"gene": ["BRAF", "EGFR", "TP53"], "variation": ["R175H", "L858R", "V600E"]})
+    ours, theirs = OneHot().fit(train), OneHotEncoder(handle_unknown="ignore").fit(train)
+    np.testing.assert_array_equal(ours.transform(test).toarray(), theirs.transform(test).toarray())
+    assert list(ours.get_feature_names_out()) == list(theirs.get_feature_names_out())
+
+
+def test_lookups_follow_a_refit() -> None:
+    # The value -> row dicts are built on first use and kept beside the estimator: a refit
+    # must not reuse the old ones.
+    first = pd.DataFrame({"gene": ["BRAF", "KIT", "BRAF"]})
+    second = pd.DataFrame({"gene": ["TP53", "KIT", "EGFR"]})
+    coder, onehot = ResponseCoder(), OneHot()
+    coder.fit(first, ["a", "b", "a"]).transform(second)
+    onehot.fit(first).transform(second)
+    coder.fit(second, ["a", "b", "b"])
+    onehot.fit(second)
+    np.testing.assert_array_equal(
+        coder.transform(second), ResponseCoder().fit(second, ["a", "b", "b"]).transform(second)
+    )
+    np.testing.assert_array_equal(onehot.transform(second).toarray(), np.eye(3)[[2, 1, 0]])

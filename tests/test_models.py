@@ -60,3 +60,20 @@ def test_blend_gives_the_same_model_with_parallel_fold_fits(small_corpus) -> Non
     # Worker processes run BLAS single-threaded, which reorders sums: equal up to rounding.
     np.testing.assert_allclose(parallel.predict_proba(test), serial.predict_proba(test), atol=1e-5)
     assert parallel.member_weights == pytest.approx(serial.member_weights, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", ["default", "fast", "lr"])
+def test_direct_feature_transform_matches_scikit_learns(small_corpus, name: str) -> None:
+    import scipy.sparse as sp
+
+    from oncoclass.models.blend import transform
+
+    train, test = small_corpus
+    model = build(name).fit(train, train["label"].to_numpy())
+    features = model.features_ if hasattr(model, "features_") else model[:-1]
+    for rows in (test, test.iloc[:1]):
+        ours, theirs = transform(features, rows), features.transform(rows)
+        assert sp.issparse(ours) == sp.issparse(theirs) and ours.shape == theirs.shape
+        np.testing.assert_array_equal(
+            ours.toarray() if sp.issparse(ours) else ours, theirs.toarray() if sp.issparse(theirs) else theirs
+        )

@@ -5,12 +5,13 @@ from oncoclass.features.encoder import SentenceEmbedding, TokenEmbedding
 from oncoclass.features.target import NeighbourFeatures, PositionKernel, ResponseCoder
 from oncoclass.features.text import MentionText, MentionWindows, clean_text, text_reduction
 from oncoclass.features.variation import VariationFeatures
-from oncoclass.features.vectorize import TextVectorizer
+from oncoclass.features.vectorize import OneHot, TextVectorizer
 
 __all__ = [
     "MentionText",
     "MentionWindows",
     "NeighbourFeatures",
+    "OneHot",
     "PositionKernel",
     "ResponseCoder",
     "SentenceEmbedding",

@@ -16,6 +16,7 @@ from sklearn.model_selection import KFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from oncoclass.features.vectorize import value_rows
 from oncoclass.variation import parse
 
 #: A key that is never counted: rows carrying it get the prior (e.g. no residue to pool on).
@@ -28,12 +29,20 @@ def _fold_prior(codes: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _as_frame(X: Any) -> pd.DataFrame:
+    """Every value as a Python ``str``: missing ones as "nan", as ``str()`` writes them (pandas 3's
+    ``astype(str)`` keeps them missing, and a missing value matches no dictionary key)."""
     if isinstance(X, pd.DataFrame):
-        return X.astype(str)
-    array = np.asarray(X, dtype=object)
-    if array.ndim == 1:
-        array = array.reshape(-1, 1)
-    return pd.DataFrame(array).astype(str)
+        frame = X
+    else:
+        array = np.asarray(X, dtype=object)
+        frame = pd.DataFrame(array.reshape(-1, 1) if array.ndim == 1 else array)
+    return pd.DataFrame(
+        {
+            c: np.asarray([str(v) for v in frame[c].to_numpy(dtype=object)], dtype=object)
+            for c in frame.columns
+        },
+        index=frame.index,
+    )
 
 
 class ResponseCoder(TransformerMixin, BaseEstimator):
@@ -71,22 +80,39 @@ class ResponseCoder(TransformerMixin, BaseEstimator):
             tables.append((uniques.tolist(), counts))
         return tables
 
-    def _encode(self, frame: pd.DataFrame, tables: list[Any], prior: np.ndarray) -> np.ndarray:
+    def _encode(
+        self,
+        columns: list[Any],
+        tables: list[Any],
+        prior: np.ndarray,
+        lookups: list[dict[Any, int]] | None = None,
+    ) -> np.ndarray:
+        """``columns``: one sequence of string values per table, all of the same length."""
         n_classes = len(self.classes_)
         weight = self.alpha * n_classes
+        n_rows = len(columns[0]) if columns else 0
         blocks = []
-        for column, table in zip(frame.columns, tables, strict=True):
+        for i, (values, table) in enumerate(zip(columns, tables, strict=True)):
             if isinstance(table, dict):  # models saved before tables were (values, counts)
                 table = (list(table), np.array(list(table.values())).reshape(len(table), n_classes))
             known, counts = table
-            rows = pd.Index(known).get_indexer(frame[column].to_numpy())
+            if lookups is not None:
+                rows = np.fromiter((lookups[i].get(v, -1) for v in values), dtype=np.intp, count=len(values))
+            else:
+                rows = pd.Index(known).get_indexer(np.asarray(values, dtype=object))
             padded = np.vstack([counts, np.zeros((1, n_classes))])  # row -1: an unseen value
             raw = padded[rows]
             totals = raw.sum(axis=1, keepdims=True)
             blocks.append((raw + weight * prior) / (totals + weight))
             if self.add_counts:
                 blocks.append(np.log1p(totals) / 4.0)
-        return np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
+        return np.hstack(blocks) if blocks else np.zeros((n_rows, 0))
+
+    def encode_columns(self, columns: list[Any]) -> np.ndarray:
+        """:meth:`transform` for values already split into string columns, without the checks:
+        for callers in this package that built the columns themselves."""
+        check_is_fitted(self, "tables_")
+        return self._encode(columns, self.tables_, self.prior_, self._lookups())
 
     def fit(self, X: Any, y: Any) -> ResponseCoder:
         array, y = validate_data(self, X, y, dtype=None, ensure_all_finite=False)
@@ -100,7 +126,12 @@ class ResponseCoder(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "tables_")
         frame = _as_frame(validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False))
-        return self._encode(frame, self.tables_, self.prior_)
+        return self.encode_columns([frame[c].to_numpy() for c in frame.columns])
+
+    def _lookups(self) -> list[dict[Any, int]]:
+        # The service scores one row at a time; building an index over every known value for
+        # each request cost more than the rest of the encoding.
+        return value_rows(self, [t if isinstance(t, dict) else t[0] for t in self.tables_])
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         self.fit(X, y)
@@ -114,7 +145,8 @@ class ResponseCoder(TransformerMixin, BaseEstimator):
         for train, held in folds.split(frame):
             part = frame.iloc[train]
             tables = self._tables(part, codes[train])
-            encoded = self._encode(frame.iloc[held], tables, _fold_prior(codes[train], len(self.classes_)))
+            columns = [frame[c].to_numpy()[held] for c in frame.columns]
+            encoded = self._encode(columns, tables, _fold_prior(codes[train], len(self.classes_)))
             if out is None:
                 out = np.zeros((len(frame), encoded.shape[1]))
             out[held] = encoded
@@ -132,6 +164,10 @@ class ResponseCoder(TransformerMixin, BaseEstimator):
 
 def neighbour_keys(table: pd.DataFrame) -> pd.DataFrame:
     """Keys that group a variant with its neighbours: same gene, residue, position, kind, partner."""
+    return pd.DataFrame(_key_lists(table), index=table.index)
+
+
+def _key_lists(table: pd.DataFrame) -> dict[str, list[str]]:
     # Plain lists: pandas string methods cost more than the work for the one-row frames the
     # service predicts on, and no less for large ones.
     genes = [str(g).upper().strip() for g in table["gene"]]
@@ -146,7 +182,7 @@ def neighbour_keys(table: pd.DataFrame) -> pd.DataFrame:
         rows["gene_position"].append(f"{gene}|{p.start}" if p.start is not None else MISSING)
         rows["kind"].append(p.kind)
         rows["gene_variation"].append(f"{gene}|{variation.upper().strip()}")
-    return pd.DataFrame(rows, index=table.index)
+    return rows
 
 
 KEY_NAMES = ("gene", "gene_kind", "gene_residue", "gene_position", "kind", "gene_variation")
@@ -176,7 +212,7 @@ class NeighbourFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "coder_")
-        return self.coder_.transform(neighbour_keys(X))
+        return self.coder_.encode_columns(list(_key_lists(X).values()))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "coder_")

@@ -8,6 +8,8 @@ all-zero column (not zero columns, which ColumnTransformer cannot stack).
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from oncoclass.features.text import clean_text
 
@@ -96,3 +98,89 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         if self.vectorizer_ is None:
             return np.asarray(["(no text)"], dtype=object)
         return self.vectorizer_.get_feature_names_out()
+
+
+#: Per fitted estimator, the dicts :func:`value_rows` built: outside the estimator, so that
+#: transform leaves it unchanged and the dicts are never saved with a model.
+_LOOKUPS: weakref.WeakKeyDictionary[Any, tuple[Any, list[dict[Any, int]]]] = weakref.WeakKeyDictionary()
+_LOOKUPS_LOCK = threading.Lock()
+
+
+def value_rows(estimator: Any, values: list[list[Any]]) -> list[dict[Any, int]]:
+    """Per list of known values, a dict value → its position: built on an estimator's first
+    transform, then reused until it is fitted again (the service scores one row at a time, and
+    indexing every known value per request cost more than the rest of the encoding)."""
+    # Refitting makes new lists; the old first one is held here, so its identity is never reused.
+    version = values[0] if values else None
+    with _LOOKUPS_LOCK:
+        found = _LOOKUPS.get(estimator)
+    if found is not None and found[0] is version:
+        return found[1]
+    lookups = [{value: row for row, value in enumerate(known)} for known in values]
+    with _LOOKUPS_LOCK:
+        _LOOKUPS[estimator] = (version, lookups)
+    return lookups
+
+
+class OneHot(TransformerMixin, BaseEstimator):
+    """Each column's values as indicator columns (sparse, float); values unseen in ``fit`` give
+    zeros. What ``OneHotEncoder(handle_unknown="ignore")`` gives for string columns, with the
+    same categories and feature names, but a dict lookup per value: the service scores one row
+    at a time, and OneHotEncoder's per-call checks took milliseconds of it."""
+
+    @staticmethod
+    def _frame(X: Any) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            return X
+        array = np.asarray(X, dtype=object)
+        if array.ndim != 2:
+            raise ValueError(f"Expected a 2D array (rows × columns), got {array.ndim}D. Reshape your data")
+        return pd.DataFrame(array)
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> OneHot:
+        # Checked in full here (fitting is rare); transform checks only the column count.
+        array = validate_data(self, X, dtype=None, ensure_all_finite=False)
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(array)
+        self.categories_ = [
+            np.asarray(sorted({str(v) for v in frame[c]}), dtype=object) for c in frame.columns
+        ]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> sp.csr_matrix:
+        check_is_fitted(self, "categories_")
+        frame = self._frame(X)
+        if frame.shape[1] != self.n_features_in_:
+            expected = self.n_features_in_
+            raise ValueError(
+                f"X has {frame.shape[1]} features, but OneHot is expecting {expected} features as input"
+            )
+        lookups = value_rows(self, self.categories_)
+        n = len(frame)
+        rows, columns, offset = [], [], 0
+        for i, lookup in enumerate(lookups):
+            found = [lookup.get(str(v), -1) for v in frame.iloc[:, i]]
+            hit = [(r, c) for r, c in enumerate(found) if c >= 0]
+            rows += [r for r, _ in hit]
+            columns += [c + offset for _, c in hit]
+            offset += len(self.categories_[i])
+        data = np.ones(len(rows), dtype=np.float64)
+        return sp.csr_matrix((data, (rows, columns)), shape=(n, offset))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "categories_")
+        names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
+        return np.asarray(
+            [
+                f"{name}_{value}"
+                for name, values in zip(names, self.categories_, strict=True)
+                for value in values
+            ],
+            dtype=object,
+        )
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder
+from sklearn.preprocessing import MaxAbsScaler
 from sklearn.svm import LinearSVC
 
 from oncoclass.errors import ConfigError
@@ -26,6 +26,7 @@ from oncoclass.features import (
     MentionText,
     MentionWindows,
     NeighbourFeatures,
+    OneHot,
     PositionKernel,
     ResponseCoder,
     SentenceEmbedding,
@@ -42,7 +43,7 @@ N_JOBS = 2
 
 
 def _onehot() -> tuple[str, Any, list[str]]:
-    return ("onehot", OneHotEncoder(handle_unknown="ignore"), ["gene", "variation"])
+    return ("onehot", OneHot(), ["gene", "variation"])
 
 
 def _text(kind: str = "tfidf", max_features: int | None = 50000) -> tuple[str, Any, str]:
