@@ -21,9 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from oncoclass.data.synth import SynthSpec, write_corpus
-
 HERE = Path(__file__).resolve().parent
+BUILD = (
+    "import sys; from pathlib import Path; from oncoclass.data.synth import SynthSpec, write_corpus\n"
+    "spec = SynthSpec(rows=int(sys.argv[2]), test_rows=368, doc_chars=52000, seed=7)\n"
+    "write_corpus(Path(sys.argv[1]), spec)"
+)
 EXE = str(Path(sys.executable).with_name("oncoclass"))
 
 
@@ -58,7 +61,9 @@ def main() -> None:
         rows = 3321 * scale
         corpus = workdir / f"corpus-{rows}-52000"
         if not (corpus / "test_solution.csv").exists():
-            write_corpus(corpus, SynthSpec(rows=rows, test_rows=368, doc_chars=52000, seed=7))
+            # In a child process: a child's peak RSS counts the parent's pages until it execs, so
+            # a parent that had just built the corpus would inflate every figure measured after.
+            subprocess.run([sys.executable, "-c", BUILD, str(corpus), str(rows)], check=True)
         size = (corpus / "training_text").stat().st_size / 1e6
         c = {k: str(corpus / k) for k in ("training_variants", "training_text", "test_variants", "test_text")}
         classic_out = workdir / f"classic-{scale}.csv"

