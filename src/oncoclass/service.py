@@ -267,6 +267,10 @@ def app_from_env() -> FastAPI:
 def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastAPI:
     """The app for one model, loaded once by the caller; ``settings`` bound what a request may cost."""
     settings = settings or ServiceSettings()
+    # One prediction before the first request: what a model loads lazily (the embedding's
+    # word-piece table, derived once per machine if not cached; value lookups) is then paid at
+    # start-up, not by the first caller.
+    predict_records(bundle, [{"gene": "BRAF", "variation": "V600E", "text": "warm-up", "context": ""}])
     app = FastAPI(
         title="oncoclass",
         version=__version__,
