@@ -171,3 +171,11 @@ def test_token_embedding_weights_rare_pieces_and_gives_unit_vectors() -> None:
     # A row's vector does not depend on the rows scored with it (the service scores one at a time).
     alone = step.transform(pd.DataFrame({"text": [texts[2]]}))[0]
     np.testing.assert_allclose(alone, step.transform(pd.DataFrame({"text": ["x", texts[2]]}))[1], atol=1e-12)
+
+
+def test_token_embedding_of_no_text_needs_no_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from oncoclass.features import TokenEmbedding, encoder
+
+    step = TokenEmbedding().fit(pd.DataFrame({"text": ["", ""]}))
+    monkeypatch.setattr(encoder, "token_table", lambda: pytest.fail("the table was read"))
+    np.testing.assert_array_equal(step.transform(pd.DataFrame({"text": ["", ""]})), np.zeros((2, 384)))

@@ -484,6 +484,8 @@ class TokenEmbedding(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "weights_")
         counts = self._counts(self._texts(X))
+        if counts.nnz == 0:  # no text at all (Kaggle's variants alone): no need for the table
+            return np.zeros((counts.shape[0], _WIDTH))
         counts.data *= self.weights_[counts.indices]
         vectors = np.asarray(counts @ token_table(), dtype=np.float64)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
