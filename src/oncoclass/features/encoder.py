@@ -93,6 +93,7 @@ class WordPiece:
     def __init__(self, vocab: list[str]) -> None:
         self.index = {token: i for i, token in enumerate(vocab)}
         self.unk, self.cls, self.sep = self.index["[UNK]"], self.index["[CLS]"], self.index["[SEP]"]
+        self.size = max(self.index.values()) + 1  # ids run 0 .. size - 1
         self._words: dict[str, list[int]] = {}
 
     @staticmethod
@@ -283,7 +284,7 @@ class MiniLM:
 
     def token_vectors(self, *, batch_size: int = 1024) -> np.ndarray:
         """Each word piece's embedding on its own (``[CLS] piece [SEP]``): vocabulary × 384."""
-        size = max(self.tokenizer.index.values()) + 1
+        size = self.tokenizer.size
         out = np.zeros((size, _WIDTH), dtype=np.float32)
         cls, sep = self.tokenizer.cls, self.tokenizer.sep
 
@@ -404,7 +405,7 @@ def _derive_token_table() -> np.ndarray:
 def _usable(table: np.ndarray) -> bool:
     return (
         table.dtype == np.float32
-        and table.shape == (len(load_encoder().tokenizer.index), _WIDTH)
+        and table.shape == (load_encoder().tokenizer.size, _WIDTH)
         and bool(np.isfinite(table).all())
     )
 
@@ -446,8 +447,8 @@ class TokenEmbedding(TransformerMixin, BaseEstimator):
     vector is what the encoder gives it alone (:func:`token_table`), and a text is their
     average, each piece weighted ``smoothing / (smoothing + p)`` by its frequency ``p`` in the
     training texts (Arora et al.'s SIF), so words every text has count for little. It keeps
-    that "refractory" and "resistant" mean alike, which word counts do not, at the cost of a
-    table lookup instead of a six-layer pass. Empty texts give zeros.
+    that "resistant" and "resistance", or "tumor" and "cancer", mean alike, which word counts
+    do not, at the cost of a table lookup instead of a six-layer pass. Empty texts give zeros.
     """
 
     def __init__(self, *, smoothing: float = 1e-3, column: str = "text") -> None:
@@ -468,7 +469,7 @@ class TokenEmbedding(TransformerMixin, BaseEstimator):
         indptr = np.zeros(len(pieces) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)), out=indptr[1:])
         indices = np.fromiter(chain.from_iterable(pieces), dtype=np.int64, count=int(indptr[-1]))
-        shape = (len(texts), len(tokenizer.index))
+        shape = (len(texts), tokenizer.size)
         counts = sparse.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=shape)
         counts.sum_duplicates()
         return counts
