@@ -207,9 +207,9 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarr
 class MiniLM:
     """The forward pass of all-MiniLM-L6-v2 (BERT, 6 layers, 384 wide, 12 heads)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, tokenizer: WordPiece) -> None:
         t = _read_safetensors(directory / "model.safetensors")
-        self.tokenizer = WordPiece((directory / "vocab.txt").read_text(encoding="utf-8").splitlines())
+        self.tokenizer = tokenizer
         self.word = t["embeddings.word_embeddings.weight"]
         self.position = t["embeddings.position_embeddings.weight"]
         self.token_type = t["embeddings.token_type_embeddings.weight"][0]
@@ -311,8 +311,14 @@ def _side_by_side(run: Any, batches: list[np.ndarray]) -> None:
 
 
 @lru_cache(maxsize=1)
+def load_tokenizer() -> WordPiece:
+    """The encoder's tokenizer alone: the word-piece table needs it, not the 90 MB of weights."""
+    return WordPiece((_model_dir() / "vocab.txt").read_text(encoding="utf-8").splitlines())
+
+
+@lru_cache(maxsize=1)
 def load_encoder() -> MiniLM:
-    return MiniLM(_model_dir())
+    return MiniLM(_model_dir(), load_tokenizer())
 
 
 class _Cache:
@@ -405,7 +411,7 @@ def _derive_token_table() -> np.ndarray:
 def _usable(table: np.ndarray) -> bool:
     return (
         table.dtype == np.float32
-        and table.shape == (load_encoder().tokenizer.size, _WIDTH)
+        and table.shape == (load_tokenizer().size, _WIDTH)
         and bool(np.isfinite(table).all())
     )
 
@@ -464,7 +470,7 @@ class TokenEmbedding(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _counts(texts: list[str]) -> sparse.csr_matrix:
-        tokenizer = load_encoder().tokenizer
+        tokenizer = load_tokenizer()
         pieces = [tokenizer.pieces(t) for t in texts]
         indptr = np.zeros(len(pieces) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)), out=indptr[1:])
