@@ -66,13 +66,13 @@ def test_blend_gives_the_same_model_with_parallel_fold_fits(small_corpus) -> Non
 def test_direct_feature_transform_matches_scikit_learns(small_corpus, name: str) -> None:
     import scipy.sparse as sp
 
-    from oncoclass.models.blend import transform
+    from oncoclass.models.blend import transform_features
 
     train, test = small_corpus
     model = build(name).fit(train, train["label"].to_numpy())
     features = model.features_ if hasattr(model, "features_") else model[:-1]
     for rows in (test, test.iloc[:1]):
-        ours, theirs = transform(features, rows), features.transform(rows)
+        ours, theirs = transform_features(features, rows), features.transform(rows)
         assert sp.issparse(ours) == sp.issparse(theirs) and ours.shape == theirs.shape
         np.testing.assert_array_equal(
             ours.toarray() if sp.issparse(ours) else ours, theirs.toarray() if sp.issparse(theirs) else theirs

@@ -32,7 +32,7 @@ from sklearn.preprocessing import MaxAbsScaler
 from oncoclass.data.table import class_meanings
 from oncoclass.errors import InputError
 from oncoclass.features.text import split_sentences
-from oncoclass.models.blend import BlendedClassifier
+from oncoclass.models.blend import BlendedClassifier, transform_features
 from oncoclass.models.calibration import TemperatureCalibrated
 from oncoclass.persist import Bundle
 
@@ -162,7 +162,7 @@ def _pipeline_layout(model: Any) -> tuple[Any, Any, list[Any]] | None:
 
     def prepare(table: pd.DataFrame) -> pd.DataFrame:
         for step in before:
-            table = step.transform(table)
+            table = transform_features(step, table)
         return table
 
     return prepare if before else _unchanged, chain[at], chain[at + 1 :]
@@ -339,7 +339,7 @@ def _exact(
 ) -> list[ClassExplanation]:
     features, parts, bias = decomposition.features, decomposition.parts, decomposition.bias
     table = decomposition.prepare(table)  # sentences are then those the model actually read
-    Z = features.transform(table)
+    Z = transform_features(features, table)
     Z = Z.tocsr() if sp.issparse(Z) else np.asarray(Z, dtype=float)
     n_classes = len(model.classes_)
     contrib, baseline = _contributions(parts, Z, n_classes)

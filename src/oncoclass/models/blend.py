@@ -29,7 +29,7 @@ def _fitted(estimator: Any, X: Any, y: np.ndarray) -> Any:
     return clone(estimator).fit(X, y)
 
 
-def transform(features: Any, X: Any) -> Any:
+def transform_features(features: Any, X: Any) -> Any:
     """``features.transform(X)``, calling each fitted step directly.
 
     Same output as scikit-learn's ``ColumnTransformer`` and ``Pipeline`` (a test compares them),
@@ -41,7 +41,7 @@ def transform(features: Any, X: Any) -> Any:
         for _, step in features.steps:
             if step is None or step == "passthrough":
                 continue
-            X = transform(step, X)
+            X = transform_features(step, X)
         return X
     if not isinstance(features, ColumnTransformer) or not isinstance(X, pd.DataFrame):
         return features.transform(X)
@@ -60,7 +60,7 @@ def transform(features: Any, X: Any) -> Any:
         key = columns if isinstance(columns, str) else tuple(columns)
         if key not in selected:
             selected[key] = X[columns]
-        blocks.append(transform(step, selected[key]))
+        blocks.append(transform_features(step, selected[key]))
     if features.sparse_output_:  # decided at fit, as scikit-learn does
         return sp.hstack([sp.csr_matrix(b) if not sp.issparse(b) else b for b in blocks]).tocsr()
     return np.hstack([b.toarray() if sp.issparse(b) else np.asarray(b) for b in blocks])
@@ -98,7 +98,7 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
             Z = self.features_.fit_transform(X, y)
             self.n_features_in_ = getattr(self.features_, "n_features_in_", None)
         else:
-            Z = transform(self.features_, X)
+            Z = transform_features(self.features_, X)
         return Z.tocsr() if sp.issparse(Z) else np.asarray(Z, dtype=float)
 
     def _columns(self, blocks: Any, width: int) -> np.ndarray:

@@ -181,7 +181,7 @@ def default_features(*, embedding: Literal["tokens", "sentence"] | None = "token
 
 
 def _all_but_embedding(features: ColumnTransformer) -> tuple[str, ...]:
-    """The blocks the linear member reads: every one but the sentence embedding."""
+    """The blocks the linear member reads: every one but the embedding."""
     return tuple(name for name, _, _ in features.transformers if name != "embedding")
 
 
