@@ -16,7 +16,7 @@ from sklearn.model_selection import KFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from oncoclass.features.vectorize import value_rows
+from oncoclass.features.vectorize import positions, value_rows
 from oncoclass.variation import parse
 
 #: A key that is never counted: rows carrying it get the prior (e.g. no residue to pool on).
@@ -97,7 +97,7 @@ class ResponseCoder(TransformerMixin, BaseEstimator):
                 table = (list(table), np.array(list(table.values())).reshape(len(table), n_classes))
             known, counts = table
             if lookups is not None:
-                rows = np.fromiter((lookups[i].get(v, -1) for v in values), dtype=np.intp, count=len(values))
+                rows = positions(lookups[i], values)
             else:
                 rows = pd.Index(known).get_indexer(np.asarray(values, dtype=object))
             padded = np.vstack([counts, np.zeros((1, n_classes))])  # row -1: an unseen value

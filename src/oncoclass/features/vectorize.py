@@ -122,6 +122,11 @@ def value_rows(estimator: Any, values: list[list[Any]]) -> list[dict[Any, int]]:
     return lookups
 
 
+def positions(lookup: dict[Any, int], values: Any) -> np.ndarray:
+    """Each value's position in one of :func:`value_rows`' dicts; -1 for a value it lacks."""
+    return np.fromiter((lookup.get(v, -1) for v in values), dtype=np.intp, count=len(values))
+
+
 class OneHot(TransformerMixin, BaseEstimator):
     """Each column's values as indicator columns (sparse, float); values unseen in ``fit`` give
     zeros. What ``OneHotEncoder(handle_unknown="ignore")`` gives for string columns, with the
@@ -154,17 +159,15 @@ class OneHot(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"X has {frame.shape[1]} features, but OneHot is expecting {expected} features as input"
             )
-        lookups = value_rows(self, self.categories_)
-        n = len(frame)
         rows, columns, offset = [], [], 0
-        for i, lookup in enumerate(lookups):
-            found = [lookup.get(str(v), -1) for v in frame.iloc[:, i]]
-            hit = [(r, c) for r, c in enumerate(found) if c >= 0]
-            rows += [r for r, _ in hit]
-            columns += [c + offset for _, c in hit]
+        for i, lookup in enumerate(value_rows(self, self.categories_)):
+            found = positions(lookup, [str(v) for v in frame.iloc[:, i]])
+            hit = np.flatnonzero(found >= 0)
+            rows.append(hit)
+            columns.append(found[hit] + offset)
             offset += len(self.categories_[i])
-        data = np.ones(len(rows), dtype=np.float64)
-        return sp.csr_matrix((data, (rows, columns)), shape=(n, offset))
+        row, column = np.concatenate(rows), np.concatenate(columns)
+        return sp.csr_matrix((np.ones(len(row)), (row, column)), shape=(len(frame), offset))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "categories_")
