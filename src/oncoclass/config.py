@@ -3,6 +3,7 @@ it beside the model (``config.json``) so a model can be retrained exactly."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -62,3 +63,18 @@ def parse_columns(spec: str | None) -> dict[str, str]:
             raise ConfigError(f"--columns expects name=column pairs, got {part!r}.")
         out[key.strip()] = value.strip()
     return out
+
+
+#: The environment variable holding the key that signs and verifies model bundles.
+MODEL_KEY_ENV = "ONCOCLASS_MODEL_KEY"
+
+
+def model_key() -> bytes | None:
+    """The model-signing key from ``ONCOCLASS_MODEL_KEY`` (UTF-8), or None when it is unset. Set
+    but empty is refused: a blank key would sign every model with the same well-known secret."""
+    value = os.environ.get(MODEL_KEY_ENV)
+    if value is None:
+        return None
+    if not value.strip():
+        raise ConfigError(f"{MODEL_KEY_ENV} is set but empty.", hint="Set it to a secret, or unset it.")
+    return value.encode("utf-8")

@@ -1,59 +1,142 @@
-"""Model bundles: ``model.skops`` + ``metadata.json`` + ``config.json`` + ``MODEL_CARD.md``.
+"""Model bundles: ``model.skops`` + ``metadata.json`` + ``config.json`` + ``MODEL_CARD.md``
+(+ ``SIGNATURE.json`` when signed).
 
-Models are stored with skops, never plain pickle, and loaded only when every type the file names
-is on :data:`TRUSTED_PREFIXES` (our own code, scikit-learn, numpy, scipy). A SHA-256 of the model
-file in the metadata catches altered files; a format version catches bundles this release cannot
-read. Writing is atomic: the bundle is written beside the target and renamed into place, so a
-crash mid-write leaves any earlier model intact.
+A model file is a program's data, and a hostile one must not become a program. Models are stored
+with skops, never pickle, and loaded in this order, each step refusing with a
+:class:`ModelFileError` before the next runs:
+
+1. ``metadata.json`` is read with a size bound and validated against :class:`Metadata`;
+2. with ``ONCOCLASS_MODEL_KEY`` set, ``SIGNATURE.json`` must carry an HMAC-SHA256, under that key,
+   of every file of the bundle (:func:`sign_bundle`);
+3. ``model.skops`` must be a regular file under :data:`MAX_MODEL_BYTES`; it is read once, into
+   memory, so the bytes checked are the bytes loaded; its SHA-256 must match the metadata's;
+4. its ``schema.json`` is audited node by node (:func:`audit_schema`): every node's loader must be
+   one skops kind we use, and the name it builds must be on that kind's explicit list
+   (:data:`TRUSTED_CLASSES`, :data:`TRUSTED_FUNCTIONS`, …). No prefix matching: a function of
+   ``numpy`` is not trusted because NumPy is. Nothing is imported or built before this passes;
+5. skops builds the objects, trusting exactly the names the audit allowed, and the result must be a
+   classifier whose classes are the metadata's labels.
+
+Writing is atomic: the bundle is written beside the target and renamed into place, so a crash
+mid-write leaves any earlier model intact.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import io
 import json
 import os
 import shutil
+import stat
 import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from oncoclass.config import model_key
 from oncoclass.errors import ModelFileError
+from oncoclass.output import make_parent, os_error
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
 CONFIG_FILE = "config.json"
 CARD_FILE = "MODEL_CARD.md"
+SIGNATURE_FILE = "SIGNATURE.json"
+#: The files a signature covers, in a fixed order.
+SIGNED_FILES = (MODEL_FILE, METADATA_FILE, CONFIG_FILE, CARD_FILE)
 
-#: Module prefixes whose types may appear in a model file. Anything else (os, subprocess,
-#: builtins.eval, a user's module…) makes loading fail before any object is built.
-TRUSTED_PREFIXES: tuple[str, ...] = (
-    "oncoclass.features.",
-    "oncoclass.models.",
-    "sklearn.",
-    "numpy.",
-    "scipy.sparse.",
-    "scipy.special.",
-)
-#: Individual callables and builtins scikit-learn objects refer to.
-TRUSTED_NAMES: frozenset[str] = frozenset(
+#: Largest ``model.skops`` oncoclass reads, and the most its archive may unpack to (the default on
+#: all of CIViC is ~40 MB). ``ONCOCLASS_MAX_MODEL_BYTES`` raises it for a genuine larger model.
+MAX_MODEL_BYTES = int(os.environ.get("ONCOCLASS_MAX_MODEL_BYTES", str(1024**3)))
+#: Largest metadata, config, card or signature file.
+MAX_SIDE_FILE_BYTES = 4 * 1024**2
+
+#: Every class a model file may build, by exact qualified name: our estimators and transformers and
+#: the scikit-learn, LightGBM, NumPy and SciPy classes the recipes are made of. A class is here
+#: only when building it from data runs no code the data chooses.
+TRUSTED_CLASSES: frozenset[str] = frozenset(
     {
-        "builtins.slice",
-        "builtins.frozenset",
-        "builtins.type",
-        "collections.defaultdict",
-        "collections.OrderedDict",
-        "re.Pattern",
+        "oncoclass.features.encoder.TokenEmbedding",
+        "oncoclass.features.encoder.SentenceEmbedding",
+        "oncoclass.features.target.NeighbourFeatures",
+        "oncoclass.features.target.PositionKernel",
+        "oncoclass.features.target.ResponseCoder",
+        "oncoclass.features.text.MentionText",
+        "oncoclass.features.text.MentionWindows",
+        "oncoclass.features.variation.VariationFeatures",
+        "oncoclass.features.vectorize.OneHot",
+        "oncoclass.features.vectorize.TextVectorizer",
+        "oncoclass.models.blend.BlendedClassifier",
+        "oncoclass.models.calibration.TemperatureCalibrated",
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.ensemble._stacking.StackingClassifier",
+        "sklearn.ensemble._voting.VotingClassifier",
+        "sklearn.feature_extraction.text.CountVectorizer",
+        "sklearn.feature_extraction.text.TfidfTransformer",
+        "sklearn.feature_extraction.text.TfidfVectorizer",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.naive_bayes.MultinomialNB",
+        "sklearn.neighbors._classification.KNeighborsClassifier",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._data.MaxAbsScaler",
+        "sklearn.preprocessing._label.LabelEncoder",
+        "sklearn.svm._classes.LinearSVC",
+        "sklearn.tree._classes.DecisionTreeClassifier",
         # LightGBM's booster restores itself from its own text model format, not from code.
         "lightgbm.basic.Booster",
         "lightgbm.sklearn.LGBMClassifier",
     }
 )
+#: Functions a model file may refer to, one by one (a text vectorizer's preprocessor).
+TRUSTED_FUNCTIONS: frozenset[str] = frozenset({"oncoclass.features.text.clean_text"})
+#: NumPy scalar types, which also serve as arrays' element types and ``dtype`` parameters.
+_NUMPY_SCALARS = frozenset(
+    f"numpy.{name}"
+    for name in (
+        "bool", "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+        "float16", "float32", "float64", "str_", "bytes_",
+    )
+)  # fmt: skip
+#: Plain values.
+_BUILTIN_VALUES = frozenset(f"builtins.{n}" for n in ("str", "int", "float", "bool", "NoneType"))
+#: Types a model file may hold as values (``dtype=numpy.float32``, a dict's key types).
+TRUSTED_TYPE_VALUES: frozenset[str] = (
+    _NUMPY_SCALARS
+    | _BUILTIN_VALUES
+    | frozenset({"builtins.dict", "builtins.list", "builtins.tuple", "collections.OrderedDict"})
+)
+#: The skops node kinds a model may contain, each with the names it may build. Every other kind is
+#: refused: bound methods (``MethodNode``, the ``getattr`` route), ``functools.partial``,
+#: ``operator`` callables, generic reduce constructors, random states.
+LOADERS: Mapping[str, frozenset[str]] = {
+    "ObjectNode": TRUSTED_CLASSES,
+    "FunctionNode": TRUSTED_FUNCTIONS,
+    "TypeNode": TRUSTED_TYPE_VALUES,
+    "JsonNode": _BUILTIN_VALUES,
+    "NdArrayNode": _NUMPY_SCALARS | {"numpy.ndarray"},
+    "SparseMatrixNode": frozenset({"scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix"}),
+    "TreeNode": frozenset({"sklearn.tree._tree.Tree"}),
+    "DictNode": frozenset({"builtins.dict", "collections.OrderedDict", "sklearn.utils._bunch.Bunch"}),
+    "DefaultDictNode": frozenset({"collections.defaultdict"}),
+    "ListNode": frozenset({"builtins.list"}),
+    "TupleNode": frozenset({"builtins.tuple"}),
+    "SetNode": frozenset({"builtins.set"}),
+    "SliceNode": frozenset({"builtins.slice"}),
+    "BytesNode": frozenset({"builtins.bytes"}),
+}
 
 
-def is_trusted(type_name: str) -> bool:
-    return type_name in TRUSTED_NAMES or type_name.startswith(TRUSTED_PREFIXES)
+def is_trusted(name: str, loader: str = "ObjectNode") -> bool:
+    """Whether a node of kind ``loader`` may build ``name`` (an exact ``module.qualname``)."""
+    return name in LOADERS.get(loader, frozenset())
 
 
 @dataclass(frozen=True)
@@ -78,19 +161,119 @@ class Bundle:
         return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+class Metadata(BaseModel):
+    """What ``metadata.json`` must hold, checked before anything else of the bundle is read. Other
+    keys (training summary, cross-validation, library versions) are kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format_version: StrictInt
+    model_id: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+    model_sha256: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+    labels: Annotated[list[Annotated[StrictStr, Field(min_length=1)]], Field(min_length=2)]
+    label_columns: list[StrictStr] | None = None
+    kaggle_classes: StrictBool | None = None
+    recipe: StrictStr | None = None
+    oncoclass_version: StrictStr | None = None
+    params: dict[StrictStr, StrictStr] | None = None
+    training: dict[StrictStr, Any] | None = None
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_bounded(path: Path, *, limit: int, what: str) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes. The file is
+    opened once, without blocking, and checked on the open handle, so a folder, a FIFO or a device
+    (``/dev/zero``) put in a file's place is refused instead of hanging or reading forever."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"{path} is missing; {what} cannot be read.") from exc
+    except IsADirectoryError as exc:
+        raise ModelFileError(f"{path} is a folder, not {what}.") from exc
+    except OSError as exc:
+        raise ModelFileError(f"{path} cannot be opened ({exc.strerror}).") from exc
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ModelFileError(f"{path} is a folder, not {what}.")
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelFileError(
+                f"{path} is not a regular file (a device, pipe or socket); refusing to read it."
+            )
+        if info.st_size > limit:
+            raise ModelFileError(
+                f"{path} is {info.st_size} bytes, past the {limit}-byte limit for {what}.",
+                hint="Raise ONCOCLASS_MAX_MODEL_BYTES if the model is genuine."
+                if what == "a model"
+                else None,
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # the file grew while being read
+        raise ModelFileError(f"{path} grew past the {limit}-byte limit while being read.")
+    return data
+
+
+def _read_json(path: Path, what: str) -> Any:
+    data = read_bounded(path, limit=MAX_SIDE_FILE_BYTES, what=what)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"{path} is not valid JSON ({exc}); the model folder is damaged.") from exc
+
+
+def _digests(path: Path) -> dict[str, str]:
+    return {
+        name: _sha256_bytes(read_bounded(path / name, limit=MAX_MODEL_BYTES, what="a model"))
+        for name in SIGNED_FILES
+        if (path / name).exists() or name != CARD_FILE
+    }
+
+
+def _mac(key: bytes, digests: Mapping[str, str]) -> str:
+    message = json.dumps(dict(sorted(digests.items())), sort_keys=True).encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def sign_bundle(path: str | Path, key: bytes) -> None:
+    """Write ``SIGNATURE.json``: an HMAC-SHA256 under ``key`` of the SHA-256 of each bundle file."""
+    folder = Path(path)
+    digests = _digests(folder)
+    signature = {"algorithm": "hmac-sha256", "files": digests, "mac": _mac(key, digests)}
+    (folder / SIGNATURE_FILE).write_text(json.dumps(signature, indent=2, sort_keys=True) + "\n")
+
+
+def verify_signature(path: str | Path, key: bytes) -> None:
+    """Refuse a bundle that is unsigned, or whose files or signature do not match ``key``."""
+    folder = Path(path)
+    if not (folder / SIGNATURE_FILE).exists():
+        raise ModelFileError(
+            f"{folder} is not signed, and ONCOCLASS_MODEL_KEY requires signed models; it was not loaded.",
+            hint="Retrain it with the key set, or unset ONCOCLASS_MODEL_KEY to load unsigned models.",
+        )
+    signature = _read_json(folder / SIGNATURE_FILE, "a signature")
+    mac = signature.get("mac") if isinstance(signature, dict) else None
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(key, _digests(folder))):
+        raise ModelFileError(
+            f"{folder}'s signature does not match: it was signed with another key, or a file was "
+            "changed after signing; it was not loaded.",
+            hint="Use the key it was trained with, or retrain it.",
+        )
 
 
 def save_bundle(
     model: Any, out_dir: str | Path, *, metadata: dict[str, Any], config: dict[str, Any], card: str
 ) -> Path:
+    """Write the bundle atomically; with ``ONCOCLASS_MODEL_KEY`` set, sign it."""
     import skops.io as sio
 
+    key = model_key()
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ModelFileError(f"{out} exists and is not a folder; choose another --out.")
@@ -98,16 +281,21 @@ def save_bundle(
         raise ModelFileError(
             f"{out} is a non-empty folder that is not an oncoclass model; refusing to overwrite it."
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    make_parent(out)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise os_error(out, exc) from exc
     try:
         sio.dump(model, staging / MODEL_FILE)
         meta = dict(metadata)
         meta["format_version"] = FORMAT_VERSION
-        meta["model_sha256"] = _sha256(staging / MODEL_FILE)
+        meta["model_sha256"] = _sha256_bytes((staging / MODEL_FILE).read_bytes())
         (staging / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         (staging / CARD_FILE).write_text(card)
+        if key is not None:
+            sign_bundle(staging, key)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, retired / "bundle")
@@ -115,6 +303,8 @@ def save_bundle(
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.replace(staging, out)
+    except OSError as exc:
+        raise os_error(out, exc) from exc
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -122,6 +312,7 @@ def save_bundle(
 
 
 def read_metadata(model_dir: str | Path) -> dict[str, Any]:
+    """``metadata.json`` of a model folder, validated against :class:`Metadata`."""
     path = Path(model_dir)
     if not path.exists():
         raise ModelFileError(f"model folder {path} does not exist.", hint="Train one with `oncoclass train`.")
@@ -132,52 +323,129 @@ def read_metadata(model_dir: str | Path) -> dict[str, Any]:
     meta_path = path / METADATA_FILE
     if not meta_path.exists():
         raise ModelFileError(f"{path} has no {METADATA_FILE}; it is not an oncoclass model folder.")
-    try:
-        metadata = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{meta_path} is not valid JSON ({exc}); the model folder is damaged.") from exc
+    metadata = _read_json(meta_path, "model metadata")
     if not isinstance(metadata, dict):
         raise ModelFileError(f"{meta_path} is not a metadata object; the model folder is damaged.")
     version = metadata.get("format_version")
-    if version != FORMAT_VERSION:
+    if version != FORMAT_VERSION or isinstance(version, bool):
         raise ModelFileError(
             f"{path} was written in model format {version!r} (by oncoclass "
-            f"{metadata.get('oncoclass_version', '?')}); this oncoclass reads format {FORMAT_VERSION}.",
+            f"{metadata.get('oncoclass_version', '?')!s:.40}); this oncoclass reads format {FORMAT_VERSION}.",
             hint="Retrain the model with this version (`oncoclass train`).",
         )
-    for key in ("labels", "model_id", "model_sha256"):
-        if key not in metadata:
-            raise ModelFileError(f"{meta_path} lacks {key!r}; the model folder is damaged.")
+    try:
+        checked = Metadata.model_validate(metadata)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'metadata'}: {err['msg']}" for err in exc.errors()[:3]
+        )
+        raise ModelFileError(
+            f"{meta_path} is not valid model metadata ({problems}); the model folder is damaged."
+        ) from exc
+    if len(set(checked.labels)) != len(checked.labels):
+        raise ModelFileError(f"{meta_path} lists a label twice; the model folder is damaged.")
+    if checked.label_columns is not None and len(checked.label_columns) != len(checked.labels):
+        raise ModelFileError(
+            f"{meta_path} has {len(checked.label_columns)} label columns for {len(checked.labels)} labels."
+        )
     return metadata
 
 
+def _nodes(schema: Any) -> Iterator[dict[str, Any]]:
+    """Every skops node (a dict with ``__loader__``) anywhere in ``schema``, without recursion, so a
+    deeply nested file cannot exhaust the stack."""
+    stack = [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "__loader__" in item:
+                yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def audit_schema(schema: Any, *, source: str | Path) -> set[str]:
+    """Refuse the skops ``schema`` unless every node is of a kind in :data:`LOADERS` and builds a
+    name on that kind's list. Returns the names it builds (what skops is then told to trust)."""
+    if not isinstance(schema, dict):
+        raise ModelFileError(
+            f"{source} is not an oncoclass model (its schema is not an object); it was not loaded."
+        )
+    names: set[str] = set()
+    refused: list[str] = []
+    for node in _nodes(schema):
+        loader, module, cls = node.get("__loader__"), node.get("__module__"), node.get("__class__")
+        if not all(isinstance(v, str) for v in (loader, module, cls)):
+            refused.append(f"a malformed node ({str(loader)[:40]})")
+            continue
+        name = f"{module}.{cls}"
+        if loader not in LOADERS:
+            refused.append(f"{name} (built by {loader})")
+        elif name not in LOADERS[loader]:
+            refused.append(name if loader != "FunctionNode" else f"function {name}")
+        else:
+            names.add(name)
+    if refused:
+        shown = sorted(set(refused))
+        raise ModelFileError(
+            f"{source} names types or functions oncoclass does not trust "
+            f"({', '.join(s[:120] for s in shown[:5])}{', …' if len(shown) > 5 else ''}); it was not loaded.",
+            hint="Only load models trained by oncoclass from a source you trust.",
+        )
+    return names
+
+
+def _schema(data: bytes, source: Path) -> dict[str, Any]:
+    """``schema.json`` of a skops archive held in memory, after bounding what the archive unpacks to."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+            if unpacked > MAX_MODEL_BYTES:
+                raise ModelFileError(
+                    f"{source} would unpack to {unpacked} bytes, past the {MAX_MODEL_BYTES}-byte limit; "
+                    "it was not loaded.",
+                    hint="Raise ONCOCLASS_MAX_MODEL_BYTES if the model is genuine.",
+                )
+            schema = json.loads(archive.read("schema.json"))
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, RecursionError, OSError, EOFError) as exc:
+        raise ModelFileError(
+            f"{source} cannot be read as a skops file ({type(exc).__name__}: {exc})."
+        ) from exc
+    return schema
+
+
 def load_bundle(model_dir: str | Path) -> Bundle:
+    """Load a model folder, refusing anything that is not an oncoclass model (see the module's
+    docstring for the order of the checks)."""
     import skops.io as sio
 
     path = Path(model_dir)
     metadata = read_metadata(path)
+    key = model_key()
+    if key is not None:
+        verify_signature(path, key)
     model_path = path / MODEL_FILE
-    if not model_path.exists():
-        raise ModelFileError(f"{path} has no {MODEL_FILE}.")
-    if _sha256(model_path) != metadata["model_sha256"]:
+    data = read_bounded(model_path, limit=MAX_MODEL_BYTES, what="a model")
+    if _sha256_bytes(data) != metadata["model_sha256"]:
         raise ModelFileError(
             f"{model_path} does not match the checksum in {METADATA_FILE}: the file was altered "
             "or damaged after training.",
             hint="Retrain, or restore the folder from a trusted copy.",
         )
+    trusted = audit_schema(_schema(data, model_path), source=model_path)
     try:
-        untrusted = sio.get_untrusted_types(file=model_path)
-    except Exception as exc:  # skops raises assorted errors on a damaged zip
-        raise ModelFileError(f"{model_path} cannot be read as a skops file ({exc}).") from exc
-    refused = sorted(t for t in untrusted if not is_trusted(t))
-    if refused:
-        raise ModelFileError(
-            f"{model_path} names types oncoclass does not trust ({', '.join(refused[:5])}); "
-            "it was not loaded.",
-            hint="Only load models trained by oncoclass from a source you trust.",
-        )
-    try:
-        model = sio.load(model_path, trusted=sorted(untrusted))
+        model = sio.load(io.BytesIO(data), trusted=sorted(trusted))
     except Exception as exc:
         raise ModelFileError(f"{model_path} could not be loaded ({type(exc).__name__}: {exc}).") from exc
+    classes = getattr(model, "classes_", None)
+    if not callable(getattr(model, "predict_proba", None)) or classes is None:
+        raise ModelFileError(f"{model_path} does not hold a fitted classifier; it was not loaded.")
+    if sorted(str(c) for c in classes) != sorted(metadata["labels"]):
+        raise ModelFileError(
+            f"{model_path}'s classes do not match the labels in {METADATA_FILE}; the folder is damaged.",
+            hint="Retrain, or restore the folder from a trusted copy.",
+        )
     return Bundle(model=model, metadata=metadata, path=path)
