@@ -4,11 +4,9 @@ and the service only parse input and render what these return."""
 from __future__ import annotations
 
 import csv
-import os
 import platform
-import tempfile
+import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +31,7 @@ from oncoclass.errors import InputError, TrainingError
 from oncoclass.evaluate import align_proba, cross_validate, metrics, prior_proba, splits
 from oncoclass.features import text_reduction
 from oncoclass.models import get_recipe
+from oncoclass.output import atomic_write, check_output, is_stdout
 from oncoclass.persist import Bundle, save_bundle
 
 
@@ -169,9 +168,14 @@ def _model_card(meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _input_paths(spec: InputSpec) -> list[str | None]:
+    return [spec.path, spec.text, spec.labels]
+
+
 def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None) -> TrainResult:
     """Train ``config.recipe`` on ``config.input`` and save the bundle to ``out_dir``."""
     recipe = get_recipe(config.recipe)
+    check_output(out_dir, inputs=_input_paths(config.input), folder=True)
     model = recipe.build()
     table, notes = labelled(load_input(config.input, model=model), config.input.path)
     labels = _check_trainable(table, config.input.path)
@@ -276,16 +280,19 @@ def predict(bundle: Bundle, spec: InputSpec, *, progress: Progress = None) -> tu
     return predict_table(bundle, table, progress=progress), list(table.attrs.get("notes", []))
 
 
-def write_predictions(predictions: pd.DataFrame, out: str | Path, bundle: Bundle) -> Path:
-    """Write the CSV atomically, and a ``.json`` sidecar naming the model that made it."""
+def write_predictions(predictions: pd.DataFrame, out: str | Path, bundle: Bundle) -> Path | None:
+    """Write the CSV atomically, and a ``.json`` sidecar naming the model that made it; ``out``
+    ``-`` writes the CSV to standard output (no sidecar: the caller names the model)."""
+
+    def write(handle: Any) -> None:
+        predictions.to_csv(handle, index=False, float_format="%.6g", quoting=csv.QUOTE_MINIMAL)
+
+    if is_stdout(out):
+        write(sys.stdout)
+        sys.stdout.flush()
+        return None
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(
-        out,
-        lambda handle: predictions.to_csv(
-            handle, index=False, float_format="%.6g", quoting=csv.QUOTE_MINIMAL
-        ),
-    )
+    atomic_write(out, write)
     write_sidecar(out, bundle, rows=len(predictions))
     return out
 
@@ -333,26 +340,12 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
 
 
-def atomic_write(path: Path, write: Callable[[Any], Any]) -> None:
-    """Write through a temporary file in the same folder, renamed into place when complete."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            write(handle)
-        # mkstemp makes the file private; give it the mode any other new file would get.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: str | Path, data: Any) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda handle: handle.write(to_json(data)))
+    if is_stdout(path):
+        sys.stdout.write(to_json(data))
+        sys.stdout.flush()
+        return
+    atomic_write(Path(path), lambda handle: handle.write(to_json(data)))
 
 
 def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, Any]:
@@ -460,7 +453,6 @@ def write_report(report: dict[str, Any], out: str | Path, *, title: str) -> Path
     from oncoclass.report import render
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     page = render(report, title=title)
     atomic_write(out, lambda handle: handle.write(page))
     return out

@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from oncoclass.api import atomic_write, load_input, predict_table, write_sidecar
+from oncoclass.api import load_input, predict_table, write_sidecar
 from oncoclass.config import InputSpec
 from oncoclass.data.files import archive_kind
 from oncoclass.data.table import CONTEXT, GENE, ID, MAX_TEXT_CHARS, TEXT, VARIATION, as_text, label_columns
 from oncoclass.data.tables import guess_format, map_columns
 from oncoclass.errors import ConfigError, InputError
+from oncoclass.output import atomic_write, check_output, make_parent
 from oncoclass.persist import Bundle, load_bundle
 
 #: A CSV line with the wrong number of fields, kept (not dropped) for the reject file.
@@ -205,10 +206,13 @@ def predict_dask(
     fmt = "csv" if out.suffix.lower() == ".csv" else "parquet"
     skip_bad = on_bad_rows == "skip"
     rejects = Path(reject_path) if reject_path else out.with_name(out.name + ".rejects.csv")
+    check_output(out, inputs=[spec.path, spec.text, spec.labels], folder=fmt == "parquet", stdout_ok=False)
+    if reject_path:
+        check_output(rejects, inputs=[spec.path, out], stdout_ok=False)
     _check_out(out, fmt)
     with _unreadable_as_input_error(spec.path):
         frame = _read(spec, partitions, skip_bad)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_parent(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     (staging / "out").mkdir()
     (staging / "rejects").mkdir()

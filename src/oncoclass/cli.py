@@ -20,6 +20,7 @@ import typer
 from oncoclass import api
 from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig, parse_columns
 from oncoclass.errors import ConfigError, OncoclassError
+from oncoclass.output import check_output, cleanup_on_sigterm, is_stdout
 from oncoclass.persist import load_bundle
 
 app = typer.Typer(
@@ -52,6 +53,14 @@ ModelDirOpt = Annotated[Path, typer.Option("--model", "-m", help="Model folder f
 
 def err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def _done(message: str, out: Path | str) -> None:
+    """``message`` + where the output went; on stderr when the output itself is standard output."""
+    if is_stdout(out):
+        err(f"{message} standard output")
+    else:
+        typer.echo(f"{message} {out}")
 
 
 def _spec(input: Path, text: Path | None, labels: Path | None, fmt: str, columns: str | None) -> InputSpec:
@@ -202,7 +211,8 @@ def predict(
         Path | None, typer.Option("--rejects", help="Reject file (default: OUT.rejects.csv).")
     ] = None,
 ) -> None:
-    """Write class probabilities: ID then one column per class (Kaggle: class1..class9)."""
+    """Write class probabilities: ID then one column per class (Kaggle: class1..class9); --out - writes
+    the CSV to standard output."""
     spec = _spec(input, text, labels, fmt, columns)
     if engine == "dask":
         from oncoclass.batch import predict_dask
@@ -221,12 +231,13 @@ def predict(
         return
     if engine != "local":
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
+    check_output(out, inputs=[input, text, labels])
     bundle = load_bundle(model)
     with _Bar() as bar:
         predictions, notes = api.predict(bundle, spec, progress=bar)
     api.write_predictions(predictions, out, bundle)
     _notes(notes)
-    typer.echo(f"{len(predictions)} predictions by model {bundle.model_id} written to {out}")
+    _done(f"{len(predictions)} predictions by model {bundle.model_id} written to", out)
 
 
 @app.command()
@@ -256,6 +267,9 @@ def evaluate(
     from oncoclass.models import RECIPES
 
     names = tuple(RECIPES) if model == "all" else tuple(n.strip() for n in model.split(",") if n.strip())
+    for out in (json_out, report_out):
+        if out is not None:
+            check_output(out, inputs=[input, text, labels], stdout_ok=False)
     config = EvaluateConfig(
         input=_spec(input, text, labels, fmt, columns),
         recipes=names,
@@ -293,6 +307,7 @@ def report_command(
     columns: ColumnsOpt = None,
 ) -> None:
     """HTML report of a trained model's predictions on a labelled file (held-out data)."""
+    check_output(out, inputs=[input, text, labels], stdout_ok=False)
     bundle = load_bundle(model)
     result = api.holdout(bundle, _spec(input, text, labels, fmt, columns))
     _notes(result["data"]["notes"])
@@ -310,6 +325,8 @@ def score(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON.")] = None,
 ) -> None:
     """Score a predictions file against known labels (e.g. Kaggle's stage-1 solution)."""
+    if json_out is not None:
+        check_output(json_out, inputs=[predictions, truth], stdout_ok=False)
     result = api.score(predictions, truth)
     typer.echo(f"{result['rows']} labelled rows scored ({result['unscored_rows']} without a label skipped)")
     typer.echo(render_scores({"predictions": result}))
@@ -340,6 +357,7 @@ def synth(
     """Write a SYNTHETIC corpus in Kaggle's file format (for demos, tests, benchmarks)."""
     from oncoclass.data.synth import SynthSpec, write_corpus
 
+    check_output(out, folder=True)
     paths = write_corpus(
         out, SynthSpec(rows=rows, test_rows=test_rows, doc_chars=doc_chars, seed=seed), zipped=zipped
     )
@@ -368,6 +386,7 @@ def demo(
     """Offline end-to-end run on the embedded synthetic corpus: evaluate, train, predict, score."""
     from oncoclass.data.synth import SynthSpec, write_corpus
 
+    check_output(workdir, folder=True)
     started = time.perf_counter()
     paths = write_corpus(workdir / "corpus", SynthSpec())
     typer.echo(f"synthetic corpus (not real data) written to {workdir / 'corpus'}")
@@ -496,8 +515,9 @@ def main() -> None:
         from tqdm.contrib.logging import logging_redirect_tqdm
 
         # Log lines print above a running bar instead of through it.
-        with logging_redirect_tqdm():
-            # Standalone mode lets Typer render usage errors itself and exit with its own status.
+        # Standalone mode lets Typer render usage errors itself and exit with its own status.
+        # SIGTERM unwinds like Ctrl-C, so no temporary output is left behind.
+        with logging_redirect_tqdm(), cleanup_on_sigterm():
             app()
     except OncoclassError as exc:
         if STATE["debug"]:

@@ -67,3 +67,12 @@ class ConfigError(OncoclassError):
 
 class TrainingError(OncoclassError):
     """Training data that no model can learn from (one class, too few rows…)."""
+
+
+class OutputError(OncoclassError):
+    """An output that cannot or must not be written (a folder, a link, a device, the input itself,
+    a read-only or full file system)."""
+
+    def __init__(self, message: str, *, path: str | Path, hint: str | None = None) -> None:
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}", hint=hint)

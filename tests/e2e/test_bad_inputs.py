@@ -27,6 +27,12 @@ naming the problem, no traceback, and no output file left behind.
 | missing model folder | predict | model folder … does not exist |
 | model from another format version | predict | was written in model format 0 |
 | altered model file | predict | does not match the checksum |
+| model file naming an untrusted function (checksum recomputed) | predict, serve | does not trust |
+| unsigned model while ONCOCLASS_MODEL_KEY is set | predict | is not signed |
+| --out is the input | predict | is also an input |
+| --out is a folder | predict | is a folder |
+| --out is /dev/stdout (a link) or /dev/null (a device) | predict | symbolic link / device |
+| --out of train is an existing file | train | is not a folder |
 | unlabelled file for training | train | has no labels |
 | no rows for --id | explain | no row has id '99' |
 | a 100 MB single document | train | row 3: a line of more than 10,000,000 characters |
@@ -171,6 +177,77 @@ def test_altered_model_file(tmp_path: Path, model_copy) -> None:
     with (model / "model.skops").open("ab") as handle:
         handle.write(b"tampered")
     _check_refused(_run(_predict_with(str(model))(tmp_path)), "does not match the checksum", tmp_path)
+
+
+def _inject_function(model: Path, module: str, name: str) -> None:
+    """Point the model's text preprocessor at another function and recompute the checksum, as an
+    attacker with write access to the folder would."""
+    import hashlib
+
+    with zipfile.ZipFile(model / "model.skops") as src:
+        members = {info.filename: src.read(info) for info in src.infolist()}
+    schema = members["schema.json"].decode()
+    assert '"clean_text"' in schema
+    members["schema.json"] = (
+        schema.replace('"oncoclass.features.text"', json.dumps(module)).replace(
+            '"clean_text"', json.dumps(name)
+        )
+    ).encode()
+    with zipfile.ZipFile(model / "model.skops", "w") as dst:
+        for member, data in members.items():
+            dst.writestr(member, data)
+    meta = json.loads((model / "metadata.json").read_text())
+    meta["model_sha256"] = hashlib.sha256((model / "model.skops").read_bytes()).hexdigest()
+    (model / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_model_naming_an_untrusted_function_is_refused_by_predict_and_serve(
+    tmp_path: Path, model_copy
+) -> None:
+    model = model_copy()
+    _inject_function(model, "numpy.testing._private.utils", "runstring")
+    _check_refused(_run(_predict_with(str(model))(tmp_path)), "does not trust", tmp_path)
+    served = _run(["serve", "-m", str(model), "--port", "1"])
+    assert served.returncode == 2 and "does not trust" in served.stderr, served.stderr
+
+
+def test_unsigned_model_is_refused_when_a_key_is_set(tmp_path: Path, model_copy, monkeypatch) -> None:
+    monkeypatch.setenv("ONCOCLASS_MODEL_KEY", "team secret")
+    _check_refused(_run(_predict_with(str(model_copy()))(tmp_path)), "is not signed", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("{tmp}/variants", "is also an input"),
+        ("{tmp}", "is a folder"),
+        ("/dev/stdout", "symbolic link"),
+        ("/dev/null", "device, pipe or socket"),
+    ],
+)
+def test_outputs_that_must_not_be_written(tmp_path: Path, lr_model: Path, out: str, message: str) -> None:
+    (tmp_path / "variants").write_text(VARIANTS)
+    args = ["predict", "-m", str(lr_model), "-i", str(tmp_path / "variants"), "-o", out.format(tmp=tmp_path)]
+    _check_refused(_run(args), message, tmp_path)
+    assert (tmp_path / "variants").read_text() == VARIANTS
+
+
+def test_train_refuses_a_file_as_its_model_folder(tmp_path: Path) -> None:
+    (tmp_path / "variants").write_text(VARIANTS)
+    (tmp_path / "taken").write_text("keep me")
+    result = _run(["train", "-i", str(tmp_path / "variants"), "-o", str(tmp_path / "taken")])
+    assert result.returncode == 2 and "is not a folder" in result.stderr, result.stderr
+    assert (tmp_path / "taken").read_text() == "keep me"
+
+
+def test_predictions_to_standard_output(tmp_path: Path, lr_model: Path) -> None:
+    (tmp_path / "variants").write_text(VARIANTS)
+    result = _run(["predict", "-m", str(lr_model), "-i", str(tmp_path / "variants"), "-o", "-"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ID,") and len(lines) == 4
+    assert "written to standard output" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["variants"]
 
 
 def test_unknown_id_to_explain(tmp_path: Path, lr_model) -> None:

@@ -1,0 +1,168 @@
+"""Every output oncoclass writes goes through here: one rule for what ``--out`` may be, and one
+atomic writer that leaves either the complete file or nothing.
+
+``--out`` is checked before any work starts, so an hour of training is not lost to a typo:
+
+* ``-`` means standard output (for outputs that are one stream);
+* a symbolic link is refused (a file is replaced by rename, so a link would be replaced, not
+  followed: ``/dev/stdout`` is such a link, and ``-`` is the way to write there);
+* a device, FIFO or socket, or a folder where a file is expected, is refused;
+* the same file as an input is refused: it would be overwritten by its own output;
+* the folder it goes into must be writable (or creatable).
+
+Writes go to a hidden temporary file beside the target, renamed into place when complete. Any
+failure (a full disk, a read-only file system, Ctrl-C, SIGTERM) removes the temporary file, and an
+operating-system failure becomes an :class:`OutputError` naming the path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import stat
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from oncoclass.errors import OutputError
+
+STDOUT = "-"
+
+
+def is_stdout(out: str | Path | None) -> bool:
+    return out is not None and str(out) == STDOUT
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _writable_parent(path: Path) -> None:
+    parent = path.parent
+    while not parent.exists():  # the nearest existing folder is where the new ones would be made
+        if parent == parent.parent:
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot be written: {parent} is not a folder.", path=path)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot be written: the folder {parent} is read-only.",
+            path=path,
+            hint="Choose an --out in a folder you can write to.",
+        )
+
+
+def check_output(
+    out: str | Path, *, inputs: Iterable[str | Path | None] = (), folder: bool = False, stdout_ok: bool = True
+) -> Path | None:
+    """Refuse an ``--out`` that must not be written (see the module docstring); returns the path, or
+    None for standard output. ``folder``: the output is a folder (a model), not a file."""
+    if is_stdout(out):
+        if folder or not stdout_ok:
+            raise OutputError("this output cannot go to standard output; give a path.", path=out)
+        return None
+    path = Path(out)
+    if str(out).strip() == "":
+        raise OutputError("is empty; give a path.", path=repr(str(out)))
+    if path.is_symlink():
+        raise OutputError(
+            "is a symbolic link; oncoclass replaces its outputs by renaming and will not replace a link.",
+            path=path,
+            hint="Give the link's target, or --out - for standard output." if not folder else None,
+        )
+    if path.exists():
+        mode = path.stat().st_mode
+        if not folder and stat.S_ISDIR(mode):
+            raise OutputError("is a folder; give a file name.", path=path)
+        if folder and not stat.S_ISDIR(mode):
+            raise OutputError("exists and is not a folder; choose another --out.", path=path)
+        if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
+            raise OutputError(
+                "is a device, pipe or socket, not a file.",
+                path=path,
+                hint="Use --out - to write to standard output.",
+            )
+        for source in inputs:
+            if source is not None and not is_stdout(source) and _same_file(path, Path(source)):
+                raise OutputError(
+                    "is also an input; writing it would destroy the input.", path=path,
+                    hint="Choose another --out.",
+                )  # fmt: skip
+    _writable_parent(path)
+    return path
+
+
+def os_error(path: Path, exc: OSError) -> OutputError:
+    reason = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+    return OutputError(f"could not be written ({reason}); nothing was written.", path=path)
+
+
+def make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(path, exc) from exc
+
+
+def atomic_write(path: Path, write: Callable[[Any], Any], *, binary: bool = False) -> None:
+    """Write through a temporary file in the same folder, renamed into place when complete."""
+    make_parent(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise os_error(path, exc) from exc
+    try:
+        mode = "wb" if binary else "w"
+        with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
+            write(handle)
+        # mkstemp makes the file private; give it the mode any other new file would get.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise os_error(path, exc) from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Terminated(SystemExit):
+    """Raised in the main thread on SIGTERM, so ``finally`` blocks and the atomic writers clean up
+    as they do on Ctrl-C. Exit status 143 (128 + SIGTERM), as a shell reports a killed process."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def cleanup_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` while the block runs (main thread only)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave signals to whoever owns it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

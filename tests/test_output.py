@@ -1,0 +1,112 @@
+"""What ``--out`` may be, and the atomic writer: every refusal is an OutputError naming the path,
+and every failure leaves nothing behind."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from oncoclass.errors import OutputError
+from oncoclass.output import Terminated, atomic_write, check_output, cleanup_on_sigterm
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_a_new_file_in_a_new_folder_is_fine(tmp_path: Path) -> None:
+    assert check_output(tmp_path / "a" / "b" / "out.csv") == tmp_path / "a" / "b" / "out.csv"
+
+
+def test_dash_is_standard_output_where_allowed() -> None:
+    assert check_output("-") is None
+    with pytest.raises(OutputError, match="standard output"):
+        check_output("-", folder=True)
+    with pytest.raises(OutputError, match="standard output"):
+        check_output("-", stdout_ok=False)
+
+
+@pytest.mark.parametrize(
+    ("make", "folder", "message"),
+    [
+        (lambda t: t.mkdir(), False, "is a folder"),
+        (lambda t: t.write_text("x"), True, "is not a folder"),
+        (lambda t: t.symlink_to(t.parent / "elsewhere"), False, "symbolic link"),
+        (lambda t: os.mkfifo(t), False, "device, pipe or socket"),
+    ],
+    ids=["folder for a file", "file for a folder", "symlink", "fifo"],
+)
+def test_outputs_that_must_not_be_replaced(tmp_path: Path, make, folder: bool, message: str) -> None:
+    target = tmp_path / "out"
+    make(target)
+    with pytest.raises(OutputError, match=message) as info:
+        check_output(target, folder=folder)
+    assert str(target) in str(info.value)
+
+
+def test_devices_and_dev_stdout_are_refused() -> None:
+    with pytest.raises(OutputError, match="device"):
+        check_output("/dev/null")
+    with pytest.raises(OutputError, match="--out -"):
+        check_output("/dev/stdout")  # a link to /proc/self/fd/1: it would be replaced, not written
+
+
+def test_the_input_itself_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,gene,variation\n")
+    with pytest.raises(OutputError, match="also an input"):
+        check_output(source, inputs=[None, source])
+    with pytest.raises(OutputError, match="also an input"):
+        check_output(tmp_path / "." / "in.csv", inputs=[str(source)])  # another spelling of it
+
+
+def test_a_read_only_folder_is_refused(tmp_path: Path, monkeypatch) -> None:
+    # Root ignores permission bits, so the read-only case is simulated at the access check.
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == tmp_path else real_access(p, mode))
+    with pytest.raises(OutputError, match="read-only"):
+        check_output(tmp_path / "new" / "out.csv")
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only"), (errno.EACCES, "permission")],
+)
+def test_write_failures_become_one_message_and_leave_nothing(tmp_path: Path, code: int, reason: str) -> None:
+    def fail(handle) -> None:
+        handle.write("half")
+        raise OSError(code, os.strerror(code))
+
+    with pytest.raises(OutputError, match=reason):
+        atomic_write(tmp_path / "out.csv", fail)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_output_survives_a_failed_write(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("before")
+
+    def fail(handle) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OutputError):
+        atomic_write(target, fail)
+    assert target.read_text() == "before" and _leftovers(tmp_path) == []
+
+
+def test_sigterm_mid_write_removes_the_temporary_file(tmp_path: Path) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+
+    def killed(handle) -> None:
+        handle.write("half")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(Terminated) as info, cleanup_on_sigterm():
+        atomic_write(tmp_path / "out.csv", killed)
+    assert info.value.code == 143
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is the block's alone
