@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -87,22 +88,30 @@ def lr_model(tmp_path_factory: pytest.TempPathFactory, synth_files) -> Path:
 class LiveServer:
     """``oncoclass serve`` as a real process on a free loopback port."""
 
-    def __init__(self, model: Path, env: dict[str, str]) -> None:
-        self.model, self.env = model, env
+    def __init__(self, model: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
+        self.model, self.env, self.args = model, env, args
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.output = ""
 
     def start(self) -> subprocess.Popen[str]:
         exe = str(Path(sys.executable).with_name("oncoclass"))
+        # The server's log goes to a file, not a pipe: a pipe nobody reads fills after a few
+        # hundred request lines and the server then blocks on its next log line.
+        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.process = subprocess.Popen(
-            [exe, "serve", "--model", str(self.model), "--port", str(self.port)],
-            stdout=subprocess.PIPE,
+            [exe, "serve", "--model", str(self.model), "--port", str(self.port), *self.args],
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, **self.env},
         )
         return self.process
+
+    def read_output(self, timeout: float = 30) -> str:
+        self.process.wait(timeout=timeout)
+        self.log.seek(0)
+        return self.log.read()
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         import httpx
@@ -110,7 +119,7 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.process.communicate()[0]}")
+                raise AssertionError(f"server exited: {self.read_output()}")
             try:
                 if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
                     return
@@ -126,7 +135,8 @@ class LiveServer:
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()
-        self.output = self.process.communicate(timeout=30)[0]
+        self.output = self.read_output()
+        self.log.close()
 
 
 def _free_port() -> int:
@@ -136,14 +146,17 @@ def _free_port() -> int:
 
 
 class _ServerFactory:
-    def __call__(self, model: Path, **env: str) -> LiveServer:
-        return LiveServer(model, env)
+    def __call__(self, model: Path, *args: str, **env: str) -> LiveServer:
+        return LiveServer(model, env, args)
 
-    def start(self, model: Path, **env: str) -> subprocess.Popen[str]:
-        return LiveServer(model, env).start()
+    def start(self, model: Path, **env: str) -> LiveServer:
+        live = LiveServer(model, env)
+        live.start()
+        return live
 
 
 @pytest.fixture(scope="session")
 def server() -> _ServerFactory:
-    """``with server(model) as live: httpx.get(live.url + ...)``; ``live.output`` after exit."""
+    """``with server(model, *serve_args, **env) as live: httpx.get(live.url + ...)``;
+    ``live.output`` after exit."""
     return _ServerFactory()

@@ -135,7 +135,97 @@ def test_real_server_process(default_model, server) -> None:
 
 
 def test_bad_model_folder_stops_start_up(tmp_path, server) -> None:
-    process = server.start(tmp_path / "missing")
-    output = process.communicate(timeout=60)[0]
-    assert process.returncode == 2
+    live = server.start(tmp_path / "missing")
+    output = live.read_output(timeout=60)
+    assert live.process.returncode == 2
     assert "does not exist" in output and "Traceback" not in output
+
+
+# --- The service's edges (hardening): each family of fault found by trying it as an attacker. ----
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_400(client) -> None:
+    def chunks():  # no Content-Length: the body streams in chunks
+        yield b'{"gene": "BRAF", "variation": "V600E", "text": "'
+        for _ in range(20):
+            yield b"x" * 5_000
+        yield b'"}'
+
+    response = client.post("/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "limit" in response.json()["error"]
+
+
+def test_a_chunked_body_under_the_limit_is_read_whole(client) -> None:
+    def chunks():
+        yield b'{"gene": "BRAF", '
+        yield b'"variation": "V600E"}'
+
+    response = client.post("/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 200
+
+
+def test_a_non_ascii_api_key_matches_byte_for_byte(bundle) -> None:
+    client = TestClient(create_app(bundle, ServiceSettings(api_key="clé-✓")))
+    payload = {"gene": "BRAF", "variation": "V600E"}
+    good = "clé-✓".encode()
+    assert client.post("/predict", json=payload, headers=[(b"x-api-key", good)]).status_code == 200
+    latin = "clé-✓".encode().decode("latin-1")  # what a Latin-1 decoder would have made of it
+    assert client.post("/predict", json=payload, headers=[(b"x-api-key", latin.encode())]).status_code == 401
+
+
+@pytest.mark.parametrize("key", ["", "   "])
+def test_an_empty_api_key_is_refused(monkeypatch, key: str) -> None:
+    from oncoclass.errors import ConfigError
+
+    monkeypatch.setenv("ONCOCLASS_API_KEY", key)
+    with pytest.raises(ConfigError, match="empty"):
+        ServiceSettings.from_env()
+
+
+def test_control_characters_in_the_path_cannot_forge_log_lines(bundle, caplog) -> None:
+    client = TestClient(create_app(bundle, ServiceSettings(api_key="s3cret")))
+    with caplog.at_level(logging.INFO, logger="oncoclass.service"):
+        client.get("/predict%0a2026-01-01 forged line%1b[31m%00")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages and all("\n" not in m and "\x1b" not in m and "\x00" not in m for m in messages)
+    assert any("\\n2026-01-01 forged line\\x1b[31m\\x00" in m for m in messages)
+
+
+def test_security_headers_on_the_page_and_the_api(client) -> None:
+    for path in ("/", "/health", "/docs", "/static/app.js"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+    assert "'unsafe-inline'" not in client.get("/").headers["content-security-policy"]
+    refused = client.post("/predict", json={})
+    assert refused.headers["x-content-type-options"] == "nosniff"
+
+
+def test_head_is_answered_on_get_routes(client) -> None:
+    for path in ("/", "/health", "/model", "/static/app.js"):
+        response = client.head(path)
+        assert response.status_code == 200 and response.content == b"", path
+    assert client.head("/predict").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"gene": "BRAF", "variation": "V600E", "top_sentences": False},
+        {"gene": "BRAF", "variation": "V600E", "top": "3"},
+        {"gene": 7, "variation": "V600E"},
+    ],
+)
+def test_request_types_are_strict(client, payload) -> None:
+    assert client.post("/explain", json=payload).status_code == 422
+
+
+def test_a_body_that_is_not_utf8_is_a_documented_422(client) -> None:
+    response = client.post(
+        "/predict",
+        content=b'{"gene": "\xff", "variation": "V600E"}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422 and "UTF-8" in response.json()["error"]
+    schema = client.get("/openapi.json").json()
+    assert {"401", "413", "422"} <= set(schema["paths"]["/predict"]["post"]["responses"])

@@ -482,30 +482,47 @@ def explain(
 def serve(
     model: ModelDirOpt,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-    max_batch: Annotated[int, typer.Option("--max-batch", help="Most variants per /predict/batch.")] = 256,
-    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body in bytes.")] = 2_000_000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    max_batch: Annotated[
+        int, typer.Option("--max-batch", min=1, max=100_000, help="Most variants per /predict/batch.")
+    ] = 256,
+    max_body: Annotated[
+        int, typer.Option("--max-body", min=1, max=1024**3, help="Largest request body in bytes.")
+    ] = 2_000_000,
     workers: Annotated[
-        int, typer.Option("--workers", help="Server processes, each with its own copy of the model.")
+        int, typer.Option("--workers", min=1, max=256, help="Server processes, each with its own model.")
     ] = 1,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            "--request-timeout", min=0.1, max=3600, help="Seconds a client has to send a whole request."
+        ),
+    ] = 30.0,
 ) -> None:
     """Serve the model over HTTP: /predict, /predict/batch, /explain, /model, /health, a web page at /."""
     import uvicorn
 
     from oncoclass import service
 
+    # Settings first: a bad key or limit stops start-up before the model is loaded.
+    settings = service.ServiceSettings.from_env(
+        max_batch=max_batch, max_body_bytes=max_body, request_timeout=request_timeout
+    )
     bundle = load_bundle(model)  # checked here, so a bad folder stops start-up before any worker
-    settings = service.ServiceSettings.from_env(max_batch=max_batch, max_body_bytes=max_body)
     service.configure_logging()
     err(
         f"serving model {bundle.model_id} on http://{host}:{port}/ with {workers} worker(s)"
         + (" (API key required)" if settings.api_key else "")
     )
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    os.environ.update(service.worker_environment(model, settings))
+    options: dict[str, Any] = {
+        "host": host, "port": port, "log_level": "warning", "access_log": False,
+        "http": service.DeadlineHttpToolsProtocol, "timeout_keep_alive": settings.keep_alive_timeout,
+        "server_header": False,
+    }  # fmt: skip
     if workers <= 1:
         uvicorn.run(service.create_app(bundle, settings), **options)
         return
-    os.environ.update(service.worker_environment(model, settings))
     uvicorn.run("oncoclass.service:app_from_env", factory=True, workers=workers, **options)
 
 

@@ -22,10 +22,12 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from oncoclass import __version__
 from oncoclass.api import predict_records
-from oncoclass.errors import OncoclassError
+from oncoclass.errors import ConfigError, OncoclassError
 from oncoclass.explain import explain
 from oncoclass.persist import Bundle
 
@@ -39,29 +41,87 @@ _OPEN_PATHS = {"/", "/health"}
 
 @dataclass(frozen=True)
 class ServiceSettings:
+    """The one settings object of the service; the CLI fills it from options and the environment."""
+
     max_batch: int = 256
     max_body_bytes: int = 2_000_000
     max_text_chars: int = 1_000_000
     api_key: str | None = None
+    #: Seconds a client has to send a whole request (headers and body), and that an idle
+    #: keep-alive connection is kept: a stalled or slow-drip client is disconnected.
+    request_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_batch", "max_body_bytes", "max_text_chars"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}.")
+        for name in ("request_timeout", "keep_alive_timeout"):
+            if not 0 < getattr(self, name) <= 3600:
+                raise ConfigError(f"{name} must be between 0 and 3600 seconds, not {getattr(self, name)}.")
+        if self.api_key is not None and not self.api_key.strip():
+            raise ConfigError(
+                f"{API_KEY_ENV} is set but empty, which would start an open server.",
+                hint="Set it to a secret, or unset it to serve without a key.",
+            )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServiceSettings:
-        key = os.environ.get(API_KEY_ENV) or None
-        return cls(api_key=key, **overrides)
+        return cls(api_key=os.environ.get(API_KEY_ENV), **overrides)
 
 
+#: Content-Security-Policy by kind of response. Everything is served from this origin; only the
+#: Swagger page needs inline script (FastAPI's docs page starts Swagger UI with one).
+_CSP_PAGE = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+_CSP_DOCS = _CSP_PAGE + "; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'"
+_CSP_API = "default-src 'none'; frame-ancestors 'none'"
+
+
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    csp = (
+        _CSP_DOCS
+        if path == "/docs"
+        else _CSP_PAGE
+        if path == "/" or path.startswith("/static/")
+        else _CSP_API
+    )
+    return [
+        (b"content-security-policy", csp.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cache-control", b"no-store"),
+    ]
+
+
+def log_safe(text: str, limit: int = 300) -> str:
+    """``text`` with every control, format or non-printable character escaped (``\\n``, ``\\x1b``),
+    so a request cannot write forged lines or terminal escapes into the log; cut to ``limit``."""
+    out = "".join(
+        c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+    return out if len(out) <= limit else out[:limit] + "…"
+
+
+# Request models are strict: JSON's types are kept (``false`` is not the integer 0, ``1`` is not
+# the string "1"), and unknown fields are refused, so a client's mistake is a 422, not a guess.
+# Values are validated as sent (the schema's lengths are the lengths checked); the library strips
+# the whitespace around gene and variation.
 class VariantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    gene: str = Field(min_length=1, max_length=100, examples=["BRAF"])
-    variation: str = Field(min_length=1, max_length=300, examples=["V600E"])
+    gene: str = Field(min_length=1, max_length=100, pattern=r"\S", examples=["BRAF"])
+    variation: str = Field(min_length=1, max_length=300, pattern=r"\S", examples=["V600E"])
     text: str = Field(default="", description="The literature about the variant (plain text).")
     context: str = Field(default="", description="Other free text: disease, drugs (CIViC-style models).")
     id: str | None = Field(default=None, max_length=200, description="Your identifier, echoed back.")
 
 
 class BatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     variants: list[VariantIn] = Field(min_length=1)
 
@@ -84,6 +144,22 @@ class PredictionOut(BaseModel):
     oncoclass_version: str
 
 
+class ErrorOut(BaseModel):
+    """Every refusal: what is wrong, and where it helps, what to do."""
+
+    error: str
+    hint: str | None = None
+    details: list[str] | None = None
+
+
+#: The refusals every route may give, documented once for the OpenAPI schema.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing or wrong X-API-Key (when the service has a key)."},
+    413: {"model": ErrorOut, "description": "Body, batch or text over the service's limits."},
+    422: {"model": ErrorOut, "description": "A field is missing or invalid, or the body is not JSON."},
+}
+
+
 class BatchOut(BaseModel):
     predictions: list[PredictionOut]
     model_id: str
@@ -97,6 +173,10 @@ def _error(status: int, message: str, hint: str | None = None) -> JSONResponse:
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
     pass
 
 
@@ -118,12 +198,20 @@ class Guard:
             return
         started = time.perf_counter()
         path, method = scope["path"], scope["method"]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # Header values stay bytes: the key is compared byte for byte, whatever its encoding.
+        headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
         status = {"code": 500, "sent": False}
+        head = method == "HEAD"
+        if head:  # HEAD is GET without the body, on every GET route
+            scope = {**scope, "method": "GET"}
+        extra_headers = security_headers(path)
 
         async def tracked_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
+                message = {**message, "headers": [*message.get("headers", []), *extra_headers]}
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         async def respond(response: JSONResponse) -> None:
@@ -132,8 +220,8 @@ class Guard:
         limit = self.settings.max_body_bytes
         key = self.settings.api_key
         if key and path not in _OPEN_PATHS and not path.startswith(_OPEN_PREFIXES):
-            given = headers.get("x-api-key", "")
-            if not hmac.compare_digest(given.encode(), key.encode()):
+            given = headers.get("x-api-key", b"")
+            if not hmac.compare_digest(given, key.encode("utf-8")):
                 await respond(
                     _error(401, "missing or wrong API key.", hint="Send it in the X-API-Key header.")
                 )
@@ -144,31 +232,53 @@ class Guard:
             await respond(_error(413, f"request body over the limit of {limit} bytes."))
             self._log(method, path, status["code"], started)
             return
-        received = 0
-
-        async def limited_receive() -> dict[str, Any]:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
-
+        # The whole body is read here, before the app, counting as it streams in: a chunked body
+        # (no Content-Length) past the limit is refused with 413 the moment it crosses it, and the
+        # server never holds more than the limit.
         try:
-            await self.app(scope, limited_receive, tracked_send)
+            body = await self._read_body(receive, limit)
         except _TooLarge:
-            if not status["sent"]:
-                await respond(_error(413, f"request body over the limit of {limit} bytes."))
+            await respond(_error(413, f"request body over the limit of {limit} bytes."))
+            self._log(method, path, status["code"], started)
+            return
+        except _Disconnected:
+            self._log(method, path, 499, started)
+            return
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the client to disconnect
+
+        await self.app(scope, replay, tracked_send)
         self._log(method, path, status["code"], started)
+
+    @staticmethod
+    async def _read_body(receive: Any, limit: int) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(parts)
 
     def _log(self, method: str, path: str, code: int, started: float) -> None:
         # Never the body: input text stays out of the logs.
         log.info(
             "model=%s %s %s -> %d in %.1f ms",
             self.model_id,
-            method,
-            path,
+            log_safe(method, 20),
+            log_safe(path),
             code,
             1000 * (time.perf_counter() - started),
         )
@@ -225,6 +335,53 @@ class MicroBatcher:
                     future.set_exception(exc)
 
 
+_ENV_REQUEST_TIMEOUT = "ONCOCLASS_SERVE_REQUEST_TIMEOUT"
+
+
+class DeadlineHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol with a request deadline. uvicorn closes idle keep-alive connections
+    but has no deadline for the request itself: a client that connects and sends nothing, or sends
+    its headers or body a byte at a time, would hold a connection for ever. Here each complete
+    request must arrive within ``ONCOCLASS_SERVE_REQUEST_TIMEOUT`` seconds (the CLI sets it from
+    :attr:`ServiceSettings.request_timeout`), or the connection is closed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_timeout = float(os.environ.get(_ENV_REQUEST_TIMEOUT, "30"))
+        self.deadline: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        if self.deadline is None:
+            self.deadline = self.loop.call_later(self.request_timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _expire(self) -> None:
+        self.deadline = None
+        if self.transport is not None and not self.transport.is_closing():
+            log.info("closed a connection that sent no complete request in %.0f s", self.request_timeout)
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
 def _web_dir() -> str:
     return str(resources.files("oncoclass") / "web")
 
@@ -250,6 +407,7 @@ def worker_environment(model: Any, settings: ServiceSettings) -> dict[str, str]:
         _ENV_MODEL: str(model),
         _ENV_MAX_BATCH: str(settings.max_batch),
         _ENV_MAX_BODY: str(settings.max_body_bytes),
+        _ENV_REQUEST_TIMEOUT: str(settings.request_timeout),
     }
 
 
@@ -278,6 +436,7 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
         "and the evidence behind them.",
         docs_url=None,
         redoc_url=None,
+        responses=ERROR_RESPONSES,
     )
     app.state.bundle = bundle
     app.state.settings = settings
@@ -300,6 +459,14 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
         return JSONResponse(
             status_code=422, content={"error": "invalid request: " + "; ".join(problems), "details": problems}
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Starlette answers a body it cannot decode (not UTF-8) with a bare 400; to a client that
+        # is one more invalid request, so it gets the documented 422 and the usual error shape.
+        status = 422 if exc.status_code == 400 else exc.status_code
+        detail = "the body is not valid UTF-8 JSON." if exc.status_code == 400 else str(exc.detail)
+        return JSONResponse(status_code=status, content={"error": detail}, headers=exc.headers)
 
     @app.exception_handler(OncoclassError)
     async def oncoclass_error(request: Request, exc: OncoclassError) -> JSONResponse:

@@ -1,0 +1,77 @@
+"""The real ``oncoclass serve`` process at its edges: options out of range, an empty key, stalled
+connections, and a bounded schemathesis run against its own OpenAPI schema."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+EXE = str(Path(sys.executable).with_name("oncoclass"))
+
+
+def _serve(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EXE, "serve", *args], capture_output=True, text=True, timeout=120, env={**os.environ, **env}
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--port", "70000"), ("--port", "0"), ("--max-batch", "0"), ("--workers", "-1"), ("--max-body", "-5")],
+)
+def test_numeric_options_out_of_range_are_refused(lr_model: Path, args: tuple[str, str]) -> None:
+    result = _serve("-m", str(lr_model), *args)
+    assert result.returncode == 2, result.stderr
+    assert args[0] in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_empty_api_key_refuses_to_start(lr_model: Path) -> None:
+    result = _serve("-m", str(lr_model), "--port", "1", ONCOCLASS_API_KEY="")
+    assert result.returncode == 2 and "ONCOCLASS_API_KEY is set but empty" in result.stderr, result.stderr
+
+
+def test_stalled_connections_are_closed(lr_model: Path, server) -> None:
+    with server(lr_model, "--request-timeout", "1") as live:
+        silent = socket.create_connection(("127.0.0.1", live.port))
+        dripping = socket.create_connection(("127.0.0.1", live.port))
+        dripping.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # the headers never end
+        started = time.monotonic()
+        for sock in (silent, dripping):
+            sock.settimeout(10)
+            assert sock.recv(100) == b""  # closed by the server
+            sock.close()
+        assert time.monotonic() - started < 8
+        # A prompt client on a kept-alive connection is unaffected.
+        import httpx
+
+        with httpx.Client(base_url=live.url) as client:
+            assert client.get("/health").status_code == 200
+            time.sleep(0.3)
+            assert client.get("/health").status_code == 200
+
+
+def test_schemathesis_finds_nothing(default_model: Path, server, tmp_path: Path) -> None:
+    """schemathesis (property-based tests from the served OpenAPI schema), for a bounded time:
+    ONCOCLASS_SCHEMATHESIS_SECONDS, 60 by default as in CI."""
+    exe = Path(sys.executable).with_name("schemathesis")
+    if not exe.exists():
+        pytest.skip("schemathesis is not installed (it is in the dev extra)")
+    seconds = os.environ.get("ONCOCLASS_SCHEMATHESIS_SECONDS", "60")
+    checks = (
+        "not_a_server_error,status_code_conformance,content_type_conformance,"
+        "response_schema_conformance,negative_data_rejection"
+    )
+    with server(default_model, ONCOCLASS_API_KEY="s3cret") as live:
+        result = subprocess.run(
+            [str(exe), "run", live.url + "/openapi.json", "-H", "X-API-Key: s3cret", "--checks", checks,
+             "--max-time", seconds, "--seed", "1", "--no-color"],
+            capture_output=True, text=True, timeout=int(seconds) + 300, cwd=tmp_path,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout
