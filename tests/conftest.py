@@ -98,7 +98,7 @@ class LiveServer:
         exe = str(Path(sys.executable).with_name("oncoclass"))
         # The server's log goes to a file, not a pipe: a pipe nobody reads fills after a few
         # hundred request lines and the server then blocks on its next log line.
-        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed on exit)
         self.process = subprocess.Popen(
             [exe, "serve", "--model", str(self.model), "--port", str(self.port), *self.args],
             stdout=self.log,

@@ -463,10 +463,11 @@ def read_truth(path: str | Path) -> dict[str, str]:
     from oncoclass.data import kaggle
     from oncoclass.data.files import read_bytes
 
-    first = read_bytes(path).split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
+    data = read_bytes(path)  # read once: the path may be a pipe
+    first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
     if kaggle.header_kind(first) == "solution":
-        return kaggle.read_solution(path)
-    table = load_table(path)
+        return kaggle.read_solution(path, data)
+    table = load_table(path, data=data)
     if LABEL not in table.columns:
         raise InputError("has no labels to score against.", path=path)
     return {i: lab for i, lab in zip(table[ID], table[LABEL], strict=True) if lab}

@@ -26,7 +26,7 @@ import pandas as pd
 
 from oncoclass.api import load_input, predict_table, write_sidecar
 from oncoclass.config import InputSpec
-from oncoclass.data.files import archive_kind
+from oncoclass.data.files import STDIN, archive_kind, existing_file
 from oncoclass.data.table import CONTEXT, GENE, ID, MAX_TEXT_CHARS, TEXT, VARIATION, as_text, label_columns
 from oncoclass.data.tables import guess_format, map_columns
 from oncoclass.errors import ConfigError, InputError
@@ -136,15 +136,17 @@ def score_partition(
 def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> Any:
     import dask.dataframe as dd
 
-    path = Path(spec.path)
-    if not path.exists():
-        raise InputError("no such file.", path=path)
-    if spec.text or spec.labels or archive_kind(path) is not None or spec.format in ("kaggle", "civic"):
-        # Paired Kaggle files, CIViC exports and archives are read whole, then partitioned.
+    path = existing_file(spec.path)
+    regular = str(path) != STDIN and path.is_file()
+    head = b""
+    if regular:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    whole = spec.text or spec.labels or spec.format in ("kaggle", "civic")
+    if whole or not regular or archive_kind(head) is not None:
+        # Paired Kaggle files, CIViC exports, archives and pipes are read once, whole, then partitioned.
         table = load_input(spec)
         return dd.from_pandas(table, npartitions=max(1, partitions or os.cpu_count() or 1), sort=False)
-    with path.open("rb") as handle:
-        head = handle.read(65536)
     fmt = spec.format if spec.format in ("csv", "tsv", "jsonl", "parquet") else guess_format(path, head)
     size = path.stat().st_size
     blocksize = max(4096, size // partitions + 1) if partitions else 32 << 20

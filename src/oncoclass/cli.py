@@ -165,7 +165,8 @@ def train(
         str, typer.Option("--model", "-m", help="Recipe name (see `oncoclass models`).")
     ] = "default",
     cv: Annotated[
-        int, typer.Option("--cv", help="Also record N-fold CV metrics in the model (0: skip).")
+        int,
+        typer.Option("--cv", min=0, max=100, help="Also record N-fold CV metrics in the model (0: skip)."),
     ] = 0,
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
@@ -203,7 +204,9 @@ def predict(
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask scheduler address; default: a local cluster.")
     ] = None,
-    partitions: Annotated[int | None, typer.Option("--partitions", help="Dask partitions.")] = None,
+    partitions: Annotated[
+        int | None, typer.Option("--partitions", min=1, max=100_000, help="Dask partitions.")
+    ] = None,
     on_bad_rows: Annotated[
         str, typer.Option("--on-bad-rows", help="With dask: fail, or skip them into a reject file.")
     ] = "fail",
@@ -248,7 +251,7 @@ def evaluate(
     model: Annotated[
         str, typer.Option("--model", "-m", help="Recipe name(s), comma-separated, or 'all'.")
     ] = "default",
-    folds: Annotated[int, typer.Option("--folds", help="Number of CV folds.")] = 5,
+    folds: Annotated[int, typer.Option("--folds", min=2, max=100, help="Number of CV folds.")] = 5,
     group_by: Annotated[
         str, typer.Option("--group-by", help="none, gene or citation: keep a group in one fold.")
     ] = "none",
@@ -346,9 +349,9 @@ def models() -> None:
 @app.command()
 def synth(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the corpus into.")],
-    rows: Annotated[int, typer.Option(help="Training rows.")] = 600,
-    test_rows: Annotated[int, typer.Option(help="Test rows.")] = 150,
-    doc_chars: Annotated[int, typer.Option(help="Characters per document.")] = 2000,
+    rows: Annotated[int, typer.Option(min=2, max=10_000_000, help="Training rows.")] = 600,
+    test_rows: Annotated[int, typer.Option(min=1, max=10_000_000, help="Test rows.")] = 150,
+    doc_chars: Annotated[int, typer.Option(min=1, max=100_000_000, help="Characters per document.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     zipped: Annotated[
         bool, typer.Option("--zip", help="Write each file as a .zip, as Kaggle ships.")
@@ -460,7 +463,7 @@ def explain(
     classes: Annotated[
         list[str] | None, typer.Option("--class", help="Also explain this class (repeatable).")
     ] = None,
-    top: Annotated[int, typer.Option("--top", help="Features to list per direction.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, max=1000, help="Features to list per direction.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
 ) -> None:
     """Explain one prediction: features toward and against a class, by source, and the strongest sentences."""

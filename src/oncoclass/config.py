@@ -30,6 +30,10 @@ class TrainConfig:
     cv_folds: int = 0
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.cv_folds == 1 or self.cv_folds < 0:
+            raise ConfigError(f"cross-validation needs 0 (none) or at least 2 folds, not {self.cv_folds}.")
+
     def to_dict(self) -> dict[str, Any]:
         return {"job": "train", **asdict(self)}
 
@@ -47,6 +51,8 @@ class EvaluateConfig:
             raise ConfigError(f"--group-by must be one of {', '.join(GROUPINGS)}, not {self.group_by!r}.")
         if not self.recipes:
             raise ConfigError("name at least one recipe with --model.")
+        if self.folds < 2:
+            raise ConfigError(f"cross-validation needs at least 2 folds, not {self.folds}.")
 
     def to_dict(self) -> dict[str, Any]:
         return {"job": "evaluate", **asdict(self)}

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oncoclass.data.files import _lines, iter_lines, read_text
+from oncoclass.data import load_table
+from oncoclass.data.files import _lines, iter_lines, read_bytes, read_text
 from oncoclass.errors import InputError
 
 _DIR = Path(tempfile.mkdtemp(prefix="oncoclass-lines-"))
@@ -69,3 +70,78 @@ def test_binary_and_missing_files(tmp_path: Path) -> None:
         list(iter_lines(path))
     with pytest.raises(InputError, match="no such file"):
         list(iter_lines(tmp_path / "absent"))
+
+
+# --- Inputs that are not regular files, and archives that lie -------------------------------------
+
+
+def test_standard_input_is_read_once(monkeypatch) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"id,gene,variation\n1,BRAF,V600E\n")))
+    assert read_bytes("-") == b"id,gene,variation\n1,BRAF,V600E\n"
+
+
+def test_a_fifo_is_read_as_a_stream(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    data = b"ID,Gene,Variation,Class\n0,BRAF,V600E,7\n1,TP53,R175H,4\n"
+
+    def writer() -> None:
+        with fifo.open("wb") as handle:
+            handle.write(data)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    table = load_table(fifo)  # detection and loading share the one read of the pipe
+    thread.join(timeout=10)
+    assert list(table["variation"]) == ["V600E", "R175H"]
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null", "/dev/urandom"])
+def test_devices_are_refused_before_reading(device: str) -> None:
+    with pytest.raises(InputError, match="device"):
+        read_bytes(device)
+    with pytest.raises(InputError, match="device"):
+        next(iter_lines(device))
+
+
+def test_a_zip_member_larger_than_its_header_declares_is_cut_at_the_cap(tmp_path: Path, monkeypatch) -> None:
+    import oncoclass.data.files as files
+
+    path = tmp_path / "liar.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("v.csv", b"id,gene,variation\n" + b"1,BRAF,V600E\n" * 50_000)
+    monkeypatch.setattr(files, "MAX_TABLE_BYTES", 100_000)
+    # The central directory says 650 kB and is refused at once; a header claiming less is still
+    # refused once the counted bytes pass the cap, before the member is read whole.
+    with pytest.raises(InputError, match="ONCOCLASS_MAX_TABLE_BYTES"):
+        read_bytes(path)
+    real_check = files._check_size
+    calls: list[int] = []
+
+    def lenient_header(p, uncompressed, compressed, limit):
+        calls.append(uncompressed)
+        if len(calls) == 1:
+            return None  # pretend the header declared a small member
+        return real_check(p, uncompressed, compressed, limit)
+
+    monkeypatch.setattr(files, "_check_size", lenient_header)
+    with pytest.raises(InputError, match="ONCOCLASS_MAX_TABLE_BYTES"):
+        read_bytes(path)
+    assert max(calls[1:]) <= 100_000 + (1 << 16) + 1  # stopped within one read of the cap
+
+
+def test_a_zip_through_a_pipe_is_read(tmp_path: Path, monkeypatch) -> None:
+    import io
+    import sys
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("v.csv", "id,gene,variation\n1,BRAF,V600E\n")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(buffer.getvalue())))
+    assert read_bytes("-") == b"id,gene,variation\n1,BRAF,V600E\n"

@@ -33,6 +33,7 @@ naming the problem, no traceback, and no output file left behind.
 | --out is a folder | predict | is a folder |
 | --out is /dev/stdout (a link) or /dev/null (a device) | predict | symbolic link / device |
 | --out of train is an existing file | train | is not a folder |
+| /dev/zero (a device) as input | train | is a device or socket |
 | unlabelled file for training | train | has no labels |
 | no rows for --id | explain | no row has id '99' |
 | a 100 MB single document | train | row 3: a line of more than 10,000,000 characters |
@@ -128,6 +129,7 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "unknown recipe": (lambda tmp: [*_write("v", VARIANTS)(tmp), "-m", "nope"], "unknown recipe 'nope'"),
     "unlabelled training file": (_write("nolabel.csv", "id,gene,variation\n1,BRAF,V600E\n"), "has no labels"),
     "missing model folder": (_predict_with("{tmp}/nowhere"), "does not exist"),
+    "a device as input": (lambda tmp: ["train", "-i", "/dev/zero", "-o", str(tmp / "out")], "is a device"),
 }  # fmt: skip
 
 
@@ -248,6 +250,20 @@ def test_predictions_to_standard_output(tmp_path: Path, lr_model: Path) -> None:
     assert lines[0].startswith("ID,") and len(lines) == 4
     assert "written to standard output" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["variants"]
+
+
+def test_a_pipeline_reads_standard_input_and_a_process_substitution(tmp_path: Path, lr_model: Path) -> None:
+    piped = subprocess.run(
+        [EXE, "predict", "-m", str(lr_model), "-i", "-", "-o", "-"],
+        input=VARIANTS, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.splitlines()[0].startswith("ID,class1") and len(piped.stdout.splitlines()) == 4
+    (tmp_path / "v.csv").write_text(VARIANTS)
+    script = f'"{EXE}" predict -m "{lr_model}" -i <(cat "{tmp_path / "v.csv"}") -o "{tmp_path / "p.csv"}"'
+    substituted = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)
+    assert substituted.returncode == 0, substituted.stderr
+    assert (tmp_path / "p.csv").read_text() == piped.stdout
 
 
 def test_unknown_id_to_explain(tmp_path: Path, lr_model) -> None:

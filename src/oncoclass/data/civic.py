@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from oncoclass.data.files import read_text
+from oncoclass.data.files import decode, read_text
 from oncoclass.data.table import CONTEXT, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
 from oncoclass.errors import InputError
 
@@ -59,9 +59,9 @@ def _find(columns: list[str], key: str) -> str | None:
     return None
 
 
-def read_rows(path: str | Path) -> pd.DataFrame:
+def read_rows(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
     """The raw TSV with quoting off; rows with extra *empty* trailing fields are accepted."""
-    content = read_text(path)
+    content = read_text(path) if data is None else decode(data, path)
     lines = [line for line in content.split("\n") if line != ""]
     if not lines:
         raise InputError("the file is empty.", path=path)
@@ -85,8 +85,8 @@ def read_rows(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(body, columns=header, dtype=object)
 
 
-def load_civic(path: str | Path) -> pd.DataFrame:
-    raw = read_rows(path)
+def load_civic(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
+    raw = read_rows(path, data)
     columns = list(raw.columns)
     if not looks_like_civic(columns):
         raise InputError(

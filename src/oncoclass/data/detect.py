@@ -48,15 +48,17 @@ def load_table(
     columns: dict[str, str] | None = None,
     fmt: str = "auto",
     reduce_text: kaggle.ReduceText | None = None,
+    data: bytes | None = None,
 ) -> pd.DataFrame:
-    """Load any supported input as the canonical table (see :mod:`oncoclass.data.table`).
+    """Load any supported input as the canonical table (see :mod:`oncoclass.data.table`). The
+    input is read once (``data``, when the caller already holds its bytes): it may be a pipe.
 
     ``reduce_text`` shrinks Kaggle's long documents while they stream in (see
     :func:`oncoclass.data.kaggle.load_kaggle`); other formats carry short texts and ignore it.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    data = read_bytes(path)
+    data = read_bytes(path) if data is None else data
     if fmt == "auto":
         fmt = detect_format(path, data)
     if fmt != "kaggle" and (text is not None or labels is not None):
@@ -66,7 +68,7 @@ def load_table(
             path=path,
         )
     if fmt == "kaggle":
-        return kaggle.load_kaggle(path, text=text, labels=labels, reduce_text=reduce_text)
+        return kaggle.load_kaggle(path, text=text, labels=labels, reduce_text=reduce_text, data=data)
     if fmt == "civic":
-        return civic.load_civic(path)
+        return civic.load_civic(path, data)
     return tables.load_generic(path, columns=columns, fmt=fmt, data=data)

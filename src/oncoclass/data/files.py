@@ -1,7 +1,18 @@
 """Reading user files: plain, ``.zip`` or ``.7z``, decoded, with bounds against hostile archives.
 
-Archives are read into memory and never extracted to disk, so member names (``../``, absolute
-paths, symlinks) cannot write anywhere; size bounds refuse zip bombs before decompressing.
+Every input is opened once and read as a stream: ``-`` is standard input, and a FIFO or a
+process substitution (``<(zcat x.gz)``) works like a file. Devices (``/dev/zero``), sockets and
+folders are refused before anything is read.
+
+Archives are never extracted to disk, so member names (``../``, absolute paths, symlinks) cannot
+write anywhere. Zip members are decompressed as they are read, counting: a member is refused the
+moment it passes the cap or its running compression ratio looks like a bomb, whatever its header
+claims. Two caps, both configurable:
+
+* ``ONCOCLASS_MAX_TABLE_BYTES`` (default 256 MiB): an input read whole (a variants, CIViC,
+  solution or generic table file), after decompression;
+* ``ONCOCLASS_MAX_MEMBER_BYTES`` (default 2 GiB): a streamed text file (Kaggle's ``ID||Text``),
+  which is held one document at a time.
 """
 
 from __future__ import annotations
@@ -9,6 +20,8 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import stat
+import sys
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +30,12 @@ from typing import BinaryIO
 
 from oncoclass.errors import InputError
 
-#: Largest member we will decompress; Kaggle's biggest file is ~180 MB.
+#: Largest streamed text file (or archive member) we will read; Kaggle's biggest is ~180 MB.
 MAX_MEMBER_BYTES = int(os.environ.get("ONCOCLASS_MAX_MEMBER_BYTES", str(2 * 1024**3)))
+#: Largest input read whole into memory (after decompression).
+MAX_TABLE_BYTES = int(os.environ.get("ONCOCLASS_MAX_TABLE_BYTES", str(256 * 1024**2)))
+#: The path that means standard input.
+STDIN = "-"
 #: A compression ratio above this is treated as a bomb (text compresses ~3-10x).
 MAX_RATIO = 200
 
@@ -30,12 +47,11 @@ def _is_junk(name: str) -> bool:
     return name.endswith("/") or name.startswith(_JUNK_PREFIXES) or base.startswith("._")
 
 
-def archive_kind(path: Path) -> str | None:
-    with path.open("rb") as handle:
-        magic = handle.read(6)
+def archive_kind(magic: bytes) -> str | None:
+    """``zip``, ``7z`` or None, from a file's first bytes."""
     if magic.startswith(b"PK\x03\x04") or magic.startswith(b"PK\x05\x06"):
         return "zip"
-    if magic == b"7z\xbc\xaf\x27\x1c":
+    if magic.startswith(b"7z\xbc\xaf\x27\x1c"):
         return "7z"
     return None
 
@@ -54,17 +70,17 @@ def _single(names: list[str], path: Path) -> str:
     return members[0]
 
 
-def _read_7z(path: Path) -> bytes:
+def _read_7z(source: BinaryIO, path: Path, limit: int) -> bytes:
     import py7zr
     from py7zr.exceptions import ArchiveError
 
     try:
-        with py7zr.SevenZipFile(path, mode="r") as archive:
+        with py7zr.SevenZipFile(source, mode="r") as archive:
             infos = {info.filename: info for info in archive.list() if not info.is_directory}
             name = _single(list(infos), path)
             info = infos[name]
-            _check_size(path, info.uncompressed or 0, info.compressed or 1)
-            factory = _MemoryFactory()
+            _check_size(path, info.uncompressed or 0, info.compressed or 1, limit)
+            factory = _MemoryFactory(limit)
             archive.extract(targets=[name], factory=factory)
     except (ArchiveError, EOFError, OSError, ValueError, KeyError) as exc:
         raise InputError(f"the 7z archive is truncated or corrupt ({exc}).", path=path) from exc
@@ -73,18 +89,19 @@ def _read_7z(path: Path) -> bytes:
             raise
         raise InputError(f"the 7z archive cannot be read ({exc}).", path=path) from exc
     data = factory.data(name)
-    _check_size(path, len(data), info.compressed or 1)
+    _check_size(path, len(data), info.compressed or 1, limit)
     return data
 
 
 class _MemoryFactory:
-    """py7zr writer factory that keeps members in memory, bounded by MAX_MEMBER_BYTES."""
+    """py7zr writer factory that keeps members in memory, bounded by ``limit``."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self._buffers: dict[str, _BoundedBuffer] = {}
 
     def create(self, filename: str) -> _BoundedBuffer:
-        buffer = _BoundedBuffer()
+        buffer = _BoundedBuffer(self.limit)
         self._buffers[filename] = buffer
         return buffer
 
@@ -93,9 +110,13 @@ class _MemoryFactory:
 
 
 class _BoundedBuffer(io.BytesIO):
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
     def write(self, data: bytes) -> int:  # type: ignore[override]
-        if self.tell() + len(data) > MAX_MEMBER_BYTES:
-            raise InputError(f"an archive member is larger than {MAX_MEMBER_BYTES} bytes.")
+        if self.tell() + len(data) > self.limit:
+            raise InputError(f"an archive member is larger than {self.limit} bytes.")
         return super().write(data)
 
     def size(self) -> int:
@@ -108,13 +129,16 @@ class _BoundedBuffer(io.BytesIO):
         pass
 
 
-def _check_size(path: Path, uncompressed: int, compressed: int) -> None:
-    if uncompressed > MAX_MEMBER_BYTES:
+def _limit_env(limit: int) -> str:
+    return "ONCOCLASS_MAX_TABLE_BYTES" if limit == MAX_TABLE_BYTES else "ONCOCLASS_MAX_MEMBER_BYTES"
+
+
+def _check_size(path: Path, uncompressed: int, compressed: int, limit: int) -> None:
+    if uncompressed > limit:
         raise InputError(
-            f"the archive member would unpack to {uncompressed} bytes, past the "
-            f"{MAX_MEMBER_BYTES}-byte limit.",
+            f"the input unpacks to more than {limit} bytes, past the limit.",
             path=path,
-            hint="Raise ONCOCLASS_MAX_MEMBER_BYTES if the file is genuine.",
+            hint=f"Raise {_limit_env(limit)} if the file is genuine.",
         )
     if compressed > 0 and uncompressed > 1024**2 and uncompressed / compressed > MAX_RATIO:
         raise InputError(
@@ -124,27 +148,110 @@ def _check_size(path: Path, uncompressed: int, compressed: int) -> None:
         )
 
 
-def _existing_file(path: str | Path) -> Path:
+def existing_file(path: str | Path) -> Path:
+    """``path`` if it can be read as a stream: a regular file, a FIFO, or ``-`` (standard input).
+    Refused with a message: a missing path, a folder, a device (``/dev/zero`` would be read for
+    ever), a socket."""
     path = Path(path)
-    if not path.exists():
-        raise InputError("no such file.", path=path)
-    if path.is_dir():
+    if str(path) == STDIN:
+        return path
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise InputError("no such file.", path=path) from exc
+    except PermissionError as exc:
+        raise InputError("permission denied.", path=path) from exc
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror}).", path=path) from exc
+    if stat.S_ISDIR(mode):
         raise InputError("is a folder, not a file.", path=path)
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise InputError(
+            "is a device or socket, not a file; refusing to read it.",
+            path=path,
+            hint="Pass a file, a pipe, or - for standard input.",
+        )
     return path
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The bytes of ``path``, or of the single file inside it when it is a zip or 7z archive."""
-    path = _existing_file(path)
+@contextmanager
+def _open_raw(path: Path) -> Iterator[tuple[BinaryIO, bool]]:
+    """The one open of an input: (binary stream, whether it can seek). Standard input is left
+    open for the process; anything else is closed after use."""
+    if str(path) == STDIN:
+        yield sys.stdin.buffer, False
+        return
     try:
-        if archive_kind(path) == "7z":
-            return _read_7z(path)  # already whole in memory; no stream to read it through
-        with _open_stream(path) as stream:
-            data = stream.read(MAX_MEMBER_BYTES + 1)
+        handle = path.open("rb")
     except PermissionError as exc:
         raise InputError("permission denied.", path=path) from exc
-    if len(data) > MAX_MEMBER_BYTES:  # a zip member larger than its header declared
-        _check_size(path, len(data), 1)
+    except OSError as exc:
+        raise InputError(f"cannot be opened ({exc.strerror}).", path=path) from exc
+    with handle:
+        mode = os.fstat(handle.fileno()).st_mode  # the thing opened, not what the name was before
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+            raise InputError("is a device or socket, not a file; refusing to read it.", path=path)
+        yield handle, stat.S_ISREG(mode)
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (bytes already read to sniff the format) followed by the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Counted(io.RawIOBase):
+    """A decompressing stream that counts what it yields and stops past ``limit`` bytes or past
+    :data:`MAX_RATIO` to the compressed size, whatever the archive's header declared."""
+
+    def __init__(self, stream: BinaryIO, path: Path, compressed: int, limit: int) -> None:
+        self.stream, self.path, self.compressed, self.limit = stream, path, max(compressed, 1), limit
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.stream.read(len(buffer))
+        self.count += len(data)
+        _check_size(self.path, self.count, self.compressed, self.limit)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _read_head(stream: BinaryIO, size: int = 8) -> bytes:
+    head = b""
+    while len(head) < size:
+        chunk = stream.read(size - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def read_bytes(path: str | Path, *, limit: int | None = None) -> bytes:
+    """The bytes of ``path``, or of the single file inside it when it is a zip or 7z archive,
+    read once; more than ``limit`` (default :data:`MAX_TABLE_BYTES`) decompressed is refused."""
+    limit = MAX_TABLE_BYTES if limit is None else limit
+    path = existing_file(path)
+    with _open_stream(path, limit) as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        _check_size(path, len(data), len(data), limit)
     return data
 
 
@@ -166,6 +273,21 @@ def _not_utf8(offset: int, row: int, path: str | Path) -> InputError:
     )
 
 
+def check_text(data: bytes, path: str | Path) -> None:
+    """Refuse ``data`` unless it is UTF-8 text, as :func:`decode` does, without keeping a decoded
+    copy: checked a block at a time (the error, when there is one, comes from :func:`decode`)."""
+    _refuse_binary(data, path)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    block = 1 << 22
+    try:
+        for start in range(0, len(data), block):
+            decoder.decode(view[start : start + block], final=start + block >= len(data))
+    except UnicodeDecodeError:
+        decode(data, path)  # raises with the byte and row
+        raise
+
+
 def decode(data: bytes, path: str | Path) -> str:
     """Decode UTF-8 (a byte-order mark is dropped), normalising CRLF; refuse binary files."""
     _refuse_binary(data, path)
@@ -183,30 +305,38 @@ def read_text(path: str | Path) -> str:
 
 
 @contextmanager
-def _open_stream(path: Path) -> Iterator[BinaryIO]:
-    """A binary stream over ``path`` or its single archive member, with the same bounds as
-    :func:`read_bytes`. A 7z member is decompressed into memory first (py7zr cannot stream)."""
-    kind = archive_kind(path)
-    if kind == "zip":
+def _open_stream(path: Path, limit: int) -> Iterator[BinaryIO]:
+    """A binary stream over ``path`` or its single archive member, opened once, decompressed as it
+    is read and bounded by ``limit``. A 7z member is decompressed into memory first (py7zr cannot
+    stream); an archive arriving through a pipe is buffered (compressed) to be read."""
+    with _open_raw(path) as (raw, seekable):
+        head = _read_head(raw)
+        kind = archive_kind(head)
+        if kind is None:
+            yield io.BufferedReader(_Prefixed(head, raw), buffer_size=1 << 16)  # type: ignore[arg-type]
+            return
+        if seekable:
+            raw.seek(0)
+            source: BinaryIO = raw
+        else:
+            source = io.BytesIO(head + raw.read(limit + 1))
+            if source.getbuffer().nbytes > limit:
+                _check_size(path, limit + 1, limit + 1, limit)
+        if kind == "7z":
+            yield io.BytesIO(_read_7z(source, path, limit))
+            return
         try:
-            with zipfile.ZipFile(path) as archive:
+            with zipfile.ZipFile(source) as archive:
                 infos = {info.filename: info for info in archive.infolist()}
                 info = infos[_single(list(infos), path)]
-                _check_size(path, info.file_size, info.compress_size)
+                _check_size(path, info.file_size, info.compress_size, limit)
                 with archive.open(info) as member:
-                    yield member  # type: ignore[misc]
+                    counted = _Counted(member, path, info.compress_size, limit)  # type: ignore[arg-type]
+                    yield io.BufferedReader(counted, buffer_size=1 << 16)  # type: ignore[arg-type]
         except zipfile.BadZipFile as exc:
             raise InputError(f"not a readable zip archive ({exc}).", path=path) from exc
         except (EOFError, zipfile.LargeZipFile, OSError) as exc:
             raise InputError(f"the zip archive is truncated or corrupt ({exc}).", path=path) from exc
-    elif kind == "7z":
-        yield io.BytesIO(_read_7z(path))
-    else:
-        size = path.stat().st_size
-        if size > MAX_MEMBER_BYTES:
-            _check_size(path, size, size)
-        with path.open("rb") as handle:
-            yield handle
 
 
 def iter_lines(path: str | Path, *, max_line_chars: int | None = None, block: int = 1 << 20) -> Iterator[str]:
@@ -217,12 +347,9 @@ def iter_lines(path: str | Path, *, max_line_chars: int | None = None, block: in
     a time, so a 500 MB Kaggle text file never sits in memory whole. A line longer than
     ``max_line_chars`` is refused before it is assembled.
     """
-    path = _existing_file(path)
-    try:
-        with _open_stream(path) as stream:
-            yield from _lines(stream, path, max_line_chars, block)
-    except PermissionError as exc:
-        raise InputError("permission denied.", path=path) from exc
+    path = existing_file(path)
+    with _open_stream(path, MAX_MEMBER_BYTES) as stream:
+        yield from _lines(stream, path, max_line_chars, block)
 
 
 def _lines(stream: BinaryIO, path: Path, max_line_chars: int | None, block: int) -> Iterator[str]:
@@ -246,7 +373,7 @@ def _lines(stream: BinaryIO, path: Path, max_line_chars: int | None, block: int)
             raise _not_utf8(max(consumed + exc.start - held, 0), row, path) from exc
         consumed += len(data)
         if consumed > MAX_MEMBER_BYTES:
-            _check_size(path, consumed, 1)
+            _check_size(path, consumed, consumed, MAX_MEMBER_BYTES)
         carry = ""
         if data and text.endswith("\r"):
             text, carry = text[:-1], "\r"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from oncoclass.data.files import iter_lines, read_text
+from oncoclass.data.files import decode, iter_lines, read_text
 from oncoclass.data.table import (
     GENE,
     ID,
@@ -39,9 +39,10 @@ def header_kind(first_line: str) -> str | None:
     return None
 
 
-def read_variants(path: str | Path) -> pd.DataFrame:
-    """``ID,Gene,Variation[,Class]`` as the canonical table (text empty, label from Class)."""
-    content = read_text(path)
+def read_variants(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
+    """``ID,Gene,Variation[,Class]`` as the canonical table (text empty, label from Class);
+    ``data``: the file's bytes when the caller has already read them (an input is read once)."""
+    content = read_text(path) if data is None else decode(data, path)
     rows = list(csv.reader(io.StringIO(content)))
     if not rows:
         raise InputError("the file is empty.", path=path)
@@ -134,9 +135,9 @@ def read_texts(path: str | Path, *, keep: Keep | None = None) -> dict[str, str]:
     return texts
 
 
-def read_solution(path: str | Path) -> dict[str, str]:
+def read_solution(path: str | Path, data: bytes | None = None) -> dict[str, str]:
     """A one-hot solution file (``ID,class1..class9``) as id -> label."""
-    content = read_text(path)
+    content = read_text(path) if data is None else decode(data, path)
     frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
     columns = [c.strip() for c in frame.columns]
     if not columns or columns[0].lower() != "id":
@@ -160,6 +161,7 @@ def load_kaggle(
     text: str | Path | None = None,
     labels: str | Path | None = None,
     reduce_text: ReduceText | None = None,
+    data: bytes | None = None,
 ) -> pd.DataFrame:
     """Variants, optionally joined to their texts and to a solution file, as one table.
 
@@ -168,7 +170,7 @@ def load_kaggle(
     ``reduce_text(gene, variation, text)``, when given, is applied to each text as it is read
     (a model that only reads the text around the variant's mentions passes its own reduction).
     """
-    table = read_variants(variants)
+    table = read_variants(variants, data)
     notes: list[str] = []
     if text is not None:
         keep: Keep | None = None

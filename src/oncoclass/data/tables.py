@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from oncoclass.data.files import decode, read_bytes
+from oncoclass.data.files import check_text, decode, read_bytes
 from oncoclass.data.table import CANONICAL_COLUMNS, LABEL, canonicalize
 from oncoclass.errors import InputError
 
@@ -50,12 +50,17 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
     try:
         if fmt == "parquet":
             return pd.read_parquet(io.BytesIO(data)).astype(object)
-        text = decode(data, path)
         if fmt == "jsonl":
-            return _read_jsonl(text, path)
+            return _read_jsonl(decode(data, path), path)
+        check_text(data, path)
         sep = "\t" if fmt == "tsv" else ","
         quoting = 3 if fmt == "tsv" else 0  # TSV exports are unquoted; CSV follows RFC 4180
-        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, quoting=quoting)
+        # Parsed from the bytes (checked above to be UTF-8 text), not from a decoded copy: a
+        # StringIO would hold the table again, four bytes a character.
+        return pd.read_csv(
+            io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False, quoting=quoting,
+            encoding="utf-8-sig", engine="c",
+        )  # fmt: skip
     except InputError:
         raise
     except pd.errors.EmptyDataError as exc:
