@@ -32,7 +32,7 @@ from oncoclass.evaluate import align_proba, cross_validate, metrics, prior_proba
 from oncoclass.features import text_reduction
 from oncoclass.models import get_recipe
 from oncoclass.output import atomic_write, check_output, is_stdout
-from oncoclass.persist import Bundle, save_bundle
+from oncoclass.persist import Bundle, check_bundle_target, save_bundle
 
 
 class ProgressSink(Protocol):
@@ -76,6 +76,12 @@ def labelled(table: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]
     mask = table[LABEL] != ""
     if not mask.any():
         raise InputError("no row has a label.", path=source)
+    if not mask.all():
+        first = table[ID].iloc[int(np.flatnonzero(~mask.to_numpy())[0])]
+        notes.append(
+            f"{int((~mask).sum())} row(s) without a label (blank, NaN or null) were left out "
+            f"(first: id {first!r})."
+        )
     out = table[mask].reset_index(drop=True)
     out.attrs = {**table.attrs, "notes": notes}
     groups = table.attrs.get("groups")
@@ -176,6 +182,7 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
     """Train ``config.recipe`` on ``config.input`` and save the bundle to ``out_dir``."""
     recipe = get_recipe(config.recipe)
     check_output(out_dir, inputs=_input_paths(config.input), folder=True)
+    check_bundle_target(Path(out_dir))
     model = recipe.build()
     table, notes = labelled(load_input(config.input, model=model), config.input.path)
     labels = _check_trainable(table, config.input.path)
@@ -473,6 +480,29 @@ def read_truth(path: str | Path) -> dict[str, str]:
     return {i: lab for i, lab in zip(table[ID], table[LABEL], strict=True) if lab}
 
 
+def _probabilities_of(frame: pd.DataFrame, columns: list[str], path: str | Path) -> np.ndarray:
+    """The class columns of a predictions file as probabilities, refusing what is not one: a
+    value that is not a number, NaN, infinite or negative, or a row that does not sum to 1."""
+    values = frame[columns].apply(lambda column: pd.to_numeric(column.str.strip(), errors="coerce"))
+    proba = values.to_numpy(dtype=float)
+    bad = ~np.isfinite(proba) | (proba < 0) | (proba > 1)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raw = frame[columns[col]].iloc[row]
+        raise InputError(
+            f"{columns[col]} is {raw!r}, not a probability between 0 and 1.", path=path, row=row + 2
+        )
+    sums = proba.sum(axis=1)
+    off = np.flatnonzero(np.abs(sums - 1) > 1e-3)
+    if len(off):
+        row = int(off[0])
+        raise InputError(
+            f"the probabilities sum to {sums[row]:.6g}, not 1.", path=path, row=row + 2,
+            hint="Each row must hold one probability per class, summing to 1.",
+        )  # fmt: skip
+    return proba
+
+
 def score(predictions_path: str | Path, truth_path: str | Path) -> dict[str, Any]:
     """Metrics of a predictions CSV (``ID`` + class columns) against the labelled rows it covers."""
     from oncoclass.data.tables import read_frame
@@ -487,13 +517,16 @@ def score(predictions_path: str | Path, truth_path: str | Path) -> dict[str, Any
         for c in columns
     ]
     ids = frame["ID"].astype(str).str.strip()
+    duplicated = ids[ids.duplicated()]
+    if len(duplicated):
+        raise InputError(
+            f"ID {duplicated.iloc[0]!r} is predicted twice; each row would be counted twice.",
+            path=predictions_path, row=int(duplicated.index[0]) + 2,
+        )  # fmt: skip
     mask = ids.isin(list(truth)).to_numpy()
     if not mask.any():
         raise InputError(f"no predicted ID has a label in {truth_path}.", path=predictions_path)
-    try:
-        proba = frame.loc[mask, columns].astype(float).to_numpy()
-    except ValueError as exc:
-        raise InputError(f"a probability is not a number ({exc}).", path=predictions_path) from exc
+    proba = _probabilities_of(frame, columns, predictions_path)[mask]
     y = np.asarray([truth[i] for i in ids[mask]], dtype=object)
     unknown = sorted(set(y) - set(labels))
     if unknown:

@@ -22,6 +22,11 @@ class InputSpec:
     format: str = "auto"
     columns: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        given = [p for p in (self.path, self.text, self.labels) if p is not None and str(p) == "-"]
+        if len(given) > 1:
+            raise ConfigError("only one input can be read from standard input (-).")
+
 
 @dataclass(frozen=True)
 class TrainConfig:

@@ -157,8 +157,13 @@ class Bundle:
 
     @property
     def card(self) -> str:
-        path = self.path / CARD_FILE
-        return path.read_text(encoding="utf-8") if path.exists() else ""
+        """The model card, or "" when it is missing or not a readable text file (it is read with
+        the same bounds as the other bundle files: a FIFO or device in its place cannot hang)."""
+        try:
+            data = read_bounded(self.path / CARD_FILE, limit=MAX_SIDE_FILE_BYTES, what="a model card")
+        except ModelFileError:
+            return ""
+        return data.decode("utf-8", errors="replace")
 
 
 class Metadata(BaseModel):
@@ -267,6 +272,17 @@ def verify_signature(path: str | Path, key: bytes) -> None:
         )
 
 
+def check_bundle_target(out: Path) -> None:
+    """Refuse a model folder target that is a file, or a non-empty folder that is not a model (it
+    would be replaced whole). Called before training, so no work is lost to it."""
+    if out.exists() and not out.is_dir():
+        raise ModelFileError(f"{out} exists and is not a folder; choose another --out.")
+    if out.is_dir() and any(out.iterdir()) and not (out / METADATA_FILE).exists():
+        raise ModelFileError(
+            f"{out} is a non-empty folder that is not an oncoclass model; refusing to overwrite it."
+        )
+
+
 def save_bundle(
     model: Any, out_dir: str | Path, *, metadata: dict[str, Any], config: dict[str, Any], card: str
 ) -> Path:
@@ -275,12 +291,7 @@ def save_bundle(
 
     key = model_key()
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ModelFileError(f"{out} exists and is not a folder; choose another --out.")
-    if out.is_dir() and any(out.iterdir()) and not (out / METADATA_FILE).exists():
-        raise ModelFileError(
-            f"{out} is a non-empty folder that is not an oncoclass model; refusing to overwrite it."
-        )
+    check_bundle_target(out)
     make_parent(out)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

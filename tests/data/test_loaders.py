@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import py7zr
 import pytest
 
@@ -153,3 +155,84 @@ def test_kaggle_texts_are_cut_while_streaming(synth_files) -> None:
     assert list(cut["id"]) == list(whole["id"])
     assert cut["text"].tolist() == cutter.transform(whole)["text"].tolist()
     assert cut["text"].str.len().sum() < whole["text"].str.len().sum()
+
+
+# --- Structured files whose columns hold the wrong types -----------------------------------------
+
+
+def _parquet(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("variation", [["W802*", "X"], ["V600E"]], "column 'variation' holds a list"),
+        ("gene", [{"a": 1}, {"a": 2}], "column 'gene' holds an object"),
+        ("label", [1.0, 2.0], "column 'label' holds a number with decimals"),
+        ("label", [True, False], "column 'label' holds true/false"),
+        ("text", pd.to_datetime(["2020-01-01", "2021-01-01"]), "column 'text' holds Timestamp"),
+    ],
+)
+def test_parquet_columns_of_the_wrong_type_are_refused_by_name(
+    tmp_path: Path, column, values, message
+) -> None:
+    frame = pd.DataFrame({"id": ["1", "2"], "gene": ["BRAF", "KRAS"], "variation": ["V600E", "G12D"]})
+    frame[column] = values
+    with pytest.raises(InputError, match=message):
+        load_table(_parquet(tmp_path / "t.parquet", frame))
+
+
+def test_parquet_whole_number_ids_and_labels_are_fine(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"id": [1, 2], "gene": ["BRAF", "KRAS"], "variation": ["V600E", "G12D"], "label": [7, 2]}
+    )
+    table = load_table(_parquet(tmp_path / "t.parquet", frame))
+    assert list(table["id"]) == ["1", "2"] and list(table["label"]) == ["7", "2"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[1, 2, 3]", "element 1 of the JSON array is int"),
+        ('[{"id": "1", "gene": "BRAF", "variation": "V600E"}, "x"]', "element 2 of the JSON array is str"),
+        ('{"id": "1", "gene": "BRAF", "variation": ["V600E"]}\n', "column 'variation' holds a list"),
+        ('{"id": "1", "gene": "BRAF", "variation": "V600E", "label": 1.0}\n', "holds a number with decimals"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_json_that_is_not_records_of_text_is_refused(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        load_table(path)
+
+
+def test_missing_labels_are_missing_whatever_the_spelling(tmp_path: Path) -> None:
+    from oncoclass.api import labelled
+
+    path = tmp_path / "t.jsonl"
+    rows = [
+        {"id": "1", "gene": "BRAF", "variation": "V600E", "label": "a"},
+        {"id": "2", "gene": "BRAF", "variation": "V600K", "label": None},
+        {"id": "3", "gene": "BRAF", "variation": "V600D", "label": "NaN"},
+        {"id": "4", "gene": "BRAF", "variation": "V600R", "label": "null"},
+        {"id": "5", "gene": "BRAF", "variation": "V600M", "label": " "},
+        {"id": "6", "gene": "BRAF", "variation": "V600G"},
+        {"id": "7", "gene": "KRAS", "variation": "G12D", "label": "b"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    table = load_table(path)
+    assert list(table["label"]) == ["a", "", "", "", "", "", "b"]
+    kept, notes = labelled(table, str(path))
+    assert list(kept["id"]) == ["1", "7"]
+    assert any("5 row(s) without a label" in note for note in notes)
+
+
+def test_a_csv_text_field_over_128_kib_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "variants"
+    long_id = "x" * 200_000  # past the csv module's default field limit
+    path.write_text(f"ID,Gene,Variation,Class\n{long_id},BRAF,V600E,7\n1,TP53,R175H,4\n")
+    table = load_table(path)
+    assert table["id"].iloc[0] == long_id

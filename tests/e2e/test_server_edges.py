@@ -74,4 +74,8 @@ def test_schemathesis_finds_nothing(default_model: Path, server, tmp_path: Path)
             capture_output=True, text=True, timeout=int(seconds) + 300, cwd=tmp_path,
         )  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "No issues found" in result.stdout
+    # A run may end with a warning (for example that many generated cases were refused, which is
+    # the point of negative testing); failures and errors are what fail it.
+    summary = result.stdout[result.stdout.rfind("SUMMARY") :]
+    assert "Failures:" not in summary and "Errors:" not in summary, result.stdout[-6000:]
+    assert " passed" in summary

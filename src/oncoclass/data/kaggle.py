@@ -30,7 +30,9 @@ _NULL_TEXTS = {"", "null", "NULL", "None", "nan", "NaN"}
 def header_kind(first_line: str) -> str | None:
     """Which Kaggle file a header line belongs to, if any."""
     fields = [f.strip().lower() for f in first_line.split(",")]
-    if fields[:3] == ["id", "gene", "variation"]:
+    # Kaggle's variants files are exactly ID,Gene,Variation[,Class]; a table with more or other
+    # columns (id,gene,variation,text,label…) is a generic table, whose labels are its own.
+    if fields in (["id", "gene", "variation"], ["id", "gene", "variation", "class"]):
         return "variants"
     if first_line.strip().lower().replace(" ", "") in ("id,text", "id||text"):
         return "text"
@@ -43,7 +45,12 @@ def read_variants(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
     """``ID,Gene,Variation[,Class]`` as the canonical table (text empty, label from Class);
     ``data``: the file's bytes when the caller has already read them (an input is read once)."""
     content = read_text(path) if data is None else decode(data, path)
-    rows = list(csv.reader(io.StringIO(content)))
+    # The csv module refuses fields over 128 KiB by default; a row's limit is the text limit.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_TEXT_CHARS + 1))
+    try:
+        rows = list(csv.reader(io.StringIO(content)))
+    except csv.Error as exc:
+        raise InputError(f"cannot be parsed as CSV ({exc}).", path=path) from exc
     if not rows:
         raise InputError("the file is empty.", path=path)
     header = [h.strip() for h in rows[0]]

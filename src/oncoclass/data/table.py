@@ -11,6 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from oncoclass.errors import InputError
@@ -47,8 +48,54 @@ def check_text_length(length: int, *, path: str | Path, row: int | None) -> None
         )
 
 
+#: Values of a label column that mean "no label", whatever the file's format wrote for it.
+MISSING_LABELS = frozenset({"", "nan", "null", "none", "na", "n/a"})
+
+
+def _describe(value: object) -> str:
+    kinds = {bool: "true/false", float: "a number with decimals", dict: "an object", list: "a list"}
+    kind = next((name for t, name in kinds.items() if isinstance(value, t)), None)
+    if kind is None:
+        kind = "a list" if hasattr(value, "__len__") and not isinstance(value, str) else type(value).__name__
+    shown = repr(value)
+    return f"{kind} ({shown[:60]}{'…' if len(shown) > 60 else ''})"
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
+def check_types(frame: pd.DataFrame, *, source: str | Path, row_offset: int) -> None:
+    """Refuse a canonical column whose values are not text (or, for ``id`` and ``label``, whole
+    numbers): lists, objects, timestamps, true/false or numbers with decimals from JSON or Parquet
+    would otherwise become strings like ``"['W802*' 'X']"`` or labels ``1.0``."""
+    for column in (*CANONICAL_COLUMNS, LABEL):
+        if column not in frame.columns:
+            continue
+        series = frame[column]
+        if isinstance(series.dtype, pd.StringDtype) or (
+            pd.api.types.is_integer_dtype(series.dtype) and column in (ID, LABEL)
+        ):
+            continue  # CSV/TSV text, or whole numbers where they are allowed
+        numbers_ok = column in (ID, LABEL)
+        for position, value in enumerate(series.tolist()):
+            if _is_missing(value) or isinstance(value, str):
+                continue
+            if numbers_ok and isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+                continue
+            allowed = "text or whole numbers" if numbers_ok else "text"
+            raise InputError(
+                f"column {column!r} holds {_describe(value)}; it must hold {allowed}.",
+                path=source,
+                row=position + row_offset,
+                hint=f"Convert the {column} column to text, or map another column with --columns.",
+            )
+
+
 def as_text(series: pd.Series) -> pd.Series:
     """Strings, stripped, with missing values as empty strings."""
+    if isinstance(series.dtype, pd.StringDtype):  # already text (CSV/TSV): no per-cell objects
+        return series.fillna("").str.strip()
     return series.astype("object").where(series.notna(), "").astype(str).str.strip()
 
 
@@ -73,12 +120,15 @@ def canonicalize(
         )
     if frame.empty:
         raise InputError("the file holds no data rows.", path=source)
+    check_types(frame, source=source, row_offset=row_offset)
     out = pd.DataFrame(index=range(len(frame)))
     for column in (*CANONICAL_COLUMNS, LABEL):
         if column in frame.columns:
             out[column] = as_text(frame[column].reset_index(drop=True))
         elif column != LABEL:
             out[column] = ""
+    if LABEL in out.columns:  # "NaN", "null", blank…: no label, counted where rows are left out
+        out.loc[out[LABEL].str.lower().isin(MISSING_LABELS), LABEL] = ""
     for column in (ID, GENE, VARIATION):
         empty = out.index[out[column] == ""]
         if len(empty):

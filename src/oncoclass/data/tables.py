@@ -49,7 +49,7 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
     fmt = fmt or guess_format(path, data)
     try:
         if fmt == "parquet":
-            return pd.read_parquet(io.BytesIO(data)).astype(object)
+            return pd.read_parquet(io.BytesIO(data))  # typed columns: checked by canonicalize
         if fmt == "jsonl":
             return _read_jsonl(decode(data, path), path)
         check_text(data, path)
@@ -77,6 +77,17 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
             records = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON ({exc.msg}).", path=path, row=exc.lineno) from exc
+        except RecursionError as exc:
+            raise InputError("the JSON is nested too deeply.", path=path) from exc
+        if not isinstance(records, list):
+            raise InputError("a JSON file must hold an array of objects, or one object per line.", path=path)
+        for number, record in enumerate(records, start=1):
+            if not isinstance(record, dict):
+                raise InputError(
+                    f"element {number} of the JSON array is {type(record).__name__}, not an object.",
+                    path=path,
+                    hint='Each record must be an object such as {"id": "1", "gene": "BRAF", ...}.',
+                )
     else:
         records = []
         for number, line in enumerate(text.split("\n"), start=1):
@@ -86,12 +97,17 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(f"invalid JSON ({exc.msg}).", path=path, row=number) from exc
+            except RecursionError as exc:
+                raise InputError("the JSON is nested too deeply.", path=path, row=number) from exc
             if not isinstance(record, dict):
                 raise InputError("each line must be a JSON object.", path=path, row=number)
             records.append(record)
     if not records:
         raise InputError("the file holds no records.", path=path)
-    return pd.DataFrame.from_records(records).astype(object)
+    # Built column by column as objects, so each value keeps the type JSON gave it (a missing
+    # field is None, 1 stays 1, 1.0 stays a float) for the canonical table's type check.
+    names = list(dict.fromkeys(key for record in records for key in record))
+    return pd.DataFrame({name: [r.get(name) for r in records] for name in names}, dtype=object)
 
 
 def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str | Path) -> pd.DataFrame:
@@ -129,8 +145,11 @@ def load_generic(
     fmt: str | None = None,
     data: bytes | None = None,
 ) -> pd.DataFrame:
+    data = read_bytes(path) if data is None else data
+    fmt = fmt or guess_format(Path(path), data)
     frame = map_columns(read_frame(path, fmt, data), columns, path)
-    table = canonicalize(frame, source=path)
+    # A CSV/TSV row number counts its header line; a JSON record or Parquet row counts from 1.
+    table = canonicalize(frame, source=path, row_offset=2 if fmt in ("csv", "tsv") else 1)
     table.attrs["source"] = str(path)
     table.attrs["notes"] = []
     return table
