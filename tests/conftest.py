@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -160,3 +161,24 @@ def server() -> _ServerFactory:
     """``with server(model, *serve_args, **env) as live: httpx.get(live.url + ...)``;
     ``live.output`` after exit."""
     return _ServerFactory()
+
+
+def run_cli(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``oncoclass ARGS`` in this process (``oncoclass.cli.run``): what the executable would print
+    and return, without the second or two each new process spends importing the stack."""
+    import contextlib
+    import io
+
+    from oncoclass.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run([str(a) for a in args])
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli() -> Callable[[list[str]], subprocess.CompletedProcess[str]]:
+    """``cli([...])`` runs one command in-process; a few end-to-end tests still start the real
+    executable (tests/e2e/test_bad_inputs.py, test_cli.py, the server and browser tests)."""
+    return run_cli

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from oncoclass.errors import OutputError
-from oncoclass.output import Terminated, atomic_write, check_output, cleanup_on_sigterm
+from oncoclass.output import Interrupted, atomic_write, check_output, cleanup_on_signals
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -98,15 +98,16 @@ def test_an_existing_output_survives_a_failed_write(tmp_path: Path) -> None:
     assert target.read_text() == "before" and _leftovers(tmp_path) == []
 
 
-def test_sigterm_mid_write_removes_the_temporary_file(tmp_path: Path) -> None:
-    before = signal.getsignal(signal.SIGTERM)
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_mid_write_removes_the_temporary_file(tmp_path: Path, signum: int, code: int) -> None:
+    before = signal.getsignal(signum)
 
     def killed(handle) -> None:
         handle.write("half")
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
 
-    with pytest.raises(Terminated) as info, cleanup_on_sigterm():
+    with pytest.raises(Interrupted) as info, cleanup_on_signals():
         atomic_write(tmp_path / "out.csv", killed)
-    assert info.value.code == 143
+    assert info.value.code == code
     assert list(tmp_path.iterdir()) == []
-    assert signal.getsignal(signal.SIGTERM) == before  # the handler is the block's alone
+    assert signal.getsignal(signum) == before  # the handler is the block's alone

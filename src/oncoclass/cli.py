@@ -20,7 +20,7 @@ import typer
 from oncoclass import api
 from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig, parse_columns
 from oncoclass.errors import ConfigError, OncoclassError
-from oncoclass.output import check_output, cleanup_on_sigterm, is_stdout
+from oncoclass.output import Interrupted, check_output, cleanup_on_signals, is_stdout
 from oncoclass.persist import load_bundle
 
 app = typer.Typer(
@@ -529,23 +529,37 @@ def serve(
     uvicorn.run("oncoclass.service:app_from_env", factory=True, workers=workers, **options)
 
 
-def main() -> None:
+def run(argv: list[str] | None = None) -> int:
+    """Run one command (``argv`` without the program name; None: ``sys.argv``) and return its exit
+    status: 0 done, 1 internal error, 2 user error (bad input, option or model), 130 interrupted,
+    143 terminated. Tests drive the CLI in-process through this."""
     warnings.filterwarnings("ignore", category=UserWarning)
+    STATE["debug"] = False
     try:
         from tqdm.contrib.logging import logging_redirect_tqdm
 
-        # Log lines print above a running bar instead of through it.
-        # Standalone mode lets Typer render usage errors itself and exit with its own status.
-        # SIGTERM unwinds like Ctrl-C, so no temporary output is left behind.
-        with logging_redirect_tqdm(), cleanup_on_sigterm():
-            app()
+        # Log lines print above a running bar instead of through it. Standalone mode lets Typer
+        # render usage errors itself and exit with its own status.
+        # Ctrl-C and SIGTERM unwind as SystemExit(130 / 143), so no temporary output is left.
+        with logging_redirect_tqdm(), cleanup_on_signals():
+            app(args=argv, prog_name="oncoclass")
+    except SystemExit as exc:  # Typer's own exit (0 done, 2 usage error) or a signal's
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc, Interrupted):
+            err("interrupted; no output was left half-written.")
+        return code
     except OncoclassError as exc:
         if STATE["debug"]:
             traceback.print_exc()
         err(f"error: {exc.render()}")
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except Exception as exc:
         if STATE["debug"]:
             traceback.print_exc()
         err(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)")
-        sys.exit(1)
+        return 1
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -142,27 +142,30 @@ def atomic_write(path: Path, write: Callable[[Any], Any], *, binary: bool = Fals
         raise
 
 
-class Terminated(SystemExit):
-    """Raised in the main thread on SIGTERM, so ``finally`` blocks and the atomic writers clean up
-    as they do on Ctrl-C. Exit status 143 (128 + SIGTERM), as a shell reports a killed process."""
+class Interrupted(SystemExit):
+    """Raised in the main thread on SIGINT (Ctrl-C) or SIGTERM, so ``finally`` blocks and the
+    atomic writers clean up. The exit status is the shell's for a killed process: 128 + signal
+    (130 for Ctrl-C, 143 for SIGTERM). A SystemExit, so no library or Click handler swallows it."""
 
-    def __init__(self) -> None:
-        super().__init__(128 + signal.SIGTERM)
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
 
 
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
 
 
 @contextlib.contextmanager
-def cleanup_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` while the block runs (main thread only)."""
+def cleanup_on_signals() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into :class:`Interrupted` while the block runs (main thread only)."""
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread: leave signals to whoever owns it
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

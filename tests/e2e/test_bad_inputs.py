@@ -1,7 +1,9 @@
 """Every bad input a user can hand the CLI, and the one-line message it gets.
 
-Each case runs the real ``oncoclass`` executable and checks: exit status 2, one line on stderr
-naming the problem, no traceback, and no output file left behind.
+Each case runs the CLI in-process (``cli`` fixture: the same code as the executable, without a
+new process per case) and checks: exit status 2, one line on stderr naming the problem, no
+traceback, and no output file left behind. The real executable runs where a process matters:
+standard input, pipes, standard output, and one refusal (``test_the_executable_refuses_too``).
 
 | input | command | message |
 |---|---|---|
@@ -134,6 +136,7 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """The real executable: kept for the cases where a process matters (pipes, start-up)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=600, env=env)
 
@@ -149,9 +152,9 @@ def _check_refused(result: subprocess.CompletedProcess[str], message: str, tmp: 
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_is_refused_with_one_line(tmp_path: Path, case: str) -> None:
+def test_bad_input_is_refused_with_one_line(tmp_path: Path, case: str, cli) -> None:
     make, message = CASES[case]
-    _check_refused(_run(make(tmp_path)), message, tmp_path)
+    _check_refused(cli(make(tmp_path)), message, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -166,19 +169,19 @@ def model_copy(tmp_path_factory, lr_model) -> Callable[[], Path]:
     return copy
 
 
-def test_model_from_another_format_version(tmp_path: Path, model_copy) -> None:
+def test_model_from_another_format_version(tmp_path: Path, model_copy, cli) -> None:
     model = model_copy()
     meta = json.loads((model / "metadata.json").read_text())
     meta["format_version"] = 0
     (model / "metadata.json").write_text(json.dumps(meta))
-    _check_refused(_run(_predict_with(str(model))(tmp_path)), "was written in model format 0", tmp_path)
+    _check_refused(cli(_predict_with(str(model))(tmp_path)), "was written in model format 0", tmp_path)
 
 
-def test_altered_model_file(tmp_path: Path, model_copy) -> None:
+def test_altered_model_file(tmp_path: Path, model_copy, cli) -> None:
     model = model_copy()
     with (model / "model.skops").open("ab") as handle:
         handle.write(b"tampered")
-    _check_refused(_run(_predict_with(str(model))(tmp_path)), "does not match the checksum", tmp_path)
+    _check_refused(cli(_predict_with(str(model))(tmp_path)), "does not match the checksum", tmp_path)
 
 
 def _inject_function(model: Path, module: str, name: str) -> None:
@@ -204,18 +207,18 @@ def _inject_function(model: Path, module: str, name: str) -> None:
 
 
 def test_model_naming_an_untrusted_function_is_refused_by_predict_and_serve(
-    tmp_path: Path, model_copy
+    tmp_path: Path, model_copy, cli
 ) -> None:
     model = model_copy()
     _inject_function(model, "numpy.testing._private.utils", "runstring")
-    _check_refused(_run(_predict_with(str(model))(tmp_path)), "does not trust", tmp_path)
-    served = _run(["serve", "-m", str(model), "--port", "1"])
+    _check_refused(cli(_predict_with(str(model))(tmp_path)), "does not trust", tmp_path)
+    served = cli(["serve", "-m", str(model), "--port", "1"])
     assert served.returncode == 2 and "does not trust" in served.stderr, served.stderr
 
 
-def test_unsigned_model_is_refused_when_a_key_is_set(tmp_path: Path, model_copy, monkeypatch) -> None:
+def test_unsigned_model_is_refused_when_a_key_is_set(tmp_path: Path, model_copy, monkeypatch, cli) -> None:
     monkeypatch.setenv("ONCOCLASS_MODEL_KEY", "team secret")
-    _check_refused(_run(_predict_with(str(model_copy()))(tmp_path)), "is not signed", tmp_path)
+    _check_refused(cli(_predict_with(str(model_copy()))(tmp_path)), "is not signed", tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -227,19 +230,26 @@ def test_unsigned_model_is_refused_when_a_key_is_set(tmp_path: Path, model_copy,
         ("/dev/null", "device, pipe or socket"),
     ],
 )
-def test_outputs_that_must_not_be_written(tmp_path: Path, lr_model: Path, out: str, message: str) -> None:
+def test_outputs_that_must_not_be_written(
+    tmp_path: Path, lr_model: Path, out: str, message: str, cli
+) -> None:
     (tmp_path / "variants").write_text(VARIANTS)
     args = ["predict", "-m", str(lr_model), "-i", str(tmp_path / "variants"), "-o", out.format(tmp=tmp_path)]
-    _check_refused(_run(args), message, tmp_path)
+    _check_refused(cli(args), message, tmp_path)
     assert (tmp_path / "variants").read_text() == VARIANTS
 
 
-def test_train_refuses_a_file_as_its_model_folder(tmp_path: Path) -> None:
+def test_train_refuses_a_file_as_its_model_folder(tmp_path: Path, cli) -> None:
     (tmp_path / "variants").write_text(VARIANTS)
     (tmp_path / "taken").write_text("keep me")
-    result = _run(["train", "-i", str(tmp_path / "variants"), "-o", str(tmp_path / "taken")])
+    result = cli(["train", "-i", str(tmp_path / "variants"), "-o", str(tmp_path / "taken")])
     assert result.returncode == 2 and "is not a folder" in result.stderr, result.stderr
     assert (tmp_path / "taken").read_text() == "keep me"
+
+
+def test_the_executable_refuses_too(tmp_path: Path) -> None:
+    make, message = CASES["duplicate IDs"]
+    _check_refused(_run(make(tmp_path)), message, tmp_path)
 
 
 def test_predictions_to_standard_output(tmp_path: Path, lr_model: Path) -> None:
@@ -266,13 +276,13 @@ def test_a_pipeline_reads_standard_input_and_a_process_substitution(tmp_path: Pa
     assert (tmp_path / "p.csv").read_text() == piped.stdout
 
 
-def test_unknown_id_to_explain(tmp_path: Path, lr_model) -> None:
+def test_unknown_id_to_explain(tmp_path: Path, lr_model, cli) -> None:
     (tmp_path / "v.csv").write_text("id,gene,variation\n1,BRAF,V600E\n")
     args = ["explain", "-m", str(lr_model), "-i", str(tmp_path / "v.csv"), "--id", "99"]
-    _check_refused(_run(args), "no row has id '99'", tmp_path)
+    _check_refused(cli(args), "no row has id '99'", tmp_path)
 
 
-def test_a_100_mb_single_document_is_refused_with_its_row(tmp_path: Path) -> None:
+def test_a_100_mb_single_document_is_refused_with_its_row(tmp_path: Path, cli) -> None:
     (tmp_path / "variants").write_text(VARIANTS)
     with (tmp_path / "text").open("w") as handle:
         handle.write("ID,Text\n0||short\n1||")
@@ -289,21 +299,21 @@ def test_a_100_mb_single_document_is_refused_with_its_row(tmp_path: Path) -> Non
         "-o",
         str(tmp_path / "out"),
     ]
-    _check_refused(_run(args), "row 3: a line of more than 10,000,000 characters", tmp_path)
+    _check_refused(cli(args), "row 3: a line of more than 10,000,000 characters", tmp_path)
 
 
-def test_archive_member_names_cannot_write_outside(tmp_path: Path) -> None:
+def test_archive_member_names_cannot_write_outside(tmp_path: Path, cli) -> None:
     # A member named ../../x is read in memory; nothing is ever extracted to disk.
     escape = "../" * 12 + "tmp/oncoclass-escape-test.csv"
     args = _zip({escape: VARIANTS.encode()})(tmp_path)
-    result = _run(args)
+    result = cli(args)
     assert result.returncode == 0, result.stderr
     assert not Path("/tmp/oncoclass-escape-test.csv").exists()
 
 
-def test_accepted_oddities_bom_crlf_and_a_single_example_class(tmp_path: Path) -> None:
+def test_accepted_oddities_bom_crlf_and_a_single_example_class(tmp_path: Path, cli) -> None:
     text = "\ufeff" + (HEADER + "0,BRAF,V600E,7\n1,TP53,R175H,4\n2,KRAS,G12D,7\n").replace("\n", "\r\n")
     (tmp_path / "v.csv").write_text(text, encoding="utf-8", newline="")
-    result = _run(["train", "-i", str(tmp_path / "v.csv"), "-o", str(tmp_path / "m")])
+    result = cli(["train", "-i", str(tmp_path / "v.csv"), "-o", str(tmp_path / "m")])
     assert result.returncode == 0, result.stderr
     assert "single example" in result.stderr
