@@ -108,3 +108,25 @@ def test_duplicate_ids_across_partitions_are_an_error(tmp_path, lr_model, rows, 
             lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address
         )
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_a_civic_export_is_read_as_civic_on_dask_too(tmp_path, lr_model, cluster) -> None:
+    """Format detection is the one rule every command uses: a CIViC TSV is not a generic table."""
+    from oncoclass.api import load_input
+
+    header = (
+        "gene\tvariant\tdisease\tdrugs\tevidence_type\tclinical_significance\tevidence_statement\tevidence_id"
+    )
+    lines = [header] + [
+        f"BRAF\tV600E\tMelanoma\tVemurafenib\tPredictive\tSensitivity/Response\tStatement {i}.\t{100 + i}"
+        for i in range(6)
+    ]
+    source = tmp_path / "civic.tsv"
+    source.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "pred.csv"
+    predict_dask(
+        lr_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=2
+    )
+    got = pd.read_csv(out, dtype={"ID": str}).set_index("ID").sort_index()
+    expected = predict_table(load_bundle(lr_model), load_input(InputSpec(path=str(source))))
+    pd.testing.assert_frame_equal(got, expected.set_index("ID").sort_index(), check_exact=False, atol=2e-6)

@@ -19,12 +19,15 @@ from oncoclass import __version__
 from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig
 from oncoclass.data import load_table
 from oncoclass.data.table import (
+    GENE,
     ID,
     KAGGLE_CLASSES,
     LABEL,
+    VARIATION,
     class_meanings,
     is_kaggle_label_set,
     label_columns,
+    records_to_table,
     table_hash,
 )
 from oncoclass.errors import InputError, TrainingError
@@ -252,25 +255,17 @@ def predict_table(bundle: Bundle, table: pd.DataFrame, *, progress: Progress = N
 def predict_records(bundle: Bundle, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Predict variants given as ``{gene, variation, text?, context?, id?}`` records (the service's
     unit of work): probabilities per class, the top class, and the model that answered."""
-    table = pd.DataFrame(
-        {
-            ID: [str(r.get("id") or i + 1) for i, r in enumerate(records)],
-            "gene": [str(r["gene"]).strip() for r in records],
-            "variation": [str(r["variation"]).strip() for r in records],
-            "text": [str(r.get("text") or "") for r in records],
-            "context": [str(r.get("context") or "") for r in records],
-        }
-    )
+    table = records_to_table(records)
     proba = probabilities(bundle, table)
     meanings = class_meanings(bundle.labels) or None
     out = []
-    for record, row in zip(records, proba, strict=True):
+    for i, (record, row) in enumerate(zip(records, proba, strict=True)):
         top = int(np.argmax(row))
         out.append(
             {
                 "id": record.get("id"),
-                "gene": str(record["gene"]).strip(),
-                "variation": str(record["variation"]).strip(),
+                "gene": table[GENE].iloc[i],
+                "variation": table[VARIATION].iloc[i],
                 "probabilities": {label: float(p) for label, p in zip(bundle.labels, row, strict=True)},
                 "top_class": bundle.labels[top],
                 "top_probability": float(row[top]),

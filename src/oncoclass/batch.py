@@ -26,9 +26,10 @@ import pandas as pd
 
 from oncoclass.api import load_input, predict_table, write_sidecar
 from oncoclass.config import InputSpec
+from oncoclass.data.detect import detect_format
 from oncoclass.data.files import STDIN, archive_kind, existing_file
-from oncoclass.data.table import CONTEXT, GENE, ID, MAX_TEXT_CHARS, TEXT, VARIATION, as_text, label_columns
-from oncoclass.data.tables import guess_format, map_columns
+from oncoclass.data.table import GENE, ID, VARIATION, label_columns, row_problems, text_columns
+from oncoclass.data.tables import map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.output import atomic_write, check_output, make_parent
 from oncoclass.persist import Bundle, load_bundle
@@ -74,21 +75,13 @@ def _canonical(frame: pd.DataFrame, columns: dict[str, str] | None, source: str)
     missing = [c for c in (ID, GENE, VARIATION) if c not in frame.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}.", path=source)
-    out = pd.DataFrame(index=frame.index)
-    for column in (ID, GENE, VARIATION, TEXT, CONTEXT):
-        out[column] = as_text(frame[column]) if column in frame.columns else ""
-    return out
+    return text_columns(frame).set_axis(frame.index)
 
 
 def _reasons(table: pd.DataFrame) -> pd.Series:
-    reasons = pd.Series("", index=table.index, dtype=object)
-    bad_line = table[ID].str.startswith(_BAD_LINE)
-    reasons[bad_line] = "wrong number of fields"
-    for column in (ID, GENE, VARIATION):
-        reasons[(reasons == "") & (table[column] == "")] = f"empty {column}"
-    reasons[(reasons == "") & (table[TEXT].str.len() > MAX_TEXT_CHARS)] = (
-        f"text longer than {MAX_TEXT_CHARS} characters"
-    )
+    """The table's row rule (:func:`row_problems`), and lines with the wrong number of fields."""
+    reasons = row_problems(table)
+    reasons[table[ID].str.startswith(_BAD_LINE)] = "wrong number of fields"
     return reasons
 
 
@@ -142,12 +135,14 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> Any:
     if regular:
         with path.open("rb") as handle:
             head = handle.read(65536)
-    whole = spec.text or spec.labels or spec.format in ("kaggle", "civic")
-    if whole or not regular or archive_kind(head) is not None:
+    # The format is decided by the same rule as every other command (detect_format), from the
+    # file's head: Kaggle files and CIViC exports have loaders of their own.
+    fmt = spec.format if spec.format != "auto" else (detect_format(path, head) if regular else "auto")
+    whole = spec.text or spec.labels or fmt in ("kaggle", "civic", "auto")
+    if whole or archive_kind(head) is not None:
         # Paired Kaggle files, CIViC exports, archives and pipes are read once, whole, then partitioned.
         table = load_input(spec)
         return dd.from_pandas(table, npartitions=max(1, partitions or os.cpu_count() or 1), sort=False)
-    fmt = spec.format if spec.format in ("csv", "tsv", "jsonl", "parquet") else guess_format(path, head)
     size = path.stat().st_size
     blocksize = max(4096, size // partitions + 1) if partitions else 32 << 20
     if fmt == "parquet":

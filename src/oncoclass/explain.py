@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from scipy.special import softmax
 from sklearn.preprocessing import MaxAbsScaler
 
-from oncoclass.data.table import class_meanings
+from oncoclass.data.table import GENE, VARIATION, class_meanings, records_to_table
 from oncoclass.errors import InputError
 from oncoclass.features.text import split_sentences
 from oncoclass.models.blend import BlendedClassifier, transform_features
@@ -319,12 +319,6 @@ def _sentence_scores(
 # --- the two methods ------------------------------------------------------------------------
 
 
-def _row(gene: str, variation: str, text: str, context: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"id": ["explain"], "gene": [gene], "variation": [variation], "text": [text], "context": [context]}
-    )
-
-
 def _meaning(labels: list[str], label: str) -> str | None:
     return class_meanings(labels).get(label)
 
@@ -463,9 +457,9 @@ def explain(
     max_sentences: int = 300,
 ) -> Explanation:
     """Explain the model's prediction for one variant: for the predicted class and any in ``classes``."""
-    gene, variation = gene.strip(), variation.strip()
-    if not gene or not variation:
-        raise InputError("a gene and a variation are both needed to explain a prediction.")
+    record = {"id": "explain", "gene": gene, "variation": variation, "text": text, "context": context}
+    table = records_to_table([record])  # the same row rule as files and the service
+    gene, variation = table[GENE].iloc[0], table[VARIATION].iloc[0]
     model = bundle.model
     labels = [str(c) for c in model.classes_]
     unknown = [c for c in classes or [] if c not in labels]
@@ -473,7 +467,6 @@ def explain(
         raise InputError(
             f"unknown class(es) {', '.join(unknown)}.", hint=f"This model's classes: {', '.join(labels)}."
         )
-    table = _row(gene, variation, text, context)
     proba = model.predict_proba(table)[0]
     predicted = int(np.argmax(proba))
     targets = [predicted] + [labels.index(c) for c in classes or [] if labels.index(c) != predicted]

@@ -27,6 +27,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from oncoclass import __version__
 from oncoclass.api import predict_records
+from oncoclass.data.table import MAX_TEXT_CHARS
 from oncoclass.errors import ConfigError, OncoclassError
 from oncoclass.explain import explain
 from oncoclass.persist import Bundle
@@ -45,7 +46,8 @@ class ServiceSettings:
 
     max_batch: int = 256
     max_body_bytes: int = 2_000_000
-    max_text_chars: int = 1_000_000
+    #: The same limit as a file's text (ONCOCLASS_MAX_TEXT_CHARS); the body limit comes first.
+    max_text_chars: int = MAX_TEXT_CHARS
     api_key: str | None = None
     #: Seconds a client has to send a whole request (headers and body), and that an idle
     #: keep-alive connection is kept: a stalled or slow-drip client is disconnected.

@@ -118,7 +118,10 @@ def load_civic(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
             if found["significance"]
             else pd.Series("", index=raw.index)
         )
-        label = (kind + ": " + significance).str.strip()
+        # A blank significance is CIViC's "not applicable" (its current schema spells it N/A),
+        # not a class of its own named "Predictive:".
+        significance = significance.where(significance != "", "N/A")
+        label = kind + ": " + significance
         frame[LABEL] = label.where(kind != "", "")
     table = canonicalize(frame, source=path)
     table.attrs["source"] = str(path)

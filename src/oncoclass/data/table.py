@@ -99,6 +99,56 @@ def as_text(series: pd.Series) -> pd.Series:
     return series.astype("object").where(series.notna(), "").astype(str).str.strip()
 
 
+def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The canonical columns of ``frame`` (and ``label`` when present) as stripped text, absent
+    columns empty; missing label spellings ("NaN", "null"…) become empty."""
+    out = pd.DataFrame(index=range(len(frame)))
+    for column in (*CANONICAL_COLUMNS, LABEL):
+        if column in frame.columns:
+            out[column] = as_text(frame[column].reset_index(drop=True))
+        elif column != LABEL:
+            out[column] = ""
+    if LABEL in out.columns:  # "NaN", "null", blank…: no label, counted where rows are left out
+        out.loc[out[LABEL].str.lower().isin(MISSING_LABELS), LABEL] = ""
+    return out
+
+
+def row_problems(table: pd.DataFrame) -> pd.Series:
+    """Why each row of a canonical table cannot be used ("" when it can): the one row rule. The
+    file loaders raise on the first problem, the batch engine writes each to its reject file, and
+    the service and explain refuse the record."""
+    problems = pd.Series("", index=table.index, dtype=object)
+    for column in (ID, GENE, VARIATION):
+        problems[(problems == "") & (table[column] == "")] = f"empty {column}"
+    if TEXT in table.columns:
+        problems[(problems == "") & (table[TEXT].str.len() > MAX_TEXT_CHARS)] = (
+            f"a text past the limit of {MAX_TEXT_CHARS:,} characters"
+        )
+    return problems
+
+
+def records_to_table(records: list[dict[str, object]], *, source: str = "request") -> pd.DataFrame:
+    """Records ``{gene, variation, text?, context?, id?}`` (the service, explain) as a canonical
+    table, checked by the same rules as a file's rows; a record without an ``id`` is numbered."""
+    frame = pd.DataFrame(
+        {
+            ID: [r.get(ID) if r.get(ID) not in (None, "") else str(i + 1) for i, r in enumerate(records)],
+            **{c: [r.get(c) for r in records] for c in (GENE, VARIATION, TEXT, CONTEXT)},
+        },
+        dtype=object,
+    )
+    check_types(frame, source=source, row_offset=1)
+    table = text_columns(frame)
+    problems = row_problems(table)
+    bad = problems[problems != ""]
+    if len(bad):
+        first = int(bad.index[0])
+        raise InputError(
+            f"record {first + 1}: {bad.iloc[0]}.", hint="Every record needs a gene and a variation."
+        )
+    return table
+
+
 def canonicalize(
     frame: pd.DataFrame,
     *,
@@ -121,27 +171,20 @@ def canonicalize(
     if frame.empty:
         raise InputError("the file holds no data rows.", path=source)
     check_types(frame, source=source, row_offset=row_offset)
-    out = pd.DataFrame(index=range(len(frame)))
-    for column in (*CANONICAL_COLUMNS, LABEL):
-        if column in frame.columns:
-            out[column] = as_text(frame[column].reset_index(drop=True))
-        elif column != LABEL:
-            out[column] = ""
-    if LABEL in out.columns:  # "NaN", "null", blank…: no label, counted where rows are left out
-        out.loc[out[LABEL].str.lower().isin(MISSING_LABELS), LABEL] = ""
-    for column in (ID, GENE, VARIATION):
-        empty = out.index[out[column] == ""]
-        if len(empty):
-            raise InputError(
-                f"empty {column!r} (and {len(empty) - 1} more rows like it).",
-                path=source,
-                row=int(empty[0]) + row_offset,
-                hint=f"Every row needs an {column}.",
-            )
-    lengths = out[TEXT].str.len()
-    if len(lengths) and lengths.max() > MAX_TEXT_CHARS:
-        longest = int(lengths.to_numpy().argmax())
-        check_text_length(int(lengths.iloc[longest]), path=source, row=longest + row_offset)
+    out = text_columns(frame)
+    problems = row_problems(out)
+    bad = np.flatnonzero((problems != "").to_numpy())
+    if len(bad):
+        first = int(bad[0])
+        if out[TEXT].iloc[first] and len(out[TEXT].iloc[first]) > MAX_TEXT_CHARS:
+            check_text_length(len(out[TEXT].iloc[first]), path=source, row=first + row_offset)
+        same = int((problems == problems.iloc[first]).sum()) - 1
+        raise InputError(
+            f"{problems.iloc[first]} (and {same} more rows like it).",
+            path=source,
+            row=first + row_offset,
+            hint="Every row needs an id, a gene and a variation.",
+        )
     duplicated = out.index[out[ID].duplicated()]
     if len(duplicated):
         first = int(duplicated[0])

@@ -1,0 +1,47 @@
+"""The canonical table's rules (``oncoclass.data.table``): one row rule for files, batches, the
+service and explain."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from oncoclass.data.table import MAX_TEXT_CHARS, canonicalize, records_to_table, row_problems, text_columns
+from oncoclass.errors import InputError
+
+
+def test_row_problems_name_the_first_thing_wrong_with_each_row() -> None:
+    frame = pd.DataFrame(
+        {
+            "id": ["1", "", "3", "4", "5"],
+            "gene": ["BRAF", "KRAS", "", "TP53", "EGFR"],
+            "variation": ["V600E", "G12D", "R175H", "", "L858R"],
+            "text": ["", "", "", "", "x" * (MAX_TEXT_CHARS + 1)],
+        }
+    )
+    problems = row_problems(text_columns(frame))
+    assert list(problems) == [
+        "",
+        "empty id",
+        "empty gene",
+        "empty variation",
+        f"a text past the limit of {MAX_TEXT_CHARS:,} characters",
+    ]
+
+
+def test_a_file_raises_on_its_first_problem_with_the_row() -> None:
+    frame = pd.DataFrame({"id": ["1", "2", "3"], "gene": ["BRAF", "", ""], "variation": ["V600E", "x", "y"]})
+    with pytest.raises(InputError, match=r"row 3: empty gene \(and 1 more rows like it\)"):
+        canonicalize(frame, source="f.csv")
+
+
+def test_records_are_checked_by_the_same_rule_and_numbered() -> None:
+    table = records_to_table(
+        [{"gene": " BRAF ", "variation": "V600E"}, {"gene": "KRAS", "variation": "G12D", "id": "k"}]
+    )
+    assert list(table["id"]) == ["1", "k"] and list(table["gene"]) == ["BRAF", "KRAS"]
+    assert list(table["text"]) == ["", ""] and list(table["context"]) == ["", ""]
+    with pytest.raises(InputError, match="record 2: empty variation"):
+        records_to_table([{"gene": "BRAF", "variation": "V600E"}, {"gene": "KRAS", "variation": "  "}])
+    with pytest.raises(InputError, match="column 'gene' holds a list"):
+        records_to_table([{"gene": ["BRAF"], "variation": "V600E"}])
