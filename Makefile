@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install browser demo test test-all lint bench clean
 
 install: $(STAMP)
 
@@ -30,9 +30,14 @@ browser:
 demo: install
 	$(BIN)/oncoclass demo --workdir demo-output
 
+# `make test` skips the tests marked slow (fuzzing, schemathesis, every recipe on CIViC) and says
+# so; `make test-all` runs everything, as CI does (.ci/run sets ONCOCLASS_ALL_TESTS=1).
 test: install browser
 	$(BIN)/ruff check src tests benchmarks fuzz
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-all:
+	ONCOCLASS_ALL_TESTS=1 $(MAKE) test
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks fuzz

@@ -18,6 +18,18 @@ import pytest
 from oncoclass.data.synth import SynthSpec, make_corpus, write_corpus
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (a minute or more each: fuzzing, schemathesis, every recipe on CIViC)
+    run with ONCOCLASS_ALL_TESTS=1 (``make test-all``; CI always sets it) or when selected with
+    ``-m``; ``make test`` skips them, saying so, to answer in a few minutes."""
+    if os.environ.get("ONCOCLASS_ALL_TESTS") or config.getoption("markexpr"):
+        return
+    skip = pytest.mark.skip(reason="slow: `make test-all` runs it (CI always does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 def _real_data() -> Path | None:
     value = os.environ.get("ONCOCLASS_DATA")
     return Path(value) if value else None

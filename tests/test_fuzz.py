@@ -19,6 +19,7 @@ SEEDS = {
 }
 
 
+@pytest.mark.slow  # 30 s of fuzzing, about a minute with start-up
 def test_short_fuzz_run_finds_no_crash(tmp_path: Path) -> None:
     pytest.importorskip("atheris")
     corpus = tmp_path / "corpus"

@@ -8,7 +8,11 @@ from oncoclass.evaluate import align_proba, log_loss, prior_proba
 from oncoclass.models import RECIPES, build, get_recipe
 
 
-@pytest.mark.parametrize("name", list(RECIPES))
+@pytest.mark.parametrize(
+    # The full sentence encoder runs a six-layer transformer over every text: the slow set.
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n == "contextual" else n for n in RECIPES],
+)
 def test_every_recipe_fits_and_predicts_calibrated_rows(name: str, small_corpus) -> None:
     train, test = small_corpus
     model = build(name).fit(train, train["label"].to_numpy())

@@ -269,6 +269,7 @@ def test_a_deeply_nested_schema_is_refused_cleanly(model_dir: Path, tmp_path: Pa
         load_bundle(hostile)
 
 
+@pytest.mark.slow  # fits every recipe
 def test_every_recipe_loads_under_the_explicit_lists(tmp_path: Path, synth_files) -> None:
     """The lists are complete for what oncoclass itself saves (the contextual recipe shares the
     default's classes but for its encoder, listed too; it is skipped here for its ~90 MB weights)."""

@@ -115,6 +115,7 @@ def test_real_kaggle_variants_beat_classic_lr_on_stage1(tmp_path: Path, kaggle_d
 
 
 @pytest.mark.realdata
+@pytest.mark.slow  # every recipe in 3-fold CV on CIViC: about 4 minutes
 def test_real_civic_all_recipes_evaluate_and_default_trains(tmp_path: Path, civic_file: Path) -> None:
     out = tmp_path / "civic.json"
     run("evaluate", "-i", civic_file, "-m", "all", "--folds", "3", "--no-matrices", "--json", out)

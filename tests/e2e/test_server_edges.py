@@ -25,15 +25,21 @@ def _serve(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     "args",
     [("--port", "70000"), ("--port", "0"), ("--max-batch", "0"), ("--workers", "-1"), ("--max-body", "-5")],
 )
-def test_numeric_options_out_of_range_are_refused(lr_model: Path, args: tuple[str, str]) -> None:
-    result = _serve("-m", str(lr_model), *args)
+def test_numeric_options_out_of_range_are_refused(lr_model: Path, args: tuple[str, str], cli) -> None:
+    result = cli(["serve", "-m", str(lr_model), *args])
     assert result.returncode == 2, result.stderr
     assert args[0] in result.stderr and "Traceback" not in result.stderr
 
 
-def test_an_empty_api_key_refuses_to_start(lr_model: Path) -> None:
-    result = _serve("-m", str(lr_model), "--port", "1", ONCOCLASS_API_KEY="")
+def test_an_empty_api_key_refuses_to_start(lr_model: Path, cli, monkeypatch) -> None:
+    monkeypatch.setenv("ONCOCLASS_API_KEY", "")
+    result = cli(["serve", "-m", str(lr_model), "--port", "1"])
     assert result.returncode == 2 and "ONCOCLASS_API_KEY is set but empty" in result.stderr, result.stderr
+
+
+def test_the_executable_refuses_an_out_of_range_port(lr_model: Path) -> None:
+    result = _serve("-m", str(lr_model), "--port", "70000")
+    assert result.returncode == 2 and "--port" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_stalled_connections_are_closed(lr_model: Path, server) -> None:
@@ -56,6 +62,7 @@ def test_stalled_connections_are_closed(lr_model: Path, server) -> None:
             assert client.get("/health").status_code == 200
 
 
+@pytest.mark.slow  # a 60-second run
 def test_schemathesis_finds_nothing(default_model: Path, server, tmp_path: Path) -> None:
     """schemathesis (property-based tests from the served OpenAPI schema), for a bounded time:
     ONCOCLASS_SCHEMATHESIS_SECONDS, 60 by default as in CI."""
