@@ -90,3 +90,17 @@ def test_bad_requests_are_input_errors(lr_model) -> None:
         explain(bundle, gene=" ", variation="V600E")
     with pytest.raises(InputError, match="unknown class"):
         explain(bundle, gene="BRAF", variation="V600E", classes=["42"])
+
+
+def test_the_explain_command_takes_disease_and_drugs_and_names_its_flags(cli, lr_model, tmp_path) -> None:
+    import json
+
+    variant = ["--gene", "BRAF", "--variation", "V600E"]
+    result = cli(
+        ["explain", "-m", lr_model, *variant, "--disease", "Melanoma", "--drugs", "Vemurafenib", "--json"]
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["gene"] == "BRAF"
+    (tmp_path / "v.csv").write_text("id,gene,variation\n1,BRAF,V600E\n")
+    refused = cli(["explain", "-m", lr_model, "--input", tmp_path / "v.csv"])
+    assert refused.returncode == 2 and "--input needs --id" in refused.stderr

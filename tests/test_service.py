@@ -229,3 +229,15 @@ def test_a_body_that_is_not_utf8_is_a_documented_422(client) -> None:
     assert response.status_code == 422 and "UTF-8" in response.json()["error"]
     schema = client.get("/openapi.json").json()
     assert {"401", "413", "422"} <= set(schema["paths"]["/predict"]["post"]["responses"])
+
+
+def test_disease_and_drugs_are_fields_of_their_own(client) -> None:
+    joined = client.post(
+        "/predict", json={"gene": "BRAF", "variation": "V600E", "context": "disease: Melanoma"}
+    )
+    separate = client.post("/predict", json={"gene": "BRAF", "variation": "V600E", "disease": "Melanoma"})
+    assert separate.status_code == 200
+    assert separate.json()["probabilities"] == pytest.approx(joined.json()["probabilities"])
+    assert (
+        client.post("/explain", json={"gene": "BRAF", "variation": "V600E", "drugs": "x"}).status_code == 200
+    )

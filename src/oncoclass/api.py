@@ -253,8 +253,8 @@ def predict_table(bundle: Bundle, table: pd.DataFrame, *, progress: Progress = N
 
 
 def predict_records(bundle: Bundle, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Predict variants given as ``{gene, variation, text?, context?, id?}`` records (the service's
-    unit of work): probabilities per class, the top class, and the model that answered."""
+    """Predict variants given as records (``{gene, variation, text?, context?, disease?, drugs?,
+    id?}``, the service's unit of work): probabilities per class, the top class, and the model."""
     table = records_to_table(records)
     proba = probabilities(bundle, table)
     meanings = class_meanings(bundle.labels) or None
@@ -312,28 +312,14 @@ def write_sidecar(out: Path, bundle: Bundle, *, rows: int, **extra: Any) -> None
     atomic_write(out.with_name(out.name + ".json"), lambda handle: handle.write(to_json(sidecar)))
 
 
-def explain_input(
-    *, gene: str | None, variation: str | None, text_file: str | None, spec: InputSpec | None,
-    row_id: str | None,
-) -> dict[str, str]:  # fmt: skip
-    """The variant to explain, from options or from one row of an input file."""
-    if spec is not None:
-        if not row_id:
-            raise InputError("--input needs --id to pick the row to explain.", path=spec.path)
-        table = load_input(spec)
-        rows = table.index[table[ID] == row_id]
-        if not len(rows):
-            raise InputError(f"no row has id {row_id!r}.", path=spec.path, hint="Check the ID column.")
-        row = table.loc[rows[0]]
-        return {k: str(row[k]) for k in ("gene", "variation", "text", "context")}
-    if not gene or not variation:
-        raise InputError("give --gene and --variation, or --input and --id.")
-    text = ""
-    if text_file:
-        from oncoclass.data.files import read_text
-
-        text = read_text(text_file)
-    return {"gene": gene, "variation": variation, "text": text, "context": ""}
+def record_of(spec: InputSpec, row_id: str) -> dict[str, str]:
+    """The row of an input whose id is ``row_id``, as a record for :func:`oncoclass.explain.explain`."""
+    table = load_input(spec)
+    rows = table.index[table[ID] == row_id]
+    if not len(rows):
+        raise InputError(f"no row has id {row_id!r}.", path=spec.path, hint="Check the ID column.")
+    row = table.loc[rows[0]]
+    return {k: str(row[k]) for k in ("gene", "variation", "text", "context")}
 
 
 def to_json(data: Any) -> str:

@@ -458,6 +458,8 @@ def explain(
         Path | None, typer.Option("--input", "-i", help="Take the variant from this file (with --id).")
     ] = None,
     id: Annotated[str | None, typer.Option("--id", help="Row ID in --input.")] = None,
+    disease: Annotated[str, typer.Option("--disease", help="The disease, e.g. Melanoma.")] = "",
+    drugs: Annotated[str, typer.Option("--drugs", help="The drugs, e.g. Vemurafenib.")] = "",
     text: TextOpt = None,
     fmt: FormatOpt = "auto",
     classes: Annotated[
@@ -467,16 +469,19 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
 ) -> None:
     """Explain one prediction: features toward and against a class, by source, and the strongest sentences."""
+    from oncoclass.data.files import read_text
     from oncoclass.explain import explain as explain_variant
 
     bundle = load_bundle(model)
-    record = api.explain_input(
-        gene=gene,
-        variation=variation,
-        text_file=None if text_file is None else str(text_file),
-        spec=None if input is None else _spec(input, text, None, fmt, None),
-        row_id=id,
-    )
+    if input is not None:
+        if not id:
+            raise ConfigError("--input needs --id to pick the row to explain.")
+        record = api.record_of(_spec(input, text, None, fmt, None), id)
+    elif not gene or not variation:
+        raise ConfigError("give --gene and --variation, or --input and --id.")
+    else:
+        body = read_text(text_file) if text_file is not None else ""
+        record = {"gene": gene, "variation": variation, "text": body, "disease": disease, "drugs": drugs}
     result = explain_variant(bundle, classes=classes, top=top, **record).to_dict()
     typer.echo(api.to_json(result) if as_json else render_explanation(result))
 

@@ -451,13 +451,18 @@ def explain(
     variation: str,
     text: str = "",
     context: str = "",
+    disease: str = "",
+    drugs: str = "",
     classes: list[str] | None = None,
     top: int = 10,
     top_sentences: int = 5,
     max_sentences: int = 300,
 ) -> Explanation:
     """Explain the model's prediction for one variant: for the predicted class and any in ``classes``."""
-    record = {"id": "explain", "gene": gene, "variation": variation, "text": text, "context": context}
+    record = {
+        "id": "explain", "gene": gene, "variation": variation, "text": text, "context": context,
+        "disease": disease, "drugs": drugs,
+    }  # fmt: skip
     table = records_to_table([record])  # the same row rule as files and the service
     gene, variation = table[GENE].iloc[0], table[VARIATION].iloc[0]
     model = bundle.model

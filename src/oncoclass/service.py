@@ -118,7 +118,9 @@ class VariantIn(BaseModel):
     gene: str = Field(min_length=1, max_length=100, pattern=r"\S", examples=["BRAF"])
     variation: str = Field(min_length=1, max_length=300, pattern=r"\S", examples=["V600E"])
     text: str = Field(default="", description="The literature about the variant (plain text).")
-    context: str = Field(default="", description="Other free text: disease, drugs (CIViC-style models).")
+    context: str = Field(default="", description="Other free text for CIViC-style models.")
+    disease: str = Field(default="", max_length=1000, description="The disease, e.g. Melanoma.")
+    drugs: str = Field(default="", max_length=1000, description="The drugs, e.g. Vemurafenib.")
     id: str | None = Field(default=None, max_length=200, description="Your identifier, echoed back.")
 
 
@@ -543,6 +545,8 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
             variation=request.variation,
             text=request.text,
             context=request.context,
+            disease=request.disease,
+            drugs=request.drugs,
             classes=request.classes or None,
             top=request.top,
             top_sentences=request.top_sentences,

@@ -45,3 +45,16 @@ def test_records_are_checked_by_the_same_rule_and_numbered() -> None:
         records_to_table([{"gene": "BRAF", "variation": "V600E"}, {"gene": "KRAS", "variation": "  "}])
     with pytest.raises(InputError, match="column 'gene' holds a list"):
         records_to_table([{"gene": ["BRAF"], "variation": "V600E"}])
+
+
+def test_disease_and_drugs_are_read_into_the_context_wherever_they_come_from(tmp_path) -> None:
+    from oncoclass.data import load_table
+
+    path = tmp_path / "t.csv"
+    path.write_text("id,gene,variation,disease,therapies\n1,BRAF,V600E,Melanoma,Vemurafenib\n2,KRAS,G12D,,\n")
+    table = load_table(path)
+    assert list(table["context"]) == ["disease: Melanoma. drugs: Vemurafenib", ""]
+    record = records_to_table(
+        [{"gene": "BRAF", "variation": "V600E", "disease": "Melanoma", "drugs": "Vemurafenib"}]
+    )
+    assert record["context"].iloc[0] == table["context"].iloc[0]

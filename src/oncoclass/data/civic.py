@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from oncoclass.data.files import decode, read_text
-from oncoclass.data.table import CONTEXT, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
+from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
 from oncoclass.errors import InputError
 
 NIGHTLY_URL = "https://civicdb.org/downloads/nightly/nightly-ClinicalEvidenceSummaries.tsv"
@@ -110,7 +110,9 @@ def load_civic(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
     else:
         raise InputError("no gene/variant or molecular_profile columns.", path=path)
     frame[TEXT] = raw[found["statement"]] if found["statement"] else ""
-    frame[CONTEXT] = _context(raw, found)
+    for key in CONTEXT_FIELDS:  # joined into the context by the table's one rule
+        if found[key]:
+            frame[key] = raw[found[key]]
     if found["evidence_type"]:
         kind = raw[found["evidence_type"]].str.strip()
         significance = (
@@ -129,21 +131,6 @@ def load_civic(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
     if found["citation_id"]:
         table.attrs["groups"] = {"citation": list(raw[found["citation_id"]].str.strip())}
     return table
-
-
-def _context(raw: pd.DataFrame, found: dict[str, str | None]) -> pd.Series:
-    parts = []
-    for key, name in (("disease", "disease"), ("drugs", "drugs")):
-        column = found[key]
-        if column:
-            values = raw[column].fillna("").str.strip()
-            parts.append(values.where(values == "", name + ": " + values))
-    if not parts:
-        return pd.Series("", index=raw.index)
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = (joined + ". " + part).str.strip(". ")
-    return joined
 
 
 def default_cache_dir() -> Path:

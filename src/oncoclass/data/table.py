@@ -18,6 +18,9 @@ from oncoclass.errors import InputError
 
 ID, GENE, VARIATION, TEXT, CONTEXT, LABEL = "id", "gene", "variation", "text", "context", "label"
 CANONICAL_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION, TEXT, CONTEXT)
+#: Separate fields a curator has before deciding; the table joins them into ``context``
+#: ("disease: Melanoma. drugs: Vemurafenib"), whichever loader or edge they came from.
+CONTEXT_FIELDS: tuple[str, ...] = ("disease", "drugs")
 REQUIRED_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION)
 
 KAGGLE_CLASSES: dict[str, str] = {
@@ -69,7 +72,7 @@ def check_types(frame: pd.DataFrame, *, source: str | Path, row_offset: int) -> 
     """Refuse a canonical column whose values are not text (or, for ``id`` and ``label``, whole
     numbers): lists, objects, timestamps, true/false or numbers with decimals from JSON or Parquet
     would otherwise become strings like ``"['W802*' 'X']"`` or labels ``1.0``."""
-    for column in (*CANONICAL_COLUMNS, LABEL):
+    for column in (*CANONICAL_COLUMNS, *CONTEXT_FIELDS, LABEL):
         if column not in frame.columns:
             continue
         series = frame[column]
@@ -99,6 +102,19 @@ def as_text(series: pd.Series) -> pd.Series:
     return series.astype("object").where(series.notna(), "").astype(str).str.strip()
 
 
+def _labelled(name: str, values: pd.Series) -> pd.Series:
+    return values.where(values == "", name + ": " + values)
+
+
+def join_context(parts: list[pd.Series]) -> pd.Series:
+    """Non-empty parts joined with ". " (``context``, then ``disease: …``, then ``drugs: …``)."""
+    parts = [p for p in parts if (p != "").any()] or parts[:1]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = (joined + ". " + part).str.strip(". ")
+    return joined
+
+
 def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """The canonical columns of ``frame`` (and ``label`` when present) as stripped text, absent
     columns empty; missing label spellings ("NaN", "null"…) become empty."""
@@ -108,6 +124,11 @@ def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = as_text(frame[column].reset_index(drop=True))
         elif column != LABEL:
             out[column] = ""
+    fields = [c for c in CONTEXT_FIELDS if c in frame.columns]
+    if fields:
+        out[CONTEXT] = join_context(
+            [out[CONTEXT]] + [_labelled(name, as_text(frame[name].reset_index(drop=True))) for name in fields]
+        )
     if LABEL in out.columns:  # "NaN", "null", blank…: no label, counted where rows are left out
         out.loc[out[LABEL].str.lower().isin(MISSING_LABELS), LABEL] = ""
     return out
@@ -128,12 +149,13 @@ def row_problems(table: pd.DataFrame) -> pd.Series:
 
 
 def records_to_table(records: list[dict[str, object]], *, source: str = "request") -> pd.DataFrame:
-    """Records ``{gene, variation, text?, context?, id?}`` (the service, explain) as a canonical
-    table, checked by the same rules as a file's rows; a record without an ``id`` is numbered."""
+    """Records ``{gene, variation, text?, context?, disease?, drugs?, id?}`` (the service, explain)
+    as a canonical table, checked by the same rules as a file's rows; a record without an ``id`` is
+    numbered."""
     frame = pd.DataFrame(
         {
             ID: [r.get(ID) if r.get(ID) not in (None, "") else str(i + 1) for i, r in enumerate(records)],
-            **{c: [r.get(c) for r in records] for c in (GENE, VARIATION, TEXT, CONTEXT)},
+            **{c: [r.get(c) for r in records] for c in (GENE, VARIATION, TEXT, CONTEXT, *CONTEXT_FIELDS)},
         },
         dtype=object,
     )

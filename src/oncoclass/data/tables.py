@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from oncoclass.data.files import check_text, decode, read_bytes
-from oncoclass.data.table import CANONICAL_COLUMNS, LABEL, canonicalize
+from oncoclass.data.table import CANONICAL_COLUMNS, CONTEXT_FIELDS, LABEL, canonicalize
 from oncoclass.errors import InputError
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -22,6 +22,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "variation": ("variation", "variant", "protein_change", "hgvsp"),
     "text": ("text", "statement", "abstract"),
     "context": ("context",),
+    "disease": ("disease", "disease_name", "cancer_type", "tumor_type"),
+    "drugs": ("drugs", "drug", "therapies", "therapy"),
     "label": ("label", "class", "y"),
 }
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
@@ -112,11 +114,11 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
 
 def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str | Path) -> pd.DataFrame:
     columns = dict(columns or {})
-    unknown = [k for k in columns if k not in (*CANONICAL_COLUMNS, LABEL)]
+    unknown = [k for k in columns if k not in (*CANONICAL_COLUMNS, *CONTEXT_FIELDS, LABEL)]
     if unknown:
         raise InputError(
             f"cannot map unknown canonical column(s) {', '.join(unknown)}.",
-            hint=f"Map onto {', '.join((*CANONICAL_COLUMNS, LABEL))}.",
+            hint=f"Map onto {', '.join((*CANONICAL_COLUMNS, *CONTEXT_FIELDS, LABEL))}.",
         )
     absent = [v for v in columns.values() if v not in frame.columns]
     if absent:
@@ -127,7 +129,7 @@ def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str |
         )
     lowered = {str(c).strip().lower(): c for c in frame.columns}
     renames: dict[str, str] = {}
-    for canonical in (*CANONICAL_COLUMNS, LABEL):
+    for canonical in (*CANONICAL_COLUMNS, *CONTEXT_FIELDS, LABEL):
         if canonical in columns:
             renames[columns[canonical]] = canonical
             continue
