@@ -38,3 +38,24 @@ def test_a_good_file_scores(tmp_path: Path) -> None:
 def test_what_is_not_a_probability_file_is_refused(tmp_path: Path, predictions: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         score(*_files(tmp_path, predictions))
+
+
+def test_rows_with_labels_the_model_does_not_predict(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text(TRUTH + "3,TP53,R175H,c\n")
+    (tmp_path / "p.csv").write_text("ID,a,b\n1,0.9,0.1\n2,0.2,0.8\n3,0.5,0.5\n")
+    with pytest.raises(InputError, match="1 row\\(s\\) have labels the model does not predict: c"):
+        score(tmp_path / "p.csv", tmp_path / "t.csv")
+    result = score(tmp_path / "p.csv", tmp_path / "t.csv", skip_unknown_labels=True)
+    assert (
+        result["rows"] == 2
+        and "1 row(s) with labels the model does not predict were left out" in result["notes"][0]
+    )
+
+
+def test_a_table_without_ids_is_numbered(tmp_path: Path) -> None:
+    from oncoclass.data import load_table
+
+    (tmp_path / "v.csv").write_text("gene,variation\nBRAF,V600E\nKRAS,G12D\n")
+    table = load_table(tmp_path / "v.csv")
+    assert list(table["id"]) == ["1", "2"]
+    assert "numbered 1 to 2" in table.attrs["notes"][0]

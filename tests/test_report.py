@@ -103,3 +103,19 @@ def test_holdout_needs_labels(lr_model, synth_files) -> None:
     spec = InputSpec(path=str(synth_files["test_variants"]), text=str(synth_files["test_text"]))
     with pytest.raises(InputError, match="no labels"):
         api.holdout(load_bundle(lr_model), spec)
+
+
+def test_report_leaves_out_labels_the_model_never_saw_when_asked(lr_model, tmp_path) -> None:
+    from oncoclass.api import holdout
+    from oncoclass.config import InputSpec
+    from oncoclass.errors import InputError
+    from oncoclass.persist import load_bundle
+
+    path = tmp_path / "held.csv"
+    path.write_text("id,gene,variation,text,label\n1,BRAF,V600E,,7\n2,TP53,R175H,,4\n3,KRAS,G12D,,benign\n")
+    bundle = load_bundle(lr_model)
+    with pytest.raises(InputError, match="--skip-unknown-labels"):
+        holdout(bundle, InputSpec(path=str(path)))
+    result = holdout(bundle, InputSpec(path=str(path)), skip_unknown_labels=True)
+    assert result["data"]["rows"] == 2
+    assert any("were left out (benign)" in note for note in result["data"]["notes"])

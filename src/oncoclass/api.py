@@ -406,18 +406,40 @@ def _data_summary(table: pd.DataFrame, labels: list[str], source: str, notes: li
     }
 
 
-def holdout(bundle: Bundle, spec: InputSpec) -> dict[str, Any]:
+def known_labels(
+    y: np.ndarray, labels: list[str], *, skip_unknown: bool, path: str | Path, notes: list[str]
+) -> np.ndarray:
+    """Which rows have a label among ``labels`` (a mask). Rows with another label are refused, or
+    with ``skip_unknown`` left out with a note of how many: one rule for ``score`` and ``report``."""
+    known = np.isin(y.astype(str), np.asarray(labels, dtype=str))
+    if known.all():
+        return known
+    unknown = sorted(set(y[~known]))
+    if not skip_unknown:
+        raise InputError(
+            f"{int((~known).sum())} row(s) have labels the model does not predict: {', '.join(unknown[:5])}.",
+            path=path,
+            hint=f"The model knows: {', '.join(labels[:20])}. Pass --skip-unknown-labels to leave them out.",
+        )
+    if not known.any():
+        raise InputError("no row has a label the model predicts.", path=path)
+    notes.append(
+        f"{int((~known).sum())} row(s) with labels the model does not predict were left out "
+        f"({', '.join(unknown[:5])})."
+    )
+    return known
+
+
+def holdout(bundle: Bundle, spec: InputSpec, *, skip_unknown_labels: bool = False) -> dict[str, Any]:
     """A trained model scored on a labelled file, in the shape :func:`evaluate` returns (for the
     report): the model's metrics beside the prior of the data it was trained on."""
     table, notes = labelled(load_input(spec, model=bundle.model), spec.path)
     labels = bundle.labels
-    unknown = sorted(set(table[LABEL]) - set(labels))
-    if unknown:
-        raise InputError(
-            f"labels the model was not trained on: {', '.join(unknown[:5])}.",
-            path=spec.path,
-            hint=f"The model knows: {', '.join(labels)}.",
-        )
+    keep = known_labels(
+        table[LABEL].to_numpy(), labels, skip_unknown=skip_unknown_labels, path=spec.path, notes=notes
+    )
+    if not keep.all():
+        table = table[keep].reset_index(drop=True)
     y = table[LABEL].to_numpy()
     proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, labels)
     counts = bundle.metadata.get("training", {}).get("label_counts", {})
@@ -484,7 +506,9 @@ def _probabilities_of(frame: pd.DataFrame, columns: list[str], path: str | Path)
     return proba
 
 
-def score(predictions_path: str | Path, truth_path: str | Path) -> dict[str, Any]:
+def score(
+    predictions_path: str | Path, truth_path: str | Path, *, skip_unknown_labels: bool = False
+) -> dict[str, Any]:
     """Metrics of a predictions CSV (``ID`` + class columns) against the labelled rows it covers."""
     from oncoclass.data.tables import read_frame
 
@@ -509,9 +533,9 @@ def score(predictions_path: str | Path, truth_path: str | Path) -> dict[str, Any
         raise InputError(f"no predicted ID has a label in {truth_path}.", path=predictions_path)
     proba = _probabilities_of(frame, columns, predictions_path)[mask]
     y = np.asarray([truth[i] for i in ids[mask]], dtype=object)
-    unknown = sorted(set(y) - set(labels))
-    if unknown:
-        raise InputError(f"labels {unknown} have no probability column.", path=predictions_path)
-    result = metrics(y, proba, labels)
+    notes: list[str] = []
+    keep = known_labels(y, labels, skip_unknown=skip_unknown_labels, path=truth_path, notes=notes)
+    result = metrics(y[keep], proba[keep], labels)
     result["unscored_rows"] = int((~mask).sum())
+    result["notes"] = notes
     return result

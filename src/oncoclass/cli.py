@@ -48,6 +48,12 @@ ColumnsOpt = Annotated[
     str | None, typer.Option("--columns", help="Column mapping, e.g. gene=Hugo_Symbol,label=Class.")
 ]
 
+SkipUnknownOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-unknown-labels", help="Leave out rows whose label the model does not predict (with a note)."
+    ),
+]
 ModelDirOpt = Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")]
 
 
@@ -148,9 +154,21 @@ class _Bar:
         self.close()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from oncoclass import __version__
+
+        typer.echo(f"oncoclass {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     STATE["debug"] = debug
 
@@ -258,7 +276,12 @@ def evaluate(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write every metric and matrix as JSON.")
     ] = None,
-    matrices: Annotated[bool, typer.Option("--matrices/--no-matrices", help="Print the matrices.")] = True,
+    matrices: Annotated[
+        bool,
+        typer.Option(
+            "--matrices/--no-matrices", help="Also print the confusion, precision, recall matrices."
+        ),
+    ] = False,
     report_out: Annotated[
         Path | None, typer.Option("--report", help="Write a self-contained HTML report with plots.")
     ] = None,
@@ -308,11 +331,12 @@ def report_command(
     labels: LabelsOpt = None,
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
+    skip_unknown: SkipUnknownOpt = False,
 ) -> None:
     """HTML report of a trained model's predictions on a labelled file (held-out data)."""
     check_output(out, inputs=[input, text, labels], stdout_ok=False)
     bundle = load_bundle(model)
-    result = api.holdout(bundle, _spec(input, text, labels, fmt, columns))
+    result = api.holdout(bundle, _spec(input, text, labels, fmt, columns), skip_unknown_labels=skip_unknown)
     _notes(result["data"]["notes"])
     typer.echo(render_scores(result["results"]))
     api.write_report(result, out, title=f"oncoclass held-out report: {bundle.model_id}")
@@ -326,11 +350,13 @@ def score(
     ],
     truth: Annotated[Path, typer.Option("--labels", help="Solution file or labelled table.")],
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON.")] = None,
+    skip_unknown: SkipUnknownOpt = False,
 ) -> None:
     """Score a predictions file against known labels (e.g. Kaggle's stage-1 solution)."""
     if json_out is not None:
         check_output(json_out, inputs=[predictions, truth], stdout_ok=False)
-    result = api.score(predictions, truth)
+    result = api.score(predictions, truth, skip_unknown_labels=skip_unknown)
+    _notes(result["notes"])
     typer.echo(f"{result['rows']} labelled rows scored ({result['unscored_rows']} without a label skipped)")
     typer.echo(render_scores({"predictions": result}))
     if json_out is not None:

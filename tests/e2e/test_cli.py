@@ -29,6 +29,12 @@ def run(*args: str | Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
     return result
 
 
+def test_version() -> None:
+    from oncoclass import __version__
+
+    assert run("--version").stdout.strip() == f"oncoclass {__version__}"
+
+
 def test_models_lists_every_recipe() -> None:
     out = run("models").stdout
     for name in ("default", "nb", "knn", "lr", "lr-balanced", "svm", "rf", "rf-response", "stack", "vote"):
@@ -73,6 +79,7 @@ def test_evaluate_writes_json(tmp_path: Path, synth_files) -> None:
         "lr,nb",
         "--folds",
         "3",
+        "--matrices",
         "--json",
         out,
     )

@@ -183,6 +183,11 @@ def canonicalize(
     ``row_offset`` converts a 0-based position into the row number a user sees in their file
     (2 for a file with one header line).
     """
+    notes: list[str] = []
+    if ID not in frame.columns and GENE in frame.columns and VARIATION in frame.columns:
+        # A table without IDs (a list of variants) is numbered in file order: 1, 2, 3…
+        frame = frame.assign(**{ID: [str(i + 1) for i in range(len(frame))]})
+        notes.append(f"no id column: the {len(frame)} rows are numbered 1 to {len(frame)} in file order.")
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(
@@ -231,6 +236,7 @@ def canonicalize(
             path=source,
             hint="Add a label column (for Kaggle files: Class), or pass a solution file.",
         )
+    out.attrs["notes"] = notes
     return out
 
 

@@ -153,5 +153,5 @@ def load_generic(
     # A CSV/TSV row number counts its header line; a JSON record or Parquet row counts from 1.
     table = canonicalize(frame, source=path, row_offset=2 if fmt in ("csv", "tsv") else 1)
     table.attrs["source"] = str(path)
-    table.attrs["notes"] = []
+    table.attrs.setdefault("notes", [])
     return table
