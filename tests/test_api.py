@@ -59,3 +59,34 @@ def test_a_table_without_ids_is_numbered(tmp_path: Path) -> None:
     table = load_table(tmp_path / "v.csv")
     assert list(table["id"]) == ["1", "2"]
     assert "numbered 1 to 2" in table.attrs["notes"][0]
+
+
+@pytest.mark.parametrize("name", ["p.csv", "p.tsv", "p.parquet", "p.jsonl", "p.out"])
+def test_predictions_are_written_in_the_format_their_name_asks_for(
+    tmp_path: Path, lr_model, name: str
+) -> None:
+    import pandas as pd
+
+    from oncoclass.api import predict, write_predictions
+    from oncoclass.config import InputSpec
+    from oncoclass.persist import load_bundle
+
+    (tmp_path / "v.csv").write_text("id,gene,variation\n1,BRAF,V600E\n2,KRAS,G12D\n")
+    bundle = load_bundle(lr_model)
+    predictions, _ = predict(bundle, InputSpec(path=str(tmp_path / "v.csv")))
+    out = write_predictions(predictions, tmp_path / name, bundle)
+    readers = {
+        ".tsv": lambda p: pd.read_csv(p, sep="\t", dtype={"ID": str}),
+        ".parquet": pd.read_parquet,
+        ".jsonl": lambda p: pd.read_json(p, lines=True, dtype={"ID": str}),
+    }
+    back = readers.get(out.suffix, lambda p: pd.read_csv(p, dtype={"ID": str}))(out)
+    assert list(back.columns) == list(predictions.columns)
+    assert list(back["ID"].astype(str)) == ["1", "2"]
+    pd.testing.assert_frame_equal(
+        back.drop(columns="ID"),
+        predictions.drop(columns="ID"),
+        check_exact=False,
+        atol=1e-5,
+        check_dtype=False,
+    )

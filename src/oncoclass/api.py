@@ -3,7 +3,6 @@ and the service only parse input and render what these return."""
 
 from __future__ import annotations
 
-import csv
 import platform
 import sys
 import time
@@ -283,18 +282,18 @@ def predict(bundle: Bundle, spec: InputSpec, *, progress: Progress = None) -> tu
 
 
 def write_predictions(predictions: pd.DataFrame, out: str | Path, bundle: Bundle) -> Path | None:
-    """Write the CSV atomically, and a ``.json`` sidecar naming the model that made it; ``out``
-    ``-`` writes the CSV to standard output (no sidecar: the caller names the model)."""
-
-    def write(handle: Any) -> None:
-        predictions.to_csv(handle, index=False, float_format="%.6g", quoting=csv.QUOTE_MINIMAL)
+    """Write the predictions atomically in the format ``out``'s name asks for (``.csv``, ``.tsv``,
+    ``.parquet``, ``.jsonl``), and a ``.json`` sidecar naming the model that made them; ``out``
+    ``-`` writes CSV to standard output (no sidecar: the caller names the model)."""
+    from oncoclass.data.tables import output_format, write_frame
 
     if is_stdout(out):
-        write(sys.stdout)
+        write_frame(predictions, sys.stdout, "csv")
         sys.stdout.flush()
         return None
     out = Path(out)
-    atomic_write(out, write)
+    fmt = output_format(out)
+    atomic_write(out, lambda handle: write_frame(predictions, handle, fmt), binary=fmt == "parquet")
     write_sidecar(out, bundle, rows=len(predictions))
     return out
 

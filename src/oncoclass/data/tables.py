@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -27,6 +28,31 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "label": ("label", "class", "y"),
 }
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
+
+
+#: An output's format, from its name: the formats oncoclass reads, written back.
+_OUTPUT_SUFFIXES = {
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+
+
+def output_format(path: str | Path) -> str:
+    """``csv`` unless the name ends in ``.tsv``/``.tab``, ``.parquet`` or ``.jsonl``/``.ndjson``."""
+    return _OUTPUT_SUFFIXES.get(Path(str(path)).suffix.lower(), "csv")
+
+
+def write_frame(frame: pd.DataFrame, handle: Any, fmt: str) -> None:
+    """Write ``frame`` to an open ``handle`` (binary for Parquet, text otherwise) in ``fmt``."""
+    if fmt == "parquet":
+        frame.to_parquet(handle, index=False)
+    elif fmt == "jsonl":
+        frame.to_json(handle, orient="records", lines=True, double_precision=6)
+    else:
+        frame.to_csv(handle, sep="\t" if fmt == "tsv" else ",", index=False, float_format="%.6g")
 
 
 def guess_format(path: Path, data: bytes) -> str:
