@@ -370,3 +370,72 @@ def test_model_file_that_is_a_folder_or_a_fifo_or_too_big(
     monkeypatch.setattr(persist, "MAX_MODEL_BYTES", 1000)
     with pytest.raises(ModelFileError, match="ONCOCLASS_MAX_MODEL_BYTES"):
         load_bundle(model_dir)
+
+
+# --- Found in review: older skops protocols, members read many times, trees that point outside ---
+
+
+def test_an_older_skops_protocol_is_refused(model_dir: Path, tmp_path: Path) -> None:
+    # Under protocol 0 skops' FunctionNode imports from a nested "content" dict the audit would not
+    # read as a node; only the protocol the lists were written for is accepted.
+    schema = _schema_of(model_dir)
+    schema["protocol"] = 0
+    schema["content"]["content"]["payload_"] = _node(
+        "FunctionNode", "oncoclass.features.text", "clean_text",
+        content={"module_path": "scipy.special._special_ufuncs", "function": "airy"},
+    )  # fmt: skip
+    schema["content"]["key_types"]["content"].append(_node("TypeNode", "builtins", "str"))
+    with pytest.raises(ModelFileError, match="protocol 0"):
+        load_bundle(_write_hostile(model_dir, tmp_path / "old", schema=schema))
+
+
+def test_a_data_member_named_by_two_nodes_is_refused(model_dir: Path, tmp_path: Path) -> None:
+    schema = _schema_of(model_dir)
+    arrays = [n for n in _nodes_of(schema) if n.get("__loader__") == "NdArrayNode" and "file" in n]
+    assert arrays, "the model holds arrays stored as members"
+    payload = dict(arrays[0])
+    payload["__id__"] = 1
+    schema["content"]["content"]["payload_"] = payload
+    schema["content"]["key_types"]["content"].append(_node("TypeNode", "builtins", "str"))
+    with pytest.raises(ModelFileError, match="named twice"):
+        load_bundle(_write_hostile(model_dir, tmp_path / "twice", schema=schema))
+
+
+def _nodes_of(schema: dict) -> list[dict]:
+    from oncoclass.persist import _nodes
+
+    return list(_nodes(schema))
+
+
+def test_a_tree_that_points_outside_itself_is_refused() -> None:
+    import numpy as np
+    from sklearn.ensemble import RandomForestClassifier
+
+    from oncoclass.persist import check_trees
+
+    rng = np.random.default_rng(0)
+    forest = RandomForestClassifier(n_estimators=2, random_state=0).fit(
+        rng.random((40, 3)), np.arange(40) % 2
+    )
+    check_trees(forest, source="m")  # a fitted forest passes
+    forest.estimators_[1].tree_.children_left[0] = 10_000
+    with pytest.raises(ModelFileError, match="links outside"):
+        check_trees(forest, source="m")
+
+
+def test_a_signature_covers_the_bytes_that_are_loaded(synth_files, tmp_path: Path, monkeypatch) -> None:
+    """Each bundle file is read once: what the signature and checksum saw is what is loaded."""
+    import oncoclass.persist as persist
+
+    spec = InputSpec(path=str(synth_files["training_variants"]), text=str(synth_files["training_text"]))
+    monkeypatch.setenv("ONCOCLASS_MODEL_KEY", "k")
+    signed = train(TrainConfig(input=spec, recipe="lr"), out_dir=tmp_path / "signed").path
+    reads: list[str] = []
+    real = persist.read_bounded
+    monkeypatch.setattr(
+        persist, "read_bounded", lambda p, **kw: (reads.append(Path(p).name), real(p, **kw))[1]
+    )
+    load_bundle(signed)
+    assert sorted(reads) == sorted(
+        ["model.skops", "metadata.json", "config.json", "MODEL_CARD.md", "SIGNATURE.json"]
+    )

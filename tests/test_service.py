@@ -241,3 +241,9 @@ def test_disease_and_drugs_are_fields_of_their_own(client) -> None:
     assert (
         client.post("/explain", json={"gene": "BRAF", "variation": "V600E", "drugs": "x"}).status_code == 200
     )
+
+
+@pytest.mark.parametrize("gene", ["\x1f", " \x1c "])
+def test_a_gene_that_strips_to_nothing_is_refused_per_record(client, gene: str) -> None:
+    response = client.post("/predict", json={"gene": gene, "variation": "V600E"})
+    assert response.status_code == 422 and "gene" in response.json()["error"]

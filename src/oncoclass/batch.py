@@ -204,8 +204,8 @@ def predict_dask(
     skip_bad = on_bad_rows == "skip"
     rejects = Path(reject_path) if reject_path else out.with_name(out.name + ".rejects.csv")
     check_output(out, inputs=[spec.path, spec.text, spec.labels], folder=fmt == "parquet", stdout_ok=False)
-    if reject_path:
-        check_output(rejects, inputs=[spec.path, out], stdout_ok=False)
+    for derived in (rejects, out.with_name(out.name + ".json")):  # the reject file and the sidecar
+        check_output(derived, inputs=[spec.path, spec.text, spec.labels, out], stdout_ok=False)
     _check_out(out, fmt)
     with _unreadable_as_input_error(spec.path):
         frame = _read(spec, partitions, skip_bad)

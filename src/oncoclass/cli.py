@@ -253,6 +253,8 @@ def predict(
     if engine != "local":
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
     check_output(out, inputs=[input, text, labels])
+    if not is_stdout(out):  # the sidecar naming the model is an output too
+        check_output(Path(f"{out}.json"), inputs=[input, text, labels])
     bundle = load_bundle(model)
     with _Bar() as bar:
         predictions, notes = api.predict(bundle, spec, progress=bar)

@@ -32,11 +32,13 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from oncoclass.config import model_key
@@ -146,6 +148,8 @@ class Bundle:
     model: Any
     metadata: dict[str, Any]
     path: Path
+    #: The model card as read at load time, with the rest of the bundle (one read of each file).
+    card: str = ""
 
     @property
     def labels(self) -> list[str]:
@@ -154,16 +158,6 @@ class Bundle:
     @property
     def model_id(self) -> str:
         return str(self.metadata["model_id"])
-
-    @property
-    def card(self) -> str:
-        """The model card, or "" when it is missing or not a readable text file (it is read with
-        the same bounds as the other bundle files: a FIFO or device in its place cannot hang)."""
-        try:
-            data = read_bounded(self.path / CARD_FILE, limit=MAX_SIDE_FILE_BYTES, what="a model card")
-        except ModelFileError:
-            return ""
-        return data.decode("utf-8", errors="replace")
 
 
 class Metadata(BaseModel):
@@ -233,12 +227,20 @@ def _read_json(path: Path, what: str) -> Any:
         raise ModelFileError(f"{path} is not valid JSON ({exc}); the model folder is damaged.") from exc
 
 
-def _digests(path: Path) -> dict[str, str]:
-    return {
-        name: _sha256_bytes(read_bounded(path / name, limit=MAX_MODEL_BYTES, what="a model"))
-        for name in SIGNED_FILES
-        if (path / name).exists() or name != CARD_FILE
-    }
+def read_files(path: Path) -> dict[str, bytes]:
+    """Every file of the bundle, each read once with its bound (the card may be absent). What is
+    checked (checksum, signature, schema) and what is loaded are these same bytes."""
+    files = {}
+    for name in SIGNED_FILES:
+        if name == CARD_FILE and not (path / name).exists():
+            continue
+        limit, what = (MAX_MODEL_BYTES, "a model") if name == MODEL_FILE else (MAX_SIDE_FILE_BYTES, name)
+        files[name] = read_bounded(path / name, limit=limit, what=what)
+    return files
+
+
+def _digests(files: Mapping[str, bytes]) -> dict[str, str]:
+    return {name: _sha256_bytes(data) for name, data in files.items()}
 
 
 def _mac(key: bytes, digests: Mapping[str, str]) -> str:
@@ -249,13 +251,14 @@ def _mac(key: bytes, digests: Mapping[str, str]) -> str:
 def sign_bundle(path: str | Path, key: bytes) -> None:
     """Write ``SIGNATURE.json``: an HMAC-SHA256 under ``key`` of the SHA-256 of each bundle file."""
     folder = Path(path)
-    digests = _digests(folder)
+    digests = _digests(read_files(folder))
     signature = {"algorithm": "hmac-sha256", "files": digests, "mac": _mac(key, digests)}
     (folder / SIGNATURE_FILE).write_text(json.dumps(signature, indent=2, sort_keys=True) + "\n")
 
 
-def verify_signature(path: str | Path, key: bytes) -> None:
-    """Refuse a bundle that is unsigned, or whose files or signature do not match ``key``."""
+def verify_signature(path: str | Path, key: bytes, files: Mapping[str, bytes]) -> None:
+    """Refuse a bundle that is unsigned, or whose ``files`` (as read) or signature do not match
+    ``key``."""
     folder = Path(path)
     if not (folder / SIGNATURE_FILE).exists():
         raise ModelFileError(
@@ -264,7 +267,7 @@ def verify_signature(path: str | Path, key: bytes) -> None:
         )
     signature = _read_json(folder / SIGNATURE_FILE, "a signature")
     mac = signature.get("mac") if isinstance(signature, dict) else None
-    if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(key, _digests(folder))):
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(key, _digests(files))):
         raise ModelFileError(
             f"{folder}'s signature does not match: it was signed with another key, or a file was "
             "changed after signing; it was not loaded.",
@@ -307,10 +310,18 @@ def save_bundle(
         (staging / CARD_FILE).write_text(card)
         if key is not None:
             sign_bundle(staging, key)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; a model folder is not
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, retired / "bundle")
-            os.replace(staging, out)
+            try:
+                os.replace(staging, out)
+            except BaseException:
+                os.replace(retired / "bundle", out)  # put the previous model back
+                shutil.rmtree(retired, ignore_errors=True)
+                raise
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.replace(staging, out)
@@ -322,19 +333,32 @@ def save_bundle(
     return out
 
 
-def read_metadata(model_dir: str | Path) -> dict[str, Any]:
-    """``metadata.json`` of a model folder, validated against :class:`Metadata`."""
-    path = Path(model_dir)
+def _check_folder(path: Path) -> None:
     if not path.exists():
         raise ModelFileError(f"model folder {path} does not exist.", hint="Train one with `oncoclass train`.")
     if not path.is_dir():
         raise ModelFileError(
             f"{path} is not a model folder (expected the --out folder of `oncoclass train`)."
         )
-    meta_path = path / METADATA_FILE
-    if not meta_path.exists():
+    if not (path / METADATA_FILE).exists():
         raise ModelFileError(f"{path} has no {METADATA_FILE}; it is not an oncoclass model folder.")
-    metadata = _read_json(meta_path, "model metadata")
+
+
+def read_metadata(model_dir: str | Path) -> dict[str, Any]:
+    """``metadata.json`` of a model folder, validated against :class:`Metadata`."""
+    path = Path(model_dir)
+    _check_folder(path)
+    data = read_bounded(path / METADATA_FILE, limit=MAX_SIDE_FILE_BYTES, what="model metadata")
+    return parse_metadata(data, path)
+
+
+def parse_metadata(data: bytes, path: Path) -> dict[str, Any]:
+    """``metadata.json``'s bytes, validated against :class:`Metadata`."""
+    meta_path = path / METADATA_FILE
+    try:
+        metadata = json.loads(data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"{meta_path} is not valid JSON ({exc}); the model folder is damaged.") from exc
     if not isinstance(metadata, dict):
         raise ModelFileError(f"{meta_path} is not a metadata object; the model folder is damaged.")
     version = metadata.get("format_version")
@@ -383,9 +407,26 @@ def audit_schema(schema: Any, *, source: str | Path) -> set[str]:
         raise ModelFileError(
             f"{source} is not an oncoclass model (its schema is not an object); it was not loaded."
         )
+    from skops.io._protocol import PROTOCOL
+
+    protocol = schema.get("protocol")
+    if type(protocol) is not int or protocol != PROTOCOL:
+        # Older protocols are read by other skops node classes, which the lists here do not cover.
+        raise ModelFileError(
+            f"{source} was written with skops protocol {protocol!r}; this oncoclass reads {PROTOCOL}.",
+            hint="Retrain the model with this version (`oncoclass train`).",
+        )
     names: set[str] = set()
     refused: list[str] = []
+    members: set[str] = set()
     for node in _nodes(schema):
+        member = node.get("file")
+        if member is not None:
+            # skops reads a member once per node naming it: one member named by many nodes would
+            # be unpacked many times over. oncoclass's own files name each member once.
+            if not isinstance(member, str) or member in members:
+                refused.append(f"a data member named twice ({str(member)[:40]})")
+            members.add(str(member))
         loader, module, cls = node.get("__loader__"), node.get("__module__"), node.get("__class__")
         if not all(isinstance(v, str) for v in (loader, module, cls)):
             refused.append(f"a malformed node ({str(loader)[:40]})")
@@ -419,9 +460,13 @@ def _schema(data: bytes, source: Path) -> dict[str, Any]:
                     hint="Raise ONCOCLASS_MAX_MODEL_BYTES if the model is genuine.",
                 )
             schema = json.loads(archive.read("schema.json"))
+            packed = sum(info.compress_size for info in archive.infolist())
+            if unpacked > 1024**2 and unpacked / max(1, packed) > 200:
+                raise ModelFileError(f"{source} unpacks like a zip bomb; it was not loaded.")
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, RecursionError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, RecursionError, OSError, EOFError, zlib.error,
+            NotImplementedError, RuntimeError) as exc:  # fmt: skip
         raise ModelFileError(
             f"{source} cannot be read as a skops file ({type(exc).__name__}: {exc})."
         ) from exc
@@ -434,12 +479,14 @@ def load_bundle(model_dir: str | Path) -> Bundle:
     import skops.io as sio
 
     path = Path(model_dir)
-    metadata = read_metadata(path)
+    _check_folder(path)
     key = model_key()
+    files = read_files(path)
     if key is not None:
-        verify_signature(path, key)
+        verify_signature(path, key, files)
+    metadata = parse_metadata(files[METADATA_FILE], path)
     model_path = path / MODEL_FILE
-    data = read_bounded(model_path, limit=MAX_MODEL_BYTES, what="a model")
+    data = files[MODEL_FILE]
     if _sha256_bytes(data) != metadata["model_sha256"]:
         raise ModelFileError(
             f"{model_path} does not match the checksum in {METADATA_FILE}: the file was altered "
@@ -459,4 +506,45 @@ def load_bundle(model_dir: str | Path) -> Bundle:
             f"{model_path}'s classes do not match the labels in {METADATA_FILE}; the folder is damaged.",
             hint="Retrain, or restore the folder from a trusted copy.",
         )
-    return Bundle(model=model, metadata=metadata, path=path)
+    check_trees(model, source=model_path)
+    card = files.get(CARD_FILE, b"").decode("utf-8", errors="replace")
+    return Bundle(model=model, metadata=metadata, path=path, card=card)
+
+
+def _reachable(root: Any) -> Iterator[Any]:
+    """Every object reachable from ``root`` through attributes, lists, tuples and dicts (each once),
+    as far as a fitted model nests (pipelines, blends, forests)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen or isinstance(item, str | bytes | int | float | np.ndarray):
+            continue
+        seen.add(id(item))
+        yield item
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif hasattr(item, "__dict__") and not isinstance(item, type):
+            stack.extend(vars(item).values())
+
+
+def check_trees(model: Any, *, source: str | Path) -> None:
+    """Refuse decision trees whose node links or feature indices point outside the tree:
+    scikit-learn follows them without bounds checks when predicting, so a crafted tree could read
+    memory it does not own."""
+    from sklearn.tree._tree import Tree
+
+    for item in _reachable(model):
+        if not isinstance(item, Tree):
+            continue
+        count = item.node_count
+        left, right, feature = item.children_left, item.children_right, item.feature
+        leaf = left == -1
+        links_ok = all(((c == -1) | ((c > 0) & (c < count))).all() for c in (left, right))
+        features_ok = not ((~leaf) & ((feature < 0) | (feature >= item.n_features))).any()
+        if not links_ok or not ((right == -1) == leaf).all() or not features_ok:
+            raise ModelFileError(
+                f"{source} holds a decision tree with links outside itself; it was not loaded."
+            )

@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -122,6 +122,15 @@ class VariantIn(BaseModel):
     disease: str = Field(default="", max_length=1000, description="The disease, e.g. Melanoma.")
     drugs: str = Field(default="", max_length=1000, description="The drugs, e.g. Vemurafenib.")
     id: str | None = Field(default=None, max_length=200, description="Your identifier, echoed back.")
+
+    @field_validator("gene", "variation")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        # The schema's pattern (\S) and Python's notion of whitespace differ on a few control
+        # characters; a value that strips to nothing is refused here, per record.
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
 
 
 class BatchIn(BaseModel):
@@ -372,6 +381,13 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        # Bytes between requests (a lone CRLF every few seconds) start no message, and uvicorn
+        # cancels its keep-alive timer on any bytes: the deadline covers them too.
+        if self.cycle is None or self.cycle.response_complete:
+            self._arm()
+        super().data_received(data)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

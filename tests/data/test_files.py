@@ -145,3 +145,15 @@ def test_a_zip_through_a_pipe_is_read(tmp_path: Path, monkeypatch) -> None:
         archive.writestr("v.csv", "id,gene,variation\n1,BRAF,V600E\n")
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(buffer.getvalue())))
     assert read_bytes("-") == b"id,gene,variation\n1,BRAF,V600E\n"
+
+
+def test_a_zip_with_damaged_deflate_data_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("v.csv", b"id,gene,variation\n" + b"1,BRAF,V600E\n" * 2000)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"v.csv") + len(b"v.csv") + 10  # inside the compressed stream
+    data[start : start + 40] = bytes(40)
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError):
+        read_bytes(path)

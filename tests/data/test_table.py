@@ -58,3 +58,13 @@ def test_disease_and_drugs_are_read_into_the_context_wherever_they_come_from(tmp
         [{"gene": "BRAF", "variation": "V600E", "disease": "Melanoma", "drugs": "Vemurafenib"}]
     )
     assert record["context"].iloc[0] == table["context"].iloc[0]
+
+
+def test_a_rows_context_does_not_depend_on_the_other_rows() -> None:
+    alone = records_to_table([{"gene": "BRAF", "variation": "V600E", "context": "see ref."}])
+    batched = records_to_table(
+        [{"gene": "BRAF", "variation": "V600E", "context": "see ref."},
+         {"gene": "KRAS", "variation": "G12D", "disease": "Lung"}]
+    )  # fmt: skip
+    assert alone["context"].iloc[0] == batched["context"].iloc[0] == "see ref."
+    assert batched["context"].iloc[1] == "disease: Lung"

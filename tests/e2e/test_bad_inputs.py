@@ -239,6 +239,22 @@ def test_outputs_that_must_not_be_written(
     assert (tmp_path / "variants").read_text() == VARIANTS
 
 
+def test_the_sidecar_of_predictions_never_replaces_an_input(tmp_path: Path, lr_model: Path, cli) -> None:
+    (tmp_path / "variants.json").write_text('{"id": "1", "gene": "BRAF", "variation": "V600E"}\n')
+    args = [
+        "predict",
+        "-m",
+        str(lr_model),
+        "-i",
+        str(tmp_path / "variants.json"),
+        "-o",
+        str(tmp_path / "variants"),
+    ]
+    result = cli(args)
+    assert result.returncode == 2 and "is also an input" in result.stderr, result.stderr
+    assert (tmp_path / "variants.json").read_text().startswith('{"id": "1"')
+
+
 def test_train_refuses_a_file_as_its_model_folder(tmp_path: Path, cli) -> None:
     (tmp_path / "variants").write_text(VARIANTS)
     (tmp_path / "taken").write_text("keep me")

@@ -53,6 +53,24 @@ def test_stalled_connections_are_closed(lr_model: Path, server) -> None:
             assert sock.recv(100) == b""  # closed by the server
             sock.close()
         assert time.monotonic() - started < 8
+        # Nor can a client keep a connection by sending a line break between requests.
+        with socket.create_connection(("127.0.0.1", live.port)) as keeper:
+            keeper.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            keeper.settimeout(10)
+            assert keeper.recv(4096).startswith(b"HTTP/1.1 200")
+            closed_at = None
+            for _ in range(12):
+                time.sleep(0.5)
+                try:
+                    keeper.sendall(b"\r\n")
+                except OSError:
+                    closed_at = time.monotonic()
+                    break
+            if closed_at is None:  # the server closed it; reading says so (EOF or a reset)
+                try:
+                    assert keeper.recv(100) == b""
+                except ConnectionResetError:
+                    pass
         # A prompt client on a kept-alive connection is unaffected.
         import httpx
 

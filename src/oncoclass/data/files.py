@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import codecs
 import io
+import lzma
 import os
 import stat
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +36,11 @@ from oncoclass.errors import InputError
 MAX_MEMBER_BYTES = int(os.environ.get("ONCOCLASS_MAX_MEMBER_BYTES", str(2 * 1024**3)))
 #: Largest input read whole into memory (after decompression).
 MAX_TABLE_BYTES = int(os.environ.get("ONCOCLASS_MAX_TABLE_BYTES", str(256 * 1024**2)))
+#: What a damaged or unsupported archive member raises while it is decompressed (bad deflate data,
+#: an encrypted member, a compression method Python lacks).
+_DAMAGED: tuple[type[BaseException], ...] = (
+    EOFError, OSError, zlib.error, lzma.LZMAError, NotImplementedError, RuntimeError, zipfile.BadZipFile,
+)  # fmt: skip
 #: The path that means standard input.
 STDIN = "-"
 #: A compression ratio above this is treated as a bomb (text compresses ~3-10x).
@@ -226,7 +233,10 @@ class _Counted(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.stream.read(len(buffer))
+        try:
+            data = self.stream.read(len(buffer))
+        except _DAMAGED as exc:
+            raise InputError(f"the archive is damaged ({type(exc).__name__}).", path=self.path) from exc
         self.count += len(data)
         _check_size(self.path, self.count, self.compressed, self.limit)
         buffer[: len(data)] = data
@@ -335,7 +345,7 @@ def _open_stream(path: Path, limit: int) -> Iterator[BinaryIO]:
                     yield io.BufferedReader(counted, buffer_size=1 << 16)  # type: ignore[arg-type]
         except zipfile.BadZipFile as exc:
             raise InputError(f"not a readable zip archive ({exc}).", path=path) from exc
-        except (EOFError, zipfile.LargeZipFile, OSError) as exc:
+        except (*_DAMAGED, zipfile.LargeZipFile) as exc:
             raise InputError(f"the zip archive is truncated or corrupt ({exc}).", path=path) from exc
 
 

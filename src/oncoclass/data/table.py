@@ -107,12 +107,11 @@ def _labelled(name: str, values: pd.Series) -> pd.Series:
 
 
 def join_context(parts: list[pd.Series]) -> pd.Series:
-    """Non-empty parts joined with ". " (``context``, then ``disease: …``, then ``drugs: …``)."""
-    parts = [p for p in parts if (p != "").any()] or parts[:1]
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = (joined + ". " + part).str.strip(". ")
-    return joined
+    """Each row's non-empty parts joined with ". " (``context``, then ``disease: …``, then
+    ``drugs: …``): a row's context never depends on the other rows it is read with."""
+    columns = [p.reset_index(drop=True).tolist() for p in parts]
+    joined = [". ".join(value for value in row if value) for row in zip(*columns, strict=True)]
+    return pd.Series(joined, index=parts[0].index, dtype=parts[0].dtype)
 
 
 def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -148,13 +147,17 @@ def row_problems(table: pd.DataFrame) -> pd.Series:
     return problems
 
 
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def records_to_table(records: list[dict[str, object]], *, source: str = "request") -> pd.DataFrame:
     """Records ``{gene, variation, text?, context?, disease?, drugs?, id?}`` (the service, explain)
     as a canonical table, checked by the same rules as a file's rows; a record without an ``id`` is
     numbered."""
     frame = pd.DataFrame(
         {
-            ID: [r.get(ID) if r.get(ID) not in (None, "") else str(i + 1) for i, r in enumerate(records)],
+            ID: [r.get(ID) if not _blank(r.get(ID)) else str(i + 1) for i, r in enumerate(records)],
             **{c: [r.get(c) for r in records] for c in (GENE, VARIATION, TEXT, CONTEXT, *CONTEXT_FIELDS)},
         },
         dtype=object,

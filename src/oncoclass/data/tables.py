@@ -77,6 +77,7 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
     fmt = fmt or guess_format(path, data)
     try:
         if fmt == "parquet":
+            _check_parquet_size(data, path)
             return pd.read_parquet(io.BytesIO(data))  # typed columns: checked by canonicalize
         if fmt == "jsonl":
             return _read_jsonl(decode(data, path), path)
@@ -95,8 +96,25 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         raise InputError("the file is empty.", path=path) from exc
     except pd.errors.ParserError as exc:
         raise InputError(f"cannot be parsed as {fmt.upper()} ({exc}).", path=path) from exc
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, NotImplementedError, TypeError) as exc:
         raise InputError(f"cannot be read as {fmt} ({exc}).", path=path) from exc
+
+
+def _check_parquet_size(data: bytes, path: Path) -> None:
+    """Refuse a Parquet file whose columns decode past the table cap (dictionary and run-length
+    pages can make a small file decode to a huge table); read from its footer, before decoding."""
+    import pyarrow.parquet as pq
+
+    from oncoclass.data.files import MAX_TABLE_BYTES
+
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if decoded > MAX_TABLE_BYTES:
+        raise InputError(
+            f"the Parquet table decodes to {decoded} bytes, past the {MAX_TABLE_BYTES}-byte limit.",
+            path=path,
+            hint="Raise ONCOCLASS_MAX_TABLE_BYTES if the file is genuine.",
+        )
 
 
 def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
