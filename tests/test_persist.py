@@ -439,3 +439,19 @@ def test_a_signature_covers_the_bytes_that_are_loaded(synth_files, tmp_path: Pat
     assert sorted(reads) == sorted(
         ["model.skops", "metadata.json", "config.json", "MODEL_CARD.md", "SIGNATURE.json"]
     )
+
+
+def test_sparse_matrices_must_be_well_formed_csr_or_csc() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from oncoclass.persist import check_trees
+
+    good = sp.csr_matrix(np.eye(3))
+    check_trees({"m": good}, source="m")
+    with pytest.raises(ModelFileError, match="coo sparse matrix"):
+        check_trees({"m": sp.coo_matrix(np.eye(3))}, source="m")
+    bad = sp.csr_matrix(np.eye(3))
+    bad.indices[0] = 99  # a column outside the matrix
+    with pytest.raises(ModelFileError, match="damaged sparse matrix"):
+        check_trees([bad], source="m")

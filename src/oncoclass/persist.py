@@ -418,15 +418,16 @@ def audit_schema(schema: Any, *, source: str | Path) -> set[str]:
         )
     names: set[str] = set()
     refused: list[str] = []
-    members: set[str] = set()
+    members: dict[str, object] = {}
     for node in _nodes(schema):
         member = node.get("file")
         if member is not None:
-            # skops reads a member once per node naming it: one member named by many nodes would
-            # be unpacked many times over. oncoclass's own files name each member once.
-            if not isinstance(member, str) or member in members:
+            # skops reads a member once per node naming it, unless the node repeats an earlier
+            # node's __id__ (then the earlier node is reused). A member named by nodes with other
+            # ids would be unpacked once per node: refused.
+            ident = node.get("__id__")
+            if not isinstance(member, str) or ident is None or members.setdefault(member, ident) != ident:
                 refused.append(f"a data member named twice ({str(member)[:40]})")
-            members.add(str(member))
         loader, module, cls = node.get("__loader__"), node.get("__module__"), node.get("__class__")
         if not all(isinstance(v, str) for v in (loader, module, cls)):
             refused.append(f"a malformed node ({str(loader)[:40]})")
@@ -530,13 +531,28 @@ def _reachable(root: Any) -> Iterator[Any]:
             stack.extend(vars(item).values())
 
 
+def _check_sparse(matrix: Any, source: str | Path) -> None:
+    # skops builds whatever sparse format the file declares; oncoclass saves CSR and CSC only, and
+    # their index arrays are checked in full (SciPy's compiled routines trust them).
+    if matrix.format not in ("csr", "csc"):
+        raise ModelFileError(f"{source} holds a {matrix.format} sparse matrix; it was not loaded.")
+    try:
+        matrix.check_format(full_check=True)
+    except ValueError as exc:
+        raise ModelFileError(f"{source} holds a damaged sparse matrix ({exc}); it was not loaded.") from exc
+
+
 def check_trees(model: Any, *, source: str | Path) -> None:
-    """Refuse decision trees whose node links or feature indices point outside the tree:
-    scikit-learn follows them without bounds checks when predicting, so a crafted tree could read
-    memory it does not own."""
+    """Refuse decision trees whose node links or feature indices point outside the tree, and sparse
+    matrices that are not well-formed CSR/CSC: scikit-learn and SciPy follow their indices without
+    bounds checks when predicting, so a crafted one could read memory it does not own."""
+    import scipy.sparse as sp
     from sklearn.tree._tree import Tree
 
     for item in _reachable(model):
+        if sp.issparse(item):
+            _check_sparse(item, source)
+            continue
         if not isinstance(item, Tree):
             continue
         count = item.node_count
