@@ -462,12 +462,13 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
     app.state.settings = settings
     app.add_middleware(Guard, settings=settings, model_id=bundle.model_id)
     try:
-        import swagger_ui_bundle
-
+        # Swagger UI 5 (it renders the OpenAPI 3.1 schema FastAPI writes), shipped inside the
+        # fastapi-offline wheel: served from the package, never from a CDN.
+        swagger_dir = str(resources.files("fastapi_offline") / "static")
         # Before /static, which would otherwise claim these paths.
-        app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
-    except ImportError:  # the docs page is a convenience; the API works without it
-        swagger_ui_bundle = None
+        app.mount("/static/swagger", StaticFiles(directory=swagger_dir), name="swagger")
+    except ModuleNotFoundError:  # the docs page is a convenience; the API works without it
+        swagger_dir = None
     app.mount("/static", StaticFiles(directory=_web_dir()), name="static")
 
     @app.exception_handler(RequestValidationError)
@@ -506,9 +507,9 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        if swagger_ui_bundle is None:
+        if swagger_dir is None:
             return HTMLResponse(
-                "<p>Interactive docs need the swagger-ui-bundle package; "
+                "<p>Interactive docs need the fastapi-offline package; "
                 "the schema is at <a href='/openapi.json'>/openapi.json</a>.</p>"
             )
         return get_swagger_ui_html(
@@ -516,7 +517,7 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
             title="oncoclass API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+            swagger_favicon_url="/static/swagger/favicon.png",
         )
 
     @app.get("/health")
