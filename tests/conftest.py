@@ -17,6 +17,12 @@ import pytest
 
 from oncoclass.data.synth import SynthSpec, make_corpus, write_corpus
 
+# Tests never touch the user's cache folder: what they derive (the word-piece table, ~30 s) is kept
+# beside the checkout, once per clone, unless the caller chose a folder.
+os.environ.setdefault(
+    "ONCOCLASS_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".pytest_cache" / "oncoclass-cache")
+)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``slow`` (a minute or more each: fuzzing, schemathesis, every recipe on CIViC)

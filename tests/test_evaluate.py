@@ -1,0 +1,41 @@
+"""Metrics (``oncoclass.evaluate``) against values computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from oncoclass.evaluate import align_proba, expected_calibration_error, log_loss, metrics, prior_proba
+
+LABELS = ["a", "b"]
+Y = np.array(["a", "a", "b", "b"], dtype=object)
+P = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.8, 0.2]])
+
+
+def test_log_loss_by_hand() -> None:
+    expected = -(math.log(0.9) + math.log(0.6) + math.log(0.7) + math.log(0.2)) / 4
+    assert log_loss(Y, P, LABELS) == pytest.approx(expected)
+
+
+def test_accuracy_and_macro_f1_by_hand() -> None:
+    m = metrics(Y, P, LABELS)
+    assert m["accuracy"] == pytest.approx(0.75)  # the last row is wrong
+    # a: precision 2/3, recall 1 -> F1 0.8; b: precision 1, recall 1/2 -> F1 2/3
+    assert m["macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)
+
+
+def test_ece_by_hand() -> None:
+    # Two bins used with 10 bins: confidences 0.9 (right), 0.6 (right), 0.7 (right), 0.8 (wrong).
+    # Each row is its own bin: |1-0.9| + |1-0.6| + |1-0.7| + |0-0.8|, each weighted 1/4.
+    expected = (0.1 + 0.4 + 0.3 + 0.8) / 4
+    assert expected_calibration_error(Y, P, LABELS, bins=10) == pytest.approx(expected)
+
+
+def test_prior_and_alignment() -> None:
+    prior = prior_proba(np.array(["a", "a", "b"]), 2, LABELS)
+    # Class counts with half a count added to each (so no class is impossible): 2.5 and 1.5 of 4.
+    np.testing.assert_allclose(prior, [[0.625, 0.375], [0.625, 0.375]])
+    aligned = align_proba(np.array([[0.2, 0.8]]), ["b", "a"], ["a", "b", "c"])
+    assert aligned.tolist() == [[0.8, 0.2, 0.0]]
