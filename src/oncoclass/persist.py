@@ -5,17 +5,21 @@ A model file is a program's data, and a hostile one must not become a program. M
 with skops, never pickle, and loaded in this order, each step refusing with a
 :class:`ModelFileError` before the next runs:
 
-1. ``metadata.json`` is read with a size bound and validated against :class:`Metadata`;
+1. every file of the bundle is read once, with a size bound, as a regular file
+   (:func:`read_files`); every later step works on these bytes, so what is checked is what is
+   loaded;
 2. with ``ONCOCLASS_MODEL_KEY`` set, ``SIGNATURE.json`` must carry an HMAC-SHA256, under that key,
    of every file of the bundle (:func:`sign_bundle`);
-3. ``model.skops`` must be a regular file under :data:`MAX_MODEL_BYTES`; it is read once, into
-   memory, so the bytes checked are the bytes loaded; its SHA-256 must match the metadata's;
-4. its ``schema.json`` is audited node by node (:func:`audit_schema`): every node's loader must be
-   one skops kind we use, and the name it builds must be on that kind's explicit list
-   (:data:`TRUSTED_CLASSES`, :data:`TRUSTED_FUNCTIONS`, …). No prefix matching: a function of
-   ``numpy`` is not trusted because NumPy is. Nothing is imported or built before this passes;
-5. skops builds the objects, trusting exactly the names the audit allowed, and the result must be a
-   classifier whose classes are the metadata's labels.
+3. ``metadata.json`` is validated against :class:`Metadata`;
+4. ``model.skops`` must match the metadata's SHA-256 and unpack within :data:`MAX_MODEL_BYTES`;
+5. its ``schema.json`` is audited node by node (:func:`audit_schema`): skops' current protocol
+   only; every node's loader must be one skops kind we use, and the name it builds must be on that
+   kind's explicit list (:data:`TRUSTED_CLASSES`, :data:`TRUSTED_FUNCTIONS`, …). No prefix
+   matching: a function of ``numpy`` is not trusted because NumPy is. Nothing is imported or
+   built before this passes;
+6. skops builds the objects, trusting exactly the names the audit allowed; the result must be a
+   classifier whose classes are the metadata's labels, with decision trees and sparse matrices
+   whose indices stay inside them (:func:`check_trees`).
 
 Writing is atomic: the bundle is written beside the target and renamed into place, so a crash
 mid-write leaves any earlier model intact.
@@ -161,7 +165,7 @@ class Bundle:
 
 
 class Metadata(BaseModel):
-    """What ``metadata.json`` must hold, checked before anything else of the bundle is read. Other
+    """What ``metadata.json`` must hold, checked before the model file is audited or loaded. Other
     keys (training summary, cross-validation, library versions) are kept as they are."""
 
     model_config = ConfigDict(extra="allow")
