@@ -176,14 +176,10 @@ def _model_card(meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _input_paths(spec: InputSpec) -> list[str | None]:
-    return [spec.path, spec.text, spec.labels]
-
-
 def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None) -> TrainResult:
     """Train ``config.recipe`` on ``config.input`` and save the bundle to ``out_dir``."""
     recipe = get_recipe(config.recipe)
-    check_output(out_dir, inputs=_input_paths(config.input), folder=True)
+    check_output(out_dir, inputs=config.input.paths, folder=True)
     check_bundle_target(Path(out_dir))
     model = recipe.build()
     table, notes = labelled(load_input(config.input, model=model), config.input.path)
@@ -298,6 +294,11 @@ def write_predictions(predictions: pd.DataFrame, out: str | Path, bundle: Bundle
     return out
 
 
+def sidecar_path(out: Path) -> Path:
+    """``OUT.json``: where the sidecar of the predictions ``out`` goes."""
+    return out.with_name(out.name + ".json")
+
+
 def write_sidecar(out: Path, bundle: Bundle, *, rows: int, **extra: Any) -> None:
     """``OUT.json`` beside predictions, naming the model and version that made them."""
     sidecar = {
@@ -308,7 +309,7 @@ def write_sidecar(out: Path, bundle: Bundle, *, rows: int, **extra: Any) -> None
         "created": datetime.now(UTC).isoformat(),
         **extra,
     }
-    atomic_write(out.with_name(out.name + ".json"), lambda handle: handle.write(to_json(sidecar)))
+    atomic_write(sidecar_path(out), lambda handle: handle.write(to_json(sidecar)))
 
 
 def record_of(spec: InputSpec, row_id: str) -> dict[str, str]:
@@ -328,10 +329,6 @@ def to_json(data: Any) -> str:
 
 
 def write_json(path: str | Path, data: Any) -> None:
-    if is_stdout(path):
-        sys.stdout.write(to_json(data))
-        sys.stdout.flush()
-        return
     atomic_write(Path(path), lambda handle: handle.write(to_json(data)))
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from oncoclass.api import load_input, predict_table, write_sidecar
+from oncoclass.api import load_input, predict_table, sidecar_path, write_sidecar
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
 from oncoclass.data.files import STDIN, archive_kind, existing_file
@@ -203,9 +203,9 @@ def predict_dask(
     fmt = "csv" if out.suffix.lower() == ".csv" else "parquet"
     skip_bad = on_bad_rows == "skip"
     rejects = Path(reject_path) if reject_path else out.with_name(out.name + ".rejects.csv")
-    check_output(out, inputs=[spec.path, spec.text, spec.labels], folder=fmt == "parquet", stdout_ok=False)
-    for derived in (rejects, out.with_name(out.name + ".json")):  # the reject file and the sidecar
-        check_output(derived, inputs=[spec.path, spec.text, spec.labels, out], stdout_ok=False)
+    check_output(out, inputs=spec.paths, folder=fmt == "parquet", stdout_ok=False)
+    for derived in (rejects, sidecar_path(out)):  # the reject file and the sidecar are outputs too
+        check_output(derived, inputs=[*spec.paths, out], stdout_ok=False)
     _check_out(out, fmt)
     with _unreadable_as_input_error(spec.path):
         frame = _read(spec, partitions, skip_bad)

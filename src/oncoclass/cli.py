@@ -252,9 +252,9 @@ def predict(
         return
     if engine != "local":
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
-    check_output(out, inputs=[input, text, labels])
+    check_output(out, inputs=spec.paths)
     if not is_stdout(out):  # the sidecar naming the model is an output too
-        check_output(Path(f"{out}.json"), inputs=[input, text, labels])
+        check_output(api.sidecar_path(Path(out)), inputs=spec.paths)
     bundle = load_bundle(model)
     with _Bar() as bar:
         predictions, notes = api.predict(bundle, spec, progress=bar)
@@ -295,11 +295,12 @@ def evaluate(
     from oncoclass.models import RECIPES
 
     names = tuple(RECIPES) if model == "all" else tuple(n.strip() for n in model.split(",") if n.strip())
+    spec = _spec(input, text, labels, fmt, columns)
     for out in (json_out, report_out):
         if out is not None:
-            check_output(out, inputs=[input, text, labels], stdout_ok=False)
+            check_output(out, inputs=spec.paths, stdout_ok=False)
     config = EvaluateConfig(
-        input=_spec(input, text, labels, fmt, columns),
+        input=spec,
         recipes=names,
         folds=folds,
         group_by=group_by,
@@ -336,9 +337,10 @@ def report_command(
     skip_unknown: SkipUnknownOpt = False,
 ) -> None:
     """HTML report of a trained model's predictions on a labelled file (held-out data)."""
-    check_output(out, inputs=[input, text, labels], stdout_ok=False)
+    spec = _spec(input, text, labels, fmt, columns)
+    check_output(out, inputs=spec.paths, stdout_ok=False)
     bundle = load_bundle(model)
-    result = api.holdout(bundle, _spec(input, text, labels, fmt, columns), skip_unknown_labels=skip_unknown)
+    result = api.holdout(bundle, spec, skip_unknown_labels=skip_unknown)
     _notes(result["data"]["notes"])
     typer.echo(render_scores(result["results"]))
     api.write_report(result, out, title=f"oncoclass held-out report: {bundle.model_id}")

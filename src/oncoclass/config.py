@@ -24,9 +24,13 @@ class InputSpec:
     columns: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        given = [p for p in (self.path, self.text, self.labels) if p is not None and str(p) == "-"]
-        if len(given) > 1:
+        if sum(str(p) == "-" for p in self.paths) > 1:
             raise ConfigError("only one input can be read from standard input (-).")
+
+    @property
+    def paths(self) -> list[str]:
+        """Every file this input reads (what an output must never overwrite)."""
+        return [p for p in (self.path, self.text, self.labels) if p is not None]
 
 
 @dataclass(frozen=True)
