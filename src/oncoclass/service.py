@@ -82,14 +82,7 @@ _CSP_DOCS = _CSP_PAGE + "; script-src 'self' 'unsafe-inline'; style-src 'self' '
 _CSP_API = "default-src 'none'; frame-ancestors 'none'"
 
 
-def security_headers(path: str) -> list[tuple[bytes, bytes]]:
-    csp = (
-        _CSP_DOCS
-        if path == "/docs"
-        else _CSP_PAGE
-        if path == "/" or path.startswith("/static/")
-        else _CSP_API
-    )
+def _headers(csp: str) -> list[tuple[bytes, bytes]]:
     return [
         (b"content-security-policy", csp.encode()),
         (b"x-content-type-options", b"nosniff"),
@@ -97,6 +90,16 @@ def security_headers(path: str) -> list[tuple[bytes, bytes]]:
         (b"referrer-policy", b"no-referrer"),
         (b"cache-control", b"no-store"),
     ]
+
+
+# Built once: every response carries one of these three lists.
+_HEADERS_DOCS, _HEADERS_PAGE, _HEADERS_API = _headers(_CSP_DOCS), _headers(_CSP_PAGE), _headers(_CSP_API)
+
+
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    if path == "/docs":
+        return _HEADERS_DOCS
+    return _HEADERS_PAGE if path == "/" or path.startswith("/static/") else _HEADERS_API
 
 
 def log_safe(text: str, limit: int = 300) -> str:

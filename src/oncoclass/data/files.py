@@ -170,6 +170,12 @@ def existing_file(path: str | Path) -> Path:
         raise InputError("permission denied.", path=path) from exc
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror}).", path=path) from exc
+    _refuse_unstreamable(mode, path)
+    return path
+
+
+def _refuse_unstreamable(mode: int, path: Path) -> None:
+    """An input must be a regular file or a pipe: a folder, a device or a socket is refused."""
     if stat.S_ISDIR(mode):
         raise InputError("is a folder, not a file.", path=path)
     if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
@@ -178,7 +184,6 @@ def existing_file(path: str | Path) -> Path:
             path=path,
             hint="Pass a file, a pipe, or - for standard input.",
         )
-    return path
 
 
 @contextmanager
@@ -196,8 +201,7 @@ def _open_raw(path: Path) -> Iterator[tuple[BinaryIO, bool]]:
         raise InputError(f"cannot be opened ({exc.strerror}).", path=path) from exc
     with handle:
         mode = os.fstat(handle.fileno()).st_mode  # the thing opened, not what the name was before
-        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
-            raise InputError("is a device or socket, not a file; refusing to read it.", path=path)
+        _refuse_unstreamable(mode, path)
         yield handle, stat.S_ISREG(mode)
 
 
