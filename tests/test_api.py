@@ -76,11 +76,11 @@ def test_predictions_are_written_in_the_format_their_name_asks_for(
     predictions, _ = predict(bundle, InputSpec(path=str(tmp_path / "v.csv")))
     out = write_predictions(predictions, tmp_path / name, bundle)
     readers = {
-        ".tsv": lambda p: pd.read_csv(p, sep="\t", dtype={"ID": str}),
+        ".tsv": lambda p: pd.read_csv(p, sep="\t", dtype={"ID": str}, keep_default_na=False),
         ".parquet": pd.read_parquet,
         ".jsonl": lambda p: pd.read_json(p, lines=True, dtype={"ID": str}),
     }
-    back = readers.get(out.suffix, lambda p: pd.read_csv(p, dtype={"ID": str}))(out)
+    back = readers.get(out.suffix, lambda p: pd.read_csv(p, dtype={"ID": str}, keep_default_na=False))(out)
     assert list(back.columns) == list(predictions.columns)
     assert list(back["ID"].astype(str)) == ["1", "2"]
     pd.testing.assert_frame_equal(

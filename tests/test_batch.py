@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from oncoclass.api import predict_table
+from oncoclass.api import PREDICTION_INFO_COLUMNS, predict_table
 from oncoclass.batch import predict_dask
 from oncoclass.config import InputSpec
 from oncoclass.errors import InputError
@@ -44,7 +44,7 @@ def test_dask_csv_matches_the_single_process_path(tmp_path, default_model, rows,
         default_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=4
     )
     assert result.rows == len(rows) and result.rejected == 0 and result.partitions >= 2
-    got = pd.read_csv(out, dtype={"ID": str}).set_index("ID").sort_index()
+    got = pd.read_csv(out, dtype={"ID": str}, keep_default_na=False).set_index("ID").sort_index()
     expected = _single_process(default_model, rows).set_index("ID").sort_index()
     assert list(got.index) == sorted(rows["id"])
     pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=2e-6)
@@ -62,7 +62,7 @@ def test_dask_parquet_parts_from_jsonl(tmp_path, lr_model, rows, cluster) -> Non
     assert parts
     got = pd.concat([pd.read_parquet(p) for p in parts])
     assert sorted(got["ID"]) == sorted(rows["id"])
-    assert got.drop(columns="ID").sum(axis=1).round(6).eq(1).all()
+    assert got.drop(columns=["ID", *PREDICTION_INFO_COLUMNS]).sum(axis=1).round(6).eq(1).all()
 
 
 def _with_bad_rows(tmp_path: Path, rows: pd.DataFrame) -> Path:
@@ -127,6 +127,6 @@ def test_a_civic_export_is_read_as_civic_on_dask_too(tmp_path, lr_model, cluster
     predict_dask(
         lr_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=2
     )
-    got = pd.read_csv(out, dtype={"ID": str}).set_index("ID").sort_index()
+    got = pd.read_csv(out, dtype={"ID": str}, keep_default_na=False).set_index("ID").sort_index()
     expected = predict_table(load_bundle(lr_model), load_input(InputSpec(path=str(source))))
     pd.testing.assert_frame_equal(got, expected.set_index("ID").sort_index(), check_exact=False, atol=2e-6)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -13,9 +14,11 @@ from oncoclass.features import (
     TextVectorizer,
     VariationFeatures,
 )
+from oncoclass.features.evidence import TIERS, EvidenceFeatures
 from oncoclass.features.text import mention_window
 from oncoclass.models import TemperatureCalibrated
 from oncoclass.models.blend import BlendedClassifier
+from oncoclass.models.gate import TextGated
 
 # Out-of-fold fit_transform differs from fit().transform() by design (that is what stops the
 # leak), so the checks that compare the two are expected to fail for the target encoder.
@@ -34,6 +37,7 @@ OOF_BY_DESIGN = {
         OneHot(),
         TemperatureCalibrated(estimator=LogisticRegression(max_iter=500), cv=3),
         BlendedClassifier(members=[("lr", LogisticRegression(max_iter=500), None)], cv=3),
+        TextGated(with_text=LogisticRegression(max_iter=500), without_text=LogisticRegression(max_iter=500)),
     ],
     expected_failed_checks=lambda est: OOF_BY_DESIGN if isinstance(est, ResponseCoder) else {},
 )
@@ -173,3 +177,51 @@ def test_lookups_follow_a_refit() -> None:
         coder.transform(second), ResponseCoder().fit(second, ["a", "b", "b"]).transform(second)
     )
     np.testing.assert_array_equal(onehot.transform(second).toarray(), np.eye(3)[[2, 1, 0]])
+
+
+def test_evidence_features_are_shares_per_tier_and_counts() -> None:
+    rows = [
+        "variant|civic|Resistance\nvariant|civic|Resistance\nvariant|civic|Sensitivity\ngene|hotspots|-",
+        "position|civic|Resistance",
+        "",
+        "kind|kaggle|7\nnot a line\nvariant|civic|Unseen-once",
+    ]
+    features = EvidenceFeatures(min_count=1, tiers=TIERS).fit(pd.Series(rows))
+    names = list(features.get_feature_names_out())
+    X = features.transform(pd.DataFrame({"evidence": rows}))
+    assert X.shape == (4, len(names))
+    value = dict(zip(names, X[0], strict=True))
+    assert value["variant evidence: civic|Resistance"] == 2 / 3
+    assert value["variant evidence count"] == np.log1p(3)
+    assert value["gene evidence: hotspots|-"] == 1.0
+    assert not X[2].any()  # no evidence: all zero
+    # By default only the closest tiers are read.
+    assert {n.split(" ")[0] for n in EvidenceFeatures(min_count=1).fit(rows).get_feature_names_out()} == {
+        "variant",
+        "position",
+    }
+    # Tokens seen fewer than min_count times in fit are counted but get no column of their own.
+    assert (
+        "variant evidence: civic|Unseen-once"
+        not in EvidenceFeatures(min_count=2).fit(rows).get_feature_names_out()
+    )
+
+
+def test_text_gated_sends_text_less_rows_to_the_text_free_member() -> None:
+    X = pd.DataFrame({"text": ["words here", "", "  ", "more"], "v": [0.0, 1.0, 2.0, 3.0]})
+    y = np.array(["a", "b", "a", "b"])
+
+    class Constant(ClassifierMixin, BaseEstimator):
+        def __init__(self, *, value: float = 0.0) -> None:
+            self.value = value
+
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict_proba(self, X):
+            return np.tile([self.value, 1 - self.value], (len(X), 1))
+
+    gated = TextGated(with_text=Constant(value=0.9), without_text=Constant(value=0.2)).fit(X, y)
+    assert gated.predict_proba(X)[:, 0].tolist() == [0.9, 0.2, 0.2, 0.9]
+    assert gated.member_for(X.iloc[[1]]) is gated.without_text_

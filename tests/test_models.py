@@ -59,11 +59,12 @@ def test_shuffled_labels_fall_to_the_prior(small_corpus) -> None:
 def test_blend_gives_the_same_model_with_parallel_fold_fits(small_corpus) -> None:
     train, test = small_corpus
     y = train["label"].to_numpy()
-    serial = build("default").set_params(n_jobs=1).fit(train, y)
-    parallel = build("default").set_params(n_jobs=2).fit(train, y)
+    serial = build("default").set_params(with_text__n_jobs=1).fit(train, y)
+    parallel = build("default").set_params(with_text__n_jobs=2).fit(train, y)
     # Worker processes run BLAS single-threaded, which reorders sums: equal up to rounding.
     np.testing.assert_allclose(parallel.predict_proba(test), serial.predict_proba(test), atol=1e-5)
-    assert parallel.member_weights == pytest.approx(serial.member_weights, abs=1e-4)
+    weights = [m.with_text_.member_weights for m in (parallel, serial)]
+    assert weights[0] == pytest.approx(weights[1], abs=1e-4)
 
 
 @pytest.mark.parametrize("name", ["default", "fast", "lr"])
@@ -74,6 +75,7 @@ def test_direct_feature_transform_matches_scikit_learns(small_corpus, name: str)
 
     train, test = small_corpus
     model = build(name).fit(train, train["label"].to_numpy())
+    model = getattr(model, "with_text_", model)  # the gated default: its text-reading member
     features = model.features_ if hasattr(model, "features_") else model[:-1]
     for rows in (test, test.iloc[:1]):
         ours, theirs = transform_features(features, rows), features.transform(rows)

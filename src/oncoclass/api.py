@@ -4,12 +4,11 @@ and the service only parse input and render what these return."""
 from __future__ import annotations
 
 import platform
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,10 +17,12 @@ from oncoclass import __version__
 from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig
 from oncoclass.data import load_table
 from oncoclass.data.table import (
+    EVIDENCE_IDS,
     GENE,
     ID,
     KAGGLE_CLASSES,
     LABEL,
+    TEXT_SOURCE,
     VARIATION,
     class_meanings,
     is_kaggle_label_set,
@@ -32,21 +33,15 @@ from oncoclass.data.table import (
 from oncoclass.errors import InputError, TrainingError
 from oncoclass.evaluate import align_proba, cross_validate, metrics, prior_proba, splits
 from oncoclass.features import text_reduction
+from oncoclass.kb.retrieve import attach, ensure, with_store
+from oncoclass.kb.store import Store
 from oncoclass.models import get_recipe
-from oncoclass.output import atomic_write, check_output, is_stdout
+from oncoclass.output import atomic_write, check_output
 from oncoclass.persist import Bundle, check_bundle_target, save_bundle
+from oncoclass.progress import Progress
 
-
-class ProgressSink(Protocol):
-    """Where long jobs report progress: ``start`` once with the number of steps, then one call
-    per step. The CLI draws a bar on a terminal; library callers may pass nothing."""
-
-    def start(self, total: int, desc: str) -> None: ...
-
-    def __call__(self, advance: int = 1) -> None: ...
-
-
-Progress = ProgressSink | None
+#: What a predictions file holds beside ``ID`` and one probability column per class.
+PREDICTION_INFO_COLUMNS: tuple[str, ...] = (TEXT_SOURCE, EVIDENCE_IDS)
 
 #: Rows per predict_proba call: bounds memory on large inputs and paces the progress bar.
 PREDICT_CHUNK_ROWS = 2000
@@ -184,6 +179,7 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
     model = recipe.build()
     table, notes = labelled(load_input(config.input, model=model), config.input.path)
     labels = _check_trainable(table, config.input.path)
+    table, evidence = with_store(table, config.kb, training=True)
     notes = notes + _rare_label_notes(table)
     started = time.perf_counter()
     cv_metrics = None
@@ -218,6 +214,7 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
             "fit_seconds": round(time.perf_counter() - started, 2),
         },
         "cv": cv_metrics,
+        "evidence": evidence,
         "created": created.isoformat(),
         "libraries": library_versions(),
     }
@@ -227,6 +224,7 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
 
 def probabilities(bundle: Bundle, table: pd.DataFrame) -> np.ndarray:
     """Class probabilities in ``bundle.labels`` order, each row summing to 1."""
+    table = ensure(table)
     proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, bundle.labels)
     return proba / proba.sum(axis=1, keepdims=True)
 
@@ -244,13 +242,21 @@ def predict_table(bundle: Bundle, table: pd.DataFrame, *, progress: Progress = N
     proba = np.vstack(parts) if parts else np.zeros((0, len(bundle.labels)))
     out = pd.DataFrame(proba, columns=label_columns(bundle.labels))
     out.insert(0, "ID", table[ID].to_numpy())
+    # What each prediction used: the row's own text, the store's, or neither; and the store's
+    # items it drew on (source:source_id), so a curator can read them.
+    table = ensure(table)
+    for column in PREDICTION_INFO_COLUMNS:
+        out[column] = table[column].to_numpy()
     return out
 
 
-def predict_records(bundle: Bundle, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def predict_records(
+    bundle: Bundle, records: list[dict[str, Any]], *, store: Store | None = None
+) -> list[dict[str, Any]]:
     """Predict variants given as records (``{gene, variation, text?, context?, disease?, drugs?,
-    id?}``, the service's unit of work): probabilities per class, the top class, and the model."""
-    table = records_to_table(records)
+    id?}``, the service's unit of work): probabilities per class, the top class, the model, and
+    what the prediction used (``text_source``, the store's ``evidence_ids``)."""
+    table = attach(records_to_table(records), store)
     proba = probabilities(bundle, table)
     meanings = class_meanings(bundle.labels) or None
     out = []
@@ -267,31 +273,38 @@ def predict_records(bundle: Bundle, records: list[dict[str, Any]]) -> list[dict[
                 "meanings": meanings,
                 "model_id": bundle.model_id,
                 "oncoclass_version": __version__,
+                "text_source": table[TEXT_SOURCE].iloc[i],
+                "evidence_ids": [key for key in table[EVIDENCE_IDS].iloc[i].split(";") if key],
             }
         )
     return out
 
 
-def predict(bundle: Bundle, spec: InputSpec, *, progress: Progress = None) -> tuple[pd.DataFrame, list[str]]:
+def predict(
+    bundle: Bundle, spec: InputSpec, *, kb: str | None = None, progress: Progress = None
+) -> tuple[pd.DataFrame, list[str]]:
     table = load_input(spec, model=bundle.model)
-    return predict_table(bundle, table, progress=progress), list(table.attrs.get("notes", []))
+    notes = list(table.attrs.get("notes", []))
+    table, _ = with_store(table, kb)
+    trained_with = (bundle.metadata.get("evidence") or {}).get("store")
+    if trained_with and kb is None:
+        notes.append(
+            f"this model learned from the evidence store {trained_with}; without --kb, rows without "
+            "text are predicted from their gene and variation alone."
+        )
+    return predict_table(bundle, table, progress=progress), notes
 
 
 def write_predictions(predictions: pd.DataFrame, out: str | Path, bundle: Bundle) -> Path | None:
     """Write the predictions atomically in the format ``out``'s name asks for (``.csv``, ``.tsv``,
     ``.parquet``, ``.jsonl``), and a ``.json`` sidecar naming the model that made them; ``out``
     ``-`` writes CSV to standard output (no sidecar: the caller names the model)."""
-    from oncoclass.data.tables import output_format, write_frame
+    from oncoclass.data.tables import save_frame
 
-    if is_stdout(out):
-        write_frame(predictions, sys.stdout, "csv")
-        sys.stdout.flush()
-        return None
-    out = Path(out)
-    fmt = output_format(out)
-    atomic_write(out, lambda handle: write_frame(predictions, handle, fmt), binary=fmt == "parquet")
-    write_sidecar(out, bundle, rows=len(predictions))
-    return out
+    path = save_frame(predictions, out)
+    if path is not None:
+        write_sidecar(path, bundle, rows=len(predictions))
+    return path
 
 
 def sidecar_path(out: Path) -> Path:
@@ -337,6 +350,7 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, 
     recipes = [get_recipe(name) for name in config.recipes]
     table, notes = labelled(load_input(config.input), config.input.path)
     labels = _check_trainable(table, config.input.path)
+    table, _ = with_store(table, config.kb, training=True)
     y = table[LABEL].to_numpy()
     groups = None
     if config.group_by == "gene":
@@ -512,7 +526,8 @@ def score(
     if "ID" not in frame.columns or len(frame.columns) < 3:
         raise InputError("expected a predictions CSV with ID and class columns.", path=predictions_path)
     truth = read_truth(truth_path)
-    columns = [c for c in frame.columns if c != "ID"]
+    # The columns beside the probabilities (what a prediction used) are not classes.
+    columns = [c for c in frame.columns if c != "ID" and c not in PREDICTION_INFO_COLUMNS]
     labels = [
         c[len("class") :] if c.startswith("class") and c[len("class") :] in KAGGLE_CLASSES else c
         for c in columns

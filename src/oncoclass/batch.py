@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from oncoclass.api import load_input, predict_table, sidecar_path, write_sidecar
+from oncoclass.api import PREDICTION_INFO_COLUMNS, load_input, predict_table, sidecar_path, write_sidecar
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
 from oncoclass.data.files import STDIN, archive_kind, existing_file
@@ -283,7 +283,7 @@ def _check_out(out: Path, fmt: str) -> None:
 
 
 def _finish(staging: Path, out: Path, fmt: str, bundle: Bundle, rows: int) -> None:
-    header = ["ID", *label_columns(bundle.labels)]
+    header = ["ID", *label_columns(bundle.labels), *PREDICTION_INFO_COLUMNS]
     if fmt == "csv":
         _concatenate(sorted((staging / "out").glob("part-*.csv")), out, header=header)
     else:

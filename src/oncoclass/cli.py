@@ -55,6 +55,21 @@ SkipUnknownOpt = Annotated[
     ),
 ]
 ModelDirOpt = Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")]
+KbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kb",
+        help="Evidence store: an SQLite file or postgresql://user:password@host/db "
+        "(default: $ONCOCLASS_KB, else ~/.local/share/oncoclass/kb.sqlite).",
+    ),
+]
+UseKbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kb",
+        help="Evidence store to retrieve each variant's evidence from (SQLite file or PostgreSQL URL).",
+    ),
+]
 
 
 def err(message: str) -> None:
@@ -188,9 +203,10 @@ def train(
     ] = 0,
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
+    kb: UseKbOpt = None,
 ) -> None:
     """Train a recipe and save the model folder (skops model, metadata, config, model card)."""
-    config = TrainConfig(input=_spec(input, text, labels, fmt, columns), recipe=model, cv_folds=cv)
+    config = TrainConfig(input=_spec(input, text, labels, fmt, columns), recipe=model, cv_folds=cv, kb=kb)
     with _Bar() as bar:
         result = api.train(config, out_dir=out, progress=bar)
     _notes(result.notes)
@@ -231,10 +247,13 @@ def predict(
     rejects: Annotated[
         Path | None, typer.Option("--rejects", help="Reject file (default: OUT.rejects.csv).")
     ] = None,
+    kb: UseKbOpt = None,
 ) -> None:
     """Write class probabilities: ID then one column per class (Kaggle: class1..class9); --out - writes
     the CSV to standard output."""
     spec = _spec(input, text, labels, fmt, columns)
+    if engine == "dask" and kb is not None:
+        raise ConfigError("--kb works with --engine local for now; the Dask engine reads no store.")
     if engine == "dask":
         from oncoclass.batch import predict_dask
 
@@ -257,7 +276,7 @@ def predict(
         check_output(api.sidecar_path(Path(out)), inputs=spec.paths)
     bundle = load_bundle(model)
     with _Bar() as bar:
-        predictions, notes = api.predict(bundle, spec, progress=bar)
+        predictions, notes = api.predict(bundle, spec, kb=kb, progress=bar)
     api.write_predictions(predictions, out, bundle)
     _notes(notes)
     _done(f"{len(predictions)} predictions by model {bundle.model_id} written to", out)
@@ -290,6 +309,7 @@ def evaluate(
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the fold split.")] = 0,
+    kb: UseKbOpt = None,
 ) -> None:
     """Stratified k-fold CV of one or more recipes, beside the class prior."""
     from oncoclass.models import RECIPES
@@ -305,6 +325,7 @@ def evaluate(
         folds=folds,
         group_by=group_by,
         seed=seed,
+        kb=kb,
     )
     with _Bar() as bar:
         report = api.evaluate(config, progress=bar)
@@ -429,20 +450,69 @@ def demo(
     typer.echo("5-fold CV on the training file:")
     typer.echo(render_scores(evaluation["results"]))
     api.write_json(workdir / "evaluation.json", evaluation)
-    result = api.train(TrainConfig(input=spec), out_dir=workdir / "model")
+    kb = _demo_store(workdir, paths)
+    result = api.train(TrainConfig(input=spec, kb=str(kb)), out_dir=workdir / "model")
     bundle = load_bundle(result.path)
     predictions, _ = api.predict(
-        bundle, InputSpec(path=str(paths["test_variants"]), text=str(paths["test_text"]))
+        bundle, InputSpec(path=str(paths["test_variants"]), text=str(paths["test_text"])), kb=str(kb)
     )
     out = api.write_predictions(predictions, workdir / "predictions.csv", bundle)
     scored = api.score(out, paths["test_solution"])
     typer.echo(f"held-out test set ({scored['rows']} rows), model {bundle.model_id}:")
     typer.echo(render_scores({"default": scored}))
+    _demo_text_free(workdir, paths, bundle, kb)
     report = api.write_report(
         evaluation, workdir / "report.html", title="oncoclass demo: 5-fold CV on a SYNTHETIC corpus"
     )
     typer.echo(f"model: {result.path}  predictions: {out}  ({time.perf_counter() - started:.0f} s)")
     typer.echo(f"report: {report.resolve()}")
+
+
+def _demo_store(workdir: Path, paths: dict[str, Path]) -> Path:
+    """The demo's evidence store: the synthetic training corpus, and a search in it."""
+    from oncoclass.kb.load import import_path
+    from oncoclass.kb.search import Query, search
+    from oncoclass.kb.store import open_store
+
+    kb = workdir / "kb.sqlite"
+    with open_store(kb) as store:
+        imported = import_path(store, paths["training_variants"], text=paths["training_text"])
+        typer.echo(f"evidence store {kb}: {imported.items} synthetic items ({imported.added} added)")
+        first = _first_row(paths["training_variants"])
+        hits = search(store, Query(gene=first["Gene"], variation=first["Variation"]), limit=3)
+    typer.echo(
+        f"$ oncoclass kb search --kb {kb} --gene {first['Gene']} --variation {first['Variation']} --limit 3"
+    )
+    typer.echo(render_hits(hits))
+    return kb
+
+
+def _first_row(path: Path) -> dict[str, str]:
+    import pandas as pd
+
+    return {k: str(v) for k, v in pd.read_csv(path, dtype=str, nrows=1).iloc[0].items()}
+
+
+def _demo_text_free(workdir: Path, paths: dict[str, Path], bundle: Any, kb: Path) -> None:
+    """Variants without any text, predicted from the store's evidence, which each row cites."""
+    import pandas as pd
+
+    variants = pd.read_csv(paths["test_variants"], dtype=str).head(5)
+    listed = workdir / "variants-only.csv"
+    variants.rename(columns={"ID": "id", "Gene": "gene", "Variation": "variation"}).to_csv(
+        listed, index=False
+    )
+    predictions, _ = api.predict(bundle, InputSpec(path=str(listed)), kb=str(kb))
+    out = api.write_predictions(predictions, workdir / "predictions-variants-only.csv", bundle)
+    typer.echo(f"$ oncoclass predict --model {workdir / 'model'} --input {listed} --kb {kb} --out {out}")
+    top = predictions[[c for c in predictions.columns if c not in ("ID", *api.PREDICTION_INFO_COLUMNS)]]
+    for i, row in predictions.iterrows():
+        label = top.iloc[i].astype(float).idxmax()
+        cited = ", ".join(key for key in row["evidence_ids"].split(";")[:2] if key) or "nothing"
+        typer.echo(
+            f"  {variants['Gene'].iloc[i]} {variants['Variation'].iloc[i]}: {label} "
+            f"{float(top.iloc[i][label]):.2f}, text {row['text_source']}, cites {cited}"
+        )
 
 
 def render_explanation(result: dict[str, Any]) -> str:
@@ -454,6 +524,7 @@ def render_explanation(result: dict[str, Any]) -> str:
             f"{k} {v:.3f}" for k, v in sorted(result["probabilities"].items(), key=lambda kv: -kv[1])
         ),
         f"method: {result['method']}. {result['note']}",
+        f"text: {result.get('text_source', 'given')}",
     ]
     for cls in result["classes"]:
         meaning = f" ({cls['meaning']})" if cls["meaning"] else ""
@@ -473,6 +544,11 @@ def render_explanation(result: dict[str, Any]) -> str:
             for sentence in cls["sentences"]:
                 text = sentence["text"] if len(sentence["text"]) <= 200 else sentence["text"][:197] + "..."
                 lines.append(f"    {sentence['score']:+.3f}  #{sentence['index']}: {text}")
+    if result.get("similar"):
+        lines += ["", "closest labelled evidence in the store:"]
+        for item in result["similar"]:
+            where = "; ".join(x for x in (item["disease"], item["citation"], item["url"]) if x)
+            lines.append(f"  [{item['label']}] {item['gene']} {item['variation']} ({item['tier']}): {where}")
     return "\n".join(lines)
 
 
@@ -497,6 +573,7 @@ def explain(
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, max=1000, help="Features to list per direction.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+    kb: UseKbOpt = None,
 ) -> None:
     """Explain one prediction: features toward and against a class, by source, and the strongest sentences."""
     from oncoclass.data.files import read_text
@@ -512,7 +589,7 @@ def explain(
     else:
         body = read_text(text_file) if text_file is not None else ""
         record = {"gene": gene, "variation": variation, "text": body, "disease": disease, "drugs": drugs}
-    result = explain_variant(bundle, classes=classes, top=top, **record).to_dict()
+    result = explain_variant(bundle, classes=classes, top=top, kb=kb, **record).to_dict()
     typer.echo(api.to_json(result) if as_json else render_explanation(result))
 
 
@@ -536,6 +613,7 @@ def serve(
             "--request-timeout", min=0.1, max=3600, help="Seconds a client has to send a whole request."
         ),
     ] = 30.0,
+    kb: UseKbOpt = None,
 ) -> None:
     """Serve the model over HTTP: /predict, /predict/batch, /explain, /model, /health, a web page at /."""
     import uvicorn
@@ -544,7 +622,7 @@ def serve(
 
     # Settings first: a bad key or limit stops start-up before the model is loaded.
     settings = service.ServiceSettings.from_env(
-        max_batch=max_batch, max_body_bytes=max_body, request_timeout=request_timeout
+        max_batch=max_batch, max_body_bytes=max_body, request_timeout=request_timeout, kb=kb
     )
     bundle = load_bundle(model)  # checked here, so a bad folder stops start-up before any worker
     service.configure_logging()
@@ -562,6 +640,130 @@ def serve(
         uvicorn.run(service.create_app(bundle, settings), **options)
         return
     uvicorn.run("oncoclass.service:app_from_env", factory=True, workers=workers, **options)
+
+
+kb_app = typer.Typer(
+    no_args_is_help=True,
+    help="The evidence store: import CIViC, hotspots, Kaggle and labelled tables; search; export.",
+)
+app.add_typer(kb_app, name="kb")
+
+
+@kb_app.command("import")
+def kb_import(
+    paths: Annotated[list[Path], typer.Argument(help="Files to import (format detected from content).")],
+    kb: KbOpt = None,
+    text: TextOpt = None,
+    columns: ColumnsOpt = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Name a table's source (default: table:<file name>).")
+    ] = None,
+) -> None:
+    """Import CIViC evidence, variant or gene summaries, the cancer hotspots table, Kaggle variants
+    (with --text) or a labelled table. Each file is one transaction; importing it again adds nothing."""
+    from oncoclass.kb.load import import_path
+    from oncoclass.kb.store import open_store
+
+    with open_store(kb) as store, _Bar() as bar:
+        for path in paths:
+            result = import_path(store, path, text=text, columns=parse_columns(columns), source=source,
+                                 progress=bar)  # fmt: skip
+            bar.close()
+            _notes(result.notes)
+            if result.already_imported:
+                typer.echo(f"{path}: this release of {result.source} is already in the store; nothing added")
+            else:
+                typer.echo(
+                    f"{path}: {result.items} {result.source} items: {result.added} added, "
+                    f"{result.updated} updated, {result.unchanged} unchanged"
+                )
+        typer.echo(f"store: {store.shown}")
+
+
+@kb_app.command("stats")
+def kb_stats(
+    kb: KbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Count the store's items by source, with the releases imported."""
+    from dataclasses import asdict
+
+    from oncoclass.kb.load import stats
+    from oncoclass.kb.store import open_store
+
+    with open_store(kb, create=False) as store:
+        result = stats(store)
+    if as_json:
+        typer.echo(api.to_json(asdict(result)))
+        return
+    typer.echo(f"{result.url}: {result.items} items on {result.genes} genes ({result.variants} variants)")
+    for source in result.sources:
+        typer.echo(
+            f"  {source.source}: {source.items} items ({source.labelled} labelled), {source.genes} genes"
+        )
+        for release in source.releases:
+            typer.echo(f"    release {release}")
+
+
+@kb_app.command("export")
+def kb_export(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="CSV, TSV, Parquet or JSONL (by name); - for CSV.")
+    ],
+    kb: KbOpt = None,
+) -> None:
+    """Write every item with its provenance; `kb import` reads the file back."""
+    from oncoclass.data.tables import save_frame
+    from oncoclass.kb.load import export_frame
+    from oncoclass.kb.store import open_store
+
+    check_output(out)
+    with open_store(kb, create=False) as store:
+        frame = export_frame(store)
+    save_frame(frame, out)
+    _done(f"{len(frame)} items written to", out)
+
+
+def render_hits(hits: list[Any]) -> str:
+    if not hits:
+        return "no evidence found"
+    lines = []
+    for i, hit in enumerate(hits, start=1):
+        label = f" [{hit.label}]" if hit.label else ""
+        lines.append(
+            f"{i:>3}. {hit.tier:<8} {hit.gene} {hit.variation}{label}  ({hit.source}:{hit.source_id})"
+        )
+        details = "; ".join(x for x in (hit.disease, hit.drugs, hit.citation, hit.url) if x)
+        if details:
+            lines.append(f"     {details}")
+        if hit.statement:
+            statement = hit.statement if len(hit.statement) <= 300 else hit.statement[:297] + "…"
+            lines.append(f"     {statement}")
+    return "\n".join(lines)
+
+
+@kb_app.command("search")
+def kb_search(
+    gene: Annotated[str, typer.Option("--gene", help="Gene symbol, e.g. BRAF.")],
+    variation: Annotated[
+        str, typer.Option("--variation", help="Protein change, e.g. V600E or p.Val600Glu.")
+    ] = "",
+    disease: Annotated[str, typer.Option("--disease", help="Rank evidence on this disease first.")] = "",
+    text: Annotated[str, typer.Option("--text", help="Rank evidence by relevance to these words.")] = "",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Most items to return.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list on standard output.")] = False,
+    kb: KbOpt = None,
+) -> None:
+    """Evidence for a variant, closest first: the same variant, residue, kind of change, then gene."""
+    from oncoclass.kb.search import Query, search
+    from oncoclass.kb.store import open_store
+
+    with open_store(kb, create=False) as store:
+        hits = search(store, Query(gene=gene, variation=variation, text=text, disease=disease), limit=limit)
+    if as_json:
+        typer.echo(api.to_json([hit.to_dict() for hit in hits]))
+    else:
+        typer.echo(render_hits(hits))
 
 
 def run(argv: list[str] | None = None) -> int:

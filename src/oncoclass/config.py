@@ -39,13 +39,15 @@ class TrainConfig:
     recipe: str = "default"
     cv_folds: int = 0
     seed: int = 0
+    #: The evidence store (path or URL) whose retrieved evidence the model learns from.
+    kb: str | None = None
 
     def __post_init__(self) -> None:
         if self.cv_folds == 1 or self.cv_folds < 0:
             raise ConfigError(f"cross-validation needs 0 (none) or at least 2 folds, not {self.cv_folds}.")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"job": "train", **asdict(self)}
+        return {"job": "train", **asdict(self), "kb": _shown_kb(self.kb)}
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class EvaluateConfig:
     folds: int = 5
     group_by: str = "none"
     seed: int = 0
+    kb: str | None = None
 
     def __post_init__(self) -> None:
         if self.group_by not in GROUPINGS:
@@ -65,7 +68,16 @@ class EvaluateConfig:
             raise ConfigError(f"cross-validation needs at least 2 folds, not {self.folds}.")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"job": "evaluate", **asdict(self)}
+        return {"job": "evaluate", **asdict(self), "kb": _shown_kb(self.kb)}
+
+
+def _shown_kb(value: str | None) -> str | None:
+    """A store as it may be saved or printed: a URL loses its password."""
+    if value is None or "://" not in value:
+        return value
+    from sqlalchemy.engine import make_url
+
+    return make_url(value).render_as_string(hide_password=True)
 
 
 def parse_columns(spec: str | None) -> dict[str, str]:

@@ -76,3 +76,8 @@ class OutputError(OncoclassError):
     def __init__(self, message: str, *, path: str | Path, hint: str | None = None) -> None:
         self.path = str(path)
         super().__init__(f"{self.path}: {message}", hint=hint)
+
+
+class StoreError(OncoclassError):
+    """An evidence store that cannot be opened, read or written (wrong URL, server down, a schema
+    newer than this oncoclass)."""

@@ -29,11 +29,12 @@ import scipy.sparse as sp
 from scipy.special import softmax
 from sklearn.preprocessing import MaxAbsScaler
 
-from oncoclass.data.table import GENE, VARIATION, class_meanings, records_to_table
+from oncoclass.data.table import GENE, TEXT_SOURCE, VARIATION, class_meanings, records_to_table
 from oncoclass.errors import InputError
 from oncoclass.features.text import split_sentences
 from oncoclass.models.blend import BlendedClassifier, transform_features
 from oncoclass.models.calibration import TemperatureCalibrated
+from oncoclass.models.gate import TextGated
 from oncoclass.persist import Bundle
 
 #: Feature blocks of the recipes' ColumnTransformers, as a curator would name their source.
@@ -92,6 +93,10 @@ class Explanation:
     probabilities: dict[str, float]
     meanings: dict[str, str] | None = None
     classes: list[ClassExplanation] = field(default_factory=list)
+    #: ``given`` (the row's own text), ``retrieved`` (no text; the store's evidence on it) or ``none``.
+    text_source: str = "given"
+    #: The store's labelled items closest to the variant, what a curator compares with.
+    similar: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -457,15 +462,20 @@ def explain(
     top: int = 10,
     top_sentences: int = 5,
     max_sentences: int = 300,
+    kb: str | None = None,
 ) -> Explanation:
-    """Explain the model's prediction for one variant: for the predicted class and any in ``classes``."""
+    """Explain the model's prediction for one variant: for the predicted class and any in ``classes``.
+    With a store (``kb``), the row carries the store's evidence as in prediction, and the closest
+    labelled items are listed."""
     record = {
         "id": "explain", "gene": gene, "variation": variation, "text": text, "context": context,
         "disease": disease, "drugs": drugs,
     }  # fmt: skip
-    table = records_to_table([record])  # the same row rule as files and the service
+    table, similar = _with_evidence(records_to_table([record]), kb)  # the same row rule as files
     gene, variation = table[GENE].iloc[0], table[VARIATION].iloc[0]
-    model = bundle.model
+    gated = bundle.model if isinstance(bundle.model, TextGated) else None
+    # A gated model predicts this row with one member; that member is what is explained.
+    model = gated.member_for(table) if gated is not None else bundle.model
     labels = [str(c) for c in model.classes_]
     unknown = [c for c in classes or [] if c not in labels]
     if unknown:
@@ -487,6 +497,11 @@ def explain(
             "it; the values do not add up to the prediction."
         )
         explained = _occlusion(model, table, proba, targets, top_sentences, max_sentences)
+    if gated is not None and model is gated.without_text_:
+        note = (
+            "This row has no text: it is predicted by the model's text-free member, from the gene, "
+            "the variation and the store's evidence on them (none without a store). " + note
+        )
     return Explanation(
         model_id=bundle.model_id,
         recipe=str(bundle.metadata.get("recipe", "")),
@@ -498,4 +513,23 @@ def explain(
         probabilities={label: float(p) for label, p in zip(labels, proba, strict=True)},
         meanings=class_meanings(labels) or None,
         classes=explained,
+        text_source=str(table[TEXT_SOURCE].iloc[0]),
+        similar=similar,
     )
+
+
+def _with_evidence(table: pd.DataFrame, kb: str | None) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The row with the store's evidence attached, and the closest labelled items in the store."""
+    from oncoclass.kb.retrieve import attach, similar_labelled
+    from oncoclass.kb.search import Query
+    from oncoclass.kb.store import open_store
+
+    if kb is None:
+        return attach(table, None), []
+    row = table.iloc[0]
+    with open_store(kb, create=False) as store:
+        table = attach(table, store)
+        query = Query(gene=str(row[GENE]), variation=str(row[VARIATION]), text=str(row["text"]),
+                      disease=str(row["context"]))  # fmt: skip
+        hits = similar_labelled(store, query)
+    return table, [{k: v for k, v in hit.to_dict().items() if k != "score"} for hit in hits]

@@ -70,6 +70,7 @@ MAX_SIDE_FILE_BYTES = 4 * 1024**2
 TRUSTED_CLASSES: frozenset[str] = frozenset(
     {
         "oncoclass.features.encoder.TokenEmbedding",
+        "oncoclass.features.evidence.EvidenceFeatures",
         "oncoclass.features.encoder.SentenceEmbedding",
         "oncoclass.features.target.NeighbourFeatures",
         "oncoclass.features.target.PositionKernel",
@@ -80,6 +81,7 @@ TRUSTED_CLASSES: frozenset[str] = frozenset(
         "oncoclass.features.vectorize.OneHot",
         "oncoclass.features.vectorize.TextVectorizer",
         "oncoclass.models.blend.BlendedClassifier",
+        "oncoclass.models.gate.TextGated",
         "oncoclass.models.calibration.TemperatureCalibrated",
         "sklearn.compose._column_transformer.ColumnTransformer",
         "sklearn.ensemble._forest.RandomForestClassifier",

@@ -14,9 +14,9 @@ import os
 import time
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -30,6 +30,9 @@ from oncoclass.api import predict_records
 from oncoclass.data.table import MAX_TEXT_CHARS
 from oncoclass.errors import ConfigError, OncoclassError
 from oncoclass.explain import explain
+from oncoclass.kb.search import Query as KbQuery
+from oncoclass.kb.search import search
+from oncoclass.kb.store import open_store
 from oncoclass.persist import Bundle
 
 log = logging.getLogger("oncoclass.service")
@@ -53,6 +56,8 @@ class ServiceSettings:
     #: keep-alive connection is kept: a stalled or slow-drip client is disconnected.
     request_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
+    #: The evidence store predictions retrieve from and /evidence searches (a path or URL).
+    kb: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_body_bytes", "max_text_chars"):
@@ -158,6 +163,29 @@ class PredictionOut(BaseModel):
     meanings: dict[str, str] | None
     model_id: str
     oncoclass_version: str
+    text_source: str = Field(
+        description="given (the variant's own text), retrieved (no text; the store's evidence) or none."
+    )
+    evidence_ids: list[str] = Field(
+        description="The store's items the prediction drew on (source:source_id)."
+    )
+
+
+class HitOut(BaseModel):
+    """One item of evidence the store holds, with where it comes from."""
+
+    tier: str = Field(description="variant, position (same residue), kind (same kind of change) or gene.")
+    score: float
+    gene: str
+    variation: str
+    disease: str
+    drugs: str
+    label: str = Field(description="The curated label, where the source has one.")
+    statement: str
+    citation: str
+    url: str
+    source: str
+    source_id: str
 
 
 class ErrorOut(BaseModel):
@@ -419,8 +447,8 @@ def configure_logging() -> None:
     logger.propagate = False
 
 
-_ENV_MODEL, _ENV_MAX_BATCH, _ENV_MAX_BODY = (
-    "ONCOCLASS_SERVE_MODEL", "ONCOCLASS_SERVE_MAX_BATCH", "ONCOCLASS_SERVE_MAX_BODY",
+_ENV_MODEL, _ENV_MAX_BATCH, _ENV_MAX_BODY, _ENV_KB = (
+    "ONCOCLASS_SERVE_MODEL", "ONCOCLASS_SERVE_MAX_BATCH", "ONCOCLASS_SERVE_MAX_BODY", "ONCOCLASS_SERVE_KB",
 )  # fmt: skip
 
 
@@ -431,6 +459,7 @@ def worker_environment(model: Any, settings: ServiceSettings) -> dict[str, str]:
         _ENV_MAX_BATCH: str(settings.max_batch),
         _ENV_MAX_BODY: str(settings.max_body_bytes),
         _ENV_REQUEST_TIMEOUT: str(settings.request_timeout),
+        **({_ENV_KB: settings.kb} if settings.kb else {}),
     }
 
 
@@ -440,7 +469,9 @@ def app_from_env() -> FastAPI:
 
     configure_logging()
     settings = ServiceSettings.from_env(
-        max_batch=int(os.environ[_ENV_MAX_BATCH]), max_body_bytes=int(os.environ[_ENV_MAX_BODY])
+        max_batch=int(os.environ[_ENV_MAX_BATCH]),
+        max_body_bytes=int(os.environ[_ENV_MAX_BODY]),
+        kb=os.environ.get(_ENV_KB),
     )
     return create_app(load_bundle(os.environ[_ENV_MODEL]), settings)
 
@@ -448,10 +479,14 @@ def app_from_env() -> FastAPI:
 def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastAPI:
     """The app for one model, loaded once by the caller; ``settings`` bound what a request may cost."""
     settings = settings or ServiceSettings()
+    # The store is opened once, and a missing or unreachable one stops start-up.
+    store = open_store(settings.kb, create=False) if settings.kb else None
     # One prediction before the first request: what a model loads lazily (the embedding's
     # word-piece table, derived once per machine if not cached; value lookups) is then paid at
     # start-up, not by the first caller.
-    predict_records(bundle, [{"gene": "BRAF", "variation": "V600E", "text": "warm-up", "context": ""}])
+    predict_records(
+        bundle, [{"gene": "BRAF", "variation": "V600E", "text": "warm-up", "context": ""}], store=store
+    )
     app = FastAPI(
         title="oncoclass",
         version=__version__,
@@ -531,7 +566,24 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
     def model() -> dict[str, Any]:
         return {"metadata": bundle.metadata, "model_card": bundle.card}
 
-    batcher = MicroBatcher(lambda records: predict_records(bundle, records))
+    batcher = MicroBatcher(lambda records: predict_records(bundle, records, store=store))
+
+    @app.get("/evidence", response_model=list[HitOut], responses={404: {"model": ErrorOut}})
+    def evidence(
+        gene: Annotated[str, Query(min_length=1, max_length=100, pattern=r"\S", examples=["BRAF"])],
+        variation: Annotated[str, Query(max_length=300, examples=["V600E"])] = "",
+        disease: Annotated[str, Query(max_length=1000)] = "",
+        text: Annotated[str, Query(max_length=10_000)] = "",
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    ) -> Any:
+        """What the evidence store holds on a variant, closest first: the same variant (any
+        notation), the same residue, the same kind of change in the gene, then the gene."""
+        if store is None:
+            return _error(
+                404, "this server has no evidence store.", hint="Start it with `oncoclass serve --kb …`."
+            )
+        query = KbQuery(gene=gene, variation=variation, text=text, disease=disease)
+        return [hit.to_dict() for hit in search(store, query, limit=limit)]
 
     @app.post("/predict", response_model=PredictionOut)
     async def predict_one(variant: VariantIn) -> Any:
@@ -570,6 +622,7 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
             classes=request.classes or None,
             top=request.top,
             top_sentences=request.top_sentences,
+            kb=settings.kb,
         ).to_dict()
         result["oncoclass_version"] = __version__
         return result

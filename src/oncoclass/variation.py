@@ -178,3 +178,34 @@ def _point(raw: str, ref: str, position: int, alt: str) -> Variation:
     else:
         kind = "missense"
     return Variation(raw, kind, ref=ref, alt=alt, start=position, end=position)
+
+
+_SUFFIX = {"inframe_deletion": "del", "insertion": "ins", "duplication": "dup", "truncating": "trunc"}
+#: Kinds that all end the protein early: in a tumour suppressor they tend to mean the same.
+_TRUNCATING = frozenset({"nonsense", "frameshift", "splice", "truncating"})
+
+
+def kind_group(kind: str) -> str:
+    """The family a kind belongs to when comparing changes in one gene ("the same kind of
+    change"): every protein-truncating kind is ``truncating``; the others are themselves."""
+    return "truncating" if kind in _TRUNCATING else kind
+
+
+def variation_key(raw: str) -> str:
+    """One spelling per change, whatever the notation: ``p.Val600Glu``, ``p.V600E``, ``(V600E)``
+    and ``V600E`` all give ``V600E``; ``p.Q16Rfs*28`` and ``Q16fs`` give ``Q16fs``. Changes the
+    grammar places but does not spell out keep their kind and residues; anything else is its
+    lower-cased text without ``p.``, so two spellings of an unparsed change match only when equal."""
+    parsed = parse(raw)
+    if parsed.kind in ("missense", "nonsense", "synonymous") and parsed.start is not None:
+        return f"{parsed.ref}{parsed.start}{parsed.alt}"
+    if parsed.start is not None:
+        span = f"{parsed.start}" if parsed.end in (None, parsed.start) else f"{parsed.start}_{parsed.end}"
+        if parsed.kind in ("frameshift", "position"):
+            return f"{parsed.ref}{span}{'fs' if parsed.kind == 'frameshift' else ''}"
+        return f"{span}{_SUFFIX.get(parsed.kind, parsed.kind)}{parsed.alt}"
+    if parsed.kind == "fusion" and parsed.partners:
+        return "-".join(parsed.partners) + " fusion"
+    text = " ".join(str(raw).split()).lower()
+    text = text[2:] if text.startswith("p.") else text
+    return text.strip("()")

@@ -59,8 +59,10 @@ def test_train_predict_score_on_zipped_kaggle_files(tmp_path: Path, synth_zipped
         out,
     )
     frame = pd.read_csv(out)
-    assert list(frame.columns) == ["ID"] + [f"class{i}" for i in range(1, 10)]
-    assert frame.drop(columns="ID").sum(axis=1).round(4).eq(1).all()
+    # ID, one probability per class, then what each prediction used.
+    classes = [f"class{i}" for i in range(1, 10)]
+    assert list(frame.columns) == ["ID", *classes, "text_source", "evidence_ids"]
+    assert frame[classes].sum(axis=1).round(4).eq(1).all()
     sidecar = json.loads(out.with_name("p.csv.json").read_text())
     assert sidecar["model_id"].startswith("default-")
     scored = run("score", "-p", out, "--labels", synth_zipped["test_solution"]).stdout

@@ -33,6 +33,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "evidence_type": ("evidence_type",),
     "significance": ("clinical_significance", "significance"),
     "citation_id": ("citation_id", "pubmed_id", "source_id"),
+    "url": ("evidence_civic_url", "evidence_url", "url"),
 }
 #: Curated by CIViC's editors: the answer, so never a model input.
 OUTCOME_COLUMNS = (
@@ -59,8 +60,13 @@ def _find(columns: list[str], key: str) -> str | None:
     return None
 
 
-def read_rows(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
-    """The raw TSV with quoting off; rows with extra *empty* trailing fields are accepted."""
+def read_rows(
+    path: str | Path, data: bytes | None = None, *, skipped: list[int] | None = None
+) -> pd.DataFrame:
+    """The raw TSV with quoting off; rows with extra *empty* trailing fields are accepted. A row
+    with more non-empty fields than the header (a value holding a tab: which column it belongs to
+    cannot be known) is an error, or, when the caller passes a ``skipped`` list, left out and its
+    line number added to that list for the caller to report."""
     content = read_text(path) if data is None else decode(data, path)
     lines = [line for line in content.split("\n") if line != ""]
     if not lines:
@@ -72,6 +78,9 @@ def read_rows(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
         fields = line.split("\t")
         if len(fields) > width:
             if any(f.strip() for f in fields[width:]):
+                if skipped is not None:
+                    skipped.append(number)
+                    continue
                 raise InputError(
                     f"{len(fields)} tab-separated fields where the header has {width}.",
                     path=path,

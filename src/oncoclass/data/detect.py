@@ -68,7 +68,10 @@ def load_table(
             path=path,
         )
     if fmt == "kaggle":
-        return kaggle.load_kaggle(path, text=text, labels=labels, reduce_text=reduce_text, data=data)
-    if fmt == "civic":
-        return civic.load_civic(path, data)
-    return tables.load_generic(path, columns=columns, fmt=fmt, data=data)
+        table = kaggle.load_kaggle(path, text=text, labels=labels, reduce_text=reduce_text, data=data)
+    elif fmt == "civic":
+        table = civic.load_civic(path, data)
+    else:
+        table = tables.load_generic(path, columns=columns, fmt=fmt, data=data)
+    table.attrs["format"] = fmt  # the evidence store names a row's own item by its source
+    return table

@@ -22,6 +22,25 @@ CANONICAL_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION, TEXT, CONTEXT)
 #: ("disease: Melanoma. drugs: Vemurafenib"), whichever loader or edge they came from.
 CONTEXT_FIELDS: tuple[str, ...] = ("disease", "drugs")
 REQUIRED_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION)
+#: Added by :func:`oncoclass.kb.retrieve.attach` from the evidence store (empty without one): the
+#: retrieved items as ``tier|source|label`` lines, their statements as text for a row without its
+#: own, the cited items' ``source:source_id`` keys, and where the row's text came from.
+EVIDENCE, EVIDENCE_TEXT = "evidence", "evidence_text"
+EVIDENCE_IDS, TEXT_SOURCE = "evidence_ids", "text_source"
+EVIDENCE_COLUMNS: tuple[str, ...] = (EVIDENCE, EVIDENCE_TEXT, EVIDENCE_IDS, TEXT_SOURCE)
+
+
+def without_evidence(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with empty evidence columns where none were attached: what a model reads for
+    rows no store was asked about. ``text_source`` is then ``given`` or ``none``."""
+    if EVIDENCE in table.columns:
+        return table
+    texts = table[TEXT].fillna("").astype(str) if TEXT in table.columns else pd.Series("", index=table.index)
+    return table.assign(
+        **{EVIDENCE: "", EVIDENCE_TEXT: "", EVIDENCE_IDS: "",
+           TEXT_SOURCE: np.where(texts.str.strip() != "", "given", "none")}
+    )  # fmt: skip
+
 
 KAGGLE_CLASSES: dict[str, str] = {
     "1": "Likely Loss-of-function",

@@ -6,6 +6,7 @@ Other column names are mapped with ``columns={"gene": "Hugo_Symbol", ...}``; com
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -15,7 +16,7 @@ import pandas as pd
 
 from oncoclass.data.files import check_text, decode, read_bytes
 from oncoclass.data.table import CANONICAL_COLUMNS, CONTEXT_FIELDS, LABEL, canonicalize
-from oncoclass.errors import InputError
+from oncoclass.errors import InputError, OutputError
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "id": ("id", "identifier", "row_id"),
@@ -51,8 +52,36 @@ def write_frame(frame: pd.DataFrame, handle: Any, fmt: str) -> None:
         frame.to_parquet(handle, index=False)
     elif fmt == "jsonl":
         frame.to_json(handle, orient="records", lines=True, double_precision=6)
+    elif fmt == "tsv":
+        # Unquoted, as CIViC writes TSV and as read_frame reads it: a statement's quotes stay
+        # quotes. A value holding a tab or a line break cannot be written so (csv.Error).
+        frame.to_csv(handle, sep="\t", index=False, float_format="%.6g", quoting=csv.QUOTE_NONE)
     else:
-        frame.to_csv(handle, sep="\t" if fmt == "tsv" else ",", index=False, float_format="%.6g")
+        frame.to_csv(handle, sep=",", index=False, float_format="%.6g")
+
+
+def save_frame(frame: pd.DataFrame, out: str | Path) -> Path | None:
+    """Write ``frame`` atomically in the format ``out``'s name asks for; ``-`` writes CSV to
+    standard output. Returns the path written, or None for standard output."""
+    import sys
+
+    from oncoclass.output import atomic_write, is_stdout
+
+    if is_stdout(out):
+        write_frame(frame, sys.stdout, "csv")
+        sys.stdout.flush()
+        return None
+    path = Path(out)
+    fmt = output_format(path)
+    try:
+        atomic_write(path, lambda handle: write_frame(frame, handle, fmt), binary=fmt == "parquet")
+    except csv.Error:
+        raise OutputError(
+            "a value holds a tab or a line break, which a TSV file cannot carry; nothing was written.",
+            path=path,
+            hint="Write .csv or .parquet instead.",
+        ) from None
+    return path
 
 
 def guess_format(path: Path, data: bytes) -> str:

@@ -2,12 +2,14 @@
 out-of-fold target statistics (response coding, neighbours) and text."""
 
 from oncoclass.features.encoder import SentenceEmbedding, TokenEmbedding
+from oncoclass.features.evidence import EvidenceFeatures
 from oncoclass.features.target import NeighbourFeatures, PositionKernel, ResponseCoder
 from oncoclass.features.text import MentionText, MentionWindows, clean_text, text_reduction
 from oncoclass.features.variation import VariationFeatures
 from oncoclass.features.vectorize import OneHot, TextVectorizer
 
 __all__ = [
+    "EvidenceFeatures",
     "MentionText",
     "MentionWindows",
     "NeighbourFeatures",

@@ -23,6 +23,7 @@ from sklearn.svm import LinearSVC
 
 from oncoclass.errors import ConfigError
 from oncoclass.features import (
+    EvidenceFeatures,
     MentionText,
     MentionWindows,
     NeighbourFeatures,
@@ -36,6 +37,7 @@ from oncoclass.features import (
 )
 from oncoclass.models.blend import BlendedClassifier
 from oncoclass.models.calibration import TemperatureCalibrated
+from oncoclass.models.gate import TextGated
 
 SEED = 0
 #: Parallel fold fits in the blends: the machines this is built for have two cores.
@@ -208,6 +210,31 @@ def _with_embedding(embedding: Literal["tokens", "sentence"]) -> BlendedClassifi
     return BlendedClassifier(features=features, members=members, cv=5, random_state=SEED, n_jobs=N_JOBS)
 
 
+def text_free() -> Pipeline:
+    """What a row without text is predicted by: gene and variation (one-hot, grammar, out-of-fold
+    neighbours and position kernel) and the labels of the evidence the store holds on the same
+    variant and residue, calibrated. Nothing it reads is missing on such a row. (The retrieved
+    statements' words, as TF-IDF, made it worse on CIViC and Kaggle: benchmarks/evidence.py.)"""
+    features = ColumnTransformer(
+        [
+            _onehot(),
+            ("grammar", VariationFeatures(), ["variation"]),
+            ("neighbours", NeighbourFeatures(alpha=1.0, random_state=SEED), ["gene", "variation"]),
+            ("positions", PositionKernel(random_state=SEED), ["gene", "variation"]),
+            ("evidence", EvidenceFeatures(), ["evidence"]),
+        ],
+        sparse_threshold=1.0,
+    )
+    return Pipeline([("features", features), ("model", _calibrated(_scaled_lr(C=1.0)))])
+
+
+def _gated(with_text: Any) -> TextGated:
+    # A model trained on statements, given a gene and variant alone, was confidently wrong
+    # (worse than the class prior on later CIViC evidence): rows without text go to a member
+    # trained for them.
+    return TextGated(with_text=with_text, without_text=text_free())
+
+
 def default() -> Any:
     # Two members, blended out of fold: a scaled LR over words, variant features and neighbours,
     # and an LR over the text's MiniLM word-piece embedding, which knows that "resistant" and
@@ -215,15 +242,15 @@ def default() -> Any:
     # `contextual`) scores a little better on CIViC but costs tens of milliseconds a text, past
     # the service's latency budget and the batch engine's throughput; the word-piece average
     # costs microseconds. Gradient boosting was a member until it measured no gain once the LR's
-    # columns were scaled.
-    return _with_embedding("tokens")
+    # columns were scaled. Rows without text go to the text-free member.
+    return _gated(_with_embedding("tokens"))
 
 
 def contextual() -> Any:
     """The default with the full six-layer MiniLM sentence encoder in place of the word-piece
     average: the best CIViC figures, at tens of milliseconds of CPU per text to train and
     predict."""
-    return _with_embedding("sentence")
+    return _gated(_with_embedding("sentence"))
 
 
 def boosted() -> Any:
@@ -234,7 +261,9 @@ def boosted() -> Any:
         ("linear", _scaled_lr(C=1.0), _all_but_embedding(features)),
         ("boosting", _boosting(), ("grammar", "neighbours", "positions")),
     ]
-    return BlendedClassifier(features=features, members=members, cv=5, random_state=SEED, n_jobs=N_JOBS)
+    return _gated(
+        BlendedClassifier(features=features, members=members, cv=5, random_state=SEED, n_jobs=N_JOBS)
+    )
 
 
 def fast() -> Any:

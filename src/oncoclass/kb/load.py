@@ -1,0 +1,210 @@
+"""Importing into the store, counting it and exporting it.
+
+An import is one transaction: it lands whole or not at all (an error or Ctrl-C rolls it back).
+It is idempotent: items are keyed by (source, the source's own ID) and carry a digest of their
+content, so importing the same file again adds nothing, and a newer release of a source updates
+only the items that changed. Every import is recorded as a release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from oncoclass.errors import StoreError
+from oncoclass.kb.schema import ITEM_FIELDS, Item, Release
+from oncoclass.kb.sources import EXPORT_COLUMNS, SourceData, read_source
+from oncoclass.kb.store import Store
+from oncoclass.progress import Progress
+from oncoclass.variation import kind_group, parse, variation_key
+
+_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: str
+    source: str
+    release: str
+    items: int
+    added: int
+    updated: int
+    unchanged: int
+    already_imported: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def derived(item: dict[str, str]) -> dict[str, object]:
+    """The search keys of an item, from its variation by the one grammar."""
+    parsed = parse(item["variation"]) if item["variation"] else None
+    kind = parsed.kind if parsed else "gene"
+    return {
+        "variation_key": variation_key(item["variation"]) if item["variation"] else "",
+        "position": parsed.start if parsed else None,
+        "kind": kind,
+        "kind_group": kind_group(kind),
+    }
+
+
+def content_hash(item: dict[str, str]) -> str:
+    joined = "\x1f".join(item[name] for name in ITEM_FIELDS)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+def _rows(data: SourceData) -> dict[tuple[str, str], dict[str, object]]:
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for item in data.items:
+        source = item.get("source") or data.source
+        row = {name: item[name] for name in ITEM_FIELDS}
+        row.update(source=source, content_hash=content_hash(item), **derived(item))
+        rows[(source, item["source_id"])] = row  # a later duplicate ID wins, as in the source
+    return rows
+
+
+def import_path(
+    store: Store,
+    path: str | Path,
+    *,
+    text: str | Path | None = None,
+    columns: dict[str, str] | None = None,
+    source: str | None = None,
+    progress: Progress = None,
+) -> ImportResult:
+    """Import one file into ``store``; ``progress`` (as the jobs take it) counts the items."""
+    data = read_source(path, text=text, columns=columns, source=source)
+    rows = _rows(data)
+    if progress is not None:
+        progress.start(len(rows), f"importing {Path(str(path)).name}")
+
+    def advance(n: int) -> None:
+        if progress is not None:
+            progress(n)
+
+    common = {"path": str(path), "source": data.source, "release": data.release, "notes": data.notes}
+    try:
+        with store.engine.begin() as connection:
+            seen = connection.execute(
+                select(Release.id).where(Release.source == data.source, Release.sha256 == data.sha256)
+            ).first()
+            if seen is not None:
+                return ImportResult(**common, items=len(rows), added=0, updated=0,
+                                    unchanged=len(rows), already_imported=True)  # fmt: skip
+            release_id = connection.execute(
+                insert(Release).values(
+                    source=data.source,
+                    name=data.release,
+                    sha256=data.sha256,
+                    imported_at=datetime.now(UTC),
+                    added=0,
+                    updated=0,
+                    unchanged=0,
+                )
+            ).inserted_primary_key[0]
+            sources = sorted({key[0] for key in rows})
+            existing = {
+                (s, sid): (item_id, digest)
+                for s, sid, item_id, digest in connection.execute(
+                    select(Item.source, Item.source_id, Item.id, Item.content_hash).where(
+                        Item.source.in_(sources)
+                    )
+                )
+            }
+            new, changed, unchanged = [], [], 0
+            for key, row in rows.items():
+                row["release_id"] = release_id
+                if key not in existing:
+                    new.append(row)
+                elif existing[key][1] != row["content_hash"]:
+                    changed.append({**row, "_id": existing[key][0]})
+                else:
+                    unchanged += 1
+            advance(unchanged)
+            for start in range(0, len(new), _BATCH):
+                connection.execute(insert(Item), new[start : start + _BATCH])
+                advance(len(new[start : start + _BATCH]))
+            if changed:
+                statement = update(Item).where(Item.id == bindparam("_id"))
+                for start in range(0, len(changed), _BATCH):
+                    batch = changed[start : start + _BATCH]
+                    connection.execute(statement, [{k: v for k, v in row.items()} for row in batch])
+                    advance(len(batch))
+            connection.execute(
+                update(Release)
+                .where(Release.id == release_id)
+                .values(added=len(new), updated=len(changed), unchanged=unchanged)
+            )
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreError(
+            f"the import of {path} into {store.shown} failed ({reason}); nothing was changed."
+        ) from None
+    return ImportResult(**common, items=len(rows), added=len(new), updated=len(changed),
+                        unchanged=unchanged, already_imported=False)  # fmt: skip
+
+
+def count_items(path: str | Path, *, text: str | Path | None = None) -> int:
+    return len(read_source(path, text=text).items)
+
+
+@dataclass(frozen=True)
+class SourceStats:
+    source: str
+    items: int
+    labelled: int
+    genes: int
+    releases: list[str]
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    url: str
+    items: int
+    genes: int
+    variants: int
+    sources: list[SourceStats]
+
+
+def stats(store: Store) -> StoreStats:
+    with store.engine.connect() as connection:
+        per_source = connection.execute(
+            select(
+                Item.source,
+                func.count(),
+                func.count().filter(Item.label != ""),
+                func.count(func.distinct(Item.gene)),
+            ).group_by(Item.source).order_by(Item.source)
+        ).all()  # fmt: skip
+        releases: dict[str, list[str]] = {}
+        for source, name, when in connection.execute(
+            select(Release.source, Release.name, Release.imported_at).order_by(Release.id)
+        ):
+            releases.setdefault(source, []).append(f"{name} ({when:%Y-%m-%d %H:%M})")
+        totals = connection.execute(select(func.count(), func.count(func.distinct(Item.gene)))).one()
+        variants = connection.execute(
+            select(func.count()).select_from(
+                select(Item.gene, Item.variation_key).where(Item.variation_key != "").distinct().subquery()
+            )
+        ).scalar_one()
+    return StoreStats(
+        url=store.shown,
+        items=int(totals[0]),
+        genes=int(totals[1]),
+        variants=int(variants),
+        sources=[
+            SourceStats(s, int(n), int(lab), int(g), releases.get(s, [])) for s, n, lab, g in per_source
+        ],
+    )
+
+
+def export_frame(store: Store) -> pd.DataFrame:
+    """Every item with its provenance, in :data:`~oncoclass.kb.sources.EXPORT_COLUMNS` order."""
+    columns = [getattr(Item, name) for name in EXPORT_COLUMNS]
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(*columns).order_by(Item.source, Item.id)).all()
+    return pd.DataFrame(rows, columns=list(EXPORT_COLUMNS), dtype=object)

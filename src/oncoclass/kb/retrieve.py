@@ -1,0 +1,112 @@
+"""The store's evidence attached to a table, for a model to read and a prediction to cite.
+
+Each row gets :data:`~oncoclass.data.table.EVIDENCE_COLUMNS`: the retrieved items as
+``tier|source|label`` lines (features, :class:`oncoclass.features.evidence.EvidenceFeatures`), the
+closest items' statements (the text a row without its own is read from), the cited items' keys,
+and ``text_source``: ``given`` (the row's own text), ``retrieved`` (the store's) or ``none``.
+
+No leakage: a row never retrieves its own item (same source and ID, or the same statement); in
+training and evaluation it also never retrieves anything from its own paper.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from oncoclass.data.table import (
+    CONTEXT,
+    EVIDENCE,
+    EVIDENCE_COLUMNS,
+    EVIDENCE_IDS,
+    EVIDENCE_TEXT,
+    GENE,
+    ID,
+    TEXT,
+    TEXT_SOURCE,
+    VARIATION,
+    without_evidence,
+)
+from oncoclass.kb.search import Hit, Query, candidates, rank, search
+from oncoclass.kb.sources import citation_key, source_name
+from oncoclass.kb.store import Store, open_store
+
+#: Items a row's features count (closest tiers first).
+FEATURE_HITS = 60
+#: Statements read as a text-less row's text, and items a prediction cites.
+TEXT_HITS, CITED = 3, 5
+
+
+def _text_source(text: str, retrieved: str) -> str:
+    if text.strip():
+        return "given"
+    return "retrieved" if retrieved else "none"
+
+
+def row_evidence(hits: list[Hit]) -> tuple[str, str, str]:
+    """``(evidence lines, retrieved text, cited keys)`` of one row's hits."""
+    lines = "\n".join(f"{h.tier}|{h.source}|{h.label or '-'}" for h in hits)
+    text = " ".join(h.statement for h in [h for h in hits if h.statement][:TEXT_HITS])
+    cited = ";".join(h.key for h in hits[:CITED])
+    return lines, text, cited
+
+
+def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: bool = False) -> pd.DataFrame:
+    """``table`` with the evidence columns (empty without a store). ``leave_out_citations``: also
+    leave out every item from a row's own paper (training and evaluation)."""
+    out = table.copy()
+    n = len(out)
+    texts = out[TEXT].fillna("").astype(str).tolist() if TEXT in out.columns else [""] * n
+    if store is None or n == 0:
+        return without_evidence(table.drop(columns=[c for c in EVIDENCE_COLUMNS if c in table.columns]))
+    own = source_name(str(table.attrs.get("format", "")), str(table.attrs.get("source", "")))
+    citations = table.attrs.get("groups", {}).get("citation") if leave_out_citations else None
+    pool = candidates(store, out[GENE].astype(str))
+    contexts = out[CONTEXT].fillna("").astype(str).tolist() if CONTEXT in out.columns else [""] * n
+    lines, retrieved, cited = [], [], []
+    for i, (row_id, gene, variation) in enumerate(zip(out[ID], out[GENE], out[VARIATION], strict=True)):
+        query = Query(
+            gene=str(gene),
+            variation=str(variation),
+            # Ranked by the context only, never the row's text: the retrieved text stands in for a
+            # missing text, so in training it must be what a text-less row would get.
+            disease=contexts[i],
+            exclude=frozenset({(own, str(row_id))}),
+            exclude_citations=frozenset({citation_key(citations[i])} - {""}) if citations else frozenset(),
+            exclude_statement=texts[i],
+        )
+        evidence = row_evidence(rank(query, pool.get(str(gene).strip().upper(), []), limit=FEATURE_HITS))
+        lines.append(evidence[0])
+        retrieved.append(evidence[1])
+        cited.append(evidence[2])
+    out[EVIDENCE], out[EVIDENCE_TEXT], out[EVIDENCE_IDS] = lines, retrieved, cited
+    out[TEXT_SOURCE] = [_text_source(t, r) for t, r in zip(texts, retrieved, strict=True)]
+    return out
+
+
+#: ``table`` as a model reads it: with empty evidence columns when none were attached.
+ensure = without_evidence
+
+
+def with_store(
+    table: pd.DataFrame, kb: str | None, *, training: bool = False
+) -> tuple[pd.DataFrame, dict[str, object] | None]:
+    """``table`` with the evidence the store ``kb`` (a path or URL; None: no store) holds for each
+    row, and a summary of the store for a model's metadata. In training and evaluation a row never
+    sees its own paper's evidence; otherwise only its own item is left out."""
+    from oncoclass.kb.load import stats
+
+    if kb is None:
+        return attach(table, None), None
+    with open_store(kb, create=False) as store:
+        summary = stats(store)
+        table = attach(table, store, leave_out_citations=training)
+    return table, {
+        "store": summary.url,
+        "items": summary.items,
+        "sources": {s.source: {"items": s.items, "releases": s.releases} for s in summary.sources},
+    }
+
+
+def similar_labelled(store: Store, query: Query, *, limit: int = 5) -> list[Hit]:
+    """The labelled items closest to a variant: what a curator would compare a prediction with."""
+    return [hit for hit in search(store, query, limit=200) if hit.label][:limit]

@@ -1,0 +1,203 @@
+"""Tiered retrieval: what the store knows about a variant, best evidence first.
+
+Tiers, from the closest: the same variant (after normalising its notation, so ``V600E``,
+``p.V600E`` and ``p.Val600Glu`` match), the same residue, the same kind of change in the gene
+(every truncating change together), then anything on the gene. Within a tier, items are ranked by
+BM25 relevance to the query text (the row's text or disease) when there is one, else labelled
+evidence first and the newest first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from sqlalchemy import or_, select
+
+from oncoclass.errors import ConfigError
+from oncoclass.kb.schema import Item
+from oncoclass.kb.store import Store
+from oncoclass.variation import kind_group, parse, variation_key
+
+TIERS: tuple[str, ...] = ("variant", "position", "kind", "gene")
+#: Kinds too vague for "the same kind of change" to mean anything.
+_VAGUE_KINDS = frozenset({"other", "gene"})
+_COLUMNS = (
+    Item.id, Item.source, Item.source_id, Item.gene, Item.variation, Item.variation_key, Item.position,
+    Item.kind_group, Item.disease, Item.drugs, Item.label, Item.statement, Item.citation, Item.url,
+)  # fmt: skip
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Hit:
+    tier: str
+    score: float
+    gene: str
+    variation: str
+    disease: str
+    drugs: str
+    label: str
+    statement: str
+    citation: str
+    url: str
+    source: str
+    source_id: str
+
+    @property
+    def key(self) -> str:
+        """``source:source_id``, how predictions cite an item."""
+        return f"{self.source}:{self.source_id}"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A variant to find evidence for. ``exclude`` holds ``(source, source_id)`` pairs and
+    ``exclude_citations`` citations that must not be returned (a row's own evidence, and in
+    training everything from its paper); ``exclude_statement`` a text whose copies are left out."""
+
+    gene: str
+    variation: str = ""
+    text: str = ""
+    disease: str = ""
+    exclude: frozenset[tuple[str, str]] = frozenset()
+    exclude_citations: frozenset[str] = frozenset()
+    exclude_statement: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.gene.strip():
+            raise ConfigError("a search needs a gene.")
+
+
+@lru_cache(maxsize=1 << 17)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.lower()))
+
+
+@lru_cache(maxsize=1 << 17)
+def _counts(text: str) -> tuple[Counter[str], int]:
+    # Cached: retrieving for a whole table ranks the same gene's items for many rows.
+    words = _words(text)
+    return Counter(words), len(words)
+
+
+def _bm25(query: str, documents: Sequence[str], k1: float = 1.2, b: float = 0.75) -> list[float]:
+    terms = set(_words(query))
+    if not terms or not documents:
+        return [0.0] * len(documents)
+    counted = [_counts(doc) for doc in documents]
+    average = sum(length for _, length in counted) / len(counted) or 1.0
+    df = Counter(t for counts, _ in counted for t in terms if t in counts)
+    n = len(documents)
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in terms if df[t]}
+    scores = []
+    for counts, length in counted:
+        norm = k1 * (1 - b + b * length / average)
+        scores.append(sum(w * counts[t] * (k1 + 1) / (counts[t] + norm) for t, w in idf.items() if counts[t]))
+    return scores
+
+
+def tier_of(query_key: str, query_position: int | None, query_group: str, row: object) -> str:
+    if query_key and row.variation_key == query_key:  # type: ignore[attr-defined]
+        return "variant"
+    if query_position is not None and row.position == query_position:  # type: ignore[attr-defined]
+        return "position"
+    if query_group not in _VAGUE_KINDS and row.kind_group == query_group:  # type: ignore[attr-defined]
+        return "kind"
+    return "gene"
+
+
+def rank(query: Query, rows: Iterable[object], *, limit: int) -> list[Hit]:
+    """Tier, filter and order candidate rows (of the query's gene) for ``query``."""
+    parsed = parse(query.variation) if query.variation else None
+    key = variation_key(query.variation) if query.variation else ""
+    position = parsed.start if parsed else None
+    group = kind_group(parsed.kind) if parsed else "gene"
+    statement = query.exclude_statement.strip()
+    kept: list[tuple[int, object]] = []
+    for row in rows:
+        if (row.source, row.source_id) in query.exclude or (  # type: ignore[attr-defined]
+            row.citation and row.citation in query.exclude_citations  # type: ignore[attr-defined]
+        ):
+            continue
+        if statement and row.statement.strip() == statement:  # type: ignore[attr-defined]
+            continue
+        kept.append((TIERS.index(tier_of(key, position, group, row)), row))
+    relevance = _bm25(" ".join((query.text, query.disease)), [r.statement + " " + r.disease for _, r in kept])  # type: ignore[attr-defined]
+    top = max(relevance, default=0.0) or 1.0
+    order = sorted(
+        range(len(kept)),
+        key=lambda i: (kept[i][0], -relevance[i], kept[i][1].label == "", -kept[i][1].id),  # type: ignore[attr-defined]
+    )
+    hits = []
+    for i in order[:limit]:
+        tier, row = kept[i]
+        hits.append(
+            Hit(
+                tier=TIERS[tier],
+                score=round(len(TIERS) - tier + relevance[i] / top * 0.999, 4),
+                gene=row.gene,
+                variation=row.variation,
+                disease=row.disease,
+                drugs=row.drugs,  # type: ignore[attr-defined]
+                label=row.label,
+                statement=row.statement,
+                citation=row.citation,
+                url=row.url,  # type: ignore[attr-defined]
+                source=row.source,
+                source_id=row.source_id,  # type: ignore[attr-defined]
+            )
+        )
+    return hits
+
+
+def candidates(store: Store, genes: Iterable[str]) -> dict[str, list[object]]:
+    """Every item on each of ``genes``, for ranking many rows of a table at once."""
+    wanted = sorted({g.strip().upper() for g in genes if g.strip()})
+    out: dict[str, list[object]] = {g: [] for g in wanted}
+    with store.engine.connect() as connection:
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for row in connection.execute(select(*_COLUMNS).where(Item.gene.in_(chunk))):
+                out[row.gene].append(row)
+    return out
+
+
+#: How many gene-level items a single search reads beside the closer tiers: enough to rank the
+#: gene tier by relevance, bounded so a gene with a million items still answers quickly.
+GENE_TIER_READ = 500
+
+
+def search(store: Store, query: Query, *, limit: int = 10) -> list[Hit]:
+    """The ``limit`` best hits for one variant."""
+    if limit < 1:
+        raise ConfigError(f"limit must be at least 1, not {limit}.")
+    gene = query.gene.strip().upper()
+    parsed = parse(query.variation) if query.variation else None
+    close = []
+    if parsed is not None:
+        close.append(Item.variation_key == variation_key(query.variation))
+        if parsed.start is not None:
+            close.append(Item.position == parsed.start)
+        if kind_group(parsed.kind) not in _VAGUE_KINDS:
+            close.append(Item.kind_group == kind_group(parsed.kind))
+    with store.engine.connect() as connection:
+        rows = (
+            list(connection.execute(select(*_COLUMNS).where(Item.gene == gene, or_(*close)))) if close else []
+        )
+        seen = {row.id for row in rows}
+        gene_rows = connection.execute(
+            select(*_COLUMNS)
+            .where(Item.gene == gene)
+            .order_by(Item.id.desc())
+            .limit(GENE_TIER_READ + len(seen))
+        )
+        rows += [row for row in gene_rows if row.id not in seen]
+    return rank(query, rows, limit=limit)

@@ -1,0 +1,240 @@
+"""Each source the store imports, read into items with their provenance.
+
+A source is recognised from the file's content, never its name: CIViC evidence exports (every
+schema version, through :mod:`oncoclass.data.civic`'s aliases), CIViC variant and gene summaries,
+the cancer hotspots table (no header), the store's own export, Kaggle variants (with their text
+file) and any labelled table oncoclass reads (through :func:`oncoclass.data.detect.load_table`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from oncoclass.data import civic
+from oncoclass.data.detect import detect_format, load_table
+from oncoclass.data.files import decode, read_bytes
+from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION
+from oncoclass.errors import InputError
+from oncoclass.kb.schema import ITEM_FIELDS
+
+#: The columns of ``kb export``, which ``kb import`` reads back with their sources kept.
+EXPORT_COLUMNS: tuple[str, ...] = ("source", *ITEM_FIELDS)
+
+#: Chang et al., "Accelerating discovery of functional mutant alleles in cancer", Cancer Discovery
+#: 2018 (cancerhotspots.org v2).
+HOTSPOTS_CITATION = "PMID:29247016"
+HOTSPOTS_URL = "https://www.cancerhotspots.org"
+_HOTSPOT_WIDTH = 8
+_VARIANT_SUMMARY = {"variant_id", "variant", "gene", "summary"}
+_GENE_SUMMARY = {"gene_id", "name", "description"}
+
+
+@dataclass
+class SourceData:
+    """What one file holds: its source's name, a release name, the file's digest and items (one
+    dict of :data:`~oncoclass.kb.schema.ITEM_FIELDS` each, plus ``source`` for an export)."""
+
+    source: str
+    release: str
+    sha256: str
+    items: list[dict[str, str]]
+    notes: list[str]
+
+
+def source_name(fmt: str, path: str | Path) -> str:
+    """The store's name for the source of a file read as ``fmt``: ``civic`` and ``kaggle`` name
+    themselves, a user's table is ``table:<file name>``. The one rule, so a table loaded for
+    training finds its own items in the store (and leaves them out)."""
+    return fmt if fmt in ("civic", "kaggle") else f"table:{Path(str(path)).name}"
+
+
+def citation_key(value: object) -> str:
+    """A citation as the store keeps it: a bare PubMed ID becomes ``PMID:<id>``."""
+    text = _clean(value)
+    return f"PMID:{text}" if text.isdigit() else text
+
+
+def _header(data: bytes) -> list[str]:
+    first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
+    return [f.strip().lower() for f in first.split("\t")]
+
+
+def detect_source(path: str | Path, data: bytes) -> str:
+    """``civic``, ``civic-variants``, ``civic-genes``, ``hotspots``, ``export``, or a table format
+    of :func:`oncoclass.data.detect.detect_format` (``kaggle``, ``csv``…)."""
+    header = _header(data)
+    if data[:4] != b"PAR1":
+        if set(EXPORT_COLUMNS) <= set(header) or set(EXPORT_COLUMNS) <= set(header[0].split(",")):
+            return "export"
+        if len(header) == _HOTSPOT_WIDTH and header[1].isdigit() and header[6][:1].isalpha():
+            return "hotspots"
+        if civic.looks_like_civic(header):
+            return "civic"
+        if set(header) >= _VARIANT_SUMMARY:
+            return "civic-variants"
+        if set(header) >= _GENE_SUMMARY:
+            return "civic-genes"
+    fmt = detect_format(path, data)
+    if fmt == "parquet":
+        columns = set(pd.read_parquet(__import__("io").BytesIO(data)).columns)
+        if set(EXPORT_COLUMNS) <= columns:
+            return "export"
+    return fmt
+
+
+def _clean(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return " ".join(str(value).split()) if not isinstance(value, str) else value.strip()
+
+
+def _item(**fields: Any) -> dict[str, str]:
+    item = {name: _clean(fields.get(name, "")) for name in ITEM_FIELDS}
+    item["gene"] = item["gene"].upper()
+    return item
+
+
+def _civic_evidence(path: str | Path, data: bytes) -> list[dict[str, str]]:
+    raw = civic.read_rows(path, data)
+    table = civic.load_civic(path, data)
+    columns = list(raw.columns)
+    found = {key: civic._find(columns, key) for key in civic.ALIASES}
+
+    def column(key: str) -> pd.Series:
+        return raw[found[key]] if found[key] else pd.Series("", index=raw.index)
+
+    citation, url, disease, drugs = column("citation_id"), column("url"), column("disease"), column("drugs")
+    items = []
+    for i, row in enumerate(table.itertuples(index=False)):
+        items.append(
+            _item(
+                source_id=row.id,
+                gene=row.gene,
+                variation=row.variation,
+                disease=disease.iloc[i],
+                drugs=drugs.iloc[i],
+                label=getattr(row, "label", ""),
+                statement=row.text,
+                citation=citation_key(citation.iloc[i]),
+                url=url.iloc[i],
+            )
+        )
+    return items
+
+
+def _summaries(path: str | Path, data: bytes, kind: str, notes: list[str]) -> list[dict[str, str]]:
+    skipped: list[int] = []
+    raw = civic.read_rows(path, data, skipped=skipped)
+    if skipped:
+        # Real exports have such rows (a variant name holding a tab); a summary is knowledge, not
+        # a label, so the rest of the file is still worth importing.
+        lines = ", ".join(map(str, skipped[:10])) + (" …" if len(skipped) > 10 else "")
+        notes.append(f"{path}: left out {len(skipped)} row(s) with more fields than the header "
+                     f"(a value holds a tab): line(s) {lines}.")  # fmt: skip
+    raw.columns = [c.strip().lower() for c in raw.columns]
+    items = []
+    for row in raw.to_dict("records"):
+        if kind == "civic-variants":
+            item = _item(source_id=row["variant_id"], gene=row["gene"], variation=row["variant"],
+                         statement=row["summary"], url=row.get("variant_civic_url", ""))  # fmt: skip
+        else:
+            item = _item(source_id=row["gene_id"], gene=row["name"], statement=row["description"],
+                         url=row.get("gene_civic_url", ""))  # fmt: skip
+        if item["gene"]:
+            items.append(item)
+    return items
+
+
+def _hotspots(path: str | Path, data: bytes) -> list[dict[str, str]]:
+    items: dict[str, dict[str, str]] = {}
+    for number, line in enumerate(decode(data, path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != _HOTSPOT_WIDTH:
+            raise InputError(
+                f"{len(fields)} tab-separated fields; the hotspots table has {_HOTSPOT_WIDTH}.",
+                path=path,
+                row=number,
+            )
+        chrom, start, ref, alt, gene, classification, change, sift = (f.strip() for f in fields)
+        statement = (
+            f"{gene} {change} is a recurrent mutational hotspot in cancer ({classification.replace('_', ' ')}"
+            f"{', SIFT ' + sift if sift else ''}; cancer hotspots v2)."
+        )
+        key = f"{chrom}:{start}{ref}>{alt}:{gene}:{change}"
+        items[key] = _item(source_id=key, gene=gene, variation=change, statement=statement,
+                           citation=HOTSPOTS_CITATION, url=HOTSPOTS_URL)  # fmt: skip
+    return list(items.values())
+
+
+def _export(path: str | Path, data: bytes) -> list[dict[str, str]]:
+    from oncoclass.data.tables import read_frame
+
+    frame = read_frame(path, data=data)
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in EXPORT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)} of an oncoclass store export.", path=path)
+    return [{**_item(**row), "source": _clean(row["source"])} for row in frame.to_dict("records")]
+
+
+def _labelled_table(
+    path: str | Path, data: bytes, fmt: str, text: str | Path | None, columns: dict[str, str] | None
+) -> list[dict[str, str]]:
+    table = load_table(path, text=text, columns=columns, fmt=fmt, data=data)
+    fields = {name: table[name] if name in table.columns else "" for name in CONTEXT_FIELDS}
+    items = []
+    for i, row in enumerate(table.to_dict("records")):
+        items.append(
+            _item(
+                source_id=row[ID],
+                gene=row[GENE],
+                variation=row[VARIATION],
+                statement=row.get(TEXT, ""),
+                label=row.get(LABEL, ""),
+                **{k: (v.iloc[i] if isinstance(v, pd.Series) else v) for k, v in fields.items()},
+            )
+        )
+    return items
+
+
+def read_source(
+    path: str | Path,
+    *,
+    text: str | Path | None = None,
+    columns: dict[str, str] | None = None,
+    source: str | None = None,
+) -> SourceData:
+    """Read one file (and, for Kaggle, its text file) into items. ``source`` names a user's table
+    (default ``table:<file name>``); CIViC, hotspots and Kaggle name themselves."""
+    data = read_bytes(path)
+    digest = hashlib.sha256(data)
+    if text is not None:
+        digest.update(read_bytes(text))
+    kind = detect_source(path, data)
+    notes: list[str] = []
+    name = Path(str(path)).name
+    if text is not None and kind != "kaggle":
+        raise InputError(
+            "--text belongs to a Kaggle variants file; this input carries its own text.", path=path
+        )
+    if kind == "civic":
+        items, found = _civic_evidence(path, data), "civic"
+    elif kind in ("civic-variants", "civic-genes"):
+        items, found = _summaries(path, data, kind, notes), kind
+    elif kind == "hotspots":
+        items, found = _hotspots(path, data), "hotspots"
+    elif kind == "export":
+        items, found = _export(path, data), "export"
+    else:
+        items = _labelled_table(path, data, kind, text, columns)
+        found = source_name(kind, path)
+    return SourceData(
+        source=source or found, release=name, sha256=digest.hexdigest(), items=items, notes=notes
+    )

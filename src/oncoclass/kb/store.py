@@ -1,0 +1,166 @@
+"""Opening the evidence store: one URL (an SQLite file or a PostgreSQL server), one engine, the
+schema brought up to date by Alembic migrations on open."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from oncoclass.errors import StoreError
+
+#: The environment variable naming the store when ``--kb`` is not given.
+KB_ENV = "ONCOCLASS_KB"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_SCHEMES = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
+            "postgresql+psycopg": "postgresql+psycopg"}  # fmt: skip
+
+
+def data_dir() -> Path:
+    """Where oncoclass keeps what the user builds (the default store): ``$XDG_DATA_HOME/oncoclass``
+    or ``~/.local/share/oncoclass``."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "oncoclass"
+
+
+def default_kb() -> Path:
+    return data_dir() / "kb.sqlite"
+
+
+def resolve_url(value: str | Path | None) -> str:
+    """The SQLAlchemy URL of a store given as a file path or a URL (``sqlite:///…``,
+    ``postgresql://user:pass@host/db``); None: ``ONCOCLASS_KB``, else the default file."""
+    if value is None or str(value) == "":
+        value = os.environ.get(KB_ENV) or str(default_kb())
+    text = str(value)
+    if "://" not in text:
+        return f"sqlite:///{Path(text).expanduser().resolve()}"
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise StoreError(
+            f"{text!r} is not a database URL.", hint="Give a file path or postgresql://…"
+        ) from None
+    driver = _SCHEMES.get(url.drivername)
+    if driver is None:
+        raise StoreError(
+            f"the store can be an SQLite file or a PostgreSQL server, not {url.drivername!r}.",
+            hint="Give a file path, sqlite:///FILE or postgresql://user:password@host/database.",
+        )
+    return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def shown(url: str) -> str:
+    """The URL as it may be printed: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@dataclass
+class Store:
+    url: str
+    engine: Engine
+
+    @property
+    def shown(self) -> str:
+        return shown(self.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def open_store(value: str | Path | None = None, *, create: bool = True) -> Store:
+    """Open (and, with ``create``, create or upgrade) the store named by a path or URL."""
+    url = resolve_url(value)
+    sqlite = url.startswith("sqlite")
+    if sqlite:
+        path = Path(make_url(url).database or "")
+        if not path.exists() and not create:
+            raise StoreError(f"no evidence store at {path}.", hint="Build one with `oncoclass kb import`.")
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(
+            url, connect_args={} if sqlite else {"connect_timeout": 10}, pool_pre_ping=not sqlite
+        )
+    except (ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use the store at {shown(url)} ({exc}).") from None
+    if sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    store = Store(url=url, engine=engine)
+    try:
+        upgrade(store) if create else _check_current(store)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreError(
+            f"cannot open the evidence store at {shown(url)}: {reason}",
+            hint="Check the path or URL, and that the server is running and accepts this user.",
+        ) from None
+    return store
+
+
+def _alembic_config():  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(store: Store) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with store.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _check_current(store: Store) -> None:
+    revision = current_revision(store)
+    if revision is None and "items" not in inspect(store.engine).get_table_names():
+        raise StoreError(
+            f"{store.shown} holds no evidence store.", hint="Build one with `oncoclass kb import`."
+        )
+
+
+def upgrade(store: Store) -> None:
+    """Bring the schema to this version's head. A store from a *newer* oncoclass is refused rather
+    than guessed at."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config()
+    known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
+    revision = current_revision(store)
+    if revision is not None and revision not in known:
+        raise StoreError(
+            f"the store at {store.shown} has schema {revision}, newer than this oncoclass knows.",
+            hint="Upgrade oncoclass, or use another store.",
+        )
+    if revision == head_revision():
+        return
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

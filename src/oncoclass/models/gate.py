@@ -1,0 +1,80 @@
+"""A model that knows which inputs it was trained with: rows with text go to a member that reads
+text; rows without go to a member trained for them, on the gene, the variation and the evidence
+the store retrieved (and nothing that would be missing), so a text-less row is never scored by a
+model that expected a statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils import get_tags
+from sklearn.utils.validation import _num_samples, check_is_fitted
+
+from oncoclass.data.table import TEXT, without_evidence
+
+
+def _readable(X: Any) -> Any:
+    # A table no store was asked about still has the columns the text-free member reads (empty).
+    return without_evidence(X) if isinstance(X, pd.DataFrame) and TEXT in X.columns else X
+
+
+def has_text(X: pd.DataFrame, column: str = TEXT) -> np.ndarray:
+    """Which rows carry text (anything but white space); none, for a matrix without columns."""
+    if not isinstance(X, pd.DataFrame) or column not in X.columns:
+        return np.zeros(_num_samples(X), dtype=bool)
+    return X[column].fillna("").astype(str).str.strip().ne("").to_numpy()
+
+
+class TextGated(ClassifierMixin, BaseEstimator):
+    """``with_text`` predicts rows with text; ``without_text`` the rest. Both are fitted on every
+    training row (the text-free member never reads the text, so it learns what gene, variation and
+    evidence alone say)."""
+
+    def __init__(self, *, with_text: Any = None, without_text: Any = None, text_column: str = TEXT) -> None:
+        self.with_text = with_text
+        self.without_text = without_text
+        self.text_column = text_column
+
+    def fit(self, X: pd.DataFrame, y: Any) -> TextGated:
+        X = _readable(X)
+        self.with_text_ = clone(self.with_text).fit(X, y)
+        self.without_text_ = clone(self.without_text).fit(X, y)
+        if list(self.with_text_.classes_) != list(self.without_text_.classes_):
+            raise ValueError("the members learned different classes")
+        self.classes_ = self.with_text_.classes_
+        self.n_features_in_ = X.shape[1] if hasattr(X, "shape") else np.asarray(X).shape[1]
+        if hasattr(self.with_text_, "feature_names_in_"):
+            self.feature_names_in_ = self.with_text_.feature_names_in_
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        members = [m for m in (self.with_text, self.without_text) if m is not None]
+        if members:  # the gate accepts what both members accept
+            inner = [get_tags(m).input_tags for m in members]
+            tags.input_tags.sparse = all(t.sparse for t in inner)
+            tags.input_tags.string = all(t.string for t in inner)
+        return tags
+
+    def member_for(self, X: pd.DataFrame) -> Any:
+        """The member that predicts a one-row ``X``."""
+        check_is_fitted(self, "classes_")
+        return self.with_text_ if has_text(X, self.text_column)[0] else self.without_text_
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "classes_")
+        X = _readable(X)
+        given = has_text(X, self.text_column)
+        out = np.zeros((_num_samples(X), len(self.classes_)))
+        if given.any():
+            out[given] = self.with_text_.predict_proba(X[given])
+        if (~given).any():
+            out[~given] = self.without_text_.predict_proba(X[~given] if given.any() else X)
+        return out
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        proba = self.predict_proba(X)  # first: it checks the model is fitted
+        return self.classes_[np.argmax(proba, axis=1)]

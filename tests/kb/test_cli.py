@@ -1,0 +1,72 @@
+"""The store's commands and the --kb option of train, predict and explain, driven in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from sources_data import CIVIC_2018, HOTSPOTS, write
+
+
+def test_import_search_stats_and_export(cli, tmp_path: Path) -> None:
+    kb = tmp_path / "kb.sqlite"
+    evidence, hotspots = write(tmp_path, "e.tsv", CIVIC_2018), write(tmp_path, "h.tsv", HOTSPOTS)
+    done = cli(["kb", "import", evidence, hotspots, "--kb", kb])
+    assert done.returncode == 0, done.stderr
+    assert "5 civic items: 5 added" in done.stdout and "3 hotspots items: 3 added" in done.stdout
+    again = cli(["kb", "import", evidence, "--kb", kb])
+    assert "already in the store; nothing added" in again.stdout
+    found = cli(["kb", "search", "--kb", kb, "--gene", "BRAF", "--variation", "p.Val600Glu", "--json"])
+    hits = json.loads(found.stdout)
+    assert hits[0]["tier"] == "variant" and hits[0]["variation"] == "V600E" and hits[0]["citation"]
+    shown = cli(["kb", "search", "--kb", kb, "--gene", "BRAF", "--variation", "V600E", "--limit", "1"])
+    assert "civic:" in shown.stdout and "PMID:" in shown.stdout
+    stats = json.loads(cli(["kb", "stats", "--kb", kb, "--json"]).stdout)
+    assert stats["items"] == 8 and {s["source"] for s in stats["sources"]} == {"civic", "hotspots"}
+    out = tmp_path / "export.tsv"
+    assert cli(["kb", "export", "--kb", kb, "--out", out]).returncode == 0
+    assert len(pd.read_csv(out, sep="\t", quoting=3)) == 8
+
+
+def test_store_errors_are_one_line_and_status_2(cli, tmp_path: Path) -> None:
+    missing = cli(["kb", "search", "--kb", tmp_path / "none.sqlite", "--gene", "BRAF"])
+    assert (
+        missing.returncode == 2
+        and "no evidence store" in missing.stderr
+        and "Traceback" not in missing.stderr
+    )
+    bad = cli(["kb", "stats", "--kb", "mysql://x@y/z"])
+    assert bad.returncode == 2 and "SQLite file or a PostgreSQL" in bad.stderr
+    junk = write(tmp_path, "junk.csv", ["a,b", "1,2"])
+    refused = cli(["kb", "import", junk, "--kb", tmp_path / "kb.sqlite"])
+    assert refused.returncode == 2 and "junk.csv" in refused.stderr
+
+
+def test_predictions_say_what_they_used_and_cite_the_store(
+    cli, tmp_path: Path, kb_model: Path, synth_kb: Path, synth_files: dict[str, Path]
+) -> None:
+    meta = json.loads((kb_model / "metadata.json").read_text())
+    assert meta["evidence"]["items"] > 0 and meta["evidence"]["store"].endswith("kb.sqlite")
+    rows = tmp_path / "variants.csv"
+    train = pd.read_csv(synth_files["training_variants"])
+    known = train.iloc[0]
+    pd.DataFrame({"gene": [known["Gene"], "NOTAGENE"], "variation": [known["Variation"], "V1A"]}).to_csv(
+        rows, index=False
+    )
+    out = tmp_path / "p.csv"
+    done = cli(["predict", "--model", kb_model, "--input", rows, "--kb", synth_kb, "--out", out])
+    assert done.returncode == 0, done.stderr
+    predictions = pd.read_csv(out, keep_default_na=False)
+    assert predictions["text_source"].tolist() == ["retrieved", "none"]
+    assert (
+        predictions["evidence_ids"].iloc[0].startswith("kaggle:")
+        and predictions["evidence_ids"].iloc[1] == ""
+    )
+    # Without the store, the model says what it is missing.
+    plain = cli(["predict", "--model", kb_model, "--input", rows, "--out", tmp_path / "q.csv"])
+    assert "learned from the evidence store" in plain.stderr
+    variant = ["--gene", known["Gene"], "--variation", known["Variation"]]
+    explained = cli(["explain", "--model", kb_model, *variant, "--kb", synth_kb, "--json"])
+    result = json.loads(explained.stdout)
+    assert result["text_source"] == "retrieved" and result["similar"] and "text-free member" in result["note"]

@@ -1,0 +1,60 @@
+"""Evidence attached to a table: the columns a model reads and a prediction cites, with no leakage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from sources_data import CIVIC_2018, HOTSPOTS, write
+
+from oncoclass.data import load_table
+from oncoclass.data.table import EVIDENCE, EVIDENCE_IDS, EVIDENCE_TEXT, TEXT_SOURCE
+from oncoclass.kb.load import import_path
+from oncoclass.kb.retrieve import attach, ensure
+from oncoclass.kb.store import open_store
+
+
+def test_without_a_store_the_columns_are_empty_and_say_where_text_came_from() -> None:
+    table = pd.DataFrame(
+        {"id": ["1", "2"], "gene": ["A", "B"], "variation": ["V1A", "V2A"], "text": ["t", " "]}
+    )
+    out = ensure(table)
+    assert out[TEXT_SOURCE].tolist() == ["given", "none"]
+    assert (out[[EVIDENCE, EVIDENCE_TEXT, EVIDENCE_IDS]] == "").all().all()
+    assert ensure(out) is out  # attached once
+
+
+def test_training_rows_never_retrieve_their_own_item_or_paper(kb_url: str, tmp_path: Path) -> None:
+    evidence = write(tmp_path, "e.tsv", CIVIC_2018)
+    with open_store(kb_url) as store:
+        import_path(store, evidence)
+        import_path(store, write(tmp_path, "h.tsv", HOTSPOTS))
+        table = load_table(evidence)
+        training = attach(table, store, leave_out_citations=True)
+        predicting = attach(table, store)
+    cited = dict(zip(training["id"], training[EVIDENCE_IDS].str.split(";"), strict=True))
+    # Row 1 (paper 111) sees 2 and 3 (paper 222) and the hotspot; row 2 never sees 3, its paper's.
+    assert (
+        "civic:1" not in cited["1"]
+        and "civic:2" in cited["1"]
+        and "hotspots:7:140453136A>T:BRAF:V600E" in cited["1"]
+    )
+    assert not {"civic:2", "civic:3"} & set(cited["2"])
+    for row_id, keys in cited.items():
+        assert f"civic:{row_id}" not in keys
+    # Predicting the same rows, only the row's own item is left out: its paper's others are known.
+    assert "civic:3" in predicting.loc[predicting["id"] == "2", EVIDENCE_IDS].iloc[0].split(";")
+    assert "civic:2" not in predicting.loc[predicting["id"] == "2", EVIDENCE_IDS].iloc[0].split(";")
+
+
+def test_a_text_less_row_is_marked_retrieved_when_the_store_knows_its_variant(
+    kb_url: str, tmp_path: Path
+) -> None:
+    with open_store(kb_url) as store:
+        import_path(store, write(tmp_path, "e.tsv", CIVIC_2018))
+        rows = pd.DataFrame({"id": ["x", "y"], "gene": ["BRAF", "NOPE"], "variation": ["p.Val600Glu", "V1A"],
+                             "text": ["", ""], "context": ["", ""]})  # fmt: skip
+        out = attach(rows, store)
+    assert out[TEXT_SOURCE].tolist() == ["retrieved", "none"]
+    assert out[EVIDENCE].iloc[0].splitlines()[0].startswith("variant|civic|Predictive:")
+    assert "vemurafenib" in out[EVIDENCE_TEXT].iloc[0]

@@ -1,0 +1,74 @@
+"""Tiered search: notation normalised, tiers in order, a row's own evidence never returned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sources_data import CIVIC_2018, HOTSPOTS, LABELLED_TABLE, write
+
+from oncoclass.errors import ConfigError
+from oncoclass.kb.load import import_path
+from oncoclass.kb.search import Query, search
+from oncoclass.kb.store import Store, open_store
+
+
+@pytest.fixture
+def store(kb_url: str, tmp_path: Path) -> Store:
+    store = open_store(kb_url)
+    for name, lines in (("e.tsv", CIVIC_2018), ("h.tsv", HOTSPOTS), ("t.csv", LABELLED_TABLE)):
+        import_path(store, write(tmp_path, name, lines))
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "notation", ["V600E", "p.V600E", "p.Val600Glu", "p.(V600E)", " v600e "[1:-1].upper()]
+)
+def test_every_notation_of_a_variant_finds_it(store: Store, notation: str) -> None:
+    hits = search(store, Query(gene="braf", variation=notation), limit=3)
+    assert [h.tier for h in hits[:3]] == ["variant", "variant", "variant"]
+    assert {h.variation for h in hits[:3]} == {"V600E"}
+
+
+def test_tiers_come_in_order_variant_position_kind_gene(store: Store) -> None:
+    hits = search(store, Query(gene="BRAF", variation="V600K"), limit=10)
+    tiers = [h.tier for h in hits]
+    assert tiers == sorted(tiers, key=["variant", "position", "kind", "gene"].index)
+    assert tiers[0] == "variant" and "position" in tiers  # V600E items share residue 600
+    truncating = search(store, Query(gene="TP53", variation="Q136*"), limit=5)
+    assert truncating[0].tier == "kind" and truncating[0].variation in ("W53*",)  # same kind: truncating
+
+
+def test_hits_carry_what_a_curator_needs(store: Store) -> None:
+    hit = search(store, Query(gene="BRAF", variation="V600E", disease="melanoma"), limit=1)[0]
+    assert hit.source == "civic" and hit.source_id == "1" and hit.disease == "Melanoma"
+    assert (hit.citation, hit.url, hit.label) == (
+        "PMID:111",
+        "https://civic/1",
+        "Predictive: Sensitivity/Response",
+    )
+    fields = "tier score gene variation disease drugs label statement citation url source source_id"
+    assert set(hit.to_dict()) >= set(fields.split())
+
+
+def test_relevance_orders_a_tier(store: Store) -> None:
+    hits = search(store, Query(gene="BRAF", variation="V600E", text="colorectal"), limit=2)
+    assert hits[0].source_id == "2"
+
+
+def test_own_item_paper_and_statement_are_never_returned(store: Store) -> None:
+    query = Query(gene="BRAF", variation="V600E", exclude=frozenset({("civic", "1")}),
+                  exclude_citations=frozenset({"PMID:222"}))  # fmt: skip
+    keys = {h.key for h in search(store, query, limit=50)}
+    assert not keys & {"civic:1", "civic:2", "civic:3"}
+    same_text = Query(
+        gene="BRAF", variation="V600E", exclude_statement="V600K melanoma responds to dabrafenib."
+    )
+    assert "civic:3" not in {h.key for h in search(store, same_text, limit=50)}
+
+
+def test_unknown_genes_find_nothing_and_a_gene_is_required(store: Store) -> None:
+    assert search(store, Query(gene="NOPE1", variation="V1A")) == []
+    with pytest.raises(ConfigError, match="gene"):
+        Query(gene=" ")

@@ -1,0 +1,56 @@
+"""Opening stores by path or URL, and the schema's migrations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from oncoclass.errors import StoreError
+from oncoclass.kb.store import current_revision, head_revision, open_store, resolve_url
+
+
+def test_open_creates_the_schema_at_head_and_reopens(kb_url: str) -> None:
+    with open_store(kb_url) as store:
+        assert current_revision(store) == head_revision()
+        assert {"items", "releases", "alembic_version"} <= set(inspect(store.engine).get_table_names())
+    with open_store(kb_url, create=False) as store:  # opening again migrates nothing
+        assert current_revision(store) == head_revision()
+
+
+def test_a_store_from_a_newer_oncoclass_is_refused(kb_url: str) -> None:
+    with open_store(kb_url) as store, store.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(StoreError, match="newer than this oncoclass"):
+        open_store(kb_url)
+
+
+def test_paths_and_urls_resolve_to_one_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_url(tmp_path / "kb.sqlite") == f"sqlite:///{tmp_path / 'kb.sqlite'}"
+    assert resolve_url("postgresql://u:p@h/db").startswith("postgresql+psycopg://u:p@h/db")
+    assert resolve_url("postgres://u@h/db").startswith("postgresql+psycopg://")
+    monkeypatch.setenv("ONCOCLASS_KB", str(tmp_path / "env.sqlite"))
+    assert resolve_url(None).endswith("env.sqlite")
+    monkeypatch.delenv("ONCOCLASS_KB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert resolve_url(None) == f"sqlite:///{tmp_path / 'data' / 'oncoclass' / 'kb.sqlite'}"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("mysql://u@h/db", "SQLite file or a PostgreSQL"),
+        ("postgresql://u:secret@127.0.0.1:1/db", "cannot open"),
+    ],
+)
+def test_unusable_stores_say_so_without_the_password(value: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message) as caught:
+        open_store(value)
+    assert "secret" not in str(caught.value)
+
+
+def test_reading_a_missing_store_does_not_create_it(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no evidence store"):
+        open_store(tmp_path / "absent.sqlite", create=False)
+    assert not (tmp_path / "absent.sqlite").exists()
