@@ -247,3 +247,36 @@ def test_disease_and_drugs_are_fields_of_their_own(client) -> None:
 def test_a_gene_that_strips_to_nothing_is_refused_per_record(client, gene: str) -> None:
     response = client.post("/predict", json={"gene": gene, "variation": "V600E"})
     assert response.status_code == 422 and "gene" in response.json()["error"]
+
+
+def test_evidence_route_and_predictions_that_cite_the_store(kb_bundle_app) -> None:
+    client, known = kb_bundle_app
+    hits = client.get("/evidence", params={"gene": known["Gene"], "variation": known["Variation"]}).json()
+    assert hits[0]["tier"] == "variant" and hits[0]["source"] == "kaggle"
+    assert client.get("/evidence", params={"gene": " "}).status_code == 422
+    body = client.post("/predict", json={"gene": known["Gene"], "variation": known["Variation"]}).json()
+    assert body["text_source"] == "retrieved" and body["evidence_ids"][0].startswith("kaggle:")
+    explained = client.post("/explain", json={"gene": known["Gene"], "variation": known["Variation"]}).json()
+    assert explained["similar"] and explained["text_source"] == "retrieved"
+    assert "/evidence" in client.get("/openapi.json").json()["paths"]
+
+
+def test_without_a_store_evidence_is_404_and_predictions_say_none(client) -> None:
+    response = client.get("/evidence", params={"gene": "BRAF"})
+    assert response.status_code == 404 and "--kb" in response.json()["hint"]
+    body = client.post("/predict", json={"gene": "BRAF", "variation": "V600E"}).json()
+    assert (body["text_source"], body["evidence_ids"]) == ("none", [])
+
+
+@pytest.fixture(scope="module")
+def kb_bundle_app(tmp_path_factory, synth_files, bundle):
+    import pandas as pd
+
+    from oncoclass.kb.load import import_path
+    from oncoclass.kb.store import open_store
+
+    kb = tmp_path_factory.mktemp("servicekb") / "kb.sqlite"
+    with open_store(kb) as store:
+        import_path(store, synth_files["training_variants"], text=synth_files["training_text"])
+    known = pd.read_csv(synth_files["training_variants"], dtype=str).iloc[0]
+    return TestClient(create_app(bundle, ServiceSettings(kb=str(kb)))), known

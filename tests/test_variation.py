@@ -82,3 +82,37 @@ def test_real_kaggle_variations_mostly_parse(kaggle_dir) -> None:
     frame = pd.read_csv(kaggle_dir / "training_variants", dtype=str)
     kinds = frame["Variation"].map(lambda v: parse(v).kind)
     assert (kinds == "other").mean() < 0.01
+
+
+@pytest.mark.parametrize(
+    ("given", "read", "kind"),
+    [
+        ("p.Val600Glu", "V600E", "missense"),
+        ("p.V600E", "V600E", "missense"),
+        ("p.(V600E)", "V600E", "missense"),
+        ("Val600Glu", "V600E", "missense"),
+        ("p.E746_A750del", "E746_A750del", "inframe_deletion"),
+        ("p.Glu746_Ala750del", "E746_A750del", "inframe_deletion"),
+        ("p.Q16Rfs*28", "Q16Rfs*28", "frameshift"),
+        ("p.Gln16ArgfsTer28", "Q16Rfs*28", "frameshift"),
+        ("p.X125_splice", "X125_splice", "splice"),
+        ("p.L858=", "L858=", "synonymous"),
+        ("p.*757Lext*?", "*757Lext*?", "missense"),
+        ("p.Trp802Ter", "W802*", "nonsense"),
+        ("Truncating Mutations", "Truncating Mutations", "truncating"),
+        ("EML4-ALK  Fusion", "EML4-ALK Fusion", "fusion"),
+        ("Promoter Hypermethylation", "Promoter Hypermethylation", "methylation"),
+    ],
+)
+def test_hgvs_protein_notation_reads_as_the_grammar_writes_it(given: str, read: str, kind: str) -> None:
+    from oncoclass.variation import protein_change
+
+    assert protein_change(given) == read
+    assert parse(read).kind == kind
+
+
+def test_notations_of_one_change_share_a_key() -> None:
+    from oncoclass.variation import variation_key
+
+    assert {variation_key(v) for v in ("V600E", "p.V600E", "p.Val600Glu", "(V600E)")} == {"V600E"}
+    assert variation_key("p.Q16Rfs*28") == variation_key("Q16fs") == "Q16fs"

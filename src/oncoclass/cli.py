@@ -283,6 +283,47 @@ def predict(
 
 
 @app.command()
+def annotate(
+    model: ModelDirOpt,
+    input: Annotated[
+        Path,
+        typer.Option("--input", "-i", help="A MAF (plain or .gz) or a table of gene and protein change."),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="The annotated file (the input's format unless the name says)."),
+    ],
+    kb: UseKbOpt = None,
+    columns: ColumnsOpt = None,
+    probabilities: Annotated[
+        bool, typer.Option("--probabilities", help="Also write one oncoclass_p_<class> column per class.")
+    ] = False,
+) -> None:
+    """Annotate sequencing results: the same rows and columns back, with oncoclass_ columns added
+    (prediction, class name, probability, the protein change read, a note when none could be)."""
+    from contextlib import nullcontext
+
+    from oncoclass import annotate as annotation
+    from oncoclass.kb.store import open_store
+
+    check_output(out, inputs=[input])
+    bundle = load_bundle(model)
+    sheet = annotation.read_sheet(input)
+    with open_store(kb, create=False) if kb else nullcontext() as store:
+        frame, summary = annotation.annotate(
+            bundle, sheet, columns=parse_columns(columns), store=store, probabilities=probabilities
+        )
+    annotation.write_sheet(frame, sheet, out)
+    skipped = ", ".join(f"{n} {reason}" for reason, n in summary["not_predicted"].items())
+    _done(
+        f"{summary['rows']} rows ({summary['variants']} distinct variants): {summary['predicted']} predicted"
+        + (f", not predicted: {skipped}" if skipped else "")
+        + f"; model {bundle.model_id}; written to",
+        out,
+    )
+
+
+@app.command()
 def evaluate(
     input: InputOpt,
     text: TextOpt = None,

@@ -50,6 +50,8 @@ THREE_TO_ONE = {
     "GLY": "G", "HIS": "H", "ILE": "I", "LEU": "L", "LYS": "K", "MET": "M", "PHE": "F",
     "PRO": "P", "SER": "S", "THR": "T", "TRP": "W", "TYR": "Y", "VAL": "V", "TER": "*",
 }  # fmt: skip
+#: Codes HGVS also allows that no model vocabulary uses on its own.
+_RARE_THREE = {"SEC": "U", "PYL": "O", "XAA": "X"}
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 
 
@@ -81,10 +83,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("inframe_deletion", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?del({_AA}*)$", re.I)),
     ("insertion", re.compile(rf"^({_AA})?(\d+)_({_AA})?(\d+)ins([A-Z*]*)$", re.I)),
     ("duplication", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?dup({_AA}*)$", re.I)),
-    ("splice", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?_?splice$", re.I)),
+    # MAF and VEP write a splice change at residue 125 as X125_splice (X: no amino acid).
+    ("splice", re.compile(rf"^({_AA}|X)?(\d+)(?:_({_AA})?(\d+))?_?splice$", re.I)),
     ("truncating", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?_?trunc$", re.I)),
 ]
-_POINT = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|X|Ter)(?:/({_AA}|\*))*$")
+_POINT = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|X|Ter|=)(?:/({_AA}|\*))*$")
+#: A stop-loss extension, p.*757Lext*? (HGVS): the stop codon replaced, the protein read on.
+_EXTENSION = re.compile(rf"^(\*)(\d+)({_AA})ext\*?(?:\d+|\?)?$", re.I)
 _POSITION = re.compile(rf"^({_AA})(\d+)$")
 _THREE_LETTER = re.compile(rf"^({_THREE})(\d+)({_THREE}|\*|=|fs.*)$", re.I)
 _FUSION_PAIR = re.compile(r"^([A-Z0-9][A-Z0-9.]*)\s*[-:/]\s*([A-Z0-9][A-Z0-9.]*)(?:\s+fusions?)?$", re.I)
@@ -130,8 +135,11 @@ def parse(raw: str) -> Variation:
     point = _POINT.match(text)
     if point:
         alt = point.group(3)
-        alt = "*" if alt in ("*", "X", "Ter") else alt
+        alt = "*" if alt in ("*", "X", "Ter") else (point.group(1) if alt == "=" else alt)
         return _point(raw, point.group(1), int(point.group(2)), alt)
+    extension = _EXTENSION.match(text)
+    if extension:
+        return _point(raw, "*", int(extension.group(2)), extension.group(3))
     for kind, pattern in _PATTERNS:
         match = pattern.match(text)
         if match:
@@ -209,3 +217,27 @@ def variation_key(raw: str) -> str:
     text = " ".join(str(raw).split()).lower()
     text = text[2:] if text.startswith("p.") else text
     return text.strip("()")
+
+
+_THREE_ANY = re.compile("|".join(k.capitalize() for k in (*THREE_TO_ONE, *_RARE_THREE)))
+_STARTS_THREE = re.compile(rf"^\(?{_THREE}\d")
+
+
+def protein_change(raw: str) -> str:
+    """HGVS protein notation as the grammar and the models' vocabularies write it: ``p.`` and
+    the parentheses of a predicted change dropped, three-letter codes as one letter (``Ter`` as
+    ``*``). ``p.Val600Glu``, ``p.(V600E)`` and ``V600E`` all become ``V600E``;
+    ``p.Glu746_Ala750del`` becomes ``E746_A750del``, ``p.Gln16ArgfsTer28`` ``Q16Rfs*28``. Text
+    that is not protein notation (``Truncating Mutations``, ``EML4-ALK Fusion``) is returned as it
+    was, white space aside."""
+    text = " ".join(str(raw).split())
+    if text[:2].lower() == "p.":
+        body = text[2:].strip()
+    elif _STARTS_THREE.match(text):
+        body = text
+    else:
+        return text
+    if body.startswith("(") and body.endswith(")"):
+        body = body[1:-1].strip()
+    body = _THREE_ANY.sub(lambda m: {**THREE_TO_ONE, **_RARE_THREE}[m.group(0).upper()], body)
+    return body or text

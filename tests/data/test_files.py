@@ -157,3 +157,22 @@ def test_a_zip_with_damaged_deflate_data_is_an_input_error(tmp_path: Path) -> No
     path.write_bytes(bytes(data))
     with pytest.raises(InputError):
         read_bytes(path)
+
+
+def test_gzip_inputs_are_read_and_bounded(tmp_path: Path, monkeypatch) -> None:
+    import gzip
+
+    from oncoclass.data import files
+
+    path = tmp_path / "variants.csv.gz"
+    path.write_bytes(gzip.compress(b"gene,variation\nBRAF,V600E\n"))
+    assert load_table(path)["variation"].tolist() == ["V600E"]
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"gene,variation\n" + b"A,V1E\n" * 100_000))
+    monkeypatch.setattr(files, "MAX_TABLE_BYTES", 100_000)
+    with pytest.raises(InputError, match="ONCOCLASS_MAX_TABLE_BYTES"):
+        files.read_bytes(bomb)
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gzip.compress(b"gene,variation\nBRAF,V600E\n" * 50)[:-12])  # the end cut off
+    with pytest.raises(InputError, match="damaged"):
+        files.read_bytes(broken)

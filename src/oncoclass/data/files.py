@@ -18,6 +18,7 @@ claims. Two caps, both configurable:
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
 import lzma
 import os
@@ -55,11 +56,13 @@ def _is_junk(name: str) -> bool:
 
 
 def archive_kind(magic: bytes) -> str | None:
-    """``zip``, ``7z`` or None, from a file's first bytes."""
+    """``zip``, ``7z``, ``gzip`` or None, from a file's first bytes."""
     if magic.startswith(b"PK\x03\x04") or magic.startswith(b"PK\x05\x06"):
         return "zip"
     if magic.startswith(b"7z\xbc\xaf\x27\x1c"):
         return "7z"
+    if magic.startswith(b"\x1f\x8b"):  # gzip, and the BGZF of .vcf.gz and .maf.gz
+        return "gzip"
     return None
 
 
@@ -338,6 +341,13 @@ def _open_stream(path: Path, limit: int) -> Iterator[BinaryIO]:
                 _check_size(path, limit + 1, limit + 1, limit)
         if kind == "7z":
             yield io.BytesIO(_read_7z(source, path, limit))
+            return
+        if kind == "gzip":
+            size = source.seek(0, io.SEEK_END)
+            source.seek(0)
+            with gzip.GzipFile(fileobj=source) as member:
+                counted = _Counted(member, path, size, limit)  # type: ignore[arg-type]
+                yield io.BufferedReader(counted, buffer_size=1 << 16)  # type: ignore[arg-type]
             return
         try:
             with zipfile.ZipFile(source) as archive:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from oncoclass.errors import InputError
+from oncoclass.variation import protein_change
 
 ID, GENE, VARIATION, TEXT, CONTEXT, LABEL = "id", "gene", "variation", "text", "context", "label"
 CANONICAL_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION, TEXT, CONTEXT)
@@ -24,10 +25,11 @@ CONTEXT_FIELDS: tuple[str, ...] = ("disease", "drugs")
 REQUIRED_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION)
 #: Added by :func:`oncoclass.kb.retrieve.attach` from the evidence store (empty without one): the
 #: retrieved items as ``tier|source|label`` lines, their statements as text for a row without its
-#: own, the cited items' ``source:source_id`` keys, and where the row's text came from.
+#: own, the cited items' ``source:source_id`` keys and their citations (``;``-separated, in the
+#: same order), and where the row's text came from.
 EVIDENCE, EVIDENCE_TEXT = "evidence", "evidence_text"
-EVIDENCE_IDS, TEXT_SOURCE = "evidence_ids", "text_source"
-EVIDENCE_COLUMNS: tuple[str, ...] = (EVIDENCE, EVIDENCE_TEXT, EVIDENCE_IDS, TEXT_SOURCE)
+EVIDENCE_IDS, EVIDENCE_CITATIONS, TEXT_SOURCE = "evidence_ids", "evidence_citations", "text_source"
+EVIDENCE_COLUMNS: tuple[str, ...] = (EVIDENCE, EVIDENCE_TEXT, EVIDENCE_IDS, EVIDENCE_CITATIONS, TEXT_SOURCE)
 
 
 def without_evidence(table: pd.DataFrame) -> pd.DataFrame:
@@ -37,7 +39,7 @@ def without_evidence(table: pd.DataFrame) -> pd.DataFrame:
         return table
     texts = table[TEXT].fillna("").astype(str) if TEXT in table.columns else pd.Series("", index=table.index)
     return table.assign(
-        **{EVIDENCE: "", EVIDENCE_TEXT: "", EVIDENCE_IDS: "",
+        **{EVIDENCE: "", EVIDENCE_TEXT: "", EVIDENCE_IDS: "", EVIDENCE_CITATIONS: "",
            TEXT_SOURCE: np.where(texts.str.strip() != "", "given", "none")}
     )  # fmt: skip
 
@@ -147,6 +149,8 @@ def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
         out[CONTEXT] = join_context(
             [out[CONTEXT]] + [_labelled(name, as_text(frame[name].reset_index(drop=True))) for name in fields]
         )
+    # One spelling of a protein change, whatever the input wrote: p.Val600Glu, p.(V600E), V600E.
+    out[VARIATION] = out[VARIATION].map(protein_change)
     if LABEL in out.columns:  # "NaN", "null", blank…: no label, counted where rows are left out
         out.loc[out[LABEL].str.lower().isin(MISSING_LABELS), LABEL] = ""
     return out

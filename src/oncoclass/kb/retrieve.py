@@ -16,6 +16,7 @@ import pandas as pd
 from oncoclass.data.table import (
     CONTEXT,
     EVIDENCE,
+    EVIDENCE_CITATIONS,
     EVIDENCE_COLUMNS,
     EVIDENCE_IDS,
     EVIDENCE_TEXT,
@@ -42,12 +43,12 @@ def _text_source(text: str, retrieved: str) -> str:
     return "retrieved" if retrieved else "none"
 
 
-def row_evidence(hits: list[Hit]) -> tuple[str, str, str]:
-    """``(evidence lines, retrieved text, cited keys)`` of one row's hits."""
+def row_evidence(hits: list[Hit]) -> tuple[str, str, str, str]:
+    """``(evidence lines, retrieved text, cited keys, their citations)`` of one row's hits."""
     lines = "\n".join(f"{h.tier}|{h.source}|{h.label or '-'}" for h in hits)
     text = " ".join(h.statement for h in [h for h in hits if h.statement][:TEXT_HITS])
-    cited = ";".join(h.key for h in hits[:CITED])
-    return lines, text, cited
+    cited = hits[:CITED]
+    return lines, text, ";".join(h.key for h in cited), ";".join(h.citation for h in cited)
 
 
 def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: bool = False) -> pd.DataFrame:
@@ -62,7 +63,7 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
     citations = table.attrs.get("groups", {}).get("citation") if leave_out_citations else None
     pool = candidates(store, out[GENE].astype(str))
     contexts = out[CONTEXT].fillna("").astype(str).tolist() if CONTEXT in out.columns else [""] * n
-    lines, retrieved, cited = [], [], []
+    lines, retrieved, cited, citations = [], [], [], []
     for i, (row_id, gene, variation) in enumerate(zip(out[ID], out[GENE], out[VARIATION], strict=True)):
         query = Query(
             gene=str(gene),
@@ -78,7 +79,9 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
         lines.append(evidence[0])
         retrieved.append(evidence[1])
         cited.append(evidence[2])
+        citations.append(evidence[3])
     out[EVIDENCE], out[EVIDENCE_TEXT], out[EVIDENCE_IDS] = lines, retrieved, cited
+    out[EVIDENCE_CITATIONS] = citations
     out[TEXT_SOURCE] = [_text_source(t, r) for t, r in zip(texts, retrieved, strict=True)]
     return out
 

@@ -1,0 +1,120 @@
+"""Annotating sequencing results: every row and value back, oncoclass_ columns added, nothing dropped."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from oncoclass.annotate import read_sheet, variants_of
+from oncoclass.data.table import KAGGLE_CLASSES
+
+MAF = [
+    "#version 2.4",
+    "#annotated by a pipeline",
+    "\t".join(
+        ["Hugo_Symbol", "Variant_Classification", "Tumor_Sample_Barcode", "HGVSp_Short", "HGVSp", "t_depth"]
+    ),
+    "\t".join(["BRAF", "Missense_Mutation", "S1", "p.V600E", "p.Val600Glu", "40"]),
+    "\t".join(["BRAF", "Missense_Mutation", "S2", "", "p.Val600Glu", "12"]),  # same variant, another sample
+    "\t".join(["TP53", "Nonsense_Mutation", "S1", "", "", "7"]),  # no change written: truncating
+    "\t".join(["EGFR", "Silent", "S3", "p.L858=", "p.Leu858=", "9"]),
+    "\t".join(["KRAS", "Intron", "S3", "", "", "5"]),
+    "\t".join(["PTEN", "Frame_Shift_Del", "S4", "p.(Q16Rfs*28)", "", "0"]),
+]
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_every_notation_becomes_what_the_model_reads(tmp_path: Path) -> None:
+    rows = variants_of(read_sheet(_write(tmp_path / "a.maf", MAF)))
+    assert rows["protein_change"].tolist() == ["V600E", "V600E", "", "L858=", "", "Q16Rfs*28"]
+    assert rows["variation"].tolist() == ["V600E", "V600E", "Truncating Mutations", "", "", "Q16Rfs*28"]
+    assert rows["note"].tolist()[2:5] == [
+        "no protein change; read as truncating from Nonsense_Mutation",
+        "silent: the protein is unchanged",
+        "no protein change (Intron)",
+    ]
+
+
+def test_vep_amino_acids_and_position_give_the_change(tmp_path: Path) -> None:
+    lines = ["SYMBOL\tConsequence\tAmino_acids\tProtein_position", "BRAF\tmissense_variant\tV/E\t600/766",
+             "TP53\tstop_gained\tW/*\t53/393", "EGFR\tsynonymous_variant\tL\t858/1210"]  # fmt: skip
+    rows = variants_of(read_sheet(_write(tmp_path / "vep.tsv", lines)))
+    assert rows["variation"].tolist() == ["V600E", "W53*", ""]
+
+
+def test_annotate_keeps_the_maf_and_adds_columns(cli, tmp_path: Path, default_model: Path) -> None:
+    source = _write(tmp_path / "in.maf", MAF)
+    out = tmp_path / "out.maf"
+    done = cli(["annotate", "--model", default_model, "--input", source, "--out", out, "--probabilities"])
+    assert done.returncode == 0, done.stderr
+    assert "6 rows (3 distinct variants): 4 predicted" in done.stdout
+    text = out.read_text(encoding="utf-8").split("\n")
+    assert text[:2] == MAF[:2]  # comment lines kept
+    for given, written in zip(MAF[2:], text[2:], strict=False):
+        assert written.split("\t")[: len(given.split("\t"))] == given.split("\t")  # values unchanged
+    frame = pd.read_csv(out, sep="\t", comment="#", dtype=str, keep_default_na=False)
+    assert len(frame) == 6 and frame["oncoclass_model"].str.startswith("default-").all()
+    assert frame.loc[0, "oncoclass_prediction"] == frame.loc[1, "oncoclass_prediction"] != ""
+    assert frame.loc[3, "oncoclass_prediction"] == "" and frame.loc[3, "oncoclass_note"].startswith("silent")
+    p = frame.loc[0, [f"oncoclass_p_{c}" for c in "123456789"]].astype(float)
+    assert p.sum() == pytest.approx(1.0, abs=1e-3) and p.max() == pytest.approx(
+        float(frame.loc[0, "oncoclass_probability"])
+    )
+    assert frame.loc[0, "oncoclass_class_name"] == KAGGLE_CLASSES[frame.loc[0, "oncoclass_prediction"]]
+
+
+def test_a_table_with_mapped_columns_goes_out_as_csv(cli, tmp_path: Path, default_model: Path) -> None:
+    source = _write(
+        tmp_path / "calls.tsv", ["sample\tsymbol\thgvs", "s1\tBRAF\tp.Val600Glu", "s2\tKRAS\tp.G12D"]
+    )
+    out = tmp_path / "calls.csv"
+    done = cli(
+        ["annotate", "-m", default_model, "-i", source, "-o", out, "--columns", "gene=symbol,variation=hgvs"]
+    )
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert frame["sample"].tolist() == ["s1", "s2"] and frame["oncoclass_protein_change"].tolist() == [
+        "V600E",
+        "G12D",
+    ]
+
+
+def test_inputs_that_cannot_be_annotated_say_why(cli, tmp_path: Path, default_model: Path) -> None:
+    vcf = _write(
+        tmp_path / "x.vcf", ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    )
+    refused = cli(["annotate", "-m", default_model, "-i", vcf, "-o", tmp_path / "o.tsv"])
+    assert refused.returncode == 2 and "is a VCF" in refused.stderr and not (tmp_path / "o.tsv").exists()
+    genes = _write(tmp_path / "g.csv", ["sample,change", "s1,V600E"])
+    refused = cli(["annotate", "-m", default_model, "-i", genes, "-o", tmp_path / "o.csv"])
+    assert refused.returncode == 2 and "no gene column" in refused.stderr and "--columns" in refused.stderr
+    again = _write(tmp_path / "twice.csv", ["gene,variation,oncoclass_prediction", "BRAF,V600E,7"])
+    refused = cli(["annotate", "-m", default_model, "-i", again, "-o", tmp_path / "o2.csv"])
+    assert refused.returncode == 2 and "already has oncoclass columns" in refused.stderr
+
+
+@pytest.mark.realdata
+def test_the_real_tcga_maf_comes_back_whole(
+    cli, tmp_path: Path, real_data: Path, default_model: Path
+) -> None:
+    source = real_data / "maf" / "tcga_laml.maf.gz"
+    out = tmp_path / "laml.maf"
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+    assert done.returncode == 0, done.stderr
+    with gzip.open(source, "rt", encoding="utf-8") as handle:
+        given = handle.read().split("\n")
+    written = out.read_text(encoding="utf-8").split("\n")
+    width = len(given[0].split("\t"))
+    assert len(written) == len(given)
+    assert all(w.split("\t")[:width] == g.split("\t")[:width] for g, w in zip(given, written, strict=True))
+    frame = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    # Every row is either predicted or says why not.
+    assert ((frame["oncoclass_prediction"] != "") | (frame["oncoclass_note"] != "")).all()
+    assert (frame.loc[frame["Protein_Change"] == "p.R882H", "oncoclass_protein_change"] == "R882H").all()
