@@ -91,7 +91,7 @@ def test_inputs_that_cannot_be_annotated_say_why(cli, tmp_path: Path, default_mo
         tmp_path / "x.vcf", ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
     )
     refused = cli(["annotate", "-m", default_model, "-i", vcf, "-o", tmp_path / "o.tsv"])
-    assert refused.returncode == 2 and "is a VCF" in refused.stderr and not (tmp_path / "o.tsv").exists()
+    assert refused.returncode == 2 and "no CSQ (VEP)" in refused.stderr and not (tmp_path / "o.tsv").exists()
     genes = _write(tmp_path / "g.csv", ["sample,change", "s1,V600E"])
     refused = cli(["annotate", "-m", default_model, "-i", genes, "-o", tmp_path / "o.csv"])
     assert refused.returncode == 2 and "no gene column" in refused.stderr and "--columns" in refused.stderr
@@ -118,3 +118,75 @@ def test_the_real_tcga_maf_comes_back_whole(
     # Every row is either predicted or says why not.
     assert ((frame["oncoclass_prediction"] != "") | (frame["oncoclass_note"] != "")).all()
     assert (frame.loc[frame["Protein_Change"] == "p.R882H", "oncoclass_protein_change"] == "R882H").all()
+
+
+VEP_HEADER = [
+    "##fileformat=VCFv4.2",
+    "##contig=<ID=7,length=159345973>",
+    "##contig=<ID=17,length=81195210>",
+    '##INFO=<ID=DP,Number=1,Type=Integer,Description="Depth">',
+    '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. '
+    'Format: Allele|Consequence|IMPACT|SYMBOL|HGVSc|HGVSp|CANONICAL">',
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+]
+VEP_RECORDS = [
+    # Two transcripts: the canonical one is listed second.
+    "7\t140453136\trs113488022\tA\tT\t50\tPASS\tDP=40;CSQ=T|missense_variant|MODERATE|BRAF|c.1A>T|"
+    "ENSP1:p.Val600Lys|,T|missense_variant&splice_region_variant|MODERATE|BRAF|c.1799T>A|ENSP2:p.Val600Glu|YES",
+    "17\t7579529\t.\tC\tT\t50\tPASS\tDP=12;CSQ=T|stop_gained|HIGH|TP53|c.158G>A|ENSP3:p.Trp53Ter|YES",
+    "17\t7579600\t.\tC\tG\t50\tPASS\tDP=9;CSQ=G|intron_variant|MODIFIER|TP53|c.100+5G>C||YES",
+    "17\t7579700\t.\tG\tA\t50\tPASS\tDP=9;CSQ=A|synonymous_variant|LOW|TP53|c.99C>T|ENSP3:p.Leu33%3D|YES",
+]
+SNPEFF = [
+    "##fileformat=VCFv4.2",
+    "##contig=<ID=12,length=133851895>",
+    "##INFO=<ID=ANN,Number=.,Type=String,Description=\"Functional annotations: 'Allele | Annotation | "
+    "Annotation_Impact | Gene_Name | Gene_ID | Feature_Type | Feature_ID | Transcript_BioType | Rank | "
+    "HGVS.c | HGVS.p'\">",
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+    "12\t25398284\t.\tC\tT\t50\tPASS\tANN=T|missense_variant|MODERATE|KRAS|ENSG1|transcript|ENST1|protein_coding|"
+    "2/6|c.35G>A|p.Gly12Asp",
+]
+
+
+def test_vcf_consequences_are_read_from_vep_and_snpeff(tmp_path: Path) -> None:
+    vep = _write(tmp_path / "vep.vcf", VEP_HEADER + VEP_RECORDS)
+    canonical = variants_of(read_sheet(vep))
+    assert canonical["variation"].tolist() == ["V600E", "W53*", "", ""]
+    assert canonical["note"].tolist()[2:] == [
+        "no protein change (intron_variant)",
+        "silent: the protein is unchanged",
+    ]
+    assert variants_of(read_sheet(vep, transcript="first"))["variation"].iloc[0] == "V600K"
+    snpeff = variants_of(read_sheet(_write(tmp_path / "snpeff.vcf", SNPEFF)))
+    assert snpeff["variation"].tolist() == ["G12D"]
+
+
+@pytest.mark.parametrize("suffix", [".vcf", ".vcf.gz", ".bcf"])
+def test_an_annotated_vcf_keeps_its_records_and_declares_its_fields(
+    cli, tmp_path: Path, default_model: Path, suffix: str
+) -> None:
+    from cyvcf2 import VCF
+
+    source = _write(tmp_path / "in.vcf", VEP_HEADER + VEP_RECORDS)
+    out = tmp_path / f"out{suffix}"
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+    assert done.returncode == 0, done.stderr
+    given, written = list(VCF(str(source))), list(VCF(str(out)))
+    assert [(r.CHROM, r.POS, r.REF, r.ALT, r.INFO.get("CSQ")) for r in written] == [
+        (r.CHROM, r.POS, r.REF, r.ALT, r.INFO.get("CSQ")) for r in given
+    ]
+    header = VCF(str(out)).raw_header
+    assert "##INFO=<ID=ONCOCLASS_PREDICTION" in header and "##INFO=<ID=ONCOCLASS_NOTE" in header
+    assert written[0].INFO.get("ONCOCLASS_PROTEIN_CHANGE") == "V600E"
+    assert written[2].INFO.get("ONCOCLASS_PREDICTION") is None
+    assert written[2].INFO.get("ONCOCLASS_NOTE") == "no%20protein%20change%20(intron_variant)"
+    again = cli(["annotate", "-m", default_model, "-i", out, "-o", tmp_path / f"again{suffix}"])
+    assert again.returncode == 2 and "already has oncoclass annotations" in again.stderr
+
+
+def test_vcfs_without_annotations_or_broken_are_refused(cli, tmp_path: Path, default_model: Path) -> None:
+    bare = _write(tmp_path / "bare.vcf", [VEP_HEADER[0], VEP_HEADER[-1], "7\t1\t.\tA\tT\t50\tPASS\t."])
+    refused = cli(["annotate", "-m", default_model, "-i", bare, "-o", tmp_path / "o.vcf"])
+    assert refused.returncode == 2 and "no CSQ (VEP) or ANN (snpEff)" in refused.stderr
+    assert not (tmp_path / "o.vcf").exists()

@@ -73,7 +73,7 @@ class Sheet:
 
     frame: pd.DataFrame
     comments: list[str]
-    fmt: str  # "maf" or a table format
+    fmt: str  # "vcf", "maf" or a table format
     path: str
 
 
@@ -96,15 +96,20 @@ def _is_maf(text_head: str) -> bool:
     return False
 
 
-def read_sheet(path: str | Path) -> Sheet:
-    """A MAF (comment lines kept, plain or gzipped) or any table oncoclass reads."""
+TRANSCRIPTS = ("canonical", "first")
+
+
+def read_sheet(path: str | Path, *, transcript: str = "canonical") -> Sheet:
+    """A VCF (plain, bgzipped or BCF; VEP's ``CSQ`` or snpEff's ``ANN``), a MAF (comment lines
+    kept, plain or gzipped) or any table oncoclass reads. ``transcript`` chooses a VCF record's
+    consequence: ``canonical`` (VEP's CANONICAL=YES, else the first), or ``first``."""
+    if transcript not in TRANSCRIPTS:
+        raise InputError(f"transcript must be one of {', '.join(TRANSCRIPTS)}, not {transcript!r}.")
     data = read_bytes(path)
-    if data.lstrip()[:16].startswith(b"##fileformat=VCF"):
-        raise InputError(
-            "is a VCF; annotate reads MAFs and tables of gene and protein change.",
-            path=path,
-            hint="Convert it with vcf2maf, or export VEP's output as a table (SYMBOL, HGVSp).",
-        )
+    if data[:16].startswith(b"##fileformat=VCF") or data[:3] == b"BCF":
+        from oncoclass.data.vcf import read_vcf
+
+        return Sheet(read_vcf(path, transcript=transcript), [], "vcf", str(path))
     if data[:4] != b"PAR1" and _is_maf(_head(data)):
         text = decode(data, path)
         lines = text.split("\n")
@@ -180,7 +185,8 @@ def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataF
             )
         ]
         change = change.where(change != "", pd.Series(vep, index=frame.index))
-    change = change.map(lambda v: protein_change(v.split(":", 1)[-1]) if v else "")  # ENSP…:p.V600E
+    # ENSP…:p.Val600Glu (VEP, snpEff) names the protein first; VEP writes "=" as %3D.
+    change = change.map(lambda v: protein_change(v.split(":", 1)[-1].replace("%3D", "=")) if v else "")
     consequence = (
         frame[consequence_col].astype(str).str.strip()
         if consequence_col
@@ -290,6 +296,13 @@ def write_sheet(frame: pd.DataFrame, sheet: Sheet, out: str | Path) -> Path | No
     unless ``out``'s name asks for CSV, TSV, Parquet or JSONL; ``-`` writes to standard output."""
     suffix = "" if is_stdout(out) else Path(str(out)).suffix.lower()
     fmt = output_format(out) if suffix in _NAMED_FORMATS else sheet.fmt
+
+    if fmt == "vcf":
+        from oncoclass.data.vcf import write_vcf
+
+        if is_stdout(out):
+            raise OutputError("a VCF cannot go to standard output.", path=out, hint="Give a file name.")
+        return write_vcf(frame, sheet.path, Path(out), prefix=PREFIX)
 
     def write(handle: Any) -> None:
         if fmt == "maf":

@@ -63,7 +63,7 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
     citations = table.attrs.get("groups", {}).get("citation") if leave_out_citations else None
     pool = candidates(store, out[GENE].astype(str))
     contexts = out[CONTEXT].fillna("").astype(str).tolist() if CONTEXT in out.columns else [""] * n
-    lines, retrieved, cited, citations = [], [], [], []
+    lines, retrieved, cited, cited_citations = [], [], [], []
     for i, (row_id, gene, variation) in enumerate(zip(out[ID], out[GENE], out[VARIATION], strict=True)):
         query = Query(
             gene=str(gene),
@@ -79,9 +79,9 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
         lines.append(evidence[0])
         retrieved.append(evidence[1])
         cited.append(evidence[2])
-        citations.append(evidence[3])
+        cited_citations.append(evidence[3])
     out[EVIDENCE], out[EVIDENCE_TEXT], out[EVIDENCE_IDS] = lines, retrieved, cited
-    out[EVIDENCE_CITATIONS] = citations
+    out[EVIDENCE_CITATIONS] = cited_citations
     out[TEXT_SOURCE] = [_text_source(t, r) for t, r in zip(texts, retrieved, strict=True)]
     return out
 
