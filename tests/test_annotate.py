@@ -190,3 +190,7 @@ def test_vcfs_without_annotations_or_broken_are_refused(cli, tmp_path: Path, def
     refused = cli(["annotate", "-m", default_model, "-i", bare, "-o", tmp_path / "o.vcf"])
     assert refused.returncode == 2 and "no CSQ (VEP) or ANN (snpEff)" in refused.stderr
     assert not (tmp_path / "o.vcf").exists()
+    odd = cli(
+        ["annotate", "-m", default_model, "-i", bare, "-o", tmp_path / "o.vcf", "--transcript", "longest"]
+    )
+    assert odd.returncode == 2 and "canonical, first" in odd.stderr

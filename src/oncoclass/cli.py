@@ -298,6 +298,13 @@ def annotate(
     probabilities: Annotated[
         bool, typer.Option("--probabilities", help="Also write one oncoclass_p_<class> column per class.")
     ] = False,
+    transcript: Annotated[
+        str,
+        typer.Option(
+            "--transcript",
+            help="A VCF record's consequence: canonical (VEP CANONICAL=YES, else the first) or first.",
+        ),
+    ] = "canonical",
 ) -> None:
     """Annotate sequencing results: the same rows and columns back, with oncoclass_ columns added
     (prediction, class name, probability, the protein change read, a note when none could be)."""
@@ -308,7 +315,7 @@ def annotate(
 
     check_output(out, inputs=[input])
     bundle = load_bundle(model)
-    sheet = annotation.read_sheet(input)
+    sheet = annotation.read_sheet(input, transcript=transcript)
     with open_store(kb, create=False) if kb else nullcontext() as store:
         frame, summary = annotation.annotate(
             bundle, sheet, columns=parse_columns(columns), store=store, probabilities=probabilities
