@@ -79,6 +79,18 @@ def synth_zipped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return write_corpus(out, SynthSpec(rows=240, test_rows=60, doc_chars=600, seed=1), zipped=True)
 
 
+@pytest.fixture(scope="session")
+def synth_kb(tmp_path_factory: pytest.TempPathFactory, synth_files: dict[str, Path]) -> Path:
+    """An SQLite store of the small synthetic Kaggle corpus (its training variants and texts)."""
+    from oncoclass.kb.load import import_path
+    from oncoclass.kb.store import open_store
+
+    path = tmp_path_factory.mktemp("kb") / "kb.sqlite"
+    with open_store(path) as store:
+        import_path(store, synth_files["training_variants"], text=synth_files["training_text"])
+    return path
+
+
 def _train(tmp_path_factory: pytest.TempPathFactory, files: dict[str, Path], recipe: str) -> Path:
     from oncoclass.api import train
     from oncoclass.config import InputSpec, TrainConfig

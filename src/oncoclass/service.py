@@ -573,7 +573,9 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
         gene: Annotated[str, Query(min_length=1, max_length=100, pattern=r"\S", examples=["BRAF"])],
         variation: Annotated[str, Query(max_length=300, examples=["V600E"])] = "",
         disease: Annotated[str, Query(max_length=1000)] = "",
-        text: Annotated[str, Query(max_length=10_000)] = "",
+        # Bounded so that the whole URL, each character percent-encoded as up to 12 bytes, stays
+        # under what the HTTP parser accepts (about 64 KB): a longer one is refused before the app.
+        text: Annotated[str, Query(max_length=1000)] = "",
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
     ) -> Any:
         """What the evidence store holds on a variant, closest first: the same variant (any

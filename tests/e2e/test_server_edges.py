@@ -80,7 +80,7 @@ def test_stalled_connections_are_closed(lr_model: Path, server) -> None:
 
 
 @pytest.mark.slow  # a 60-second run
-def test_schemathesis_finds_nothing(default_model: Path, server, tmp_path: Path) -> None:
+def test_schemathesis_finds_nothing(default_model: Path, synth_kb: Path, server, tmp_path: Path) -> None:
     """schemathesis (property-based tests from the served OpenAPI schema), for a bounded time:
     ONCOCLASS_SCHEMATHESIS_SECONDS, 60 by default as in CI."""
     exe = Path(sys.executable).with_name("schemathesis")
@@ -91,7 +91,8 @@ def test_schemathesis_finds_nothing(default_model: Path, server, tmp_path: Path)
         "not_a_server_error,status_code_conformance,content_type_conformance,"
         "response_schema_conformance,negative_data_rejection"
     )
-    with server(default_model, ONCOCLASS_API_KEY="s3cret") as live:
+    # With a store, so /evidence answers with hits rather than 404.
+    with server(default_model, "--kb", str(synth_kb), ONCOCLASS_API_KEY="s3cret") as live:
         result = subprocess.run(
             [str(exe), "run", live.url + "/openapi.json", "-H", "X-API-Key: s3cret", "--checks", checks,
              "--max-time", seconds, "--seed", "1", "--no-color"],

@@ -77,18 +77,6 @@ def kb_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def synth_kb(tmp_path_factory: pytest.TempPathFactory, synth_files: dict[str, Path]) -> Path:
-    """An SQLite store of the small synthetic Kaggle corpus (its training variants and texts)."""
-    from oncoclass.kb.load import import_path
-    from oncoclass.kb.store import open_store
-
-    path = tmp_path_factory.mktemp("kb") / "kb.sqlite"
-    with open_store(path) as store:
-        import_path(store, synth_files["training_variants"], text=synth_files["training_text"])
-    return path
-
-
-@pytest.fixture(scope="session")
 def kb_model(tmp_path_factory: pytest.TempPathFactory, synth_files: dict[str, Path], synth_kb: Path) -> Path:
     """The default recipe trained on the synthetic corpus with the store built from that corpus:
     each training row must not retrieve its own item."""
