@@ -73,7 +73,7 @@ def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
         "disease": [rng.choice(("Melanoma", "Lung Cancer", "Breast Cancer", "")) for _ in range(n)],
         "drugs": [""] * n,
         "label": [rng.choice(LABELS) for _ in range(n)],
-        "statement": [" ".join(rng.choices(WORDS, k=25)) for _ in range(n)],
+        "statement": [" ".join(rng.choices(WORDS, k=15)) for _ in range(n)],
         "citation": [f"PMID:{rng.randint(1, n // 3 + 1)}" for _ in range(n)],
         "url": [""] * n,
     }

@@ -280,3 +280,22 @@ def kb_bundle_app(tmp_path_factory, synth_files, bundle):
         import_path(store, synth_files["training_variants"], text=synth_files["training_text"])
     known = pd.read_csv(synth_files["training_variants"], dtype=str).iloc[0]
     return TestClient(create_app(bundle, ServiceSettings(kb=str(kb)))), known
+
+
+def test_annotate_an_uploaded_maf(client) -> None:
+    maf = "#version 2.4\nHugo_Symbol\tVariant_Classification\tHGVSp_Short\nBRAF\tMissense_Mutation\tp.V600E\n"
+    response = client.post("/annotate", content=maf.encode(), headers={"content-type": "text/plain"})
+    assert response.status_code == 200, response.text
+    lines = response.text.split("\n")
+    assert lines[0] == "#version 2.4" and "oncoclass_prediction" in lines[1]
+    assert lines[2].startswith("BRAF\tMissense_Mutation\tp.V600E\t")
+    assert "1 predicted" in response.headers["x-oncoclass-summary"]
+    assert "annotated.maf" in response.headers["content-disposition"]
+
+
+def test_annotate_refuses_what_it_cannot_read(client) -> None:
+    response = client.post("/annotate", content=b"a,b\n1,2\n", headers={"content-type": "text/csv"})
+    assert response.status_code == 422 and "no gene column" in response.json()["error"]
+    assert response.json()["error"].startswith("the upload: ") and "/tmp" not in response.json()["error"]
+    big = client.post("/annotate", content=b"x" * 60_000, headers={"content-type": "text/plain"})
+    assert big.status_code == 413

@@ -118,17 +118,18 @@ def make_parent(path: Path) -> None:
         raise os_error(path, exc) from exc
 
 
-def atomic_write(path: Path, write: Callable[[Any], Any], *, binary: bool = False) -> None:
-    """Write through a temporary file in the same folder, renamed into place when complete."""
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file in ``path``'s folder for a writer that needs a name (htslib), renamed to
+    ``path`` when the block completes and removed if it fails."""
     make_parent(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
     except OSError as exc:
         raise os_error(path, exc) from exc
     try:
-        mode = "wb" if binary else "w"
-        with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
-            write(handle)
+        yield Path(tmp)
         # mkstemp makes the file private; give it the mode any other new file would get.
         umask = os.umask(0)
         os.umask(umask)
@@ -140,6 +141,14 @@ def atomic_write(path: Path, write: Callable[[Any], Any], *, binary: bool = Fals
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write(path: Path, write: Callable[[Any], Any], *, binary: bool = False) -> None:
+    """Write through a temporary file in the same folder, renamed into place when complete."""
+    with atomic_path(path) as tmp:
+        mode = "wb" if binary else "w"
+        with tmp.open(mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
+            write(handle)
 
 
 class Interrupted(SystemExit):

@@ -19,16 +19,17 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from oncoclass import __version__
 from oncoclass.api import predict_records
 from oncoclass.data.table import MAX_TEXT_CHARS
-from oncoclass.errors import ConfigError, OncoclassError
+from oncoclass.errors import ConfigError, InputError, OncoclassError
 from oncoclass.explain import explain
 from oncoclass.kb.search import Query as KbQuery
 from oncoclass.kb.search import search
@@ -476,6 +477,43 @@ def app_from_env() -> FastAPI:
     return create_app(load_bundle(os.environ[_ENV_MODEL]), settings)
 
 
+_UPLOAD_TYPES = ("text/plain", "text/tab-separated-values", "text/csv", "application/octet-stream")
+_ANNOTATED_TYPES = {
+    "maf": "text/tab-separated-values", "tsv": "text/tab-separated-values", "csv": "text/csv",
+    "jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet", "vcf": "text/plain",
+}  # fmt: skip
+_SUFFIX = {"maf": ".maf", "vcf": ".vcf"}
+
+
+def _annotate_upload(bundle: Bundle, body: bytes, store: Any, probabilities: bool) -> Response:
+    """The upload goes through the same readers and writers as a file given to the CLI (they need
+    a path: htslib reads VCFs by name), in a private temporary folder removed afterwards."""
+    import tempfile
+    from pathlib import Path
+
+    from oncoclass import annotate as annotation
+
+    with tempfile.TemporaryDirectory(prefix="oncoclass-annotate-") as folder:
+        source = Path(folder) / "upload"
+        source.write_bytes(body)
+        try:
+            sheet = annotation.read_sheet(source)
+            frame, summary = annotation.annotate(bundle, sheet, store=store, probabilities=probabilities)
+            out = Path(folder) / ("annotated" + _SUFFIX.get(sheet.fmt, "." + sheet.fmt))
+            annotation.write_sheet(frame, sheet, out)
+        except InputError as exc:  # the server's temporary path means nothing to the client
+            raise InputError(exc.message.replace(str(source), "the upload"), hint=exc.hint) from None
+        content = out.read_bytes()
+    line = (
+        f"{summary['rows']} rows, {summary['variants']} distinct variants, {summary['predicted']} predicted"
+    )
+    return Response(
+        content,
+        media_type=_ANNOTATED_TYPES.get(sheet.fmt, "application/octet-stream"),
+        headers={"Content-Disposition": f'attachment; filename="{out.name}"', "X-Oncoclass-Summary": line},
+    )
+
+
 def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastAPI:
     """The app for one model, loaded once by the caller; ``settings`` bound what a request may cost."""
     settings = settings or ServiceSettings()
@@ -607,6 +645,28 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
             return refused
         records = await asyncio.gather(*(batcher.submit(v.model_dump()) for v in batch.variants))
         return {"predictions": list(records), "model_id": bundle.model_id}
+
+    @app.post(
+        "/annotate",
+        response_class=Response,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "A MAF, VCF (plain or gzipped) or table of gene and protein change, as sent.",
+                "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _UPLOAD_TYPES},
+            }
+        },
+        responses={
+            200: {
+                "description": "The same file, with oncoclass_ columns (or INFO fields) added.",
+                "content": {t: {} for t in sorted(set(_ANNOTATED_TYPES.values()))},
+            }
+        },
+    )
+    async def annotate_file(request: Request, probabilities: bool = False) -> Response:
+        """Annotate an uploaded file, as `oncoclass annotate` does; the body limit applies."""
+        body = await request.body()
+        return await run_in_threadpool(_annotate_upload, bundle, body, store, probabilities)
 
     @app.post("/explain")
     def explain_one(request: ExplainIn) -> Any:

@@ -78,6 +78,27 @@ def test_classify_a_variant_in_the_page(browser, server, default_model) -> None:
         browser.save_screenshot(str(ARTIFACTS / "page.png"))
 
 
+def test_the_page_shows_the_stores_evidence_for_a_variant_without_text(
+    browser, server, default_model, synth_kb, synth_files
+) -> None:
+    import pandas as pd
+    from selenium.webdriver.common.by import By
+
+    known = pd.read_csv(synth_files["training_variants"], dtype=str).iloc[0]
+    with server(default_model, "--kb", str(synth_kb)) as live:
+        browser.get(live.url + "/")
+        _wait(browser, lambda d: "Model " in d.find_element(By.ID, "model-line").text)
+        browser.find_element(By.ID, "gene").send_keys(known["Gene"])
+        browser.find_element(By.ID, "variation").send_keys(known["Variation"])
+        browser.find_element(By.ID, "submit").click()
+        _wait(browser, lambda d: d.find_element(By.ID, "result").is_displayed())
+        assert "evidence store" in browser.find_element(By.ID, "text-source").text
+        items = browser.find_elements(By.CSS_SELECTOR, "#evidence li")
+        assert items and known["Variation"] in items[0].text
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "page-evidence.png"))
+
+
 def test_the_page_explains_service_errors_in_words(browser, server, default_model) -> None:
     from selenium.webdriver.common.by import By
 

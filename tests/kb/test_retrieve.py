@@ -58,3 +58,20 @@ def test_a_text_less_row_is_marked_retrieved_when_the_store_knows_its_variant(
     assert out[TEXT_SOURCE].tolist() == ["retrieved", "none"]
     assert out[EVIDENCE].iloc[0].splitlines()[0].startswith("variant|civic|Predictive:")
     assert "vemurafenib" in out[EVIDENCE_TEXT].iloc[0]
+
+
+def test_genes_too_large_to_hold_are_read_tier_by_tier_with_the_same_result(
+    kb_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    import oncoclass.kb.search as search
+
+    evidence = write(tmp_path, "e.tsv", CIVIC_2018)
+    with open_store(kb_url) as store:
+        import_path(store, evidence)
+        import_path(store, write(tmp_path, "h.tsv", HOTSPOTS))
+        table = load_table(evidence)
+        whole = attach(table, store, leave_out_citations=True)
+        monkeypatch.setattr(search, "POOL_LIMIT", 0)
+        assert set(search.candidates(store, ["BRAF"]).values()) == {None}
+        tiered = attach(table, store, leave_out_citations=True)
+    pd.testing.assert_frame_equal(whole, tiered)

@@ -9,17 +9,15 @@ keeps every header line and record and gains ``ONCOCLASS_*`` INFO fields, declar
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 
-from oncoclass.errors import InputError, OutputError
-from oncoclass.output import make_parent, os_error
+from oncoclass.errors import InputError
+from oncoclass.output import atomic_path
 
 #: The columns a VCF is read into: where the record is, then what annotate reads.
 POSITION_COLUMNS: tuple[str, ...] = ("CHROM", "POS", "ID", "REF", "ALT")
@@ -121,30 +119,16 @@ def write_vcf(frame: pd.DataFrame, source: str | Path, out: Path, *, prefix: str
             }
         )
     mode = "wb" if out.name.endswith(".bcf") else "wz" if out.name.endswith(".gz") else "w"
-    make_parent(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
     try:
-        writer = Writer(tmp, reader, mode=mode)
-        values = frame[added].astype(str).to_numpy()
-        for i, record in enumerate(reader):
-            for column, value in zip(added, values[i], strict=True):
-                if value:
-                    record.INFO[ids[column]] = _encode(value)
-            writer.write_record(record)
-        writer.close()
-        umask = os.umask(0)  # mkstemp made it private; give it the mode any new file gets
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise os_error(out, exc) from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_path(out) as tmp:
+            writer = Writer(str(tmp), reader, mode=mode)
+            values = frame[added].astype(str).to_numpy()
+            for i, record in enumerate(reader):
+                for column, value in zip(added, values[i], strict=True):
+                    if value:
+                        record.INFO[ids[column]] = _encode(value)
+                writer.write_record(record)
+            writer.close()
     finally:
         reader.close()
-    if not out.exists():
-        raise OutputError("was not written.", path=out)
     return out

@@ -27,7 +27,7 @@ from oncoclass.data.table import (
     VARIATION,
     without_evidence,
 )
-from oncoclass.kb.search import Hit, Query, candidates, rank, search
+from oncoclass.kb.search import Hit, Query, candidates, rank, search, tier_rows
 from oncoclass.kb.sources import citation_key, source_name
 from oncoclass.kb.store import Store, open_store
 
@@ -75,7 +75,12 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
             exclude_citations=frozenset({citation_key(citations[i])} - {""}) if citations else frozenset(),
             exclude_statement=texts[i],
         )
-        evidence = row_evidence(rank(query, pool.get(str(gene).strip().upper(), []), limit=FEATURE_HITS))
+        key = str(gene).strip().upper()
+        rows = pool.get(key, [])
+        if rows is None:  # a gene too large to hold whole: its tiers, read for this row
+            with store.engine.connect() as connection:
+                rows = tier_rows(connection, key, str(variation))
+        evidence = row_evidence(rank(query, rows, limit=FEATURE_HITS))
         lines.append(evidence[0])
         retrieved.append(evidence[1])
         cited.append(evidence[2])

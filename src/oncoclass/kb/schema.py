@@ -45,6 +45,7 @@ class Item(Base):
         Index("ix_items_kind", "gene", "kind_group"),
         Index("ix_items_citation", "citation"),
         Index("ix_items_gene_id", "gene", "id"),
+        Index("ix_items_kind_id", "gene", "kind_group", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -15,8 +15,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 
 from oncoclass.errors import ConfigError
 from oncoclass.kb.schema import Item
@@ -158,46 +159,56 @@ def rank(query: Query, rows: Iterable[object], *, limit: int) -> list[Hit]:
     return hits
 
 
-def candidates(store: Store, genes: Iterable[str]) -> dict[str, list[object]]:
-    """Every item on each of ``genes``, for ranking many rows of a table at once."""
+#: The most items a tier is read with for one variant (the newest first): enough to rank a tier
+#: by relevance, bounded so that a gene with a million items still answers in milliseconds.
+TIER_READ = 500
+#: Genes with at most this many items are read whole when a table is retrieved for at once.
+POOL_LIMIT = 2000
+
+
+def tier_rows(connection: Any, gene: str, variation: str) -> list[Any]:
+    """The store's items that can rank for ``variation`` of ``gene``: each tier read with its own
+    indexed query, the newest :data:`TIER_READ` of each."""
+    parsed = parse(variation) if variation else None
+    tiers = []
+    if parsed is not None:
+        tiers.append(Item.variation_key == variation_key(variation))
+        if parsed.start is not None:
+            tiers.append(Item.position == parsed.start)
+        if kind_group(parsed.kind) not in _VAGUE_KINDS:
+            tiers.append(Item.kind_group == kind_group(parsed.kind))
+    tiers.append(None)  # the gene
+    rows: dict[int, Any] = {}
+    for condition in tiers:
+        where = [Item.gene == gene] + ([condition] if condition is not None else [])
+        statement = select(*_COLUMNS).where(*where).order_by(Item.id.desc()).limit(TIER_READ)
+        for row in connection.execute(statement):
+            rows.setdefault(row.id, row)
+    return list(rows.values())
+
+
+def candidates(store: Store, genes: Iterable[str]) -> dict[str, list[Any] | None]:
+    """Every item on each of ``genes`` (for ranking many rows of a table at once); None for a
+    gene with more than :data:`POOL_LIMIT` items, whose rows are read tier by tier instead."""
     wanted = sorted({g.strip().upper() for g in genes if g.strip()})
-    out: dict[str, list[object]] = {g: [] for g in wanted}
+    out: dict[str, list[Any] | None] = {g: [] for g in wanted}
     with store.engine.connect() as connection:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            for row in connection.execute(select(*_COLUMNS).where(Item.gene.in_(chunk))):
-                out[row.gene].append(row)
+            counts = connection.execute(
+                select(Item.gene, func.count()).where(Item.gene.in_(chunk)).group_by(Item.gene)
+            ).all()
+            small = [g for g, n in counts if n <= POOL_LIMIT]
+            out.update({g: None for g, n in counts if n > POOL_LIMIT})
+            for row in connection.execute(select(*_COLUMNS).where(Item.gene.in_(small))):
+                out[row.gene].append(row)  # type: ignore[union-attr]
     return out
-
-
-#: How many gene-level items a single search reads beside the closer tiers: enough to rank the
-#: gene tier by relevance, bounded so a gene with a million items still answers quickly.
-GENE_TIER_READ = 500
 
 
 def search(store: Store, query: Query, *, limit: int = 10) -> list[Hit]:
     """The ``limit`` best hits for one variant."""
     if limit < 1:
         raise ConfigError(f"limit must be at least 1, not {limit}.")
-    gene = query.gene.strip().upper()
-    parsed = parse(query.variation) if query.variation else None
-    close = []
-    if parsed is not None:
-        close.append(Item.variation_key == variation_key(query.variation))
-        if parsed.start is not None:
-            close.append(Item.position == parsed.start)
-        if kind_group(parsed.kind) not in _VAGUE_KINDS:
-            close.append(Item.kind_group == kind_group(parsed.kind))
     with store.engine.connect() as connection:
-        rows = (
-            list(connection.execute(select(*_COLUMNS).where(Item.gene == gene, or_(*close)))) if close else []
-        )
-        seen = {row.id for row in rows}
-        gene_rows = connection.execute(
-            select(*_COLUMNS)
-            .where(Item.gene == gene)
-            .order_by(Item.id.desc())
-            .limit(GENE_TIER_READ + len(seen))
-        )
-        rows += [row for row in gene_rows if row.id not in seen]
+        rows = tier_rows(connection, query.gene.strip().upper(), query.variation)
     return rank(query, rows, limit=limit)

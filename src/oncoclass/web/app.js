@@ -80,6 +80,33 @@ function renderText(text, sentences) {
   box.append(document.createTextNode(text.slice(cursor)));
 }
 
+function safeLink(url, text) {
+  // Only web addresses become links: an item's URL comes from imported data, and a javascript:
+  // or data: address must never be clickable.
+  if (/^https?:\/\//i.test(url || "")) {
+    return el("a", { href: url, rel: "noopener noreferrer", target: "_blank" }, text);
+  }
+  return el("span", {}, text);
+}
+
+function renderEvidence(result) {
+  const list = $("evidence");
+  list.replaceChildren();
+  const similar = result.similar || [];
+  $("evidence-section").hidden = !similar.length;
+  $("text-source").textContent = {
+    given: "", retrieved: "No text was given: predicted from what the evidence store holds on this variant.",
+    none: "",
+  }[result.text_source] || "";
+  for (const item of similar) {
+    const li = el("li", { class: "evidence-item" });
+    li.append(el("strong", {}, item.label + " "), el("span", {}, `${item.gene} ${item.variation} `),
+      el("span", { class: "note" }, `(${item.tier}${item.disease ? ", " + item.disease : ""}) `),
+      safeLink(item.url, item.citation || `${item.source}:${item.source_id}`));
+    list.append(li);
+  }
+}
+
 function render(result) {
   const top = result.classes[0];
   $("top-class").textContent = `${top.label}${top.meaning ? " · " + top.meaning : ""} (${(100 * top.probability).toFixed(1)}%)`;
@@ -95,6 +122,7 @@ function render(result) {
   }
   $("method").textContent = result.note;
   renderText($("text").value, top.sentences);
+  renderEvidence(result);
   $("result").hidden = false;
 }
 

@@ -1,5 +1,5 @@
-"""An index on (gene, id): the gene tier reads a gene's newest items first, and without it a
-gene with many items is sorted whole on every search.
+"""Indexes on (gene, id) and (gene, kind_group, id): the gene and kind tiers read a gene's newest
+items first, and without them a gene with many items is sorted whole on every search.
 
 Revision ID: 0002
 Revises: 0001
@@ -18,7 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_items_gene_id", "items", ["gene", "id"])
+    op.create_index("ix_items_kind_id", "items", ["gene", "kind_group", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_items_kind_id", table_name="items")
     op.drop_index("ix_items_gene_id", table_name="items")
