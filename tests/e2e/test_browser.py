@@ -99,6 +99,23 @@ def test_the_page_shows_the_stores_evidence_for_a_variant_without_text(
         browser.save_screenshot(str(ARTIFACTS / "page-evidence.png"))
 
 
+def test_a_maf_uploaded_in_the_page_comes_back_annotated(browser, server, default_model, tmp_path) -> None:
+    from selenium.webdriver.common.by import By
+
+    maf = tmp_path / "cohort.maf"
+    maf.write_text("#version 2.4\nHugo_Symbol\tVariant_Classification\tHGVSp_Short\n"
+                   "BRAF\tMissense_Mutation\tp.V600E\nKRAS\tIntron\t\n", encoding="utf-8")  # fmt: skip
+    with server(default_model) as live:
+        browser.get(live.url + "/")
+        browser.find_element(By.ID, "annotate-file").send_keys(str(maf))
+        browser.find_element(By.ID, "annotate-submit").click()
+        _wait(browser, lambda d: d.find_element(By.ID, "annotate-link").is_displayed())
+        assert "2 rows" in browser.find_element(By.ID, "annotate-summary").text
+        link = browser.find_element(By.ID, "annotate-link")
+        assert link.get_attribute("download") == "cohort.oncoclass.maf"
+        assert link.get_attribute("href").startswith("blob:")
+
+
 def test_the_page_explains_service_errors_in_words(browser, server, default_model) -> None:
     from selenium.webdriver.common.by import By
 

@@ -208,3 +208,19 @@ def test_predict_on_dask_with_a_local_cluster(tmp_path: Path, synth_files, small
         .reset_index(drop=True)
         .equals(pd.read_csv(local).sort_values("ID").reset_index(drop=True))
     )
+
+
+def test_annotate_a_maf_through_a_pipe_with_the_real_executable(default_model: Path, tmp_path: Path) -> None:
+    # A pipeline's use: MAF on standard input, annotated MAF on standard output, the summary on
+    # standard error.
+    maf = "#version 2.4\nHugo_Symbol\tVariant_Classification\tHGVSp_Short\nBRAF\tMissense_Mutation\tp.V600E\n"
+    result = subprocess.run(
+        [EXE, "annotate", "-m", str(default_model), "-i", "-", "-o", "-"],
+        input=maf, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split("\n")
+    assert lines[0] == "#version 2.4" and lines[1].startswith(
+        "Hugo_Symbol\tVariant_Classification\tHGVSp_Short\t"
+    )
+    assert lines[2].startswith("BRAF\tMissense_Mutation\tp.V600E\t") and "1 predicted" in result.stderr

@@ -176,6 +176,39 @@ async function loadModel() {
   }
 }
 
+async function annotateFile(event) {
+  event.preventDefault();
+  $("error").hidden = true;
+  const file = $("annotate-file").files[0];
+  if (!file) { showError("Choose a MAF, VCF or table to annotate."); return; }
+  const h = headers();
+  h["Content-Type"] = "application/octet-stream";
+  $("annotate-submit").disabled = true;
+  $("annotate-summary").textContent = "Working…";
+  try {
+    const response = await fetch("/annotate", { method: "POST", headers: h, body: file });
+    if (!response.ok) {
+      let body = null;
+      try { body = await response.json(); } catch (e) { body = null; }
+      throw new Error(explainError(response.status, body));
+    }
+    const blob = await response.blob();
+    const given = (response.headers.get("content-disposition") || "").match(/filename="annotated([^"]*)"/);
+    const link = $("annotate-link");
+    if (link.href) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(blob);
+    link.download = file.name.replace(/(\.gz)?(\.[^.]*)?$/, "") + ".oncoclass" + (given ? given[1] : "");
+    link.hidden = false;
+    $("annotate-summary").textContent = (response.headers.get("x-oncoclass-summary") || "") + ".";
+  } catch (error) {
+    $("annotate-summary").textContent = "";
+    showError(error.message.startsWith("The ") ? error.message : "Could not reach the service: " + error.message);
+  } finally {
+    $("annotate-submit").disabled = false;
+  }
+}
+
 $("variant-form").addEventListener("submit", submit);
+$("annotate-form").addEventListener("submit", annotateFile);
 $("file").addEventListener("change", loadFile);
 loadModel();
