@@ -9,6 +9,9 @@ import pytest
 from oncoclass.api import score
 from oncoclass.errors import InputError
 
+#: Predictions files hold IDs and class labels ("007", "1") as text.
+TEXT_COLUMNS = {"ID": str, "prediction": str}
+
 TRUTH = "id,gene,variation,label\n1,BRAF,V600E,a\n2,KRAS,G12D,b\n"
 
 
@@ -76,11 +79,11 @@ def test_predictions_are_written_in_the_format_their_name_asks_for(
     predictions, _ = predict(bundle, InputSpec(path=str(tmp_path / "v.csv")))
     out = write_predictions(predictions, tmp_path / name, bundle)
     readers = {
-        ".tsv": lambda p: pd.read_csv(p, sep="\t", dtype={"ID": str}, keep_default_na=False),
+        ".tsv": lambda p: pd.read_csv(p, sep="\t", dtype=TEXT_COLUMNS, keep_default_na=False),
         ".parquet": pd.read_parquet,
-        ".jsonl": lambda p: pd.read_json(p, lines=True, dtype={"ID": str}),
+        ".jsonl": lambda p: pd.read_json(p, lines=True, dtype=TEXT_COLUMNS),
     }
-    back = readers.get(out.suffix, lambda p: pd.read_csv(p, dtype={"ID": str}, keep_default_na=False))(out)
+    back = readers.get(out.suffix, lambda p: pd.read_csv(p, dtype=TEXT_COLUMNS, keep_default_na=False))(out)
     assert list(back.columns) == list(predictions.columns)
     assert list(back["ID"].astype(str)) == ["1", "2"]
     pd.testing.assert_frame_equal(

@@ -14,6 +14,9 @@ from oncoclass.config import InputSpec
 from oncoclass.errors import InputError
 from oncoclass.persist import load_bundle
 
+#: Predictions files hold IDs and class labels ("007", "1") as text.
+TEXT_COLUMNS = {"ID": str, "prediction": str}
+
 
 @pytest.fixture(scope="module")
 def cluster():
@@ -44,7 +47,7 @@ def test_dask_csv_matches_the_single_process_path(tmp_path, default_model, rows,
         default_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=4
     )
     assert result.rows == len(rows) and result.rejected == 0 and result.partitions >= 2
-    got = pd.read_csv(out, dtype={"ID": str}, keep_default_na=False).set_index("ID").sort_index()
+    got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False).set_index("ID").sort_index()
     expected = _single_process(default_model, rows).set_index("ID").sort_index()
     assert list(got.index) == sorted(rows["id"])
     pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=2e-6)
@@ -96,7 +99,7 @@ def test_malformed_rows_skip_into_a_reject_file(tmp_path, lr_model, rows, cluste
     rejects = pd.read_csv(result.reject_path, dtype=str, keep_default_na=False)
     assert set(rejects["reason"]) == {"wrong number of fields", "empty gene"}
     assert "bad1" in rejects["raw"].str.cat() and "bad2" in set(rejects["ID"])
-    predicted = pd.read_csv(out, dtype={"ID": str})
+    predicted = pd.read_csv(out, dtype=TEXT_COLUMNS)
     assert sorted(predicted["ID"]) == sorted(rows["id"])  # every good row exactly once
 
 
@@ -127,6 +130,6 @@ def test_a_civic_export_is_read_as_civic_on_dask_too(tmp_path, lr_model, cluster
     predict_dask(
         lr_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=2
     )
-    got = pd.read_csv(out, dtype={"ID": str}, keep_default_na=False).set_index("ID").sort_index()
+    got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False).set_index("ID").sort_index()
     expected = predict_table(load_bundle(lr_model), load_input(InputSpec(path=str(source))))
     pd.testing.assert_frame_equal(got, expected.set_index("ID").sort_index(), check_exact=False, atol=2e-6)

@@ -41,7 +41,8 @@ from oncoclass.persist import Bundle, check_bundle_target, save_bundle
 from oncoclass.progress import Progress
 
 #: What a predictions file holds beside ``ID`` and one probability column per class.
-PREDICTION_INFO_COLUMNS: tuple[str, ...] = (TEXT_SOURCE, EVIDENCE_IDS)
+PREDICTION = "prediction"
+PREDICTION_INFO_COLUMNS: tuple[str, ...] = (PREDICTION, TEXT_SOURCE, EVIDENCE_IDS)
 
 #: Rows per predict_proba call: bounds memory on large inputs and paces the progress bar.
 PREDICT_CHUNK_ROWS = 2000
@@ -230,7 +231,8 @@ def probabilities(bundle: Bundle, table: pd.DataFrame) -> np.ndarray:
 
 
 def predict_table(bundle: Bundle, table: pd.DataFrame, *, progress: Progress = None) -> pd.DataFrame:
-    """``ID`` then one probability column per class (``class1``… for Kaggle's classes)."""
+    """``ID``, one probability column per class (``class1``… for Kaggle's classes), then the top
+    class (``prediction``) and what the prediction used (``text_source``, ``evidence_ids``)."""
     starts = range(0, len(table), PREDICT_CHUNK_ROWS)
     if progress is not None:
         progress.start(len(starts), "predicting")
@@ -242,10 +244,11 @@ def predict_table(bundle: Bundle, table: pd.DataFrame, *, progress: Progress = N
     proba = np.vstack(parts) if parts else np.zeros((0, len(bundle.labels)))
     out = pd.DataFrame(proba, columns=label_columns(bundle.labels))
     out.insert(0, "ID", table[ID].to_numpy())
+    out[PREDICTION] = np.asarray(bundle.labels, dtype=object)[proba.argmax(axis=1)] if len(proba) else []
     # What each prediction used: the row's own text, the store's, or neither; and the store's
     # items it drew on (source:source_id), so a curator can read them.
     table = ensure(table)
-    for column in PREDICTION_INFO_COLUMNS:
+    for column in (TEXT_SOURCE, EVIDENCE_IDS):
         out[column] = table[column].to_numpy()
     return out
 

@@ -249,8 +249,8 @@ def predict(
     ] = None,
     kb: UseKbOpt = None,
 ) -> None:
-    """Write class probabilities: ID then one column per class (Kaggle: class1..class9); --out - writes
-    the CSV to standard output."""
+    """Write class probabilities: ID, one column per class (Kaggle: class1..class9), then the top class
+    (prediction) and what it used (text_source, evidence_ids); --out - writes CSV to standard output."""
     spec = _spec(input, text, labels, fmt, columns)
     if engine == "dask" and kb is not None:
         raise ConfigError("--kb works with --engine local for now; the Dask engine reads no store.")

@@ -61,7 +61,8 @@ def test_train_predict_score_on_zipped_kaggle_files(tmp_path: Path, synth_zipped
     frame = pd.read_csv(out)
     # ID, one probability per class, then what each prediction used.
     classes = [f"class{i}" for i in range(1, 10)]
-    assert list(frame.columns) == ["ID", *classes, "text_source", "evidence_ids"]
+    assert list(frame.columns) == ["ID", *classes, "prediction", "text_source", "evidence_ids"]
+    assert (frame["prediction"].astype(str) == frame[classes].idxmax(axis=1).str.removeprefix("class")).all()
     assert frame[classes].sum(axis=1).round(4).eq(1).all()
     sidecar = json.loads(out.with_name("p.csv.json").read_text())
     assert sidecar["model_id"].startswith("default-")

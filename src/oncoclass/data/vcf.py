@@ -9,6 +9,7 @@ keeps every header line and record and gains ``ONCOCLASS_*`` INFO fields, declar
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,49 @@ def _choose(entries: list[dict[str, str]], transcript: str) -> dict[str, str]:
 
 
 def read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFrame:
+    """:func:`_read_vcf` in a child process (see :func:`isolated`)."""
+    return isolated(_read_vcf, path, transcript=transcript, path=path)
+
+
+def write_vcf(frame: pd.DataFrame, source: str | Path, out: Path, *, prefix: str) -> Path:
+    """:func:`_write_vcf` in a child process (see :func:`isolated`)."""
+    return isolated(_write_vcf, frame, source, out, prefix=prefix, path=source)
+
+
+def _quiet(log: str) -> None:
+    # htslib writes its diagnostics straight to file descriptor 2; the child's go to a file, which
+    # the parent reads to say what was wrong.
+    handle = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(handle, 2)
+
+
+def isolated(func: Any, *args: Any, path: str | Path, **kwargs: Any) -> Any:
+    """Run ``func`` in a child process: htslib stops the process on some malformed files (a
+    record whose position is not a number crashed cyvcf2 0.35 with a segmentation fault), and a
+    hostile file must end in one clear message, not a dead process. Errors the child raises come
+    back as they are; a crash becomes an InputError quoting htslib's first diagnostic."""
+    import multiprocessing
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with tempfile.TemporaryDirectory(prefix="oncoclass-vcf-") as folder:
+        log = os.path.join(folder, "htslib.log")
+        context = multiprocessing.get_context("spawn")  # no copy of the parent's threads or locks
+        try:
+            with ProcessPoolExecutor(1, mp_context=context, initializer=_quiet, initargs=(log,)) as pool:
+                return pool.submit(func, *args, **kwargs).result()
+        except BrokenProcessPool:
+            said = Path(log).read_text(encoding="utf-8", errors="replace") if os.path.exists(log) else ""
+            first = next((line for line in said.splitlines() if line.startswith("[E::")), None) or next(
+                (line for line in said.splitlines() if line.strip()), "no reason given"
+            )
+            raise InputError(
+                f"cannot be read as a VCF: htslib stopped on it ({first.strip()}).", path=path
+            ) from None
+
+
+def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFrame:
     """One row per record: its position and the chosen consequence's gene (``SYMBOL``), protein
     change (``HGVSp``) and consequence (``Consequence``)."""
     reader = _vcf(path)
@@ -99,7 +143,7 @@ def _info_id(column: str, prefix: str) -> str:
     return "ONCOCLASS_" + re.sub(r"[^0-9A-Za-z_.]", "_", column[len(prefix) :]).upper()
 
 
-def write_vcf(frame: pd.DataFrame, source: str | Path, out: Path, *, prefix: str) -> Path:
+def _write_vcf(frame: pd.DataFrame, source: str | Path, out: Path, *, prefix: str) -> Path:
     """``source`` again with the frame's ``prefix`` columns as INFO fields, row i on record i;
     bgzipped when ``out`` ends in ``.gz``, BCF when it ends in ``.bcf``. Written to a temporary
     file beside ``out`` and renamed into place when complete."""
