@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from sources_data import CIVIC_2018, HOTSPOTS, write
 
 from oncoclass.data import load_table
 from oncoclass.data.table import EVIDENCE, EVIDENCE_IDS, EVIDENCE_TEXT, TEXT_SOURCE
 from oncoclass.kb.load import import_path
 from oncoclass.kb.retrieve import attach, ensure
-from oncoclass.kb.store import open_store
+from oncoclass.kb.store import Store, open_store
 
 
 def test_without_a_store_the_columns_are_empty_and_say_where_text_came_from() -> None:
@@ -24,14 +26,20 @@ def test_without_a_store_the_columns_are_empty_and_say_where_text_came_from() ->
     assert ensure(out) is out  # attached once
 
 
-def test_training_rows_never_retrieve_their_own_item_or_paper(kb_url: str, tmp_path: Path) -> None:
+@pytest.fixture
+def civic_store(kb_url: str, tmp_path: Path) -> Iterator[tuple[Store, pd.DataFrame]]:
+    """A store of the tiny CIViC export and hotspots, and the export as a table."""
     evidence = write(tmp_path, "e.tsv", CIVIC_2018)
     with open_store(kb_url) as store:
         import_path(store, evidence)
         import_path(store, write(tmp_path, "h.tsv", HOTSPOTS))
-        table = load_table(evidence)
-        training = attach(table, store, leave_out_citations=True)
-        predicting = attach(table, store)
+        yield store, load_table(evidence)
+
+
+def test_training_rows_never_retrieve_their_own_item_or_paper(civic_store) -> None:
+    store, table = civic_store
+    training = attach(table, store, leave_out_citations=True)
+    predicting = attach(table, store)
     cited = dict(zip(training["id"], training[EVIDENCE_IDS].str.split(";"), strict=True))
     # Row 1 (paper 111) sees 2 and 3 (paper 222) and the hotspot; row 2 never sees 3, its paper's.
     assert (
@@ -60,18 +68,12 @@ def test_a_text_less_row_is_marked_retrieved_when_the_store_knows_its_variant(
     assert "vemurafenib" in out[EVIDENCE_TEXT].iloc[0]
 
 
-def test_genes_too_large_to_hold_are_read_tier_by_tier_with_the_same_result(
-    kb_url: str, tmp_path: Path, monkeypatch
-) -> None:
+def test_genes_too_large_to_hold_are_read_tier_by_tier_with_the_same_result(civic_store, monkeypatch) -> None:
     import oncoclass.kb.search as search
 
-    evidence = write(tmp_path, "e.tsv", CIVIC_2018)
-    with open_store(kb_url) as store:
-        import_path(store, evidence)
-        import_path(store, write(tmp_path, "h.tsv", HOTSPOTS))
-        table = load_table(evidence)
-        whole = attach(table, store, leave_out_citations=True)
-        monkeypatch.setattr(search, "POOL_LIMIT", 0)
-        assert set(search.candidates(store, ["BRAF"]).values()) == {None}
-        tiered = attach(table, store, leave_out_citations=True)
+    store, table = civic_store
+    whole = attach(table, store, leave_out_citations=True)
+    monkeypatch.setattr(search, "POOL_LIMIT", 0)
+    assert set(search.candidates(store, ["BRAF"]).values()) == {None}
+    tiered = attach(table, store, leave_out_citations=True)
     pd.testing.assert_frame_equal(whole, tiered)
