@@ -194,3 +194,36 @@ def test_vcfs_without_annotations_or_broken_are_refused(cli, tmp_path: Path, def
         ["annotate", "-m", default_model, "-i", bare, "-o", tmp_path / "o.vcf", "--transcript", "longest"]
     )
     assert odd.returncode == 2 and "canonical, first" in odd.stderr
+
+
+def test_odd_but_valid_inputs_come_back_whole(cli, tmp_path: Path, default_model: Path) -> None:
+    header_only = _write(tmp_path / "empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"])
+    done = cli(["annotate", "-m", default_model, "-i", header_only, "-o", tmp_path / "e.maf"])
+    assert done.returncode == 0 and "0 rows" in done.stdout
+    assert (tmp_path / "e.maf").read_text().split("\n")[0] == "#version 2.4"
+    columns = {
+        "gene": ["BRAF", "KRAS"],
+        "variation": ["p.V600E", None],
+        "Start_Position": [140453136.0, None],
+    }
+    frame = pd.DataFrame({**columns, "af": [0.000123456789, 0.5]})
+    frame.to_parquet(tmp_path / "calls.parquet")
+    done = cli(
+        ["annotate", "-m", default_model, "-i", tmp_path / "calls.parquet", "-o", tmp_path / "calls.csv"]
+    )
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "calls.csv").read_text()
+    assert "140453136.0" in text and "0.000123456789" in text  # numbers given back as they were
+    gz = tmp_path / "out.maf.gz"
+    assert cli(["annotate", "-m", default_model, "-i", header_only, "-o", gz]).returncode == 0
+    with gzip.open(gz, "rt", encoding="utf-8") as handle:
+        assert handle.readline() == "#version 2.4\n"
+
+
+def test_a_header_with_a_name_twice_is_refused(cli, tmp_path: Path, default_model: Path) -> None:
+    for name, lines in (("d.maf", ["Hugo_Symbol\tHGVSp_Short\tHugo_Symbol", "BRAF\tp.V600E\tX"]),
+                        ("d.csv", ["sample,gene,variation,sample", "a,BRAF,V600E,b"])):  # fmt: skip
+        refused = cli(
+            ["annotate", "-m", default_model, "-i", _write(tmp_path / name, lines), "-o", tmp_path / "o"]
+        )
+        assert refused.returncode == 2 and "appears twice" in refused.stderr

@@ -252,7 +252,7 @@ def test_a_gene_that_strips_to_nothing_is_refused_per_record(client, gene: str) 
 def test_evidence_route_and_predictions_that_cite_the_store(kb_bundle_app) -> None:
     client, known = kb_bundle_app
     hits = client.get("/evidence", params={"gene": known["Gene"], "variation": known["Variation"]}).json()
-    assert hits[0]["tier"] == "variant" and hits[0]["source"] == "kaggle"
+    assert hits[0]["tier"] == "variant" and hits[0]["source"] == "kaggle:training_variants"
     assert client.get("/evidence", params={"gene": " "}).status_code == 422
     body = client.post("/predict", json={"gene": known["Gene"], "variation": known["Variation"]}).json()
     assert body["text_source"] == "retrieved" and body["evidence_ids"][0].startswith("kaggle:")

@@ -12,6 +12,7 @@ never dropped. The same variant in many samples is predicted once.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import sys
 from dataclasses import dataclass, field
@@ -116,6 +117,7 @@ def read_sheet(path: str | Path, *, transcript: str = "canonical") -> Sheet:
         comments = []
         while lines and lines[0].startswith("#"):
             comments.append(lines.pop(0).rstrip("\r"))
+        _refuse_duplicate_names(lines[0].rstrip("\r").split("\t") if lines else [], path)
         try:
             frame = pd.read_csv(io.StringIO("\n".join(lines)), sep="\t", dtype=str, keep_default_na=False,
                                 quoting=csv.QUOTE_NONE, engine="c")  # fmt: skip
@@ -123,6 +125,11 @@ def read_sheet(path: str | Path, *, transcript: str = "canonical") -> Sheet:
             raise InputError(f"cannot be parsed as a MAF ({exc}).", path=path) from exc
         return Sheet(frame, comments, "maf", str(path))
     fmt = guess_format(Path(str(path)), data)
+    if fmt in ("csv", "tsv"):  # pandas would rename a repeated column ("sample.1") without a word
+        first = data[:65536].decode("utf-8", errors="replace").split("\n", 1)[0]
+        header = next(csv.reader([first.lstrip("\ufeff").rstrip("\r")],
+                                 delimiter="\t" if fmt == "tsv" else ","), [])  # fmt: skip
+        _refuse_duplicate_names(header, path)
     frame = read_frame(path, fmt, data)
     return Sheet(frame, [], fmt, str(path))
 
@@ -148,6 +155,28 @@ def _vep_change(amino_acids: str, position: str) -> str:
     return f"{ref}{start}{alt or '='}"
 
 
+def _text(column: pd.Series) -> pd.Series:
+    """A column as stripped text, a missing value (Parquet's or JSON's null) as empty."""
+    return pd.Series(
+        ["" if v is None or (isinstance(v, float) and v != v) else str(v).strip() for v in column],
+        index=column.index,
+        dtype=object,
+    )
+
+
+def _refuse_duplicate_names(names: list[str], path: str | Path) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(
+                f"the column {name!r} appears twice in the header; the annotated file could not give "
+                "both back unchanged.",
+                path=path,
+                hint="Rename one of them.",
+            )
+        seen.add(name)
+
+
 def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataFrame:
     """Per row: ``gene``, ``protein_change`` (normalised; empty when none), ``variation`` (what the
     model reads: the change, or ``Truncating Mutations`` from the consequence) and ``note``."""
@@ -170,19 +199,17 @@ def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataF
         raise InputError(f"no column {missing[0]!r}.", path=sheet.path)
     consequence_col = _first(frame, CONSEQUENCE_COLUMNS, columns.get("consequence"))
     n = len(frame)
-    genes = frame[gene_col].astype(str).str.strip()
+    genes = _text(frame[gene_col])
     change = pd.Series([""] * n, index=frame.index, dtype=object)
     for column in protein_cols:
-        values = frame[column].astype(str).str.strip()
+        values = _text(frame[column])
         change = change.where(
             change != "", values.where(~values.isin(["", ".", "NA", "nan", "p.?", "-"]), "")
         )
     if {"Amino_acids", "Protein_position"} <= set(frame.columns):
         vep = [
             _vep_change(a, p)
-            for a, p in zip(
-                frame["Amino_acids"].astype(str), frame["Protein_position"].astype(str), strict=True
-            )
+            for a, p in zip(_text(frame["Amino_acids"]), _text(frame["Protein_position"]), strict=True)
         ]
         change = change.where(change != "", pd.Series(vep, index=frame.index))
     # ENSP…:p.Val600Glu (VEP, snpEff) names the protein first; VEP writes "=" as %3D.
@@ -210,7 +237,13 @@ def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataF
         variation.append(read)
         notes.append(note)
     return pd.DataFrame(
-        {"gene": genes.to_numpy(), "protein_change": change.to_numpy(), "variation": variation, "note": notes}
+        {
+            "gene": genes.to_numpy(),
+            "protein_change": change.to_numpy(),
+            "variation": variation,
+            "note": notes,
+        },
+        dtype=object,
     )
 
 
@@ -278,7 +311,7 @@ def annotate(
     if store is not None:
         out[PREFIX + "text_source"] = source
         out[PREFIX + "evidence"] = evidence
-    reasons = rows.loc[rows["variation"] == "", "note"].str.replace(r" \(.*\)$", "", regex=True)
+    reasons = rows.loc[rows["variation"] == "", "note"].map(lambda note: note.split(" (")[0])
     summary = {
         "rows": n,
         "variants": len(unique),
@@ -294,8 +327,12 @@ _NAMED_FORMATS = (".csv", ".tsv", ".tab", ".parquet", ".jsonl", ".ndjson")
 def write_sheet(frame: pd.DataFrame, sheet: Sheet, out: str | Path) -> Path | None:
     """Write the annotated sheet in the input's format (a MAF stays a MAF, comment lines first),
     unless ``out``'s name asks for CSV, TSV, Parquet or JSONL; ``-`` writes to standard output."""
-    suffix = "" if is_stdout(out) else Path(str(out)).suffix.lower()
-    fmt = output_format(out) if suffix in _NAMED_FORMATS else sheet.fmt
+    name = "" if is_stdout(out) else Path(str(out)).name.lower()
+    compressed = name.endswith(".gz")  # annotated.maf.gz: gzipped, as the input may have been
+    plain = name[:-3] if compressed else name
+    fmt = output_format(plain) if Path(plain).suffix in _NAMED_FORMATS else sheet.fmt
+    if compressed and fmt == "parquet":
+        raise OutputError("Parquet is compressed already; drop the .gz.", path=out)
 
     if fmt == "vcf":
         from oncoclass.data.vcf import write_vcf
@@ -310,7 +347,7 @@ def write_sheet(frame: pd.DataFrame, sheet: Sheet, out: str | Path) -> Path | No
                 handle.write(line + "\n")
             frame.to_csv(handle, sep="\t", index=False, quoting=csv.QUOTE_NONE, lineterminator="\n")
         else:
-            write_frame(frame, handle, fmt)
+            write_frame(frame, handle, fmt, exact=True)
 
     if is_stdout(out):
         if fmt == "parquet":
@@ -319,8 +356,19 @@ def write_sheet(frame: pd.DataFrame, sheet: Sheet, out: str | Path) -> Path | No
         sys.stdout.flush()
         return None
     path = Path(out)
+
+    def write_gzipped(handle: Any) -> None:
+        with (
+            gzip.GzipFile(fileobj=handle, mode="wb") as packed,
+            io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
+        ):
+            write(text)
+
     try:
-        atomic_write(path, write, binary=fmt == "parquet")
+        if compressed and fmt != "vcf":
+            atomic_write(path, write_gzipped, binary=True)
+        else:
+            atomic_write(path, write, binary=fmt == "parquet")
     except csv.Error:
         raise OutputError(
             "a value holds a tab or a line break, which a tab-separated file cannot carry.",

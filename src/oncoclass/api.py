@@ -289,13 +289,18 @@ def predict(
     table = load_input(spec, model=bundle.model)
     notes = list(table.attrs.get("notes", []))
     table, _ = with_store(table, kb)
+    return predict_table(bundle, table, progress=progress), notes + store_notes(bundle, kb)
+
+
+def store_notes(bundle: Bundle, kb: str | None) -> list[str]:
+    """What a prediction lacks when a model trained with an evidence store is used without one."""
     trained_with = (bundle.metadata.get("evidence") or {}).get("store")
     if trained_with and kb is None:
-        notes.append(
+        return [
             f"this model learned from the evidence store {trained_with}; without --kb, rows without "
             "text are predicted from their gene and variation alone."
-        )
-    return predict_table(bundle, table, progress=progress), notes
+        ]
+    return []
 
 
 def write_predictions(predictions: pd.DataFrame, out: str | Path, bundle: Bundle) -> Path | None:
@@ -354,6 +359,13 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, 
     table, notes = labelled(load_input(config.input), config.input.path)
     labels = _check_trainable(table, config.input.path)
     table, _ = with_store(table, config.kb, training=True)
+    if config.kb is not None:
+        notes = [
+            *notes,
+            "with --kb, a row never reads its own item or paper, but the store is not split by fold: "
+            "training rows may read held-out rows' items. For an unbiased figure, use a store built "
+            "from other data than this file.",
+        ]
     y = table[LABEL].to_numpy()
     groups = None
     if config.group_by == "gene":

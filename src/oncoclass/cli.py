@@ -321,6 +321,7 @@ def annotate(
             bundle, sheet, columns=parse_columns(columns), store=store, probabilities=probabilities
         )
     annotation.write_sheet(frame, sheet, out)
+    _notes(api.store_notes(bundle, kb))
     skipped = ", ".join(f"{n} {reason}" for reason, n in summary["not_predicted"].items())
     _done(
         f"{summary['rows']} rows ({summary['variants']} distinct variants): {summary['predicted']} predicted"
@@ -678,6 +679,7 @@ def serve(
         f"serving model {bundle.model_id} on http://{host}:{port}/ with {workers} worker(s)"
         + (" (API key required)" if settings.api_key else "")
     )
+    _notes(api.store_notes(bundle, kb))
     os.environ.update(service.worker_environment(model, settings))
     options: dict[str, Any] = {
         "host": host, "port": port, "log_level": "warning", "access_log": False,

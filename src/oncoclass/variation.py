@@ -115,9 +115,21 @@ def _pos(text: str | None) -> int | None:
     return int(text) if text else None
 
 
+#: Past the longest human protein (titin, about 35,000 residues) a "position" is not one: such a
+#: change parses as ``other`` rather than reaching a database column or a feature as a huge number.
+MAX_RESIDUE = 100_000
+
+
 @lru_cache(maxsize=65536)
 def parse(raw: str) -> Variation:
     """Parse one variation string. Never raises: unknown notation becomes kind ``other``."""
+    parsed = _parse(raw)
+    if max(parsed.start or 0, parsed.end or 0, parsed.exon or 0) > MAX_RESIDUE:
+        return Variation(raw, "other")
+    return parsed
+
+
+def _parse(raw: str) -> Variation:
     text = " ".join(str(raw).split())
     if text.lower().startswith("p."):
         text = text[2:]

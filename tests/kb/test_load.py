@@ -156,3 +156,34 @@ def test_the_real_exports_import_fast_enough(real_data: Path, tmp_path: Path) ->
         # Not a timing test (benchmarks/kb_search.py measures): only a guard against a collapse
         # to row-at-a-time writes, two orders of magnitude below the target of 5,000 items/s.
         assert total / elapsed > 500
+
+
+EXPORT_HEADER = "source,source_id,gene,variation,disease,drugs,label,statement,citation,url"
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([EXPORT_HEADER, "s,1,BRAF,V600E,,,,,,", "s,1,BRAF,V600K,,,,,,"], "row 3: s:1 is also the item"),
+        ([EXPORT_HEADER, "s,,BRAF,V600E,,,,,,"], "row 2: an item without a source_id"),
+        (["id,gene,variation,label", f"1,{'G' * 150},V600E,a"], "row 2: the gene is 150 characters long"),
+    ],
+)  # fmt: skip
+def test_items_that_cannot_be_kept_are_refused_with_their_row(
+    kb_url: str, tmp_path: Path, lines: list[str], message: str
+) -> None:
+    with open_store(kb_url) as store, pytest.raises(InputError, match=message):
+        import_path(store, write(tmp_path, "items.csv", lines))
+
+
+def test_a_release_imported_again_puts_back_what_a_later_one_changed(kb_url: str, tmp_path: Path) -> None:
+    (tmp_path / "v1").mkdir()
+    first = write(tmp_path / "v1", "t.csv", ["id,gene,variation,label", "1,BRAF,V600E,a"])
+    (tmp_path / "v2").mkdir()
+    second = write(tmp_path / "v2", "t.csv", ["id,gene,variation,label", "1,BRAF,V600E,b"])
+    with open_store(kb_url) as store:
+        import_path(store, first)
+        assert import_path(store, second).updated == 1
+        back = import_path(store, first)
+        assert (back.updated, back.already_imported) == (1, False)
+        assert import_path(store, first).already_imported

@@ -77,3 +77,14 @@ def test_genes_too_large_to_hold_are_read_tier_by_tier_with_the_same_result(civi
     assert set(search.candidates(store, ["BRAF"]).values()) == {None}
     tiered = attach(table, store, leave_out_citations=True)
     pd.testing.assert_frame_equal(whole, tiered)
+
+
+def test_a_row_imported_under_another_source_name_is_still_its_own(kb_url: str, tmp_path: Path) -> None:
+    # The table imported with --source (or from a renamed copy): its rows are found by their ID,
+    # gene and change, whatever the source is called, and never feed their own labels back.
+    table_path = write(tmp_path, "train.csv", ["id,gene,variation,label", "1,BRAF,V600E,a", "2,BRAF,V600E,b"])
+    with open_store(kb_url) as store:
+        import_path(store, table_path, source="mylab")
+        out = attach(load_table(table_path), store, leave_out_citations=True)
+    assert out[EVIDENCE_IDS].tolist() == ["mylab:2", "mylab:1"]
+    assert out[EVIDENCE].tolist() == ["variant|mylab|b", "variant|mylab|a"]

@@ -46,18 +46,21 @@ def output_format(path: str | Path) -> str:
     return _OUTPUT_SUFFIXES.get(Path(str(path)).suffix.lower(), "csv")
 
 
-def write_frame(frame: pd.DataFrame, handle: Any, fmt: str) -> None:
-    """Write ``frame`` to an open ``handle`` (binary for Parquet, text otherwise) in ``fmt``."""
+def write_frame(frame: pd.DataFrame, handle: Any, fmt: str, *, exact: bool = False) -> None:
+    """Write ``frame`` to an open ``handle`` (binary for Parquet, text otherwise) in ``fmt``.
+    Probabilities are written to six significant digits; ``exact`` writes every number as it is
+    (a user's own columns, given back by ``annotate``)."""
+    digits = None if exact else "%.6g"
     if fmt == "parquet":
         frame.to_parquet(handle, index=False)
     elif fmt == "jsonl":
-        frame.to_json(handle, orient="records", lines=True, double_precision=6)
+        frame.to_json(handle, orient="records", lines=True, double_precision=15 if exact else 6)
     elif fmt == "tsv":
         # Unquoted, as CIViC writes TSV and as read_frame reads it: a statement's quotes stay
         # quotes. A value holding a tab or a line break cannot be written so (csv.Error).
-        frame.to_csv(handle, sep="\t", index=False, float_format="%.6g", quoting=csv.QUOTE_NONE)
+        frame.to_csv(handle, sep="\t", index=False, float_format=digits, quoting=csv.QUOTE_NONE)
     else:
-        frame.to_csv(handle, sep=",", index=False, float_format="%.6g")
+        frame.to_csv(handle, sep=",", index=False, float_format=digits)
 
 
 def save_frame(frame: pd.DataFrame, out: str | Path) -> Path | None:

@@ -17,10 +17,10 @@ import pandas as pd
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from oncoclass.errors import StoreError
+from oncoclass.errors import InputError, StoreError
 from oncoclass.kb.schema import ITEM_FIELDS, Item, Release
 from oncoclass.kb.sources import EXPORT_COLUMNS, SourceData, read_source
-from oncoclass.kb.store import Store
+from oncoclass.kb.store import Store, store_errors
 from oncoclass.progress import Progress
 from oncoclass.variation import kind_group, parse, variation_key
 
@@ -57,13 +57,37 @@ def content_hash(item: dict[str, str]) -> str:
     return hashlib.sha256(joined.encode("utf-8")).hexdigest()
 
 
-def _rows(data: SourceData) -> dict[tuple[str, str], dict[str, object]]:
+#: The longest value an item's field may hold (characters); past these a value is not what the
+#: field means, and PostgreSQL cannot index it.
+MAX_CHARS = {"source": 300, "source_id": 300, "gene": 100, "variation": 1000, "label": 300, "citation": 500}
+
+
+def _rows(data: SourceData, path: str | Path) -> dict[tuple[str, str], dict[str, object]]:
+    """The items keyed by (source, the source's ID), checked: an item needs an ID and a gene, no
+    two items share a key, and no field is past its length (each refused with its row)."""
     rows: dict[tuple[str, str], dict[str, object]] = {}
-    for item in data.items:
+    first_row: dict[tuple[str, str], int] = {}
+    for number, item in enumerate(data.items, start=2):
         source = item.get("source") or data.source
         row = {name: item[name] for name in ITEM_FIELDS}
-        row.update(source=source, content_hash=content_hash(item), **derived(item))
-        rows[(source, item["source_id"])] = row  # a later duplicate ID wins, as in the source
+        row.update(source=source)
+        for name, limit in MAX_CHARS.items():
+            if len(str(row[name])) > limit:
+                raise InputError(
+                    f"the {name} is {len(str(row[name])):,} characters long; a store keeps at most {limit}.",
+                    path=path, row=number,
+                )  # fmt: skip
+        for name in ("source_id", "gene"):
+            if not row[name]:
+                raise InputError(f"an item without a {name}.", path=path, row=number)
+        key = (source, item["source_id"])
+        if key in rows:
+            raise InputError(
+                f"{source}:{item['source_id']} is also the item of row {first_row[key]}; each item once.",
+                path=path, row=number,
+            )  # fmt: skip
+        row.update(content_hash=content_hash(item), **derived(item))
+        rows[key], first_row[key] = row, number
     return rows
 
 
@@ -78,7 +102,7 @@ def import_path(
 ) -> ImportResult:
     """Import one file into ``store``; ``progress`` (as the jobs take it) counts the items."""
     data = read_source(path, text=text, columns=columns, source=source)
-    rows = _rows(data)
+    rows = _rows(data, path)
     if progress is not None:
         progress.start(len(rows), f"importing {Path(str(path)).name}")
 
@@ -92,20 +116,23 @@ def import_path(
             seen = connection.execute(
                 select(Release.id).where(Release.source == data.source, Release.sha256 == data.sha256)
             ).first()
-            if seen is not None:
-                return ImportResult(**common, items=len(rows), added=0, updated=0,
-                                    unchanged=len(rows), already_imported=True)  # fmt: skip
-            release_id = connection.execute(
-                insert(Release).values(
-                    source=data.source,
-                    name=data.release,
-                    sha256=data.sha256,
-                    imported_at=datetime.now(UTC),
-                    added=0,
-                    updated=0,
-                    unchanged=0,
-                )
-            ).inserted_primary_key[0]
+            # A release seen before is compared item by item all the same: a later import may have
+            # changed what it holds, and importing it again puts it back.
+            release_id = (
+                seen[0]
+                if seen is not None
+                else connection.execute(
+                    insert(Release).values(
+                        source=data.source,
+                        name=data.release,
+                        sha256=data.sha256,
+                        imported_at=datetime.now(UTC),
+                        added=0,
+                        updated=0,
+                        unchanged=0,
+                    )
+                ).inserted_primary_key[0]
+            )
             sources = sorted({key[0] for key in rows})
             existing = {
                 (s, sid): (item_id, digest)
@@ -134,18 +161,20 @@ def import_path(
                     batch = changed[start : start + _BATCH]
                     connection.execute(statement, [{k: v for k, v in row.items()} for row in batch])
                     advance(len(batch))
-            connection.execute(
-                update(Release)
-                .where(Release.id == release_id)
-                .values(added=len(new), updated=len(changed), unchanged=unchanged)
-            )
+            if seen is None:  # a release's counts are those of its first import
+                connection.execute(
+                    update(Release)
+                    .where(Release.id == release_id)
+                    .values(added=len(new), updated=len(changed), unchanged=unchanged)
+                )
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StoreError(
             f"the import of {path} into {store.shown} failed ({reason}); nothing was changed."
         ) from None
+    again = seen is not None and not new and not changed
     return ImportResult(**common, items=len(rows), added=len(new), updated=len(changed),
-                        unchanged=unchanged, already_imported=False)  # fmt: skip
+                        unchanged=unchanged, already_imported=again)  # fmt: skip
 
 
 def count_items(path: str | Path, *, text: str | Path | None = None) -> int:
@@ -171,7 +200,7 @@ class StoreStats:
 
 
 def stats(store: Store) -> StoreStats:
-    with store.engine.connect() as connection:
+    with store_errors(store, "counting"), store.engine.connect() as connection:
         per_source = connection.execute(
             select(
                 Item.source,
@@ -205,6 +234,6 @@ def stats(store: Store) -> StoreStats:
 def export_frame(store: Store) -> pd.DataFrame:
     """Every item with its provenance, in :data:`~oncoclass.kb.sources.EXPORT_COLUMNS` order."""
     columns = [getattr(Item, name) for name in EXPORT_COLUMNS]
-    with store.engine.connect() as connection:
+    with store_errors(store, "the export"), store.engine.connect() as connection:
         rows = connection.execute(select(*columns).order_by(Item.source, Item.id)).all()
     return pd.DataFrame(rows, columns=list(EXPORT_COLUMNS), dtype=object)

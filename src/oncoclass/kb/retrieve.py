@@ -3,7 +3,8 @@
 Each row gets :data:`~oncoclass.data.table.EVIDENCE_COLUMNS`: the retrieved items as
 ``tier|source|label`` lines (features, :class:`oncoclass.features.evidence.EvidenceFeatures`), the
 closest items' statements (the text a row without its own is read from), the cited items' keys,
-and ``text_source``: ``given`` (the row's own text), ``retrieved`` (the store's) or ``none``.
+and ``text_source``: ``given`` (the row's own text), ``retrieved`` (no text; the store holds
+evidence on its variant or residue, which the prediction read and cites) or ``none``.
 
 No leakage: a row never retrieves its own item (same source and ID, or the same statement); in
 training and evaluation it also never retrieves anything from its own paper.
@@ -27,9 +28,10 @@ from oncoclass.data.table import (
     VARIATION,
     without_evidence,
 )
+from oncoclass.features.evidence import CLOSE_TIERS
 from oncoclass.kb.search import Hit, Query, candidates, rank, search, tier_rows
 from oncoclass.kb.sources import citation_key, source_name
-from oncoclass.kb.store import Store, open_store
+from oncoclass.kb.store import Store, open_store, store_errors
 
 #: Items a row's features count (closest tiers first).
 FEATURE_HITS = 60
@@ -37,17 +39,20 @@ FEATURE_HITS = 60
 TEXT_HITS, CITED = 3, 5
 
 
-def _text_source(text: str, retrieved: str) -> str:
+def _text_source(text: str, cited: str) -> str:
     if text.strip():
         return "given"
-    return "retrieved" if retrieved else "none"
+    return "retrieved" if cited else "none"
 
 
 def row_evidence(hits: list[Hit]) -> tuple[str, str, str, str]:
-    """``(evidence lines, retrieved text, cited keys, their citations)`` of one row's hits."""
+    """``(evidence lines, retrieved text, cited keys, their citations)`` of one row's hits. A row
+    cites only the items on its variant and residue, the tiers a model reads
+    (:data:`~oncoclass.features.evidence.CLOSE_TIERS`): what the gene's other changes say is
+    shown by search and explain, not claimed as the prediction's evidence."""
     lines = "\n".join(f"{h.tier}|{h.source}|{h.label or '-'}" for h in hits)
     text = " ".join(h.statement for h in [h for h in hits if h.statement][:TEXT_HITS])
-    cited = hits[:CITED]
+    cited = [h for h in hits if h.tier in CLOSE_TIERS][:CITED]
     return lines, text, ";".join(h.key for h in cited), ";".join(h.citation for h in cited)
 
 
@@ -74,11 +79,12 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
             exclude=frozenset({(own, str(row_id))}),
             exclude_citations=frozenset({citation_key(citations[i])} - {""}) if citations else frozenset(),
             exclude_statement=texts[i],
+            own_id=str(row_id),
         )
         key = str(gene).strip().upper()
         rows = pool.get(key, [])
         if rows is None:  # a gene too large to hold whole: its tiers, read for this row
-            with store.engine.connect() as connection:
+            with store_errors(store, "reading evidence"), store.engine.connect() as connection:
                 rows = tier_rows(connection, key, str(variation))
         evidence = row_evidence(rank(query, rows, limit=FEATURE_HITS))
         lines.append(evidence[0])
@@ -87,7 +93,7 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
         cited_citations.append(evidence[3])
     out[EVIDENCE], out[EVIDENCE_TEXT], out[EVIDENCE_IDS] = lines, retrieved, cited
     out[EVIDENCE_CITATIONS] = cited_citations
-    out[TEXT_SOURCE] = [_text_source(t, r) for t, r in zip(texts, retrieved, strict=True)]
+    out[TEXT_SOURCE] = [_text_source(t, c) for t, c in zip(texts, cited, strict=True)]
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -20,9 +20,9 @@ class Release(Base):
     __table_args__ = (UniqueConstraint("source", "sha256", name="uq_release_source_sha256"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(512))
-    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(Text)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     added: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
@@ -49,22 +49,22 @@ class Item(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(String(64))
-    source_id: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str] = mapped_column(Text)
     release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"))
-    gene: Mapped[str] = mapped_column(String(64))
+    gene: Mapped[str] = mapped_column(Text)
     variation: Mapped[str] = mapped_column(Text, default="")
-    variation_key: Mapped[str] = mapped_column(String(256), default="")
+    variation_key: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    kind: Mapped[str] = mapped_column(String(32), default="")
-    kind_group: Mapped[str] = mapped_column(String(32), default="")
+    kind: Mapped[str] = mapped_column(Text, default="")
+    kind_group: Mapped[str] = mapped_column(Text, default="")
     disease: Mapped[str] = mapped_column(Text, default="")
     drugs: Mapped[str] = mapped_column(Text, default="")
-    label: Mapped[str] = mapped_column(String(256), default="")
+    label: Mapped[str] = mapped_column(Text, default="")
     statement: Mapped[str] = mapped_column(Text, default="")
-    citation: Mapped[str] = mapped_column(String(256), default="")
+    citation: Mapped[str] = mapped_column(Text, default="")
     url: Mapped[str] = mapped_column(Text, default="")
-    content_hash: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(Text)
 
 
 #: The fields a source provides for an item (the rest are derived or bookkeeping).

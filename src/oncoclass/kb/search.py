@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from oncoclass.errors import ConfigError
 from oncoclass.kb.schema import Item
-from oncoclass.kb.store import Store
+from oncoclass.kb.store import Store, store_errors
 from oncoclass.variation import kind_group, parse, variation_key
 
 TIERS: tuple[str, ...] = ("variant", "position", "kind", "gene")
@@ -71,6 +71,9 @@ class Query:
     exclude: frozenset[tuple[str, str]] = frozenset()
     exclude_citations: frozenset[str] = frozenset()
     exclude_statement: str = ""
+    #: The row's own ID: an item of any source with this ID *and* the same gene and change is the
+    #: row itself (imported under another name, from a copy of the file, or with --source).
+    own_id: str = ""
 
     def __post_init__(self) -> None:
         if not self.gene.strip():
@@ -129,6 +132,8 @@ def rank(query: Query, rows: Iterable[object], *, limit: int) -> list[Hit]:
         ):
             continue
         if statement and row.statement.strip() == statement:  # type: ignore[attr-defined]
+            continue
+        if query.own_id and row.source_id == query.own_id and key and row.variation_key == key:  # type: ignore[attr-defined]
             continue
         kept.append((TIERS.index(tier_of(key, position, group, row)), row))
     relevance = _bm25(" ".join((query.text, query.disease)), [r.statement + " " + r.disease for _, r in kept])  # type: ignore[attr-defined]
@@ -192,7 +197,7 @@ def candidates(store: Store, genes: Iterable[str]) -> dict[str, list[Any] | None
     gene with more than :data:`POOL_LIMIT` items, whose rows are read tier by tier instead."""
     wanted = sorted({g.strip().upper() for g in genes if g.strip()})
     out: dict[str, list[Any] | None] = {g: [] for g in wanted}
-    with store.engine.connect() as connection:
+    with store_errors(store, "reading evidence"), store.engine.connect() as connection:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             counts = connection.execute(
@@ -209,6 +214,6 @@ def search(store: Store, query: Query, *, limit: int = 10) -> list[Hit]:
     """The ``limit`` best hits for one variant."""
     if limit < 1:
         raise ConfigError(f"limit must be at least 1, not {limit}.")
-    with store.engine.connect() as connection:
+    with store_errors(store, "a search"), store.engine.connect() as connection:
         rows = tier_rows(connection, query.gene.strip().upper(), query.variation)
     return rank(query, rows, limit=limit)

@@ -47,10 +47,13 @@ class SourceData:
 
 
 def source_name(fmt: str, path: str | Path) -> str:
-    """The store's name for the source of a file read as ``fmt``: ``civic`` and ``kaggle`` name
-    themselves, a user's table is ``table:<file name>``. The one rule, so a table loaded for
-    training finds its own items in the store (and leaves them out)."""
-    return fmt if fmt in ("civic", "kaggle") else f"table:{Path(str(path)).name}"
+    """The store's name for the source of a file read as ``fmt``: ``civic``, ``kaggle:<file name>``
+    or ``table:<file name>``. The one rule, so a table loaded for training finds its own items in
+    the store (and leaves them out)."""
+    if fmt == "civic":  # evidence IDs are CIViC's own, the same in every export
+        return fmt
+    # Kaggle's IDs and a table's mean something only within their file.
+    return f"{'kaggle' if fmt == 'kaggle' else 'table'}:{Path(str(path)).name}"
 
 
 def citation_key(value: object) -> str:
@@ -81,7 +84,14 @@ def detect_source(path: str | Path, data: bytes) -> str:
             return "civic-genes"
     fmt = detect_format(path, data)
     if fmt == "parquet":
-        columns = set(pd.read_parquet(__import__("io").BytesIO(data)).columns)
+        import io
+
+        import pyarrow.parquet as pq
+
+        try:  # the schema only: the rows are read (and size-checked) by the loader
+            columns = set(pq.read_schema(io.BytesIO(data)).names)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise InputError(f"cannot be read as Parquet ({exc}).", path=path) from None
         if set(EXPORT_COLUMNS) <= columns:
             return "export"
     return fmt
@@ -167,7 +177,14 @@ def _hotspots(path: str | Path, data: bytes) -> list[dict[str, str]]:
             f"{gene} {change} is a recurrent mutational hotspot in cancer ({classification.replace('_', ' ')}"
             f"{', SIFT ' + sift if sift else ''}; cancer hotspots v2)."
         )
-        key = f"{chrom}:{start}{ref}>{alt}:{gene}:{change}"
+        # chrom:start ref>alt names the change; a long indel's alleles (hundreds of bases) are
+        # named by a digest instead, so the key stays a key.
+        alleles = (
+            f"{ref}>{alt}"
+            if len(ref) + len(alt) <= 40
+            else hashlib.sha256(f"{ref}>{alt}".encode()).hexdigest()[:16]
+        )
+        key = f"{chrom}:{start}{alleles}:{gene}:{change}"
         items[key] = _item(source_id=key, gene=gene, variation=change, statement=statement,
                            citation=HOTSPOTS_CITATION, url=HOTSPOTS_URL)  # fmt: skip
     return list(items.values())
@@ -181,7 +198,14 @@ def _export(path: str | Path, data: bytes) -> list[dict[str, str]]:
     missing = [c for c in EXPORT_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)} of an oncoclass store export.", path=path)
-    return [{**_item(**row), "source": _clean(row["source"])} for row in frame.to_dict("records")]
+    items = []
+    for number, row in enumerate(frame.to_dict("records"), start=2):
+        item = {**_item(**row), "source": _clean(row["source"])}
+        if not item["source"]:
+            raise InputError("an item without a source.", path=path, row=number)
+        item["citation"] = citation_key(item["citation"])
+        items.append(item)
+    return items
 
 
 def _labelled_table(

@@ -4,6 +4,9 @@ schema brought up to date by Alembic migrations on open."""
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,9 +43,10 @@ def resolve_url(value: str | Path | None) -> str:
         return f"sqlite:///{Path(text).expanduser().resolve()}"
     try:
         url = make_url(text)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
+        masked = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)  # never echo a password
         raise StoreError(
-            f"{text!r} is not a database URL.", hint="Give a file path or postgresql://…"
+            f"{masked!r} is not a database URL.", hint="Give a file path or postgresql://…"
         ) from None
     driver = _SCHEMES.get(url.drivername)
     if driver is None:
@@ -92,7 +96,12 @@ def open_store(value: str | Path | None = None, *, create: bool = True) -> Store
         if not path.exists() and not create:
             raise StoreError(f"no evidence store at {path}.", hint="Build one with `oncoclass kb import`.")
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store at {path} ({exc.strerror or exc}).") from None
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder, not a store file.", hint="Give the path of a file.")
     try:
         engine = create_engine(
             url, connect_args={} if sqlite else {"connect_timeout": 10}, pool_pre_ping=not sqlite
@@ -138,11 +147,24 @@ def current_revision(store: Store) -> str | None:
 
 
 def _check_current(store: Store) -> None:
+    """A store opened to read: it must exist; a newer schema is refused, an older one upgraded."""
     revision = current_revision(store)
     if revision is None and "items" not in inspect(store.engine).get_table_names():
         raise StoreError(
             f"{store.shown} holds no evidence store.", hint="Build one with `oncoclass kb import`."
         )
+    upgrade(store)
+
+
+@contextmanager
+def store_errors(store: Store, action: str) -> Iterator[None]:
+    """A database failure while reading or writing (the server gone, the file locked by another
+    import) as one StoreError naming the store, not a driver's traceback with its SQL."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreError(f"{action} in the store at {store.shown} failed: {reason}") from None
 
 
 def upgrade(store: Store) -> None:
