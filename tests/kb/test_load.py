@@ -139,10 +139,10 @@ def test_a_file_that_is_no_source_is_refused_with_its_name(kb_url: str, tmp_path
 
 
 @pytest.mark.realdata
-def test_the_real_exports_import_fast_enough(real_data: Path, tmp_path: Path) -> None:
+def test_the_real_exports_import_fast_enough(real_data: Path, kb_url: str) -> None:
     import time
 
-    with open_store(tmp_path / "kb.sqlite") as store:
+    with open_store(kb_url) as store:
         started, total = time.perf_counter(), 0
         for path in (
             real_data / "civic" / "2018-11-08-ClinicalEvidenceSummaries.tsv",
