@@ -486,7 +486,8 @@ def demo(
         "demo-output"
     ),
 ) -> None:
-    """Offline end-to-end run on the embedded synthetic corpus: evaluate, train, predict, score."""
+    """Offline end-to-end run on the embedded synthetic corpus: evaluate, an evidence store and a
+    search in it, train, predict, score, and variants without text predicted from the store."""
     from oncoclass.data.synth import SynthSpec, write_corpus
 
     check_output(workdir, folder=True)
@@ -664,7 +665,8 @@ def serve(
     ] = 30.0,
     kb: UseKbOpt = None,
 ) -> None:
-    """Serve the model over HTTP: /predict, /predict/batch, /explain, /model, /health, a web page at /."""
+    """Serve the model over HTTP: /predict, /predict/batch, /explain, /annotate, /evidence (with --kb),
+    /model, /health, a web page at /."""
     import uvicorn
 
     from oncoclass import service
