@@ -227,3 +227,10 @@ def test_a_header_with_a_name_twice_is_refused(cli, tmp_path: Path, default_mode
             ["annotate", "-m", default_model, "-i", _write(tmp_path / name, lines), "-o", tmp_path / "o"]
         )
         assert refused.returncode == 2 and "appears twice" in refused.stderr
+
+
+def test_the_most_severe_of_several_consequences_is_read(tmp_path: Path) -> None:
+    lines = ["SYMBOL\tConsequence\tHGVSp", "TP53\tstop_gained&splice_region_variant\t", "KRAS\t\t"]
+    rows = variants_of(read_sheet(_write(tmp_path / "vep.tsv", lines)))
+    assert rows["variation"].tolist() == ["Truncating Mutations", ""]
+    assert rows["note"].tolist()[1] == "no protein change"

@@ -27,6 +27,7 @@ from oncoclass.data.table import (
     EVIDENCE_CITATIONS,
     EVIDENCE_IDS,
     TEXT_SOURCE,
+    as_text,
     class_meanings,
     records_to_table,
 )
@@ -126,7 +127,7 @@ def read_sheet(path: str | Path, *, transcript: str = "canonical") -> Sheet:
         return Sheet(frame, comments, "maf", str(path))
     fmt = guess_format(Path(str(path)), data)
     if fmt in ("csv", "tsv"):  # pandas would rename a repeated column ("sample.1") without a word
-        first = data[:65536].decode("utf-8", errors="replace").split("\n", 1)[0]
+        first = _head(data).split("\n", 1)[0]
         header = next(csv.reader([first.lstrip("\ufeff").rstrip("\r")],
                                  delimiter="\t" if fmt == "tsv" else ","), [])  # fmt: skip
         _refuse_duplicate_names(header, path)
@@ -153,15 +154,6 @@ def _vep_change(amino_acids: str, position: str) -> str:
     if len(ref) != 1 or len(alt) > 1:
         return ""
     return f"{ref}{start}{alt or '='}"
-
-
-def _text(column: pd.Series) -> pd.Series:
-    """A column as stripped text, a missing value (Parquet's or JSON's null) as empty."""
-    return pd.Series(
-        ["" if v is None or (isinstance(v, float) and v != v) else str(v).strip() for v in column],
-        index=column.index,
-        dtype=object,
-    )
 
 
 def _refuse_duplicate_names(names: list[str], path: str | Path) -> None:
@@ -199,23 +191,24 @@ def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataF
         raise InputError(f"no column {missing[0]!r}.", path=sheet.path)
     consequence_col = _first(frame, CONSEQUENCE_COLUMNS, columns.get("consequence"))
     n = len(frame)
-    genes = _text(frame[gene_col])
+    genes = as_text(frame[gene_col])
     change = pd.Series([""] * n, index=frame.index, dtype=object)
     for column in protein_cols:
-        values = _text(frame[column])
+        values = as_text(frame[column])
         change = change.where(
             change != "", values.where(~values.isin(["", ".", "NA", "nan", "p.?", "-"]), "")
         )
     if {"Amino_acids", "Protein_position"} <= set(frame.columns):
         vep = [
             _vep_change(a, p)
-            for a, p in zip(_text(frame["Amino_acids"]), _text(frame["Protein_position"]), strict=True)
+            for a, p in zip(as_text(frame["Amino_acids"]), as_text(frame["Protein_position"]), strict=True)
         ]
         change = change.where(change != "", pd.Series(vep, index=frame.index))
     # ENSP…:p.Val600Glu (VEP, snpEff) names the protein first; VEP writes "=" as %3D.
     change = change.map(lambda v: protein_change(v.split(":", 1)[-1].replace("%3D", "=")) if v else "")
     consequence = (
-        frame[consequence_col].astype(str).str.strip()
+        # VEP and snpEff list a change's consequences most severe first: stop_gained&splice_region…
+        as_text(frame[consequence_col]).map(lambda v: v.split("&")[0])
         if consequence_col
         else pd.Series("", index=frame.index)
     )
