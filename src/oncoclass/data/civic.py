@@ -94,8 +94,17 @@ def read_rows(
     return pd.DataFrame(body, columns=header, dtype=object)
 
 
-def load_civic(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
-    raw = read_rows(path, data)
+def columns_of(raw: pd.DataFrame) -> dict[str, str | None]:
+    """Each of :data:`ALIASES`' keys → the column of ``raw`` that holds it (None when absent)."""
+    return {key: _find(list(raw.columns), key) for key in ALIASES}
+
+
+def load_civic(
+    path: str | Path, data: bytes | None = None, *, raw: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The export as the canonical table; ``raw`` is :func:`read_rows`' result when the caller
+    has read the rows already (the evidence store reads them for its own fields too)."""
+    raw = read_rows(path, data) if raw is None else raw
     columns = list(raw.columns)
     if not looks_like_civic(columns):
         raise InputError(
@@ -103,7 +112,7 @@ def load_civic(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
             "(no evidence_id / evidence_statement / evidence_type columns).",
             path=path,
         )
-    found = {key: _find(columns, key) for key in ALIASES}
+    found = columns_of(raw)
     if found["evidence_id"] is None:
         raise InputError("no evidence_id column.", path=path)
     frame = pd.DataFrame({ID: raw[found["evidence_id"]]})

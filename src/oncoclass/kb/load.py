@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from oncoclass.errors import InputError, StoreError
 from oncoclass.kb.schema import ITEM_FIELDS, Item, Release
 from oncoclass.kb.sources import EXPORT_COLUMNS, SourceData, read_source
-from oncoclass.kb.store import Store, store_errors
+from oncoclass.kb.store import Store, db_reason, store_errors
 from oncoclass.progress import Progress
 from oncoclass.variation import kind_group, parse, variation_key
 
@@ -168,17 +168,13 @@ def import_path(
                     .values(added=len(new), updated=len(changed), unchanged=unchanged)
                 )
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = db_reason(exc)
         raise StoreError(
             f"the import of {path} into {store.shown} failed ({reason}); nothing was changed."
         ) from None
     again = seen is not None and not new and not changed
     return ImportResult(**common, items=len(rows), added=len(new), updated=len(changed),
                         unchanged=unchanged, already_imported=again)  # fmt: skip
-
-
-def count_items(path: str | Path, *, text: str | Path | None = None) -> int:
-    return len(read_source(path, text=text).items)
 
 
 @dataclass(frozen=True)

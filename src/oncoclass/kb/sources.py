@@ -111,9 +111,8 @@ def _item(**fields: Any) -> dict[str, str]:
 
 def _civic_evidence(path: str | Path, data: bytes) -> list[dict[str, str]]:
     raw = civic.read_rows(path, data)
-    table = civic.load_civic(path, data)
-    columns = list(raw.columns)
-    found = {key: civic._find(columns, key) for key in civic.ALIASES}
+    table = civic.load_civic(path, raw=raw)
+    found = civic.columns_of(raw)
 
     def column(key: str) -> pd.Series:
         return raw[found[key]] if found[key] else pd.Series("", index=raw.index)

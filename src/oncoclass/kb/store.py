@@ -115,9 +115,8 @@ def open_store(value: str | Path | None = None, *, create: bool = True) -> Store
         upgrade(store) if create else _check_current(store)
     except SQLAlchemyError as exc:
         engine.dispose()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StoreError(
-            f"cannot open the evidence store at {shown(url)}: {reason}",
+            f"cannot open the evidence store at {shown(url)}: {db_reason(exc)}",
             hint="Check the path or URL, and that the server is running and accepts this user.",
         ) from None
     return store
@@ -163,8 +162,12 @@ def store_errors(store: Store, action: str) -> Iterator[None]:
     try:
         yield
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise StoreError(f"{action} in the store at {store.shown} failed: {reason}") from None
+        raise StoreError(f"{action} in the store at {store.shown} failed: {db_reason(exc)}") from None
+
+
+def db_reason(exc: SQLAlchemyError) -> str:
+    """The driver's own first line (not SQLAlchemy's, which quotes the SQL and its parameters)."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def upgrade(store: Store) -> None:
@@ -174,14 +177,15 @@ def upgrade(store: Store) -> None:
     from alembic.script import ScriptDirectory
 
     config = _alembic_config()
-    known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
+    script = ScriptDirectory.from_config(config)
+    known = {rev.revision for rev in script.walk_revisions()}
     revision = current_revision(store)
     if revision is not None and revision not in known:
         raise StoreError(
             f"the store at {store.shown} has schema {revision}, newer than this oncoclass knows.",
             hint="Upgrade oncoclass, or use another store.",
         )
-    if revision == head_revision():
+    if revision == script.get_current_head():
         return
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
