@@ -626,8 +626,11 @@ def explain(
     kb: UseKbOpt = None,
 ) -> None:
     """Explain one prediction: features toward and against a class, by source, and the strongest sentences."""
+    from contextlib import nullcontext
+
     from oncoclass.data.files import read_text
     from oncoclass.explain import explain as explain_variant
+    from oncoclass.kb.store import open_store
 
     bundle = load_bundle(model)
     if input is not None:
@@ -639,7 +642,8 @@ def explain(
     else:
         body = read_text(text_file) if text_file is not None else ""
         record = {"gene": gene, "variation": variation, "text": body, "disease": disease, "drugs": drugs}
-    result = explain_variant(bundle, classes=classes, top=top, kb=kb, **record).to_dict()
+    with open_store(kb, create=False) if kb else nullcontext() as store:
+        result = explain_variant(bundle, classes=classes, top=top, store=store, **record).to_dict()
     typer.echo(api.to_json(result) if as_json else render_explanation(result))
 
 

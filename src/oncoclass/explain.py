@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,9 @@ from oncoclass.models.blend import BlendedClassifier, transform_features
 from oncoclass.models.calibration import TemperatureCalibrated
 from oncoclass.models.gate import TextGated
 from oncoclass.persist import Bundle
+
+if TYPE_CHECKING:
+    from oncoclass.kb.store import Store
 
 #: Feature blocks of the recipes' ColumnTransformers, as a curator would name their source.
 SOURCES = {
@@ -462,16 +465,16 @@ def explain(
     top: int = 10,
     top_sentences: int = 5,
     max_sentences: int = 300,
-    kb: str | None = None,
+    store: Store | None = None,
 ) -> Explanation:
     """Explain the model's prediction for one variant: for the predicted class and any in ``classes``.
-    With a store (``kb``), the row carries the store's evidence as in prediction, and the closest
+    With an open evidence ``store``, the row carries the store's evidence as in prediction, and the closest
     labelled items are listed."""
     record = {
         "id": "explain", "gene": gene, "variation": variation, "text": text, "context": context,
         "disease": disease, "drugs": drugs,
     }  # fmt: skip
-    table, similar = _with_evidence(records_to_table([record]), kb)  # the same row rule as files
+    table, similar = _with_evidence(records_to_table([record]), store)  # the same row rule as files
     gene, variation = table[GENE].iloc[0], table[VARIATION].iloc[0]
     gated = bundle.model if isinstance(bundle.model, TextGated) else None
     # A gated model predicts this row with one member; that member is what is explained.
@@ -518,18 +521,16 @@ def explain(
     )
 
 
-def _with_evidence(table: pd.DataFrame, kb: str | None) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+def _with_evidence(table: pd.DataFrame, store: Store | None) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """The row with the store's evidence attached, and the closest labelled items in the store."""
     from oncoclass.kb.retrieve import attach, similar_labelled
     from oncoclass.kb.search import Query
-    from oncoclass.kb.store import open_store
 
-    if kb is None:
-        return attach(table, None), []
+    table = attach(table, store)
+    if store is None:
+        return table, []
     row = table.iloc[0]
-    with open_store(kb, create=False) as store:
-        table = attach(table, store)
-        query = Query(gene=str(row[GENE]), variation=str(row[VARIATION]), text=str(row["text"]),
-                      disease=str(row["context"]))  # fmt: skip
-        hits = similar_labelled(store, query)
+    query = Query(gene=str(row[GENE]), variation=str(row[VARIATION]), text=str(row["text"]),
+                  disease=str(row["context"]))  # fmt: skip
+    hits = similar_labelled(store, query)
     return table, [{k: v for k, v in hit.to_dict().items() if k != "score"} for hit in hits]

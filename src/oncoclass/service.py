@@ -684,7 +684,7 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
             classes=request.classes or None,
             top=request.top,
             top_sentences=request.top_sentences,
-            kb=settings.kb,
+            store=store,
         ).to_dict()
         result["oncoclass_version"] = __version__
         return result
