@@ -234,3 +234,17 @@ def test_the_most_severe_of_several_consequences_is_read(tmp_path: Path) -> None
     rows = variants_of(read_sheet(_write(tmp_path / "vep.tsv", lines)))
     assert rows["variation"].tolist() == ["Truncating Mutations", ""]
     assert rows["note"].tolist()[1] == "no protein change"
+
+
+def test_a_vcf_on_standard_input_is_refused_by_name(monkeypatch) -> None:
+    import io
+    import sys
+
+    from oncoclass.errors import InputError
+
+    # htslib reads a VCF by its name; a pipe could be read only once.
+    monkeypatch.setattr(
+        sys, "stdin", io.TextIOWrapper(io.BytesIO("\n".join([*VEP_HEADER, *VEP_RECORDS]).encode()))
+    )
+    with pytest.raises(InputError, match="cannot be read from standard input"):
+        read_sheet("-")

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from oncoclass.data.files import decode, read_bytes
+from oncoclass.data.files import STDIN, decode, read_bytes, read_start
 from oncoclass.data.table import (
     EVIDENCE_CITATIONS,
     EVIDENCE_IDS,
@@ -107,11 +107,19 @@ def read_sheet(path: str | Path, *, transcript: str = "canonical") -> Sheet:
     consequence: ``canonical`` (VEP's CANONICAL=YES, else the first), or ``first``."""
     if transcript not in TRANSCRIPTS:
         raise InputError(f"transcript must be one of {', '.join(TRANSCRIPTS)}, not {transcript!r}.")
-    data = read_bytes(path)
-    if data[:16].startswith(b"##fileformat=VCF") or data[:3] == b"BCF":
+    # A VCF is told from its first bytes and handed to htslib by name, never read whole here (it
+    # may be far larger than a table); standard input can be read only once, so it is read whole.
+    piped = str(path) == STDIN
+    start = read_bytes(path) if piped else read_start(path)
+    if start[:16].startswith(b"##fileformat=VCF") or start[:3] == b"BCF":
+        if piped:
+            raise InputError(
+                "a VCF cannot be read from standard input.", path=path, hint="Give its file name."
+            )
         from oncoclass.data.vcf import read_vcf
 
         return Sheet(read_vcf(path, transcript=transcript), [], "vcf", str(path))
+    data = start if piped else read_bytes(path)
     if data[:4] != b"PAR1" and _is_maf(_head(data)):
         text = decode(data, path)
         lines = text.split("\n")

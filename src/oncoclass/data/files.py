@@ -272,6 +272,15 @@ def read_bytes(path: str | Path, *, limit: int | None = None) -> bytes:
     return data
 
 
+def read_start(path: str | Path, size: int = 64) -> bytes:
+    """The first ``size`` bytes of ``path`` (of its single member when it is an archive,
+    decompressed), for telling a format from its start without reading the whole file. Not for
+    standard input, which can be read only once."""
+    path = existing_file(path)
+    with _open_stream(path, MAX_MEMBER_BYTES) as stream:
+        return _read_head(stream, size)
+
+
 def _refuse_binary(head: bytes, path: str | Path) -> None:
     if b"\x00" in head[:8192]:
         raise InputError(
