@@ -24,8 +24,8 @@ CANONICAL_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION, TEXT, CONTEXT)
 CONTEXT_FIELDS: tuple[str, ...] = ("disease", "drugs")
 REQUIRED_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION)
 #: Added by :func:`oncoclass.kb.retrieve.attach` from the evidence store (empty without one): the
-#: retrieved items as ``tier|source|label`` lines, their statements as text for a row without its
-#: own, the cited items' ``source:source_id`` keys and their citations (``;``-separated, in the
+#: retrieved items as ``tier|source|label`` lines, the closest items' statements, the cited items'
+#: ``source:source_id`` keys and their citations (``;``-separated, in the
 #: same order), and where the row's text came from.
 EVIDENCE, EVIDENCE_TEXT = "evidence", "evidence_text"
 EVIDENCE_IDS, EVIDENCE_CITATIONS, TEXT_SOURCE = "evidence_ids", "evidence_citations", "text_source"

@@ -2,7 +2,8 @@
 
 Each row gets :data:`~oncoclass.data.table.EVIDENCE_COLUMNS`: the retrieved items as
 ``tier|source|label`` lines (features, :class:`oncoclass.features.evidence.EvidenceFeatures`), the
-closest items' statements (the text a row without its own is read from), the cited items' keys,
+closest items' statements (kept for a reader; no recipe reads them as text since their TF-IDF made
+the text-free member worse), the cited items' keys and citations,
 and ``text_source``: ``given`` (the row's own text), ``retrieved`` (no text; the store holds
 evidence on its variant or residue, which the prediction read and cites) or ``none``.
 
@@ -35,7 +36,7 @@ from oncoclass.kb.store import Store, open_store, store_errors
 
 #: Items a row's features count (closest tiers first).
 FEATURE_HITS = 60
-#: Statements read as a text-less row's text, and items a prediction cites.
+#: Statements kept in ``evidence_text``, and items a prediction cites.
 TEXT_HITS, CITED = 3, 5
 
 
@@ -59,11 +60,11 @@ def row_evidence(hits: list[Hit]) -> tuple[str, str, str, str]:
 def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: bool = False) -> pd.DataFrame:
     """``table`` with the evidence columns (empty without a store). ``leave_out_citations``: also
     leave out every item from a row's own paper (training and evaluation)."""
+    if store is None or table.empty:
+        return without_evidence(table.drop(columns=[c for c in EVIDENCE_COLUMNS if c in table.columns]))
     out = table.copy()
     n = len(out)
     texts = out[TEXT].fillna("").astype(str).tolist() if TEXT in out.columns else [""] * n
-    if store is None or n == 0:
-        return without_evidence(table.drop(columns=[c for c in EVIDENCE_COLUMNS if c in table.columns]))
     own = source_name(str(table.attrs.get("format", "")), str(table.attrs.get("source", "")))
     citations = table.attrs.get("groups", {}).get("citation") if leave_out_citations else None
     pool = candidates(store, out[GENE].astype(str))
