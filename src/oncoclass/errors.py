@@ -13,6 +13,8 @@ class OncoclassError(Exception):
     """Base of every error that is the user's to fix (bad input, bad model file, bad option)."""
 
     exit_code = 2
+    #: The HTTP status the service answers with (the one place an error's kind becomes a status).
+    http_status = 422
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         self.message = message
@@ -81,3 +83,32 @@ class OutputError(OncoclassError):
 class StoreError(OncoclassError):
     """An evidence store that cannot be opened, read or written (wrong URL, server down, a schema
     newer than this oncoclass)."""
+
+
+class AuthError(OncoclassError):
+    """A request without a valid token (a missing, unknown, malformed or revoked one)."""
+
+    http_status = 401
+
+
+class PermissionDenied(OncoclassError):
+    """A signed-in user asking for what their role does not allow."""
+
+    http_status = 403
+
+
+class NotFound(OncoclassError):
+    """A review item, user or other record that does not exist."""
+
+    http_status = 404
+
+
+class ConflictError(OncoclassError):
+    """A change made on a stale version of a record: someone else changed it first. ``current``
+    is the record as it now is, so the client can show it and decide again."""
+
+    http_status = 409
+
+    def __init__(self, message: str, *, current: dict[str, object], hint: str | None = None) -> None:
+        self.current = current
+        super().__init__(message, hint=hint)

@@ -135,6 +135,29 @@ def join_context(parts: list[pd.Series]) -> pd.Series:
     return pd.Series(joined, index=parts[0].index, dtype=parts[0].dtype)
 
 
+def split_context(context: str) -> dict[str, str]:
+    """One row's context split back into what :func:`join_context` joined: the free ``context`` and
+    each of :data:`CONTEXT_FIELDS` (``disease``, ``drugs``), empty where absent. Joining the parts
+    again gives the same string."""
+    parts: dict[str, list[str]] = {"context": [], **{name: [] for name in CONTEXT_FIELDS}}
+    for piece in context.split(". ") if context else []:
+        name = next((n for n in CONTEXT_FIELDS if piece.startswith(n + ": ") and not parts[n]), None)
+        if name is None:
+            # The free context comes first; after a field has begun, a piece is the rest of that
+            # field's value, which itself held ". ".
+            last = next((n for n in reversed(CONTEXT_FIELDS) if parts[n]), "context")
+            parts[last].append(piece)
+        else:
+            parts[name].append(piece[len(name) + 2 :])
+    return {name: ". ".join(values) for name, values in parts.items()}
+
+
+def joined_context(context: str, **fields: str) -> str:
+    """The model's context for one row from its parts, by :func:`join_context`'s rule."""
+    named = [_labelled(n, pd.Series([fields.get(n, "")])).iloc[0] for n in CONTEXT_FIELDS]
+    return join_context([pd.Series([context]), *(pd.Series([v]) for v in named)]).iloc[0]
+
+
 def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """The canonical columns of ``frame`` (and ``label`` when present) as stripped text, absent
     columns empty; missing label spellings ("NaN", "null"…) become empty."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -79,3 +79,80 @@ ITEM_FIELDS: tuple[str, ...] = (
     "citation",
     "url",
 )
+
+
+class User(Base):
+    """A member of the curation team. The token is shown once; only its argon2 hash is kept, found
+    by ``key_id`` (the token's public first part) so a request verifies one hash, not every user's."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    role: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(Text, unique=True)
+    token_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewItem(Base):
+    """A statement in the review queue: its fields, the model's proposal when it was queued (or
+    last refreshed), and the label curators settled on. ``version`` grows with every decision: a
+    decision names the version it was made on, and a stale one is refused, never applied."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        Index("ix_review_status_probability", "status", "probability"),
+        Index("ix_review_status_gene", "status", "gene"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: The ID the item had in the file or request it came from.
+    external_id: Mapped[str] = mapped_column(Text, default="")
+    #: A digest of the item's fields as queued: the same statement is queued once.
+    content_hash: Mapped[str] = mapped_column(Text, unique=True)
+    gene: Mapped[str] = mapped_column(Text)
+    variation: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    disease: Mapped[str] = mapped_column(Text, default="")
+    drugs: Mapped[str] = mapped_column(Text, default="")
+    #: What the model reads beside the text: the input's context with disease and drugs joined in.
+    context: Mapped[str] = mapped_column(Text, default="")
+    citation: Mapped[str] = mapped_column(Text, default="")
+    #: ``open`` until a curator accepts or corrects it, then ``reviewed``.
+    status: Mapped[str] = mapped_column(Text, default="open")
+    label: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    model_id: Mapped[str] = mapped_column(Text, default="")
+    prediction: Mapped[str] = mapped_column(Text, default="")
+    probability: Mapped[float] = mapped_column(Float, default=0.0)
+    #: Top probability minus the second: small means the model hesitates between two labels.
+    margin: Mapped[float] = mapped_column(Float, default=0.0)
+    probabilities: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    explanation: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    added_by: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Decision(Base):
+    """One curator's action on one item; decisions are only ever added (the item's history)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_item", "item_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text, default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    #: Fields the curator corrected besides the label (JSON ``{field: new value}``).
+    changes: Mapped[str] = mapped_column(Text, default="{}")
+    #: What the model proposed when the decision was made: agreement is measured against it.
+    proposed: Mapped[str] = mapped_column(Text, default="")
+    model_id: Mapped[str] = mapped_column(Text, default="")
+    #: The item's version this decision created.
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
