@@ -37,7 +37,7 @@ from oncoclass.kb.retrieve import attach, ensure, with_store
 from oncoclass.kb.store import Store
 from oncoclass.models import get_recipe
 from oncoclass.output import atomic_write, check_output
-from oncoclass.persist import Bundle, check_bundle_target, save_bundle
+from oncoclass.persist import Bundle, check_bundle_target, load_bundle, save_bundle
 from oncoclass.progress import Progress
 
 #: What a predictions file holds beside ``ID`` and one probability column per class.
@@ -175,11 +175,11 @@ def _model_card(meta: dict[str, Any]) -> str:
 def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None) -> TrainResult:
     """Train ``config.recipe`` on ``config.input`` and save the bundle to ``out_dir``."""
     recipe = get_recipe(config.recipe)
-    check_output(out_dir, inputs=config.input.paths, folder=True)
+    check_output(out_dir, inputs=config.input.paths if config.input else [], folder=True)
     check_bundle_target(Path(out_dir))
     model = recipe.build()
-    table, notes = labelled(load_input(config.input, model=model), config.input.path)
-    labels = _check_trainable(table, config.input.path)
+    table, notes = training_table(config, model)
+    labels = _check_trainable(table, config.source)
     table, evidence = with_store(table, config.kb, training=True)
     notes = notes + _rare_label_notes(table)
     started = time.perf_counter()
@@ -206,8 +206,9 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
         "label_columns": label_columns(labels),
         "kaggle_classes": is_kaggle_label_set(labels),
         "training": {
-            "source": str(config.input.path),
-            "text": config.input.text,
+            "source": config.source,
+            "text": config.input.text if config.input else None,
+            "reviewed_rows": int(table.attrs.get("reviewed_rows", 0)),
             "rows": len(table),
             "rows_with_text": int((table["text"] != "").sum()),
             "data_hash": data_hash,
@@ -220,7 +221,45 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
         "libraries": library_versions(),
     }
     path = save_bundle(model, out_dir, metadata=metadata, config=config.to_dict(), card=_model_card(metadata))
+    if config.reviewed:  # the queue's open items get the new model's proposals
+        from oncoclass.kb.store import open_store
+        from oncoclass.review.queue import refresh
+
+        with open_store(config.kb, create=False) as store:
+            refreshed = refresh(store, load_bundle(path), progress=progress)
+        notes.append(f"{refreshed} open item(s) in the review queue now carry this model's proposal.")
     return TrainResult(path=path, metadata=metadata, notes=notes)
+
+
+def training_table(config: TrainConfig, model: Any) -> tuple[pd.DataFrame, list[str]]:
+    """The labelled rows a model is trained on: the input's, then the items curators reviewed in
+    the store's queue (IDs ``review:<n>``) when ``config.reviewed``."""
+    parts: list[pd.DataFrame] = []
+    notes: list[str] = []
+    reviewed_rows = 0
+    if config.input is not None:
+        table, notes = labelled(load_input(config.input, model=model), config.input.path)
+        parts.append(table)
+    if config.reviewed:
+        from oncoclass.kb.store import open_store
+        from oncoclass.review.queue import reviewed_table
+
+        with open_store(config.kb, create=False) as store:
+            reviewed = reviewed_table(store)
+        if reviewed.empty:
+            if config.input is None:
+                raise TrainingError(f"no item in the review queue of {store.shown} has been reviewed yet.")
+            notes.append("no item in the store's review queue has been reviewed yet.")
+        else:
+            notes.append(f"{len(reviewed)} reviewed item(s) from the store's review queue added.")
+            parts.append(reviewed)
+            reviewed_rows = len(reviewed)
+    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    table.attrs = {**parts[0].attrs, "notes": notes}
+    table.attrs["reviewed_rows"] = reviewed_rows
+    if len(parts) > 1:
+        table.attrs.pop("groups", None)  # the reviewed rows have no citation group of their own
+    return table, notes
 
 
 def probabilities(bundle: Bundle, table: pd.DataFrame) -> np.ndarray:

@@ -190,8 +190,15 @@ def main_options(
 
 @app.command()
 def train(
-    input: InputOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
+    input: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="Labelled file: Kaggle, CIViC TSV, CSV, TSV, JSONL or Parquet (plain, .zip or .7z).",
+        ),
+    ] = None,
     text: TextOpt = None,
     labels: LabelsOpt = None,
     model: Annotated[
@@ -204,9 +211,22 @@ def train(
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
     kb: UseKbOpt = None,
+    reviewed: Annotated[
+        bool,
+        typer.Option(
+            "--reviewed",
+            help="Also learn from the items curators reviewed in the --kb store's queue, then refresh "
+            "the open items' proposals with the new model.",
+        ),
+    ] = False,
 ) -> None:
     """Train a recipe and save the model folder (skops model, metadata, config, model card)."""
-    config = TrainConfig(input=_spec(input, text, labels, fmt, columns), recipe=model, cv_folds=cv, kb=kb)
+    if reviewed and kb is None:
+        raise ConfigError("--reviewed needs --kb: the reviewed items are in a store's queue.")
+    if input is None and not reviewed:
+        raise ConfigError("give --input (a labelled file), or --kb with --reviewed.")
+    spec = _spec(input, text, labels, fmt, columns) if input is not None else None
+    config = TrainConfig(input=spec, recipe=model, cv_folds=cv, kb=kb, reviewed=reviewed)
     with _Bar() as bar:
         result = api.train(config, out_dir=out, progress=bar)
     _notes(result.notes)
@@ -767,17 +787,25 @@ def kb_export(
         Path, typer.Option("--out", "-o", help="CSV, TSV, Parquet or JSONL (by name); - for CSV.")
     ],
     kb: KbOpt = None,
+    reviewed: Annotated[
+        bool,
+        typer.Option(
+            "--reviewed", help="Write the review queue's decisions instead, as a CIViC-style evidence table."
+        ),
+    ] = False,
 ) -> None:
-    """Write every item with its provenance; `kb import` reads the file back."""
+    """Write every item with its provenance (`kb import` reads the file back), or with --reviewed the
+    reviewed items with their label, curator and the model's proposal."""
     from oncoclass.data.tables import save_frame
     from oncoclass.kb.load import export_frame
     from oncoclass.kb.store import open_store
+    from oncoclass.review.queue import reviewed_export
 
     check_output(out)
     with open_store(kb, create=False) as store:
-        frame = export_frame(store)
+        frame = reviewed_export(store) if reviewed else export_frame(store)
     save_frame(frame, out)
-    _done(f"{len(frame)} items written to", out)
+    _done(f"{len(frame)} {'reviewed ' if reviewed else ''}items written to", out)
 
 
 def render_hits(hits: list[Any]) -> str:
@@ -820,6 +848,124 @@ def kb_search(
         typer.echo(api.to_json([hit.to_dict() for hit in hits]))
     else:
         typer.echo(render_hits(hits))
+
+
+users_app = typer.Typer(
+    no_args_is_help=True, help="The curation team: add members, list them, revoke tokens."
+)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The member's name, as the history will show it.")],
+    role: Annotated[str, typer.Option("--role", help="curator (reviews) or admin (also adds items).")],
+    kb: KbOpt = None,
+) -> None:
+    """Add a member and print their token once: only its hash is kept, so it cannot be shown again."""
+    from oncoclass.kb.store import open_store
+    from oncoclass.review.users import add_user
+
+    with open_store(kb) as store:
+        user, token = add_user(store, name, role)
+    err(f"{user.role} {user.name} added; their token (shown once, keep it safe):")
+    typer.echo(token)
+
+
+@users_app.command("list")
+def users_list(kb: KbOpt = None) -> None:
+    """List the members, their roles and whether their token still works."""
+    from oncoclass.kb.store import open_store
+    from oncoclass.review.users import list_users
+
+    with open_store(kb, create=False) as store:
+        users = list_users(store)
+    for user in users:
+        state = "" if user["active"] else "  (revoked)"
+        typer.echo(f"{user['name']:<24} {user['role']:<8} since {user['created_at']:%Y-%m-%d}{state}")
+
+
+@users_app.command("revoke")
+def users_revoke(name: Annotated[str, typer.Argument(help="The member whose token stops working.")],
+                 kb: KbOpt = None) -> None:  # fmt: skip
+    """Revoke a member's token; their decisions stay in the history."""
+    from oncoclass.kb.store import open_store
+    from oncoclass.review.users import revoke_user
+
+    with open_store(kb, create=False) as store:
+        revoke_user(store, name)
+    typer.echo(f"{name}'s token is revoked")
+
+
+review_app = typer.Typer(
+    no_args_is_help=True,
+    help="The review queue: add statements with the model's proposal, refresh proposals, count decisions.",
+)
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("add")
+def review_add(
+    model: ModelDirOpt,
+    input: InputOpt,
+    kb: KbOpt = None,
+    text: TextOpt = None,
+    fmt: FormatOpt = "auto",
+    columns: ColumnsOpt = None,
+) -> None:
+    """Queue new statements (any input oncoclass reads) with the model's proposal; a statement already
+    queued is not queued again. Curators review them on the service's /review page."""
+    from oncoclass.kb.store import open_store
+    from oncoclass.review.queue import queue_table
+
+    spec = _spec(input, text, None, fmt, columns)
+    bundle = load_bundle(model)
+    table = api.load_input(spec, model=bundle.model)
+    with open_store(kb) as store, _Bar() as bar:
+        result = queue_table(store, bundle, table, added_by="command line", progress=bar)
+    _notes(list(table.attrs.get("notes", [])) + result.notes)
+    typer.echo(
+        f"{result.added} item(s) queued with model {result.model_id}'s proposals "
+        f"({result.already_queued} already in the queue) in {store.shown}"
+    )
+
+
+@review_app.command("refresh")
+def review_refresh(model: ModelDirOpt, kb: KbOpt = None) -> None:
+    """Give every open item this model's proposal (decided items keep the one they were decided on)."""
+    from oncoclass.kb.store import open_store
+    from oncoclass.review.queue import refresh
+
+    bundle = load_bundle(model)
+    with open_store(kb, create=False) as store, _Bar() as bar:
+        count = refresh(store, bundle, progress=bar)
+    typer.echo(f"{count} open item(s) now carry model {bundle.model_id}'s proposal")
+
+
+@review_app.command("stats")
+def review_stats_command(
+    kb: KbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Pending and reviewed items, how often curators kept the model's proposal, decisions per curator."""
+    from oncoclass.kb.store import open_store
+    from oncoclass.review.queue import review_stats
+
+    with open_store(kb, create=False) as store:
+        stats = review_stats(store)
+    if as_json:
+        typer.echo(api.to_json(stats.to_dict()))
+        return
+    agreement = "n/a" if stats.agreement is None else f"{stats.agreement:.0%}"
+    typer.echo(
+        f"{stats.pending} pending, {stats.reviewed} reviewed, {stats.decisions} decisions; "
+        f"curators kept the model's proposal in {agreement} of accepts and corrections"
+    )
+    for person in stats.by_curator:
+        typer.echo(
+            f"  {person['curator']}: {person['decisions']} decisions ({person['accept']} accepted, "
+            f"{person['correct']} corrected, {person['skip']} skipped, {person['comment']} comments)"
+        )
 
 
 def run(argv: list[str] | None = None) -> int:

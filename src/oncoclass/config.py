@@ -35,16 +35,31 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    input: InputSpec
+    #: The labelled table; may be None when the model learns from the store's review decisions alone.
+    input: InputSpec | None
     recipe: str = "default"
     cv_folds: int = 0
     seed: int = 0
     #: The evidence store (path or URL) whose retrieved evidence the model learns from.
     kb: str | None = None
+    #: Also learn from the items curators reviewed in the store's queue.
+    reviewed: bool = False
 
     def __post_init__(self) -> None:
         if self.cv_folds == 1 or self.cv_folds < 0:
             raise ConfigError(f"cross-validation needs 0 (none) or at least 2 folds, not {self.cv_folds}.")
+        if self.reviewed and self.kb is None:
+            raise ConfigError("reviewed items come from a store: name it (kb).")
+        if self.input is None and not self.reviewed:
+            raise ConfigError("training needs an input, or the reviewed items of a store.")
+
+    @property
+    def source(self) -> str:
+        """What the model learned from, as its metadata and messages name it."""
+        parts = [str(self.input.path)] if self.input is not None else []
+        if self.reviewed:
+            parts.append(f"reviewed items in {_shown_kb(self.kb)}")
+        return " + ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"job": "train", **asdict(self), "kb": _shown_kb(self.kb)}

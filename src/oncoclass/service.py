@@ -29,7 +29,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from oncoclass import __version__
 from oncoclass.api import predict_records
 from oncoclass.data.table import MAX_TEXT_CHARS
-from oncoclass.errors import ConfigError, InputError, OncoclassError
+from oncoclass.errors import AuthError, ConfigError, ConflictError, InputError, OncoclassError
 from oncoclass.explain import explain
 from oncoclass.kb.search import Query as KbQuery
 from oncoclass.kb.search import search
@@ -39,9 +39,12 @@ from oncoclass.persist import Bundle
 log = logging.getLogger("oncoclass.service")
 
 API_KEY_ENV = "ONCOCLASS_API_KEY"
-#: Routes anyone may call: the page, its assets, the docs and the health check.
-_OPEN_PREFIXES = ("/static/", "/docs", "/openapi.json")
-_OPEN_PATHS = {"/", "/health"}
+#: Routes anyone may call: the page, its assets, the docs and the health check. The review routes
+#: do not take the shared key either: each needs a curator's own token (routes/deps.py).
+_OPEN_PREFIXES = ("/static/", "/docs", "/openapi.json", "/review/")
+_OPEN_PATHS = {"/", "/health", "/review"}
+#: The pages (HTML), which get the page's Content-Security-Policy.
+_PAGES = {"/": "index.html", "/review": "review.html", "/review/dashboard": "dashboard.html"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ _HEADERS_DOCS, _HEADERS_PAGE, _HEADERS_API = _headers(_CSP_DOCS), _headers(_CSP_
 def security_headers(path: str) -> list[tuple[bytes, bytes]]:
     if path == "/docs":
         return _HEADERS_DOCS
-    return _HEADERS_PAGE if path == "/" or path.startswith("/static/") else _HEADERS_API
+    return _HEADERS_PAGE if path in _PAGES or path.startswith("/static/") else _HEADERS_API
 
 
 def log_safe(text: str, limit: int = 300) -> str:
@@ -536,6 +539,7 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
     )
     app.state.bundle = bundle
     app.state.settings = settings
+    app.state.store = store
     app.add_middleware(Guard, settings=settings, model_id=bundle.model_id)
     try:
         # Swagger UI 5 (it renders the OpenAPI 3.1 schema FastAPI writes), shipped inside the
@@ -567,7 +571,16 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
 
     @app.exception_handler(OncoclassError)
     async def oncoclass_error(request: Request, exc: OncoclassError) -> JSONResponse:
-        return _error(422, exc.message, exc.hint)
+        # The error's kind says its status (errors.py): 401 no token, 403 a role's limit, 404 no such
+        # record, 409 a stale version (with the record as it now is), 422 anything else.
+        response = _error(exc.http_status, exc.message, exc.hint)
+        if isinstance(exc, ConflictError):
+            response = JSONResponse(
+                status_code=409, content={"error": exc.message, "hint": exc.hint, "current": exc.current}
+            )
+        if isinstance(exc, AuthError):
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     def check_text(variants: list[VariantIn]) -> JSONResponse | None:
         for v in variants:
@@ -577,9 +590,19 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
                 )
         return None
 
-    @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
-        return FileResponse(os.path.join(_web_dir(), "index.html"), media_type="text/html")
+    def page_route(path: str, name: str) -> None:
+        def page() -> FileResponse:
+            return FileResponse(os.path.join(_web_dir(), name), media_type="text/html")
+
+        app.get(path, include_in_schema=False)(page)
+
+    page_route("/", _PAGES["/"])
+    if store is not None:  # the review pages and routes need the store that holds the queue
+        from oncoclass.routes import review
+
+        for path in ("/review", "/review/dashboard"):
+            page_route(path, _PAGES[path])
+        app.include_router(review.router)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

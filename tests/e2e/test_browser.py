@@ -167,3 +167,67 @@ def test_the_api_docs_render_every_operation(browser, server, lr_model) -> None:
         assert "Unable to render" not in browser.page_source
         ARTIFACTS.mkdir(exist_ok=True)
         browser.save_screenshot(str(ARTIFACTS / "docs.png"))
+
+
+def test_a_curator_reviews_in_the_page_and_the_correction_reaches_export_and_training(
+    browser, server, fast_model, synth_files, tmp_path, cli
+) -> None:
+    """The whole loop: an admin queues three statements, a curator signs in on /review, accepts two
+    with the keyboard and corrects one, and the correction is in the export and the next model."""
+    import json
+
+    import pandas as pd
+    from selenium.webdriver.common.by import By
+
+    from oncoclass.kb.store import open_store
+    from oncoclass.review.users import add_user
+
+    kb = tmp_path / "kb.sqlite"
+    statements = tmp_path / "new.csv"
+    pd.DataFrame(
+        {
+            "gene": ["BRAF", "TP53", "EGFR"],
+            "variation": ["V600E", "R175H", "T790M"],
+            "text": ["BRAF V600E activates MEK.", "R175H abolishes DNA binding.", "T790M resists."],
+        }
+    ).to_csv(statements, index=False)
+    assert cli(["review", "add", "-m", fast_model, "-i", statements, "--kb", kb]).returncode == 0
+    with open_store(kb) as store:
+        _, token = add_user(store, "ada", "curator")
+    with server(fast_model, "--kb", str(kb)) as live:
+        browser.get(live.url + "/review")
+        browser.find_element(By.ID, "token").send_keys(token)
+        browser.find_element(By.ID, "signin").click()
+        _wait(browser, lambda d: d.find_element(By.ID, "item").is_displayed())
+        assert "Signed in as ada (curator)" in browser.find_element(By.ID, "who").text
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "review-page.png"))
+        body = browser.find_element(By.TAG_NAME, "body")
+        corrected = None
+        for step in range(3):
+            meta = browser.find_element(By.ID, "item-meta").text
+            assert browser.find_elements(By.CSS_SELECTOR, "#choices button.choice")
+            if step == 1:  # correct this one to the label ranked second (key 2)
+                second = browser.find_elements(By.CSS_SELECTOR, "#choices button.choice")[1]
+                corrected = second.get_attribute("data-label")
+                body.send_keys("2")
+            else:
+                body.send_keys("a")
+            _wait(browser, lambda d, meta=meta: d.find_element(By.ID, "empty").is_displayed()
+                  or d.find_element(By.ID, "item-meta").text != meta)  # fmt: skip
+        _wait(browser, lambda d: d.find_element(By.ID, "empty").is_displayed())
+        browser.get(live.url + "/review/dashboard")
+        _wait(browser, lambda d: d.find_element(By.ID, "stats").is_displayed())
+        assert "3 reviewed" in browser.find_element(By.ID, "reviewed").text
+        assert "ada" in browser.find_element(By.ID, "by-curator").text
+        browser.save_screenshot(str(ARTIFACTS / "review-dashboard.png"))
+    out = tmp_path / "reviewed.tsv"
+    assert cli(["kb", "export", "--reviewed", "--kb", kb, "--out", out]).returncode == 0
+    export = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False)
+    assert len(export) == 3 and corrected in set(export["label"])
+    assert (export["label"] != export["model_prediction"]).sum() == 1
+    model = tmp_path / "next-model"
+    trained = cli(["train", "-m", "fast", "-i", synth_files["training_variants"], "--text",
+                       synth_files["training_text"], "--kb", kb, "--reviewed", "-o", model])  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads((model / "metadata.json").read_text())["training"]["reviewed_rows"] == 3

@@ -1,0 +1,179 @@
+"""``/review``: the curation queue over HTTP, for the page and for scripts. Each route parses the
+request, calls one function of :mod:`oncoclass.review.queue` and returns its data; errors are the
+library's (401 no token, 403 a curator on an admin route, 404 no such item, 409 a stale version)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from oncoclass.data.table import class_meanings
+from oncoclass.review import queue
+from oncoclass.routes.deps import AdminUser, BundleDep, CurrentUser, StoreDep
+from oncoclass.service import ErrorOut, VariantIn
+
+router = APIRouter(prefix="/review", tags=["review"])
+
+
+class ItemsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    items: list[VariantIn] = Field(min_length=1, description="Statements in the /predict shape.")
+
+
+class QueuedOut(BaseModel):
+    added: int
+    already_queued: int = Field(description="Statements already in the queue, not queued again.")
+    model_id: str
+
+
+class ItemOut(BaseModel):
+    id: int
+    external_id: str = Field(description="The id the item was sent with.")
+    version: int = Field(description="Send it back with a decision; it grows with each decision.")
+    status: Literal["open", "reviewed"]
+    gene: str
+    variation: str
+    text: str
+    disease: str
+    drugs: str
+    context: str
+    citation: str
+    label: str = Field(description="The curators' label; empty until one is accepted or corrected.")
+    model_id: str
+    prediction: str = Field(description="The model's proposed label.")
+    probability: float
+    margin: float = Field(description="The proposal's probability minus the second label's.")
+    probabilities: dict[str, float]
+    meanings: dict[str, str] | None = Field(description="What each label means, for Kaggle's classes.")
+    explanation: dict[str, Any]
+    created_at: str
+    updated_at: str
+    evidence: list[dict[str, Any]] = Field(description="The store's evidence on the variant, closest first.")
+    remaining: int | None = Field(description="Open items this curator has not skipped (next only).")
+
+
+class ChangesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    gene: str | None = Field(default=None, max_length=100)
+    variation: str | None = Field(default=None, max_length=300)
+    text: str | None = None
+    disease: str | None = Field(default=None, max_length=1000)
+    drugs: str | None = Field(default=None, max_length=1000)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    action: Literal["accept", "correct", "skip", "comment"]
+    version: int = Field(ge=1, description="The item's version the decision was made on.")
+    label: str = Field(default="", max_length=200, description="The right label (correct only).")
+    comment: str = Field(default="", max_length=10_000)
+    changes: ChangesIn | None = Field(default=None, description="Other fields corrected (correct only).")
+
+
+class DecisionOut(BaseModel):
+    version: int
+    curator: str
+    action: str
+    label: str
+    comment: str
+    changes: dict[str, str]
+    proposed: str = Field(description="The model's proposal when the decision was made.")
+    model_id: str
+    created_at: str
+
+
+class ConflictOut(ErrorOut):
+    current: ItemOut = Field(description="The item as it now is: decide again on its version.")
+
+
+class StatsOut(BaseModel):
+    pending: int
+    reviewed: int
+    decisions: int
+    agreement: float | None = Field(description="Share of accepts and corrections that kept the proposal.")
+    by_day: list[dict[str, Any]]
+    by_curator: list[dict[str, Any]]
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+
+
+def _shown(view: queue.ItemView) -> dict[str, Any]:
+    return {**view.to_dict(), "meanings": class_meanings(list(view.probabilities)) or None}
+
+
+_AUTH = {401: {"model": ErrorOut, "description": "No token, or a wrong or revoked one."}}
+_ADMIN = {**_AUTH, 403: {"model": ErrorOut, "description": "A curator's token on an admin route."}}
+_ITEM = {**_AUTH, 404: {"model": ErrorOut, "description": "No such item."}}
+
+
+@router.get("/me", response_model=MeOut, responses=_AUTH)
+def me(user: CurrentUser) -> Any:
+    """Who the token belongs to (the page signs in with it)."""
+    return {"name": user.name, "role": user.role}
+
+
+@router.post("/items", response_model=QueuedOut, responses=_ADMIN)
+def add_items(body: ItemsIn, user: AdminUser, store: StoreDep, bundle: BundleDep) -> Any:
+    """Queue statements with the served model's proposal (admins only); one already queued is not
+    queued again."""
+    result = queue.queue_records(store, bundle, [v.model_dump() for v in body.items], added_by=user.name)
+    return {"added": result.added, "already_queued": result.already_queued, "model_id": result.model_id}
+
+
+@router.get(
+    "/next",
+    response_model=ItemOut,
+    responses={**_AUTH, 204: {"description": "Nothing left for this curator."}},
+)
+def next_item(
+    user: CurrentUser,
+    store: StoreDep,
+    bundle: BundleDep,
+    order: Annotated[Literal["uncertain", "margin", "date", "gene"], Query()] = "uncertain",
+) -> Any:
+    """The next open item for this curator, with the proposal, its explanation and the evidence."""
+    view = queue.next_item(store, user, order=order)
+    if view is None:
+        return Response(status_code=204)
+    return _shown(queue.explained(store, bundle, view))
+
+
+@router.get("/items/{item_id}", response_model=ItemOut, responses=_ITEM)
+def get_item(item_id: int, user: CurrentUser, store: StoreDep, bundle: BundleDep) -> Any:
+    return _shown(queue.explained(store, bundle, queue.get_item(store, item_id)))
+
+
+@router.post(
+    "/items/{item_id}/decision",
+    response_model=ItemOut,
+    responses={**_ITEM, 409: {"model": ConflictOut, "description": "The version is stale."}},
+)
+def decide(item_id: int, body: DecisionIn, user: CurrentUser, store: StoreDep) -> Any:
+    """Accept the proposal, correct the label (and other fields), skip, or comment; the item's new
+    state comes back. A stale ``version`` is refused with 409 and the item as it now is."""
+    changes = {k: v for k, v in (body.changes.model_dump() if body.changes else {}).items() if v is not None}
+    view = queue.decide(
+        store, item_id, user, action=body.action, version=body.version, label=body.label,
+        comment=body.comment, changes=changes,
+    )  # fmt: skip
+    return _shown(view)
+
+
+@router.get("/items/{item_id}/history", response_model=list[DecisionOut], responses=_ITEM)
+def history(item_id: int, user: CurrentUser, store: StoreDep) -> Any:
+    """Every decision on the item, oldest first."""
+    return [vars(d) for d in queue.history(store, item_id)]
+
+
+@router.get("/stats", response_model=StatsOut, responses=_AUTH)
+def stats(user: CurrentUser, store: StoreDep) -> Any:
+    """Pending and reviewed counts, agreement of model and curators by day, decisions per curator."""
+    return queue.review_stats(store).to_dict()

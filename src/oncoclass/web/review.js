@@ -1,0 +1,244 @@
+// The review page: signs in with a curator's token (kept for this tab only), shows the next item,
+// and sends decisions. Keyboard first: a accept, 1-9 correct to a label, s/n skip, h history.
+"use strict";
+const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = "oncoclass-review-token";
+let current = null;
+let choices = [];
+let busy = false;
+
+function el(tag, attrs, text) {
+  const node = document.createElement(tag);
+  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+function notice(message) {
+  $("notice").textContent = message;
+  $("notice").hidden = !message;
+}
+
+async function call(method, path, payload) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` };
+  if (payload !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method, headers, body: payload === undefined ? undefined : JSON.stringify(payload),
+  });
+  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  return { status: response.status, body };
+}
+
+function problem(status, body) {
+  const text = body && body.error ? body.error + (body.hint ? " " + body.hint : "") : `status ${status}`;
+  if (status === 401) return "Sign-in failed: " + text;
+  if (status === 403) return "Not allowed: " + text;
+  return "The service refused this: " + text;
+}
+
+async function signIn(event) {
+  if (event) event.preventDefault();
+  const typed = $("token").value.trim();
+  if (typed) sessionStorage.setItem(TOKEN_KEY, typed);
+  const { status, body } = await call("GET", "/review/me");
+  if (status !== 200) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    if (typed) showError(problem(status, body));
+    return;
+  }
+  showError("");
+  $("token").value = "";
+  $("signin-form").hidden = true;
+  $("workspace").hidden = false;
+  $("who").textContent = `Signed in as ${body.name} (${body.role}).`;
+  await loadNext();
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  current = null;
+  $("workspace").hidden = true;
+  $("signin-form").hidden = false;
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+// The statement with the words that pushed the model toward its proposal marked; built from text
+// nodes, never from HTML, so a statement cannot inject markup.
+function renderStatement(text, words) {
+  const box = $("statement");
+  box.replaceChildren();
+  const wanted = (words || []).filter((w) => w && w.trim()).sort((a, b) => b.length - a.length);
+  if (!text) {
+    box.append(el("p", { class: "note" }, "No text: the proposal rests on the gene, the variation and the store's evidence."));
+    return;
+  }
+  if (!wanted.length) {
+    box.append(document.createTextNode(text));
+    return;
+  }
+  const pattern = new RegExp(`\\b(${wanted.map(escapeRegExp).join("|")})\\b`, "gi");
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    box.append(document.createTextNode(text.slice(last, match.index)));
+    box.append(el("mark", { class: "toward" }, match[0]));
+    last = match.index + match[0].length;
+  }
+  box.append(document.createTextNode(text.slice(last)));
+}
+
+function renderChoices(item) {
+  const box = $("choices");
+  box.replaceChildren();
+  choices = Object.entries(item.probabilities).sort((a, b) => b[1] - a[1]).map(([label]) => label);
+  choices.forEach((label, i) => {
+    const p = item.probabilities[label];
+    const button = el("button", { type: "button", class: "choice" + (label === item.prediction ? " proposed" : ""),
+      "data-label": label, title: label });
+    const meaning = item.meanings && item.meanings[label] ? ` ${item.meanings[label]}` : "";
+    if (i < 9) button.append(el("kbd", {}, String(i + 1)), document.createTextNode(" "));
+    button.append(document.createTextNode(`${label}${meaning} · ${(100 * p).toFixed(0)}%`));
+    button.addEventListener("click", () => pick(label));
+    box.append(button);
+  });
+}
+
+function renderReasons(explanation) {
+  const list = $("reasons");
+  list.replaceChildren();
+  for (const reason of (explanation.toward || []).slice(0, 8)) {
+    list.append(el("li", {}, `${reason.feature} (${reason.source}) +${reason.contribution.toFixed(2)}`));
+  }
+  if (!list.children.length) list.append(el("li", { class: "note" }, "No explanation for this item."));
+}
+
+function renderEvidence(evidence) {
+  const list = $("evidence");
+  list.replaceChildren();
+  for (const hit of evidence || []) {
+    const li = el("li", { class: "evidence-item" });
+    li.append(el("strong", {}, `${hit.gene} ${hit.variation}`), document.createTextNode(
+      ` ${hit.label ? "[" + hit.label + "] " : ""}${hit.citation || hit.source + ":" + hit.source_id} — ${hit.statement.slice(0, 240)}`));
+    list.append(li);
+  }
+  if (!list.children.length) list.append(el("li", { class: "note" }, "Nothing in the store on this variant or gene."));
+}
+
+function render(item) {
+  current = item;
+  $("empty").hidden = true;
+  $("item").hidden = false;
+  $("variant").textContent = `${item.gene} ${item.variation}`;
+  $("item-meta").textContent = `item ${item.id} · ${item.status} · version ${item.version}` +
+    (item.label ? ` · label ${item.label}` : "");
+  $("context-line").textContent = [item.disease && `Disease: ${item.disease}`, item.drugs && `Drugs: ${item.drugs}`,
+    item.citation && `Citation: ${item.citation}`].filter(Boolean).join(" · ");
+  renderStatement(item.text, (item.explanation || {}).words);
+  $("proposal").textContent = `${item.prediction} (${(100 * item.probability).toFixed(0)}%)`;
+  $("proposal-note").textContent = `Proposed by model ${item.model_id}. A calibrated ${(100 * item.probability).toFixed(0)}% ` +
+    `means that of the items proposed with this confidence, about that share carry this label.`;
+  renderChoices(item);
+  renderReasons(item.explanation || {});
+  renderEvidence(item.evidence);
+  for (const name of ["gene", "variation", "disease", "drugs"]) $(`edit-${name}`).value = item[name];
+  $("comment").value = "";
+  $("history").replaceChildren();
+  $("history-box").open = false;
+  if (item.remaining !== null && item.remaining !== undefined) $("remaining").textContent = `${item.remaining} open for you`;
+}
+
+async function loadNext() {
+  const { status, body } = await call("GET", `/review/next?order=${encodeURIComponent($("order").value)}`);
+  if (status === 204) {
+    current = null;
+    $("item").hidden = true;
+    $("empty").hidden = false;
+    $("remaining").textContent = "0 open for you";
+    return;
+  }
+  if (status !== 200) return showError(problem(status, body));
+  showError("");
+  render(body);
+}
+
+function changedFields() {
+  const changes = {};
+  for (const name of ["gene", "variation", "disease", "drugs"]) {
+    const value = $(`edit-${name}`).value.trim();
+    if (value !== current[name]) changes[name] = value;
+  }
+  return changes;
+}
+
+async function decide(payload, advance) {
+  if (!current || busy) return;
+  busy = true;
+  try {
+    const { status, body } = await call("POST", `/review/items/${current.id}/decision`, { version: current.version, ...payload });
+    if (status === 409) {
+      notice(`Someone decided on this item first; it is now at version ${body.current.version}` +
+        (body.current.label ? ` with label ${body.current.label}` : "") + ". Review it again.");
+      render({ ...body.current, meanings: current.meanings, remaining: current.remaining });
+      return;
+    }
+    if (status !== 200) return showError(problem(status, body));
+    showError("");
+    notice(payload.action === "comment" ? "Comment saved." :
+      payload.action === "skip" ? "Skipped." : `Saved: ${body.label}.`);
+    if (advance) await loadNext(); else render({ ...body, remaining: current.remaining });
+  } finally {
+    busy = false;
+  }
+}
+
+function pick(label) {
+  const changes = changedFields();
+  if (label === current.prediction && !Object.keys(changes).length) return decide({ action: "accept" }, true);
+  return decide({ action: "correct", label, changes: Object.keys(changes).length ? changes : undefined }, true);
+}
+
+async function showHistory() {
+  if (!current) return;
+  const { status, body } = await call("GET", `/review/items/${current.id}/history`);
+  if (status !== 200) return showError(problem(status, body));
+  const list = $("history");
+  list.replaceChildren();
+  for (const step of body) {
+    const what = step.action + (step.label ? ` → ${step.label}` : "") + (step.comment ? ` “${step.comment}”` : "");
+    list.append(el("li", {}, `${step.created_at.slice(0, 19).replace("T", " ")} ${step.curator}: ${what} (proposal ${step.proposed})`));
+  }
+  if (!body.length) list.append(el("li", { class: "note" }, "No decisions yet."));
+  $("history-box").open = true;
+}
+
+document.addEventListener("keydown", (event) => {
+  if ($("workspace").hidden || !current) return;
+  const target = event.target;
+  if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT")) return;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key === "a") decide({ action: "accept" }, true);
+  else if (event.key === "s" || event.key === "n") decide({ action: "skip" }, true);
+  else if (event.key === "h") showHistory();
+  else if (/^[1-9]$/.test(event.key) && choices[Number(event.key) - 1]) pick(choices[Number(event.key) - 1]);
+  else return;
+  event.preventDefault();
+});
+
+$("signin-form").addEventListener("submit", signIn);
+$("signout").addEventListener("click", signOut);
+$("order").addEventListener("change", loadNext);
+$("accept").addEventListener("click", () => decide({ action: "accept" }, true));
+$("skip").addEventListener("click", () => decide({ action: "skip" }, true));
+$("comment-save").addEventListener("click", () => {
+  const text = $("comment").value.trim();
+  if (text) decide({ action: "comment", comment: text }, false);
+});
+$("history-box").addEventListener("toggle", () => { if ($("history-box").open && !$("history").children.length) showHistory(); });
+if (sessionStorage.getItem(TOKEN_KEY)) signIn();
