@@ -91,11 +91,22 @@ def test_schemathesis_finds_nothing(default_model: Path, synth_kb: Path, server,
         "not_a_server_error,status_code_conformance,content_type_conformance,"
         "response_schema_conformance,negative_data_rejection"
     )
-    # With a store, so /evidence answers with hits rather than 404.
-    with server(default_model, "--kb", str(synth_kb), ONCOCLASS_API_KEY="s3cret") as live:
+    # With a store, so /evidence answers with hits rather than 404, and the review routes are served;
+    # with an admin's token, so they are exercised past the sign-in (on a copy: users are added).
+    import shutil
+
+    from oncoclass.kb.store import open_store
+    from oncoclass.review.users import add_user
+
+    kb = tmp_path / "kb.sqlite"
+    shutil.copy(synth_kb, kb)
+    with open_store(kb) as store:
+        _, token = add_user(store, "fuzzer", "admin")
+    with server(default_model, "--kb", str(kb), ONCOCLASS_API_KEY="s3cret") as live:
         result = subprocess.run(
-            [str(exe), "run", live.url + "/openapi.json", "-H", "X-API-Key: s3cret", "--checks", checks,
-             "--max-time", seconds, "--seed", "1", "--no-color"],
+            [str(exe), "run", live.url + "/openapi.json", "-H", "X-API-Key: s3cret", "-H",
+             f"Authorization: Bearer {token}", "--checks", checks, "--max-time", seconds, "--seed", "1",
+             "--no-color"],
             capture_output=True, text=True, timeout=int(seconds) + 300, cwd=tmp_path,
         )  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

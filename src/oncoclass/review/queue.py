@@ -29,6 +29,7 @@ from oncoclass.data.table import (
     MAX_TEXT_CHARS,
     TEXT,
     VARIATION,
+    class_meanings,
     joined_context,
     split_context,
 )
@@ -89,6 +90,8 @@ class ItemView:
     probability: float
     margin: float
     probabilities: dict[str, float]
+    #: What each label means, for Kaggle's classes (None for other label sets).
+    meanings: dict[str, str] | None
     explanation: dict[str, Any]
     created_at: str
     updated_at: str
@@ -300,7 +303,13 @@ def refresh(store: Store, bundle: Any, *, progress: Progress = None) -> int:
 # --- reading -------------------------------------------------------------------------------------
 
 
+def _iso(moment: datetime) -> str:
+    """A stored time as ISO 8601 in UTC (SQLite hands times back without their zone)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 def _view(row: Any, *, remaining: int | None = None) -> ItemView:
+    probabilities = json.loads(row.probabilities or "{}")
     return ItemView(
         id=row.id,
         external_id=row.external_id,
@@ -318,10 +327,11 @@ def _view(row: Any, *, remaining: int | None = None) -> ItemView:
         prediction=row.prediction,
         probability=row.probability,
         margin=row.margin,
-        probabilities=json.loads(row.probabilities or "{}"),
+        probabilities=probabilities,
+        meanings=class_meanings(list(probabilities)) or None,
         explanation=json.loads(row.explanation or "{}"),
-        created_at=row.created_at.isoformat(),
-        updated_at=row.updated_at.isoformat(),
+        created_at=_iso(row.created_at),
+        updated_at=_iso(row.updated_at),
         remaining=remaining,
     )
 
@@ -394,7 +404,7 @@ def history(store: Store, item_id: int) -> list[DecisionView]:
             changes=json.loads(d.changes or "{}"),
             proposed=d.proposed,
             model_id=d.model_id,
-            created_at=d.created_at.isoformat(),
+            created_at=_iso(d.created_at),
         )
         for d in rows
     ]
@@ -685,7 +695,7 @@ def reviewed_export(store: Store) -> pd.DataFrame:
                 round(item.probability, 4),
                 item.model_id,
                 item.curator,
-                item.decided_at.isoformat(),
+                _iso(item.decided_at),
                 int(item.n),
             )
         )

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from oncoclass.data.table import class_meanings
 from oncoclass.review import queue
 from oncoclass.routes.deps import AdminUser, BundleDep, CurrentUser, StoreDep
 from oncoclass.service import ErrorOut, VariantIn
@@ -69,7 +68,7 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     action: Literal["accept", "correct", "skip", "comment"]
-    version: int = Field(ge=1, description="The item's version the decision was made on.")
+    version: int = Field(ge=1, le=2**31 - 1, description="The item's version the decision was made on.")
     label: str = Field(default="", max_length=200, description="The right label (correct only).")
     comment: str = Field(default="", max_length=10_000)
     changes: ChangesIn | None = Field(default=None, description="Other fields corrected (correct only).")
@@ -105,9 +104,8 @@ class MeOut(BaseModel):
     role: str
 
 
-def _shown(view: queue.ItemView) -> dict[str, Any]:
-    return {**view.to_dict(), "meanings": class_meanings(list(view.probabilities)) or None}
-
+#: An item's ID as the database stores it (a 32-bit integer on PostgreSQL).
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 _AUTH = {401: {"model": ErrorOut, "description": "No token, or a wrong or revoked one."}}
 _ADMIN = {**_AUTH, 403: {"model": ErrorOut, "description": "A curator's token on an admin route."}}
@@ -143,12 +141,12 @@ def next_item(
     view = queue.next_item(store, user, order=order)
     if view is None:
         return Response(status_code=204)
-    return _shown(queue.explained(store, bundle, view))
+    return queue.explained(store, bundle, view).to_dict()
 
 
 @router.get("/items/{item_id}", response_model=ItemOut, responses=_ITEM)
-def get_item(item_id: int, user: CurrentUser, store: StoreDep, bundle: BundleDep) -> Any:
-    return _shown(queue.explained(store, bundle, queue.get_item(store, item_id)))
+def get_item(item_id: ItemId, user: CurrentUser, store: StoreDep, bundle: BundleDep) -> Any:
+    return queue.explained(store, bundle, queue.get_item(store, item_id)).to_dict()
 
 
 @router.post(
@@ -156,7 +154,7 @@ def get_item(item_id: int, user: CurrentUser, store: StoreDep, bundle: BundleDep
     response_model=ItemOut,
     responses={**_ITEM, 409: {"model": ConflictOut, "description": "The version is stale."}},
 )
-def decide(item_id: int, body: DecisionIn, user: CurrentUser, store: StoreDep) -> Any:
+def decide(item_id: ItemId, body: DecisionIn, user: CurrentUser, store: StoreDep) -> Any:
     """Accept the proposal, correct the label (and other fields), skip, or comment; the item's new
     state comes back. A stale ``version`` is refused with 409 and the item as it now is."""
     changes = {k: v for k, v in (body.changes.model_dump() if body.changes else {}).items() if v is not None}
@@ -164,11 +162,11 @@ def decide(item_id: int, body: DecisionIn, user: CurrentUser, store: StoreDep) -
         store, item_id, user, action=body.action, version=body.version, label=body.label,
         comment=body.comment, changes=changes,
     )  # fmt: skip
-    return _shown(view)
+    return view.to_dict()
 
 
 @router.get("/items/{item_id}/history", response_model=list[DecisionOut], responses=_ITEM)
-def history(item_id: int, user: CurrentUser, store: StoreDep) -> Any:
+def history(item_id: ItemId, user: CurrentUser, store: StoreDep) -> Any:
     """Every decision on the item, oldest first."""
     return [vars(d) for d in queue.history(store, item_id)]
 

@@ -185,7 +185,7 @@ async function decide(payload, advance) {
     if (status === 409) {
       notice(`Someone decided on this item first; it is now at version ${body.current.version}` +
         (body.current.label ? ` with label ${body.current.label}` : "") + ". Review it again.");
-      render({ ...body.current, meanings: current.meanings, remaining: current.remaining });
+      render({ ...body.current, remaining: current.remaining });
       return;
     }
     if (status !== 200) return showError(problem(status, body));
