@@ -15,6 +15,14 @@ import pandas as pd
 
 from oncoclass import __version__
 from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig
+from oncoclass.conformal import (
+    calibration,
+    check_coverage,
+    cross_conformal,
+    membership,
+    prediction_sets,
+    set_metrics,
+)
 from oncoclass.data import load_table
 from oncoclass.data.table import (
     EVIDENCE_IDS,
@@ -30,7 +38,7 @@ from oncoclass.data.table import (
     records_to_table,
     table_hash,
 )
-from oncoclass.errors import InputError, TrainingError
+from oncoclass.errors import ConfigError, InputError, TrainingError
 from oncoclass.evaluate import align_proba, cross_validate, metrics, prior_proba, splits
 from oncoclass.features import text_reduction
 from oncoclass.kb.retrieve import attach, ensure, with_store
@@ -42,7 +50,10 @@ from oncoclass.progress import Progress
 
 #: What a predictions file holds beside ``ID`` and one probability column per class.
 PREDICTION = "prediction"
-PREDICTION_INFO_COLUMNS: tuple[str, ...] = (PREDICTION, TEXT_SOURCE, EVIDENCE_IDS)
+PREDICTION_SET = "prediction_set"
+PREDICTION_INFO_COLUMNS: tuple[str, ...] = (PREDICTION, PREDICTION_SET, TEXT_SOURCE, EVIDENCE_IDS)
+#: The coverage whose sets `evaluate` and `train --cv` report (coverage and average size).
+SET_COVERAGE = 0.9
 
 #: Rows per predict_proba call: bounds memory on large inputs and paces the progress bar.
 PREDICT_CHUNK_ROWS = 2000
@@ -183,7 +194,7 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
     table, evidence = with_store(table, config.kb, training=True)
     notes = notes + _rare_label_notes(table)
     started = time.perf_counter()
-    cv_metrics = None
+    cv_metrics = conformal = None
     if config.cv_folds:
         if progress is not None:
             progress.start(config.cv_folds, "cross-validating")
@@ -193,6 +204,9 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
             k: v for k, v in metrics(table[LABEL], oof, labels).items() if not isinstance(v, (list, dict))
         }
         cv_metrics["folds"] = config.cv_folds
+        cv_metrics.update(cross_conformal(table[LABEL].to_numpy(), oof, folds, labels, SET_COVERAGE))
+        # The out-of-fold scores calibrate `predict --coverage`'s sets of labels.
+        conformal = calibration(table[LABEL].to_numpy(), oof, labels, folds=config.cv_folds)
     model.fit(table, table[LABEL].to_numpy())
     created = datetime.now(UTC)
     data_hash = table_hash(table)
@@ -216,6 +230,7 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
             "fit_seconds": round(time.perf_counter() - started, 2),
         },
         "cv": cv_metrics,
+        "conformal": conformal,
         "evidence": evidence,
         "created": created.isoformat(),
         "libraries": library_versions(),
@@ -269,9 +284,26 @@ def probabilities(bundle: Bundle, table: pd.DataFrame) -> np.ndarray:
     return proba / proba.sum(axis=1, keepdims=True)
 
 
-def predict_table(bundle: Bundle, table: pd.DataFrame, *, progress: Progress = None) -> pd.DataFrame:
+def conformal_scores(bundle: Bundle) -> np.ndarray:
+    """The calibration scores a model keeps for sets of labels; refused when it has none."""
+    kept = bundle.metadata.get("conformal") or {}
+    if not kept.get("scores"):
+        raise ConfigError(
+            f"model {bundle.model_id} has no calibration for sets of labels: they are calibrated on "
+            "out-of-fold probabilities, computed when a model is trained with cross-validation.",
+            hint="Retrain it with `oncoclass train … --cv 5`.",
+        )
+    return np.asarray(kept["scores"], dtype=float)
+
+
+def predict_table(
+    bundle: Bundle, table: pd.DataFrame, *, progress: Progress = None, coverage: float | None = None
+) -> pd.DataFrame:
     """``ID``, one probability column per class (``class1``… for Kaggle's classes), then the top
-    class (``prediction``) and what the prediction used (``text_source``, ``evidence_ids``)."""
+    class (``prediction``), with ``coverage`` the set of labels holding the true one with that
+    probability (``prediction_set``, labels joined by ``|``), and what the prediction used
+    (``text_source``, ``evidence_ids``)."""
+    scores = conformal_scores(bundle) if coverage is not None else None
     starts = range(0, len(table), PREDICT_CHUNK_ROWS)
     if progress is not None:
         progress.start(len(starts), "predicting")
@@ -284,6 +316,8 @@ def predict_table(bundle: Bundle, table: pd.DataFrame, *, progress: Progress = N
     out = pd.DataFrame(proba, columns=label_columns(bundle.labels))
     out.insert(0, "ID", table[ID].to_numpy())
     out[PREDICTION] = np.asarray(bundle.labels, dtype=object)[proba.argmax(axis=1)] if len(proba) else []
+    if scores is not None and coverage is not None:
+        out[PREDICTION_SET] = prediction_sets(proba, scores, bundle.labels, coverage) if len(proba) else []
     # What each prediction used: the row's own text, the store's, or neither; and the store's
     # items it drew on (source:source_id), so a curator can read them.
     table = ensure(table)
@@ -323,12 +357,21 @@ def predict_records(
 
 
 def predict(
-    bundle: Bundle, spec: InputSpec, *, kb: str | None = None, progress: Progress = None
+    bundle: Bundle,
+    spec: InputSpec,
+    *,
+    kb: str | None = None,
+    progress: Progress = None,
+    coverage: float | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
+    if coverage is not None:  # refused before the input is read, not after
+        check_coverage(coverage)
+        conformal_scores(bundle)
     table = load_input(spec, model=bundle.model)
     notes = list(table.attrs.get("notes", []))
     table, _ = with_store(table, kb)
-    return predict_table(bundle, table, progress=progress), notes + store_notes(bundle, kb)
+    predictions = predict_table(bundle, table, progress=progress, coverage=coverage)
+    return predictions, notes + store_notes(bundle, kb)
 
 
 def store_notes(bundle: Bundle, kb: str | None) -> list[str]:
@@ -431,6 +474,7 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, 
         oof = cross_validate(recipe.build(), table, folds=folds, labels=labels, progress=progress)
         seconds[recipe.name] = round(time.perf_counter() - started, 2)
         results[recipe.name] = metrics(y, oof, labels)
+        results[recipe.name].update(cross_conformal(y, oof, folds, labels, SET_COVERAGE))
         results[recipe.name]["seconds"] = seconds[recipe.name]
         predictions[recipe.name] = oof
     return {
@@ -510,11 +554,14 @@ def holdout(bundle: Bundle, spec: InputSpec, *, skip_unknown_labels: bool = Fals
     trained = np.repeat(labels, [int(counts.get(lab, 0)) for lab in labels])
     prior = prior_proba(trained if len(trained) else y, len(table), labels)
     name = bundle.model_id
+    scored = metrics(y, proba, labels)
+    if (bundle.metadata.get("conformal") or {}).get("scores"):  # the model's own calibration
+        scored.update(set_metrics(y, membership(proba, conformal_scores(bundle), SET_COVERAGE), labels))
     return {
         "oncoclass_version": __version__,
         "settings": {"model": str(bundle.path), "model_id": name, "input": spec.path},
         "data": _data_summary(table, labels, spec.path, notes),
-        "results": {"prior": metrics(y, prior, labels), name: metrics(y, proba, labels)},
+        "results": {"prior": metrics(y, prior, labels), name: scored},
         "oof": {name: proba.round(6).tolist()},
         "ids": table[ID].tolist(),
         "rows": _row_details(table),

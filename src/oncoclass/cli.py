@@ -109,13 +109,18 @@ def _fmt_matrix(title: str, labels: list[str], matrix: list[list[float]], intege
 
 
 def render_scores(rows: dict[str, dict[str, Any]]) -> str:
+    sets = any("set_coverage" in m for m in rows.values())
     header = f"{'recipe':<14}{'log loss':>10}{'accuracy':>10}{'macro-F1':>10}{'miscl. %':>10}{'ECE':>8}"
+    header += f"{'90% set holds':>15}{'set size':>10}" if sets else ""
     lines = [header, "-" * len(header)]
     for name, m in rows.items():
-        lines.append(
+        line = (
             f"{name:<14}{m['log_loss']:>10.4f}{m['accuracy']:>10.4f}{m['macro_f1']:>10.4f}"
             f"{m['misclassified_pct']:>10.2f}{m['ece']:>8.4f}"
         )
+        if sets and "set_coverage" in m:
+            line += f"{m['set_coverage']:>15.1%}{m['set_size']:>10.2f}"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -237,7 +242,11 @@ def train(
     )
     if meta.get("cv"):
         cv_m = meta["cv"]
-        typer.echo(f"{cv}-fold CV: log loss {cv_m['log_loss']:.4f}, accuracy {cv_m['accuracy']:.4f}")
+        typer.echo(
+            f"{cv}-fold CV: log loss {cv_m['log_loss']:.4f}, accuracy {cv_m['accuracy']:.4f}; "
+            f"90 % sets of labels hold the true one in {cv_m['set_coverage']:.1%} of rows, "
+            f"{cv_m['set_size']:.2f} labels on average"
+        )
     typer.echo(f"model {meta['model_id']} saved to {result.path}")
 
 
@@ -268,12 +277,25 @@ def predict(
         Path | None, typer.Option("--rejects", help="Reject file (default: OUT.rejects.csv).")
     ] = None,
     kb: UseKbOpt = None,
+    coverage: Annotated[
+        float | None,
+        typer.Option(
+            "--coverage",
+            min=0.5,
+            max=0.999,
+            help="Add prediction_set: the labels that hold the true one with this probability, e.g. 0.9 "
+            "(needs a model trained with --cv).",
+        ),
+    ] = None,
 ) -> None:
     """Write class probabilities: ID, one column per class (Kaggle: class1..class9), then the top class
-    (prediction) and what it used (text_source, evidence_ids); --out - writes CSV to standard output."""
+    (prediction), with --coverage the set of labels (prediction_set), and what it used (text_source,
+    evidence_ids); --out - writes CSV to standard output."""
     spec = _spec(input, text, labels, fmt, columns)
     if engine == "dask" and kb is not None:
         raise ConfigError("--kb works with --engine local for now; the Dask engine reads no store.")
+    if engine == "dask" and coverage is not None:
+        raise ConfigError("--coverage works with --engine local for now.")
     if engine == "dask":
         from oncoclass.batch import predict_dask
 
@@ -296,7 +318,7 @@ def predict(
         check_output(api.sidecar_path(Path(out)), inputs=spec.paths)
     bundle = load_bundle(model)
     with _Bar() as bar:
-        predictions, notes = api.predict(bundle, spec, kb=kb, progress=bar)
+        predictions, notes = api.predict(bundle, spec, kb=kb, progress=bar, coverage=coverage)
     api.write_predictions(predictions, out, bundle)
     _notes(notes)
     _done(f"{len(predictions)} predictions by model {bundle.model_id} written to", out)

@@ -221,19 +221,22 @@ def render(report: dict[str, Any], *, title: str = "oncoclass evaluation") -> st
     # Scores
     parts.append("<h2>Scores</h2>")
     header = ["recipe", "log loss", "accuracy", "macro-F1", "misclassified %", "ECE", "seconds"]
+    sets = any("set_coverage" in m for m in results.values())
+    if sets:  # conformal sets of labels at 90 %: how often they hold the true label, and their size
+        header[-1:-1] = ["90 % sets hold the label", "labels per set"]
     rows, classes = [], []
     for name, m in results.items():
-        rows.append(
-            [
-                name + (" (class prior baseline)" if name == "prior" else ""),
-                f"{m['log_loss']:.4f}",
-                f"{m['accuracy']:.4f}",
-                f"{m['macro_f1']:.4f}",
-                f"{m['misclassified_pct']:.1f}",
-                f"{m['ece']:.4f}",
-                "" if "seconds" not in m else f"{m['seconds']:.1f}",
-            ]
-        )
+        cells = [
+            name + (" (class prior baseline)" if name == "prior" else ""),
+            f"{m['log_loss']:.4f}",
+            f"{m['accuracy']:.4f}",
+            f"{m['macro_f1']:.4f}",
+            f"{m['misclassified_pct']:.1f}",
+            f"{m['ece']:.4f}",
+        ]
+        if sets:
+            cells += [f"{m['set_coverage']:.1%}", f"{m['set_size']:.2f}"] if "set_coverage" in m else ["", ""]
+        rows.append([*cells, "" if "seconds" not in m else f"{m['seconds']:.1f}"])
         classes.append("baseline" if name == "prior" else "")
     parts.append(_table(header, rows, classes))
     if len(recipes) > 1:
