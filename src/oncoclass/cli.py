@@ -628,9 +628,10 @@ def render_explanation(result: dict[str, Any]) -> str:
         lines.append("  by source: " + ", ".join(f"{k} {v:+.3f}" for k, v in cls["by_source"].items()))
         for title, items in (("toward", cls["toward"]), ("against", cls["against"])):
             lines.append(f"  {title}:")
-            lines += [f"    {c['contribution']:+.3f}  {c['feature']}  [{c['source']}]" for c in items] or [
-                "    none"
-            ]
+            lines += [
+                f"    {c['contribution']:+.3f}  {c['phrase'] or c['feature']}  [{c['feature']}]"
+                for c in items
+            ] or ["    none"]
         if cls["sentences"]:
             lines.append("  strongest sentences:")
             for sentence in cls["sentences"]:

@@ -36,6 +36,7 @@ from oncoclass.models.blend import BlendedClassifier, transform_features
 from oncoclass.models.calibration import TemperatureCalibrated
 from oncoclass.models.gate import TextGated
 from oncoclass.persist import Bundle
+from oncoclass.phrases import phrase
 
 if TYPE_CHECKING:
     from oncoclass.kb.store import Store
@@ -57,10 +58,13 @@ FIELDS = ("gene", "variation", "text", "context")
 
 @dataclass
 class Contribution:
+    #: The raw feature name (shown behind a details switch).
     feature: str
     source: str
     value: float
     contribution: float
+    #: The feature in a curator's words (oncoclass.phrases).
+    phrase: str = ""
 
 
 @dataclass
@@ -500,6 +504,10 @@ def explain(
             "it; the values do not add up to the prediction."
         )
         explained = _occlusion(model, table, proba, targets, top_sentences, max_sentences)
+    meanings = class_meanings(labels) or None
+    for explained_class in explained:
+        for item in (*explained_class.toward, *explained_class.against):
+            item.phrase = phrase(item.feature, item.source, gene=gene, variation=variation, meanings=meanings)
     if gated is not None and model is gated.without_text_:
         note = (
             "This row has no text: it is predicted by the model's text-free member, from the gene, "
@@ -514,7 +522,7 @@ def explain(
         variation=variation,
         predicted=labels[predicted],
         probabilities={label: float(p) for label, p in zip(labels, proba, strict=True)},
-        meanings=class_meanings(labels) or None,
+        meanings=meanings,
         classes=explained,
         text_source=str(table[TEXT_SOURCE].iloc[0]),
         similar=similar,

@@ -55,8 +55,10 @@ function renderFeatures(list, target, cls) {
   target.replaceChildren();
   for (const f of list) {
     const li = el("li");
-    li.append(el("span", {}, `${f.feature} `), el("span", { class: "note" }, `(${f.source}) `),
-      el("span", { class: cls }, (f.contribution > 0 ? "+" : "") + f.contribution.toFixed(3)));
+    // The phrase a curator reads; the raw feature name and its block behind the details switch.
+    li.append(el("span", {}, `${f.phrase || f.feature} `),
+      el("span", { class: cls }, (f.contribution > 0 ? "+" : "") + f.contribution.toFixed(3)),
+      el("span", { class: "note raw" }, ` ${f.feature} [${f.source}]`));
     target.append(li);
   }
   if (!list.length) target.append(el("li", { class: "note" }, "none"));
@@ -212,3 +214,4 @@ $("variant-form").addEventListener("submit", submit);
 $("annotate-form").addEventListener("submit", annotateFile);
 $("file").addEventListener("change", loadFile);
 loadModel();
+$("show-raw").addEventListener("change", () => document.body.classList.toggle("raw-on", $("show-raw").checked));

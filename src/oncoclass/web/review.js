@@ -114,7 +114,9 @@ function renderReasons(explanation) {
   const list = $("reasons");
   list.replaceChildren();
   for (const reason of (explanation.toward || []).slice(0, 8)) {
-    list.append(el("li", {}, `${reason.feature} (${reason.source}) +${reason.contribution.toFixed(2)}`));
+    const li = el("li", { title: `${reason.feature} [${reason.source}]` }, `${reason.phrase || reason.feature} `);
+    li.append(el("span", { class: "pos" }, `+${reason.contribution.toFixed(2)}`));
+    list.append(li);
   }
   if (!list.children.length) list.append(el("li", { class: "note" }, "No explanation for this item."));
 }
