@@ -5,8 +5,9 @@ A curator triaging a queue wants to know when the model is unsure: a set of one 
 confident answer, a set of three says "one of these". The guarantee is marginal: over rows like
 the calibration rows, a 90 % set holds the true label at least 90 % of the time. The score of a
 calibration row is the hinge score ``1 - p(true label)``; a label enters a row's set when its own
-score is not above the calibration scores' conformal quantile. Sets are deterministic (crepes'
-p-values without smoothing), so the same input gives the same set.
+score is not above the calibration scores' conformal quantile, and the top label always does (a
+set is never empty). Sets are deterministic (crepes' p-values without smoothing), so the same
+input gives the same set.
 """
 
 from __future__ import annotations
@@ -56,13 +57,17 @@ def membership(proba: np.ndarray, scores: np.ndarray, coverage: float) -> np.nda
     if len(scores) == 0:
         raise ConfigError("no calibration scores: the model was trained without out-of-fold probabilities.")
     classifier = ConformalClassifier().fit(np.asarray(scores, dtype=float))
-    return classifier.predict_set(1.0 - proba, confidence=coverage, smoothing=False).astype(bool)
+    inside = classifier.predict_set(1.0 - proba, confidence=coverage, smoothing=False).astype(bool)
+    # A set is never empty: the top label is always in it. That only adds coverage (the guarantee
+    # stands), and an empty answer would tell a curator nothing.
+    inside[np.arange(len(proba)), np.argmax(proba, axis=1)] = True
+    return inside
 
 
 def prediction_sets(
     proba: np.ndarray, scores: np.ndarray, labels: Sequence[str], coverage: float
 ) -> list[str]:
-    """Each row's set, its labels from most to least probable, joined by ``|`` ("" if empty)."""
+    """Each row's set, its labels from most to least probable, joined by ``|``."""
     inside = membership(proba, scores, coverage)
     order = np.argsort(-proba, axis=1, kind="stable")
     return [
