@@ -97,6 +97,12 @@ class PermissionDenied(OncoclassError):
     http_status = 403
 
 
+class TooLarge(OncoclassError):
+    """A request past one of the service's bounds (items per request, characters of text)."""
+
+    http_status = 413
+
+
 class NotFound(OncoclassError):
     """A review item, user or other record that does not exist."""
 

@@ -103,6 +103,12 @@ def test_a_malformed_decision_is_422(app, body) -> None:
     assert response.status_code == 422 and response.json()["error"]
 
 
+def test_more_items_than_the_batch_limit_is_413(bundle, tmp_path) -> None:
+    client, auth = _app(bundle, f"sqlite:///{tmp_path}/kb.sqlite", max_batch=1)
+    response = client.post("/review/items", json={"items": ITEMS}, headers=auth["root"])
+    assert response.status_code == 413 and "the limit is 1" in response.json()["error"]
+
+
 def test_a_stale_version_is_409_on_each_backend(bundle, kb_url: str) -> None:
     client, auth = _app(bundle, kb_url)
     client.post("/review/items", json={"items": ITEMS[:1]}, headers=auth["root"])
