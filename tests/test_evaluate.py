@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from oncoclass.evaluate import align_proba, expected_calibration_error, log_loss, metrics, prior_proba
+from oncoclass.evaluate import (
+    align_proba,
+    coverage_accuracy,
+    expected_calibration_error,
+    log_loss,
+    metrics,
+    prior_proba,
+)
 
 LABELS = ["a", "b"]
 Y = np.array(["a", "a", "b", "b"], dtype=object)
@@ -39,3 +46,12 @@ def test_prior_and_alignment() -> None:
     np.testing.assert_allclose(prior, [[0.625, 0.375], [0.625, 0.375]])
     aligned = align_proba(np.array([[0.2, 0.8]]), ["b", "a"], ["a", "b", "c"])
     assert aligned.tolist() == [[0.8, 0.2, 0.0]]
+
+
+def test_coverage_accuracy_by_hand() -> None:
+    # Top probabilities 0.9 (right), 0.6 (right), 0.7 (right), 0.8 (wrong).
+    rows = {c["threshold"]: c for c in coverage_accuracy(Y, P, LABELS, thresholds=(0.0, 0.65, 0.85, 0.95))}
+    assert (rows[0.0]["kept"], rows[0.0]["accuracy"]) == (1.0, 0.75)
+    assert (rows[0.65]["rows"], rows[0.65]["accuracy"]) == (3, pytest.approx(2 / 3))
+    assert (rows[0.85]["rows"], rows[0.85]["accuracy"]) == (1, 1.0)
+    assert rows[0.95]["rows"] == 0 and math.isnan(rows[0.95]["accuracy"])

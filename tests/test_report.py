@@ -50,8 +50,10 @@ def check_report(path: Path, recipes: list[str]) -> _Page:
         assert heading in page.headings, heading
     assert page.headings.count("Per class") == len(recipes)
     assert page.headings.count("Most confidently wrong") == len(recipes)
-    # class counts, reliability, 3 matrices per recipe, comparison when several
-    expected = 2 + 3 * len(recipes) + (1 if len(recipes) > 1 else 0)
+    assert page.headings.count("Coverage and accuracy by threshold") == len(recipes)
+    # class counts, reliability, per recipe one confusion matrix and the coverage–accuracy curve,
+    # a comparison when several
+    expected = 2 + 2 * len(recipes) + (1 if len(recipes) > 1 else 0)
     assert len(page.images) == expected
     for src in page.images:
         assert src.startswith("data:image/png;base64,")

@@ -51,7 +51,11 @@ from oncoclass.progress import Progress
 #: What a predictions file holds beside ``ID`` and one probability column per class.
 PREDICTION = "prediction"
 PREDICTION_SET = "prediction_set"
-PREDICTION_INFO_COLUMNS: tuple[str, ...] = (PREDICTION, PREDICTION_SET, TEXT_SOURCE, EVIDENCE_IDS)
+#: The columns every predictions file has after the probabilities (``prediction_set`` joins them
+#: with ``--coverage``).
+PREDICTION_INFO_COLUMNS: tuple[str, ...] = (PREDICTION, TEXT_SOURCE, EVIDENCE_IDS)
+#: Every column that is not a class probability (what `score` leaves aside).
+NOT_PROBABILITIES: tuple[str, ...] = ("ID", PREDICTION, PREDICTION_SET, TEXT_SOURCE, EVIDENCE_IDS)
 #: The coverage whose sets `evaluate` and `train --cv` report (coverage and average size).
 SET_COVERAGE = 0.9
 
@@ -628,7 +632,7 @@ def score(
         raise InputError("expected a predictions CSV with ID and class columns.", path=predictions_path)
     truth = read_truth(truth_path)
     # The columns beside the probabilities (what a prediction used) are not classes.
-    columns = [c for c in frame.columns if c != "ID" and c not in PREDICTION_INFO_COLUMNS]
+    columns = [c for c in frame.columns if c not in NOT_PROBABILITIES]
     labels = [
         c[len("class") :] if c.startswith("class") and c[len("class") :] in KAGGLE_CLASSES else c
         for c in columns

@@ -597,7 +597,7 @@ def _demo_text_free(workdir: Path, paths: dict[str, Path], bundle: Any, kb: Path
     predictions, _ = api.predict(bundle, InputSpec(path=str(listed)), kb=str(kb))
     out = api.write_predictions(predictions, workdir / "predictions-variants-only.csv", bundle)
     typer.echo(f"$ oncoclass predict --model {workdir / 'model'} --input {listed} --kb {kb} --out {out}")
-    top = predictions[[c for c in predictions.columns if c not in ("ID", *api.PREDICTION_INFO_COLUMNS)]]
+    top = predictions[[c for c in predictions.columns if c not in api.NOT_PROBABILITIES]]
     for i, row in predictions.iterrows():
         label = top.iloc[i].astype(float).idxmax()
         cited = ", ".join(key for key in row["evidence_ids"].split(";")[:2] if key) or "nothing"

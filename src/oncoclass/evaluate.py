@@ -70,6 +70,32 @@ def expected_calibration_error(
     )
 
 
+#: The probability thresholds of the coverage–accuracy table.
+THRESHOLDS: tuple[float, ...] = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def coverage_accuracy(
+    y_true: Any, proba: np.ndarray, labels: list[str], thresholds: tuple[float, ...] = THRESHOLDS
+) -> list[dict[str, float]]:
+    """Keep only the predictions whose top probability reaches a threshold: what share of rows
+    remains, and how often their top class is right. How a team decides what to auto-accept."""
+    y_true = np.asarray(y_true, dtype=object).astype(str)
+    top = proba.max(axis=1)
+    right = np.asarray(labels)[proba.argmax(axis=1)] == y_true
+    out = []
+    for threshold in thresholds:
+        kept = top >= threshold
+        out.append(
+            {
+                "threshold": threshold,
+                "kept": float(kept.mean()) if len(top) else 0.0,
+                "rows": int(kept.sum()),
+                "accuracy": float(right[kept].mean()) if kept.any() else float("nan"),
+            }
+        )
+    return out
+
+
 def metrics(y_true: Any, proba: np.ndarray, labels: list[str]) -> dict[str, Any]:
     """Scores and the classic notebook's three matrices (confusion, precision, recall)."""
     y_true = np.asarray(y_true, dtype=object).astype(str)
@@ -95,6 +121,7 @@ def metrics(y_true: Any, proba: np.ndarray, labels: list[str]) -> dict[str, Any]
         "confusion": cm.tolist(),
         "precision_matrix": precision_m.round(4).tolist(),
         "recall_matrix": recall_m.round(4).tolist(),
+        "coverage_accuracy": coverage_accuracy(y_true, proba, labels),
         "per_class": {
             lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
             for i, lab in enumerate(labels)

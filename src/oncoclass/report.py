@@ -83,28 +83,53 @@ def class_counts_chart(counts: dict[str, int], label_names: dict[str, str]) -> s
     return _png(fig)
 
 
-def heatmap(matrix: list[list[float]], labels: list[str], title: str, integer: bool) -> str:
+def confusion_chart(counts: list[list[int]], labels: list[str]) -> str:
+    """One confusion matrix: the counts written in each cell, the shading by the share of the
+    true class's rows (row-normalised), so a small class's errors show as clearly as a large one's."""
     plt = _plt()
-    data = np.asarray(matrix, dtype=float)
+    data = np.asarray(counts, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.nan_to_num(data / data.sum(axis=1, keepdims=True))
     n = len(labels)
     size = max(4.5, 0.55 * n + 2.0)
     fig, ax = plt.subplots(figsize=(size, size * 0.85))
-    image = ax.imshow(data, cmap="Blues", vmin=0, vmax=max(float(data.max()), 1e-9))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     ticks = _short(labels, 26)
     ax.set_xticks(range(n), ticks, rotation=45 if n > 6 or max(map(len, ticks)) > 3 else 0, ha="right")
     ax.set_yticks(range(n), ticks)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title(title)
-    threshold = data.max() / 2 if data.size else 0
+    ax.set_title("Confusion matrix: counts, shaded by share of the true class")
     fontsize = 9 if n <= 12 else 6
     for i in range(n):
         for j in range(n):
-            value = data[i, j]
-            text = f"{int(value)}" if integer else f"{value:.2f}"
-            colour = "white" if value > threshold else "#1d2430"
-            ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=fontsize)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+            if data[i, j]:
+                colour = "white" if shares[i, j] > 0.5 else "#1d2430"
+                ax.text(j, i, f"{int(data[i, j])}", ha="center", va="center", color=colour, fontsize=fontsize)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class's rows")
+    return _png(fig)
+
+
+def coverage_accuracy_chart(curves: dict[str, list[dict[str, float]]]) -> str:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 4.2))
+    for name, curve in curves.items():
+        points = [(c["kept"], c["accuracy"]) for c in curve if c["rows"]]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+        for c in curve:
+            if c["rows"] and c["threshold"] in (0.5, 0.8, 0.9):
+                ax.annotate(
+                    f"≥{c['threshold']:g}",
+                    (c["kept"], c["accuracy"]),
+                    fontsize=7,
+                    textcoords="offset points",
+                    xytext=(4, -10),
+                )
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel("share of rows kept (top probability at or above the threshold)")
+    ax.set_ylabel("accuracy of the rows kept")
+    ax.set_title("Coverage against accuracy")
+    ax.legend(loc="lower left", fontsize=8)
     return _png(fig)
 
 
@@ -257,23 +282,39 @@ def render(report: dict[str, Any], *, title: str = "oncoclass evaluation") -> st
         parts.append(f"<h2>{html.escape(name)}</h2>")
         parts.append('<div class="grid">')
         parts.append(
-            _figure(heatmap(m["confusion"], ticks, "Confusion matrix (rows)", True), "Counts.", "confusion")
-        )
-        parts.append(
             _figure(
-                heatmap(m["precision_matrix"], ticks, "Precision matrix", False),
-                "Each column sums to 1: of the rows predicted as a class, the share from each true class.",
-                "precision matrix",
+                confusion_chart(m["confusion"], ticks),
+                "Each cell's count of rows; the shading is the share of the true class's rows (each row of "
+                "the matrix sums to 1), so errors on a small class show.",
+                "confusion matrix",
             )
         )
-        parts.append(
-            _figure(
-                heatmap(m["recall_matrix"], ticks, "Recall matrix", False),
-                "Each row sums to 1: of the rows of a true class, the share predicted as each class.",
-                "recall matrix",
+        if m.get("coverage_accuracy"):
+            parts.append(
+                _figure(
+                    coverage_accuracy_chart({name: m["coverage_accuracy"]}),
+                    "Keep only the predictions whose top probability reaches a threshold: the share of rows "
+                    "kept and how accurate they are. How a team decides what to accept without review.",
+                    "coverage against accuracy",
+                )
             )
-        )
         parts.append("</div>")
+        if m.get("coverage_accuracy"):
+            parts.append("<h3>Coverage and accuracy by threshold</h3>")
+            parts.append(
+                _table(
+                    ["top probability at least", "rows kept", "share kept", "accuracy of those"],
+                    [
+                        [
+                            f"{c['threshold']:g}",
+                            str(c["rows"]),
+                            f"{c['kept']:.1%}",
+                            "" if not c["rows"] else f"{c['accuracy']:.1%}",
+                        ]
+                        for c in m["coverage_accuracy"]
+                    ],
+                )
+            )
         per_class = [
             [
                 n,
