@@ -28,7 +28,8 @@ os.environ.setdefault(
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``slow`` (a minute or more each: fuzzing, schemathesis, every recipe on CIViC)
+    """Tests marked ``slow`` (fifteen seconds or more each: fuzzing, schemathesis, every recipe on
+    CIViC, the default recipe on all of Kaggle, a Dask cluster started by the executable)
     run with ONCOCLASS_ALL_TESTS=1 (``make test-all``; CI always sets it) or when selected with
     ``-m``; ``make test`` skips them, saying so, to answer in a few minutes."""
     if os.environ.get("ONCOCLASS_ALL_TESTS") or config.getoption("markexpr"):

@@ -111,6 +111,7 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path, synth_files, args
 
 
 @pytest.mark.realdata
+@pytest.mark.slow  # the default recipe trained on all of Kaggle's variants: about 35 s
 def test_real_kaggle_variants_beat_classic_lr_on_stage1(tmp_path: Path, kaggle_dir: Path) -> None:
     model = tmp_path / "model"
     run("train", "-i", kaggle_dir / "training_variants", "-o", model)
@@ -171,6 +172,7 @@ def test_progress_bars_on_a_terminal_only(synth_files) -> None:
     assert "cross-validating" not in piped and "\r" not in piped
 
 
+@pytest.mark.slow  # a Dask cluster started by the executable (tests/test_batch.py drives Dask in-process)
 def test_predict_on_dask_with_a_local_cluster(tmp_path: Path, synth_files, small_corpus) -> None:
     model = tmp_path / "model"
     run(
