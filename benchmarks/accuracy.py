@@ -93,6 +93,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--only", default="kaggle,civic")
+    parser.add_argument(
+        "--target",
+        default="significance",
+        help="The CIViC label: significance, evidence_type, evidence_level or evidence_direction.",
+    )
     args = parser.parse_args()
     recipes = args.recipes.split(",")
     data = Path(os.environ["ONCOCLASS_DATA"])
@@ -104,16 +109,21 @@ def main() -> None:
         holdout(train, test, recipes, "Kaggle stage-1, variants only")
         cv(train, recipes, "Kaggle training_variants CV")
     if "civic" in args.only:
-        table = load_table(data / "civic" / "2018-11-08-ClinicalEvidenceSummaries.tsv")
+        table = load_table(data / "civic" / "2018-11-08-ClinicalEvidenceSummaries.tsv", target=args.target)
+        keep = (table["label"] != "").to_numpy()  # a blank direction or level is no label
+        citations = np.asarray(table.attrs["groups"]["citation"], dtype=object)[keep]
+        table = table[keep].reset_index(drop=True)
+        main = CIVIC_MAIN if args.target == "significance" else ()
         order = np.argsort(table["id"].astype(int).to_numpy(), kind="stable")
         cut = int(len(order) * 0.8)
         train = table.iloc[order[:cut]].reset_index(drop=True)
         test = table.iloc[order[cut:]].reset_index(drop=True)
         test = test[test["label"].isin(set(train["label"]))].reset_index(drop=True)
-        title = "CIViC 2018-11 time split (newest 20 % by evidence_id)"
-        holdout(train, test, recipes, title, main=CIVIC_MAIN)
-        groups = np.asarray(table.attrs["groups"]["citation"], dtype=object)
-        cv(table, recipes, "CIViC 2018-11 CV grouped by citation", groups=groups, main=CIVIC_MAIN)
+        title = f"CIViC 2018-11 time split (newest 20 % by evidence_id), target {args.target}"
+        holdout(train, test, recipes, title, main=main)
+        groups = citations
+        title = f"CIViC 2018-11 CV grouped by citation, target {args.target}"
+        cv(table, recipes, title, groups=groups, main=main)
 
 
 if __name__ == "__main__":

@@ -93,3 +93,33 @@ def test_predictions_are_written_in_the_format_their_name_asks_for(
         atol=1e-5,
         check_dtype=False,
     )
+
+
+def test_a_model_trained_on_a_civic_field_predicts_reports_and_scores_that_field(cli, tmp_path) -> None:
+    """train --target evidence_level: one probability column per level, and report and score read
+    the labels as the model learned them (its target, kept in its metadata and the sidecar)."""
+    import json
+
+    import pandas as pd
+
+    header = ("gene\tvariant\tdisease\tdrugs\tevidence_type\tevidence_direction\tevidence_level\t"
+              "clinical_significance\tevidence_statement\tpubmed_id\tevidence_id\n")  # fmt: skip
+    words = {"A": "phase III trial approval", "B": "clinical cohort of patients", "C": "case report of one"}
+    rows = [
+        f"G{i % 7}\tV{i}E\tCancer\tDrug\tPredictive\tSupports\t{level}\tResistance\t"
+        f"A {words[level]} study {i}.\t{i}\t{i}\n"
+        for i, level in enumerate("ABC" * 12)
+    ]
+    civic = tmp_path / "civic.tsv"
+    civic.write_text(header + "".join(rows))
+    model = tmp_path / "m"
+    trained = cli(["train", "-m", "lr", "-i", civic, "--target", "evidence_level", "-o", model])
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads((model / "metadata.json").read_text())["labels"] == ["A", "B", "C"]
+    out = tmp_path / "p.csv"
+    assert cli(["predict", "-m", model, "-i", civic, "-o", out]).returncode == 0
+    assert {"A", "B", "C"} <= set(pd.read_csv(out).columns)
+    scored = cli(["score", "-p", out, "--labels", civic])
+    assert scored.returncode == 0 and "36 labelled rows scored" in scored.stdout, scored.stderr
+    report = tmp_path / "r.html"
+    assert cli(["report", "-m", model, "-i", civic, "-o", report]).returncode == 0

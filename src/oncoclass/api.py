@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ def load_input(spec: InputSpec, *, model: Any = None) -> pd.DataFrame:
         columns=spec.columns,
         fmt=spec.format,
         reduce_text=reduce,
+        target=spec.target,
     )
 
 
@@ -226,6 +227,7 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
         "training": {
             "source": config.source,
             "text": config.input.text if config.input else None,
+            "target": config.input.target if config.input else "significance",
             "reviewed_rows": int(table.attrs.get("reviewed_rows", 0)),
             "rows": len(table),
             "rows_with_text": int((table["text"] != "").sum()),
@@ -286,6 +288,11 @@ def probabilities(bundle: Bundle, table: pd.DataFrame) -> np.ndarray:
     table = ensure(table)
     proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, bundle.labels)
     return proba / proba.sum(axis=1, keepdims=True)
+
+
+def model_target(bundle: Bundle) -> str:
+    """What the model predicts of a CIViC export (``significance`` unless trained with a target)."""
+    return str((bundle.metadata.get("training") or {}).get("target") or "significance")
 
 
 def conformal_scores(bundle: Bundle) -> np.ndarray:
@@ -412,11 +419,24 @@ def write_sidecar(out: Path, bundle: Bundle, *, rows: int, **extra: Any) -> None
         "model_id": bundle.model_id,
         "oncoclass_version": bundle.metadata.get("oncoclass_version"),
         "recipe": bundle.metadata.get("recipe"),
+        "target": model_target(bundle),
         "rows": rows,
         "created": datetime.now(UTC).isoformat(),
         **extra,
     }
     atomic_write(sidecar_path(out), lambda handle: handle.write(to_json(sidecar)))
+
+
+def _sidecar_target(predictions_path: str | Path) -> str:
+    """The CIViC target of the model that wrote the predictions, as its sidecar names it."""
+    import json
+
+    sidecar = sidecar_path(Path(predictions_path))
+    try:
+        target = json.loads(sidecar.read_text(encoding="utf-8")).get("target")
+    except (OSError, ValueError, AttributeError):
+        return "significance"
+    return target if isinstance(target, str) and target else "significance"
 
 
 def record_of(spec: InputSpec, row_id: str) -> dict[str, str]:
@@ -544,7 +564,9 @@ def known_labels(
 
 def holdout(bundle: Bundle, spec: InputSpec, *, skip_unknown_labels: bool = False) -> dict[str, Any]:
     """A trained model scored on a labelled file, in the shape :func:`evaluate` returns (for the
-    report): the model's metrics beside the prior of the data it was trained on."""
+    report): the model's metrics beside the prior of the data it was trained on. The labels are
+    read as the model learned them (its CIViC target)."""
+    spec = replace(spec, target=model_target(bundle))
     table, notes = labelled(load_input(spec, model=bundle.model), spec.path)
     labels = bundle.labels
     keep = known_labels(
@@ -583,8 +605,9 @@ def write_report(report: dict[str, Any], out: str | Path, *, title: str) -> Path
     return out
 
 
-def read_truth(path: str | Path) -> dict[str, str]:
-    """ID → label from a Kaggle solution file or any labelled table oncoclass can load."""
+def read_truth(path: str | Path, *, target: str = "significance") -> dict[str, str]:
+    """ID → label from a Kaggle solution file or any labelled table oncoclass can load (a CIViC
+    export labelled by ``target``)."""
     from oncoclass.data import kaggle
     from oncoclass.data.files import read_bytes
 
@@ -592,7 +615,11 @@ def read_truth(path: str | Path) -> dict[str, str]:
     first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
     if kaggle.header_kind(first) == "solution":
         return kaggle.read_solution(path, data)
-    table = load_table(path, data=data)
+    table = (
+        load_table(path, data=data, target=target)
+        if target != "significance"
+        else load_table(path, data=data)
+    )
     if LABEL not in table.columns:
         raise InputError("has no labels to score against.", path=path)
     return {i: lab for i, lab in zip(table[ID], table[LABEL], strict=True) if lab}
@@ -630,7 +657,7 @@ def score(
     frame = read_frame(predictions_path, "csv")
     if "ID" not in frame.columns or len(frame.columns) < 3:
         raise InputError("expected a predictions CSV with ID and class columns.", path=predictions_path)
-    truth = read_truth(truth_path)
+    truth = read_truth(truth_path, target=_sidecar_target(predictions_path))
     # The columns beside the probabilities (what a prediction used) are not classes.
     columns = [c for c in frame.columns if c not in NOT_PROBABILITIES]
     labels = [

@@ -55,6 +55,14 @@ SkipUnknownOpt = Annotated[
     ),
 ]
 ModelDirOpt = Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")]
+TargetOpt = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        help="What to predict of a CIViC export: significance (type and significance), evidence_type, "
+        "evidence_level or evidence_direction.",
+    ),
+]
 KbOpt = Annotated[
     str | None,
     typer.Option(
@@ -84,13 +92,21 @@ def _done(message: str, out: Path | str) -> None:
         typer.echo(f"{message} {out}")
 
 
-def _spec(input: Path, text: Path | None, labels: Path | None, fmt: str, columns: str | None) -> InputSpec:
+def _spec(
+    input: Path,
+    text: Path | None,
+    labels: Path | None,
+    fmt: str,
+    columns: str | None,
+    target: str = "significance",
+) -> InputSpec:
     return InputSpec(
         path=str(input),
         text=None if text is None else str(text),
         labels=None if labels is None else str(labels),
         format=fmt,
         columns=parse_columns(columns),
+        target=target,
     )
 
 
@@ -216,6 +232,7 @@ def train(
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
     kb: UseKbOpt = None,
+    target: TargetOpt = "significance",
     reviewed: Annotated[
         bool,
         typer.Option(
@@ -230,7 +247,7 @@ def train(
         raise ConfigError("--reviewed needs --kb: the reviewed items are in a store's queue.")
     if input is None and not reviewed:
         raise ConfigError("give --input (a labelled file), or --kb with --reviewed.")
-    spec = _spec(input, text, labels, fmt, columns) if input is not None else None
+    spec = _spec(input, text, labels, fmt, columns, target) if input is not None else None
     config = TrainConfig(input=spec, recipe=model, cv_folds=cv, kb=kb, reviewed=reviewed)
     with _Bar() as bar:
         result = api.train(config, out_dir=out, progress=bar)
@@ -401,12 +418,13 @@ def evaluate(
     columns: ColumnsOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the fold split.")] = 0,
     kb: UseKbOpt = None,
+    target: TargetOpt = "significance",
 ) -> None:
     """Stratified k-fold CV of one or more recipes, beside the class prior."""
     from oncoclass.models import RECIPES
 
     names = tuple(RECIPES) if model == "all" else tuple(n.strip() for n in model.split(",") if n.strip())
-    spec = _spec(input, text, labels, fmt, columns)
+    spec = _spec(input, text, labels, fmt, columns, target)
     for out in (json_out, report_out):
         if out is not None:
             check_output(out, inputs=spec.paths, stdout_ok=False)

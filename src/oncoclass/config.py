@@ -22,6 +22,9 @@ class InputSpec:
     labels: str | None = None
     format: str = "auto"
     columns: dict[str, str] = field(default_factory=dict)
+    #: A CIViC export's label: significance (type and significance), or evidence_type,
+    #: evidence_level or evidence_direction alone.
+    target: str = "significance"
 
     def __post_init__(self) -> None:
         if sum(str(p) == "-" for p in self.paths) > 1:

@@ -58,3 +58,28 @@ def test_extra_non_empty_field_names_the_row(tmp_path: Path) -> None:
     path.write_text(header + "A\tB\tC\tPredictive\t1\n" + "A\tB\tC\tPredictive\t2\textra\n")
     with pytest.raises(Exception, match="row 3"):
         load_civic(path)
+
+
+def test_a_curated_field_can_be_the_target_and_never_an_input(tmp_path: Path) -> None:
+    path = tmp_path / "new.tsv"
+    row = (
+        "BRAF V600E\t12\tMelanoma\t1909\t\tVemurafenib\t\tPredictive\tSupports\tA\tSensitivity/Response\t"
+        "Patients responded.\t123\tPubMed\t\tX et al.\t\t5\taccepted\t1001\tSomatic\t\t\n"
+        "EGFR T790M\t13\tLung cancer\t1324\t\tErlotinib\t\tPredictive\tDoes Not Support\tB\tResistance\t"
+        "No resistance was seen.\t124\tPubMed\t\tY et al.\t\t3\taccepted\t1002\tSomatic\t\t\n"
+    )
+    path.write_text(NEW_HEADER + row)
+    assert list(load_table(path, target="evidence_level")["label"]) == ["A", "B"]
+    direction = load_table(path, target="evidence_direction")
+    assert list(direction["label"]) == ["Supports", "Does Not Support"]
+    assert not direction["context"].str.contains("Predictive|Supports|Resistance").any()
+    assert list(load_table(path, target="evidence_type")["label"]) == ["Predictive", "Predictive"]
+    with pytest.raises(Exception, match="target must be one of"):
+        load_table(path, target="rating")
+
+
+def test_a_target_on_a_table_that_is_not_civic_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id,gene,variation,label\n1,BRAF,V600E,x\n")
+    with pytest.raises(Exception, match="--columns label=COLUMN"):
+        load_table(path, target="evidence_level")

@@ -32,6 +32,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "drugs": ("drugs", "therapies", "drug"),
     "evidence_type": ("evidence_type",),
     "significance": ("clinical_significance", "significance"),
+    "evidence_level": ("evidence_level",),
+    "evidence_direction": ("evidence_direction",),
     "citation_id": ("citation_id", "pubmed_id", "source_id"),
     "url": ("evidence_civic_url", "evidence_url", "url"),
 }
@@ -45,6 +47,15 @@ OUTCOME_COLUMNS = (
     "rating",
 )
 SIGNATURE = {"evidence_statement", "evidence_type", "evidence_id", "molecular_profile"}
+#: What a model can learn to predict from a CIViC export: ``significance`` (the evidence type and
+#: its clinical significance, "Predictive: Resistance"), or one curated field alone.
+TARGETS: tuple[str, ...] = ("significance", "evidence_type", "evidence_level", "evidence_direction")
+
+
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise InputError(f"the target must be one of {', '.join(TARGETS)}, not {target!r}.")
+    return target
 
 
 def looks_like_civic(header: list[str]) -> bool:
@@ -100,10 +111,16 @@ def columns_of(raw: pd.DataFrame) -> dict[str, str | None]:
 
 
 def load_civic(
-    path: str | Path, data: bytes | None = None, *, raw: pd.DataFrame | None = None
+    path: str | Path,
+    data: bytes | None = None,
+    *,
+    raw: pd.DataFrame | None = None,
+    target: str = "significance",
 ) -> pd.DataFrame:
-    """The export as the canonical table; ``raw`` is :func:`read_rows`' result when the caller
-    has read the rows already (the evidence store reads them for its own fields too)."""
+    """The export as the canonical table, labelled by ``target`` (see :data:`TARGETS`); ``raw`` is
+    :func:`read_rows`' result when the caller has read the rows already (the evidence store reads
+    them for its own fields too). Whatever the target, no curated field is an input."""
+    check_target(target)
     raw = read_rows(path, data) if raw is None else raw
     columns = list(raw.columns)
     if not looks_like_civic(columns):
@@ -131,7 +148,11 @@ def load_civic(
     for key in CONTEXT_FIELDS:  # joined into the context by the table's one rule
         if found[key]:
             frame[key] = raw[found[key]]
-    if found["evidence_type"]:
+    if target != "significance":
+        if not found[target]:
+            raise InputError(f"no {target} column, so it cannot be the target.", path=path)
+        frame[LABEL] = raw[found[target]].str.strip()
+    elif found["evidence_type"]:
         kind = raw[found["evidence_type"]].str.strip()
         significance = (
             raw[found["significance"]].str.strip()

@@ -49,12 +49,15 @@ def load_table(
     fmt: str = "auto",
     reduce_text: kaggle.ReduceText | None = None,
     data: bytes | None = None,
+    target: str = "significance",
 ) -> pd.DataFrame:
     """Load any supported input as the canonical table (see :mod:`oncoclass.data.table`). The
     input is read once (``data``, when the caller already holds its bytes): it may be a pipe.
 
     ``reduce_text`` shrinks Kaggle's long documents while they stream in (see
     :func:`oncoclass.data.kaggle.load_kaggle`); other formats carry short texts and ignore it.
+    ``target`` chooses a CIViC export's label (:data:`oncoclass.data.civic.TARGETS`); other
+    formats have one label column (``--columns label=…`` names it).
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
@@ -67,10 +70,18 @@ def load_table(
             f"{fmt.upper()}, which carries its own text and labels.",
             path=path,
         )
+    if target != "significance" and fmt != "civic":
+        civic.check_target(target)
+        raise InputError(
+            f"a target ({target}) is chosen among a CIViC export's curated fields; this input is "
+            f"{fmt.upper()}.",
+            path=path,
+            hint="For another table, name its label column with --columns label=COLUMN.",
+        )
     if fmt == "kaggle":
         table = kaggle.load_kaggle(path, text=text, labels=labels, reduce_text=reduce_text, data=data)
     elif fmt == "civic":
-        table = civic.load_civic(path, data)
+        table = civic.load_civic(path, data, target=target)
     else:
         table = tables.load_generic(path, columns=columns, fmt=fmt, data=data)
     table.attrs["format"] = fmt  # the evidence store names a row's own item by its source
