@@ -983,6 +983,23 @@ def review_refresh(model: ModelDirOpt, kb: KbOpt = None) -> None:
     typer.echo(f"{count} open item(s) now carry model {bundle.model_id}'s proposal")
 
 
+@review_app.command("order")
+def review_order(
+    order: Annotated[
+        str | None,
+        typer.Argument(help="uncertain, margin, date or gene; leave out to print the current one."),
+    ] = None,
+    kb: KbOpt = None,
+) -> None:
+    """Choose how the team's queue picks the next item (a curator may still ask for another)."""
+    from oncoclass.kb.store import open_store
+    from oncoclass.review.queue import set_team_order, team_order
+
+    with open_store(kb, create=order is not None) as store:
+        chosen = set_team_order(store, order) if order is not None else team_order(store)
+    typer.echo(f"the queue's order: {chosen}")
+
+
 @review_app.command("stats")
 def review_stats_command(
     kb: KbOpt = None,

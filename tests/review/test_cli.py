@@ -49,6 +49,8 @@ def test_users_review_export_and_train_close_the_loop(
         decide(store, 1, ada, action="correct", label="9", version=1)
         decide(store, 2, ada, action="accept", version=1)
         proposal = get_item(store, 2).prediction
+    assert "the queue's order: uncertain" in cli(["review", "order", "--kb", kb]).stdout
+    assert "the queue's order: gene" in cli(["review", "order", "gene", "--kb", kb]).stdout
     stats = json.loads(cli(["review", "stats", "--kb", kb, "--json"]).stdout)
     assert (stats["pending"], stats["reviewed"]) == (1, 2)
     out = tmp_path / "reviewed.tsv"

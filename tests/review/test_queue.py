@@ -24,6 +24,8 @@ from oncoclass.review.queue import (
     review_stats,
     reviewed_export,
     reviewed_table,
+    set_team_order,
+    team_order,
 )
 from oncoclass.review.users import add_user
 
@@ -75,6 +77,11 @@ def test_next_follows_the_chosen_order_and_passes_over_what_a_curator_skipped(st
     assert next_item(store, bob).id == first.id  # a skip is the skipper's alone
     with pytest.raises(ConfigError, match="order must be one of"):
         next_item(store, ada, order="random")
+    assert team_order(store) == "uncertain" and next_item(store, bob).id == first.id
+    set_team_order(store, "gene")  # the admin's choice is what a curator gets by default
+    assert team_order(store) == "gene" and next_item(store, bob).gene == "BRAF"
+    set_team_order(store, "date")
+    assert next_item(store, bob).id == 1
 
 
 def test_decisions_keep_every_step_and_a_stale_version_is_refused(store, bundle) -> None:

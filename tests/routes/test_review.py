@@ -84,6 +84,11 @@ def test_the_loop_queue_next_decide_history_stats(app, bundle) -> None:
     assert (stats["pending"], stats["reviewed"], stats["decisions"]) == (1, 1, 2)
     assert stats["by_curator"][0]["curator"] == "ada"
     assert client.get("/review/items/999/history", headers=auth["ada"]).status_code == 404
+    assert client.put("/review/settings", json={"order": "gene"}, headers=auth["ada"]).status_code == 403
+    assert client.put("/review/settings", json={"order": "gene"}, headers=auth["root"]).json() == {
+        "order": "gene"
+    }
+    assert client.get("/review/settings", headers=auth["ada"]).json() == {"order": "gene"}
 
 
 @pytest.mark.parametrize(

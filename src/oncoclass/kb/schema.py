@@ -156,3 +156,13 @@ class Decision(Base):
     #: The item's version this decision created.
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewSetting(Base):
+    """The team's settings for the queue, chosen by an admin (``order``: how the next item is
+    picked when a curator does not ask for another order)."""
+
+    __tablename__ = "review_settings"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

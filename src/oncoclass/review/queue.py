@@ -34,7 +34,7 @@ from oncoclass.data.table import (
     split_context,
 )
 from oncoclass.errors import ConfigError, ConflictError, InputError, NotFound
-from oncoclass.kb.schema import Decision, ReviewItem, User
+from oncoclass.kb.schema import Decision, ReviewItem, ReviewSetting, User
 from oncoclass.kb.store import Store, store_errors
 from oncoclass.progress import Progress
 from oncoclass.review.users import Curator
@@ -364,9 +364,33 @@ def _order_by(order: str) -> tuple[Any, ...]:
     }[_check_order(order)]
 
 
-def next_item(store: Store, curator: Curator, *, order: str = "uncertain") -> ItemView | None:
-    """The next open item for ``curator`` in ``order`` (items they skipped are passed over), or None."""
-    keys = _order_by(order)
+#: The order of the queue until an admin chooses another.
+DEFAULT_ORDER = "uncertain"
+
+
+def team_order(store: Store) -> str:
+    """The order an admin chose for the team's queue (:data:`DEFAULT_ORDER` until one does)."""
+    with store_errors(store, "reading the queue's settings"), store.engine.connect() as connection:
+        value = connection.execute(select(ReviewSetting.value).where(ReviewSetting.key == "order")).scalar()
+    return value if value in ORDERS else DEFAULT_ORDER
+
+
+def set_team_order(store: Store, order: str) -> str:
+    """Choose the team's queue order (the service lets only admins call it)."""
+    _check_order(order)
+    with store_errors(store, "saving the queue's settings"), store.engine.begin() as connection:
+        done = connection.execute(
+            update(ReviewSetting).where(ReviewSetting.key == "order").values(value=order)
+        ).rowcount
+        if not done:
+            connection.execute(insert(ReviewSetting).values(key="order", value=order))
+    return order
+
+
+def next_item(store: Store, curator: Curator, *, order: str | None = None) -> ItemView | None:
+    """The next open item for ``curator`` in ``order`` (the team's order when None); items they
+    skipped are passed over. None when nothing is left for them."""
+    keys = _order_by(order or team_order(store))
     where = and_(ReviewItem.status == "open", ReviewItem.id.not_in(_skipped_by(curator)))
     with store_errors(store, "reading the queue"), store.engine.connect() as connection:
         row = connection.execute(select(_ITEMS).where(where).order_by(*keys).limit(1)).first()

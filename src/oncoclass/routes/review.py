@@ -100,6 +100,18 @@ class StatsOut(BaseModel):
     by_curator: list[dict[str, Any]]
 
 
+Order = Literal["uncertain", "margin", "date", "gene"]
+
+
+class SettingsIO(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    order: Order = Field(
+        description="How the next item is picked: least confident first, closest call first, oldest "
+        "first, or by gene."
+    )
+
+
 class MeOut(BaseModel):
     name: str
     role: str
@@ -144,7 +156,7 @@ def next_item(
     user: CurrentUser,
     store: StoreDep,
     bundle: BundleDep,
-    order: Annotated[Literal["uncertain", "margin", "date", "gene"], Query()] = "uncertain",
+    order: Annotated[Order | None, Query(description="Default: the order an admin chose.")] = None,
 ) -> Any:
     """The next open item for this curator, with the proposal, its explanation and the evidence."""
     view = queue.next_item(store, user, order=order)
@@ -178,6 +190,18 @@ def decide(item_id: ItemId, body: DecisionIn, user: CurrentUser, store: StoreDep
 def history(item_id: ItemId, user: CurrentUser, store: StoreDep) -> Any:
     """Every decision on the item, oldest first."""
     return [vars(d) for d in queue.history(store, item_id)]
+
+
+@router.get("/settings", response_model=SettingsIO, responses=_AUTH)
+def get_settings(user: CurrentUser, store: StoreDep) -> Any:
+    """The team's queue settings."""
+    return {"order": queue.team_order(store)}
+
+
+@router.put("/settings", response_model=SettingsIO, responses=_ADMIN)
+def put_settings(body: SettingsIO, user: AdminUser, store: StoreDep) -> Any:
+    """Choose the team's queue order (admins only)."""
+    return {"order": queue.set_team_order(store, body.order)}
 
 
 @router.get("/stats", response_model=StatsOut, responses=_AUTH)

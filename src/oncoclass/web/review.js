@@ -157,7 +157,8 @@ function render(item) {
 }
 
 async function loadNext() {
-  const { status, body } = await call("GET", `/review/next?order=${encodeURIComponent($("order").value)}`);
+  const order = $("order").value;
+  const { status, body } = await call("GET", "/review/next" + (order ? `?order=${encodeURIComponent(order)}` : ""));
   if (status === 204) {
     current = null;
     $("item").hidden = true;

@@ -1,4 +1,5 @@
-"""The curation workspace: users (hashed tokens), the review queue and every decision on it.
+"""The curation workspace: users (hashed tokens), the review queue, every decision on it, and the
+team's queue settings.
 
 Revision ID: 0003
 Revises: 0002
@@ -69,9 +70,15 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_decisions_item", "decisions", ["item_id", "id"])
+    op.create_table(
+        "review_settings",
+        sa.Column("key", sa.Text(), primary_key=True),
+        sa.Column("value", sa.Text(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("review_settings")
     op.drop_index("ix_decisions_item", table_name="decisions")
     op.drop_table("decisions")
     op.drop_index("ix_review_status_gene", table_name="review_items")
