@@ -143,7 +143,8 @@ function render(item) {
   $("context-line").textContent = [item.disease && `Disease: ${item.disease}`, item.drugs && `Drugs: ${item.drugs}`,
     item.citation && `Citation: ${item.citation}`].filter(Boolean).join(" · ");
   renderStatement(item.text, (item.explanation || {}).words);
-  $("proposal").textContent = `${item.prediction} (${(100 * item.probability).toFixed(0)}%)`;
+  const meaning = item.meanings && item.meanings[item.prediction] ? ` ${item.meanings[item.prediction]}` : "";
+  $("proposal").textContent = `${item.prediction}${meaning} (${(100 * item.probability).toFixed(0)}%)`;
   $("proposal-note").textContent = `Proposed by model ${item.model_id}. A calibrated ${(100 * item.probability).toFixed(0)}% ` +
     `means that of the items proposed with this confidence, about that share carry this label.`;
   renderChoices(item);
