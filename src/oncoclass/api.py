@@ -253,8 +253,9 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
 
 
 def training_table(config: TrainConfig, model: Any) -> tuple[pd.DataFrame, list[str]]:
-    """The labelled rows a model is trained on: the input's, then the items curators reviewed in
-    the store's queue (IDs ``review:<n>``) when ``config.reviewed``."""
+    """The labelled rows a model is trained on. With an input: its rows, then (``reviewed``) the
+    items curators reviewed in the store's queue (IDs ``review:<n>``). Without one: the store's
+    curated items on the queue's labels (IDs ``source:source_id``), then the reviewed items."""
     parts: list[pd.DataFrame] = []
     notes: list[str] = []
     reviewed_rows = 0
@@ -262,11 +263,17 @@ def training_table(config: TrainConfig, model: Any) -> tuple[pd.DataFrame, list[
         table, notes = labelled(load_input(config.input, model=model), config.input.path)
         parts.append(table)
     if config.reviewed:
+        from oncoclass.kb.load import labelled_items
         from oncoclass.kb.store import open_store
-        from oncoclass.review.queue import reviewed_table
+        from oncoclass.review.queue import queue_labels, reviewed_table
 
         with open_store(config.kb, create=False) as store:
             reviewed = reviewed_table(store)
+            if config.input is None:
+                curated = labelled_items(store, queue_labels(store))
+                if len(curated):
+                    notes.append(f"{len(curated)} curated item(s) of the store on the queue's labels added.")
+                    parts.append(curated)
         if reviewed.empty:
             if config.input is None:
                 raise TrainingError(f"no item in the review queue of {store.shown} has been reviewed yet.")
@@ -276,10 +283,11 @@ def training_table(config: TrainConfig, model: Any) -> tuple[pd.DataFrame, list[
             parts.append(reviewed)
             reviewed_rows = len(reviewed)
     table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    table.attrs = {**parts[0].attrs, "notes": notes}
-    table.attrs["reviewed_rows"] = reviewed_rows
-    if len(parts) > 1:
-        table.attrs.pop("groups", None)  # the reviewed rows have no citation group of their own
+    groups = [(part.attrs.get("groups") or {}).get("citation") for part in parts]
+    table.attrs = {**parts[0].attrs, "notes": notes, "reviewed_rows": reviewed_rows}
+    table.attrs.pop("groups", None)
+    if all(g is not None for g in groups):  # each row's paper, so no row retrieves its own paper
+        table.attrs["groups"] = {"citation": [c for g in groups for c in g]}
     return table, notes
 
 

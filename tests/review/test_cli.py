@@ -84,3 +84,30 @@ def test_review_commands_refuse_bad_use_in_one_line(cli, tmp_path: Path, fast_mo
         result = cli(args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_train_on_the_stores_curated_and_reviewed_items_alone(cli, tmp_path: Path) -> None:
+    """Without --input, train --reviewed learns from the store's curated items on the queue's
+    labels (here: CIViC evidence imported into the store) and the reviewed items."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "kb"))
+    from sources_data import CIVIC_2018, write
+
+    kb = tmp_path / "kb.sqlite"
+    civic = write(tmp_path, "civic.tsv", CIVIC_2018)
+    assert cli(["kb", "import", civic, "--kb", kb]).returncode == 0
+    first = tmp_path / "m1"
+    assert cli(["train", "-m", "lr", "-i", civic, "-o", first]).returncode == 0
+    assert cli(["review", "add", "-m", first, "-i", _statements(tmp_path), "--kb", kb]).returncode == 0
+    with open_store(kb) as store:
+        ada = authenticate(
+            store, cli(["users", "add", "ada", "--role", "curator", "--kb", kb]).stdout.strip()
+        )
+        decide(store, 1, ada, action="correct", label="Predictive: Resistance", version=1)
+    second = tmp_path / "m2"
+    trained = cli(["train", "-m", "lr", "--kb", kb, "--reviewed", "-o", second])
+    assert trained.returncode == 0, trained.stderr
+    assert "5 curated item(s)" in trained.stderr and "1 reviewed item(s)" in trained.stderr
+    meta = json.loads((second / "metadata.json").read_text())
+    assert meta["training"]["rows"] == 6 and meta["training"]["reviewed_rows"] == 1

@@ -233,3 +233,34 @@ def export_frame(store: Store) -> pd.DataFrame:
     with store_errors(store, "the export"), store.engine.connect() as connection:
         rows = connection.execute(select(*columns).order_by(Item.source, Item.id)).all()
     return pd.DataFrame(rows, columns=list(EXPORT_COLUMNS), dtype=object)
+
+
+def labelled_items(store: Store, labels: set[str]) -> pd.DataFrame:
+    """The store's curated items whose label is one of ``labels``, as a canonical labelled table
+    (IDs ``source:source_id``; the statement is the text; disease and drugs the context) with each
+    item's citation as its group, so training never retrieves a row's own paper."""
+    from oncoclass.data.table import CONTEXT, GENE, ID, LABEL, TEXT, VARIATION, joined_context
+
+    if not labels:
+        return pd.DataFrame(columns=[ID, GENE, VARIATION, TEXT, CONTEXT, LABEL], dtype=object)
+    query = (
+        select(Item.source, Item.source_id, Item.gene, Item.variation, Item.statement, Item.disease,
+               Item.drugs, Item.label, Item.citation)
+        .where(Item.label.in_(sorted(labels)))
+        .order_by(Item.source, Item.id)
+    )  # fmt: skip
+    with store_errors(store, "reading the curated items"), store.engine.connect() as connection:
+        rows = connection.execute(query).all()
+    table = pd.DataFrame(
+        {
+            ID: [f"{r.source}:{r.source_id}" for r in rows],
+            GENE: [r.gene for r in rows],
+            VARIATION: [r.variation for r in rows],
+            TEXT: [r.statement for r in rows],
+            CONTEXT: [joined_context("", disease=r.disease, drugs=r.drugs) for r in rows],
+            LABEL: [r.label for r in rows],
+        },
+        dtype=object,
+    )
+    table.attrs["groups"] = {"citation": [r.citation for r in rows]}
+    return table

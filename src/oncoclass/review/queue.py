@@ -628,10 +628,25 @@ def review_stats(store: Store) -> ReviewStats:
     )
 
 
+def queue_labels(store: Store) -> set[str]:
+    """The labels of the queue: those its proposals were over and those curators gave."""
+    with store_errors(store, "reading the queue's labels"), store.engine.connect() as connection:
+        proposed = connection.execute(select(ReviewItem.probabilities).distinct()).scalars().all()
+        given = connection.execute(
+            select(ReviewItem.label).where(ReviewItem.label != "").distinct()
+        ).scalars()
+        labels = set(given)
+    for probabilities in proposed:
+        labels.update(json.loads(probabilities or "{}"))
+    return labels
+
+
 def reviewed_table(store: Store) -> pd.DataFrame:
-    """The reviewed items as a canonical labelled table (IDs ``review:<n>``), what training adds."""
+    """The reviewed items as a canonical labelled table (IDs ``review:<n>``), what training adds,
+    with each item's citation as its group."""
     query = (
         select(
+            ReviewItem.citation,
             ReviewItem.id,
             ReviewItem.gene,
             ReviewItem.variation,
@@ -644,7 +659,7 @@ def reviewed_table(store: Store) -> pd.DataFrame:
     )
     with store_errors(store, "reading the reviewed items"), store.engine.connect() as connection:
         rows = connection.execute(query).all()
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             ID: [f"review:{r.id}" for r in rows],
             GENE: [r.gene for r in rows],
@@ -655,6 +670,8 @@ def reviewed_table(store: Store) -> pd.DataFrame:
         },
         dtype=object,
     )
+    table.attrs["groups"] = {"citation": [r.citation for r in rows]}
+    return table
 
 
 #: The reviewed export's columns: CIViC's evidence export names, then the review's own.
