@@ -6,6 +6,7 @@ with exit status 2; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -1026,6 +1027,24 @@ def review_stats_command(
         )
 
 
+@functools.cache
+def command() -> Any:
+    """The click command Typer builds from ``app``, with flags shown as flags: Typer's help writes
+    a flag's type (``<bool>``) beside it, which reads as if the flag took a value."""
+    built = typer.main.get_command(app)
+    _flags_without_type(built)
+    return built
+
+
+def _flags_without_type(cmd: Any) -> None:
+    context = cmd.make_context("oncoclass", [], resilient_parsing=True)
+    for param in [*cmd.params, cmd.get_help_option(context)]:
+        if param is not None and getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(cmd, "commands", {}).values():
+        _flags_without_type(sub)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run one command (``argv`` without the program name; None: ``sys.argv``) and return its exit
     status: 0 done, 1 internal error, 2 user error (bad input, option or model), 130 interrupted,
@@ -1039,7 +1058,7 @@ def run(argv: list[str] | None = None) -> int:
         # render usage errors itself and exit with its own status.
         # Ctrl-C and SIGTERM unwind as SystemExit(130 / 143), so no temporary output is left.
         with logging_redirect_tqdm(), cleanup_on_signals():
-            app(args=argv, prog_name="oncoclass")
+            command().main(args=argv, prog_name="oncoclass")
     except SystemExit as exc:  # Typer's own exit (0 done, 2 usage error) or a signal's
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if isinstance(exc, Interrupted):

@@ -227,3 +227,17 @@ def test_annotate_a_maf_through_a_pipe_with_the_real_executable(default_model: P
         "Hugo_Symbol\tVariant_Classification\tHGVSp_Short\t"
     )
     assert lines[2].startswith("BRAF\tMissense_Mutation\tp.V600E\t") and "1 predicted" in result.stderr
+
+
+def test_flags_are_shown_as_flags_in_every_help(cli) -> None:
+    """A flag takes no value, so its help line shows no type (Typer writes ``<bool>``)."""
+    from oncoclass.cli import command
+
+    def names(cmd, prefix):
+        yield prefix
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from names(sub, [*prefix, name])
+
+    for path in names(command(), []):
+        shown = cli([*path, "--help"])
+        assert shown.returncode == 0 and "Usage" in shown.stdout and "<bool>" not in shown.stdout, path
