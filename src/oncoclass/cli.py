@@ -25,7 +25,7 @@ from oncoclass.output import Interrupted, check_output, cleanup_on_signals, is_s
 from oncoclass.persist import load_bundle
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     help="Classify cancer gene variants from the clinical literature, with calibrated probabilities.",
     pretty_exceptions_enable=False,

@@ -241,3 +241,13 @@ def test_flags_are_shown_as_flags_in_every_help(cli) -> None:
     for path in names(command(), []):
         shown = cli([*path, "--help"])
         assert shown.returncode == 0 and "Usage" in shown.stdout and "<bool>" not in shown.stdout, path
+
+
+def test_shell_completion(cli, monkeypatch) -> None:
+    script = cli(["--show-completion", "bash"])
+    assert script.returncode == 0 and "_ONCOCLASS_COMPLETE=complete_bash" in script.stdout
+    monkeypatch.setenv("_ONCOCLASS_COMPLETE", "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", "oncoclass re")
+    monkeypatch.setenv("COMP_CWORD", "1")
+    completed = cli([])
+    assert completed.stdout.split() == ["report", "review"]
