@@ -64,20 +64,36 @@ function renderFeatures(list, target, cls) {
   if (!list.length) target.append(el("li", { class: "note" }, "none"));
 }
 
-function renderText(text, sentences) {
+const TEXT_SOURCES = new Set(["text", "text near the mention"]);
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+// The decisive words and phrases marked inside the text (green toward the class, red away), not
+// whole sentences; built from text nodes, so the text cannot inject markup.
+function renderText(text, toward, against) {
   const box = $("highlighted");
   box.replaceChildren();
   if (!text) { box.append(el("span", { class: "note" }, "No text was given: the prediction rests on the gene and variation.")); return; }
-  const marks = sentences.filter((s) => s.text && text.includes(s.text));
-  // Walk the text once, wrapping each highlighted sentence where it first occurs.
-  const found = marks.map((s) => ({ s, at: text.indexOf(s.text) })).sort((a, b) => a.at - b.at);
+  const weights = new Map();
+  for (const f of [...toward, ...against]) {
+    if (TEXT_SOURCES.has(f.source) && f.feature.trim()) {
+      const key = f.feature.toLowerCase();
+      weights.set(key, (weights.get(key) || 0) + f.contribution);
+    }
+  }
+  if (!weights.size) { box.append(document.createTextNode(text)); return; }
+  const phrases = [...weights.keys()].sort((a, b) => b.length - a.length);
+  // Words of a phrase may be separated by any run of non-word characters in the text.
+  const pattern = new RegExp(`(?<![\\w-])(${phrases.map((p) => p.split(/\s+/).map(escapeRegExp).join("\\W+")).join("|")})(?![\\w-])`, "gi");
   let cursor = 0;
-  for (const { s, at } of found) {
-    if (at < cursor) continue;
-    box.append(document.createTextNode(text.slice(cursor, at)));
-    const mark = el("mark", { class: s.score >= 0 ? "toward" : "against", title: `score ${s.score.toFixed(3)}` }, s.text);
-    box.append(mark);
-    cursor = at + s.text.length;
+  for (const match of text.matchAll(pattern)) {
+    const key = match[0].toLowerCase().split(/\W+/).join(" ");
+    const weight = weights.get(key) ?? weights.get(match[0].toLowerCase()) ?? 0;
+    box.append(document.createTextNode(text.slice(cursor, match.index)));
+    box.append(el("mark", { class: weight >= 0 ? "toward" : "against", title: `contribution ${weight.toFixed(3)}` }, match[0]));
+    cursor = match.index + match[0].length;
   }
   box.append(document.createTextNode(text.slice(cursor)));
 }
@@ -123,7 +139,7 @@ function render(result) {
     sources.append(el("li", {}, `${name}: ${(value > 0 ? "+" : "") + value.toFixed(3)}`));
   }
   $("method").textContent = result.note;
-  renderText($("text").value, top.sentences);
+  renderText($("text").value, top.toward, top.against);
   renderEvidence(result);
   $("result").hidden = false;
 }
