@@ -33,22 +33,38 @@ function el(tag, attrs, text) {
   return node;
 }
 
+const SHOWN_CLASSES = 5;
+
+function barRow(name, p, top) {
+  const row = el("div", { class: "bar-row", "data-label": name });
+  row.append(el("span", { class: "bar-label", title: name }, name));
+  const track = el("div", { class: "bar-track" });
+  const bar = el("div", { class: "bar" + (top ? " top" : "") });
+  bar.style.width = `${(100 * p).toFixed(1)}%`;
+  track.append(bar);
+  row.append(track, el("span", { class: "bar-value" }, (100 * p).toFixed(1) + "%"));
+  return row;
+}
+
+// The five likeliest classes, the rest folded into one "others" bar; a label is never cut.
 function renderChart(result) {
   const chart = $("chart");
   chart.replaceChildren();
   const explained = result.classes[0];
   const entries = Object.entries(result.probabilities).sort((a, b) => b[1] - a[1]);
-  for (const [label, p] of entries) {
-    const row = el("div", { class: "bar-row", "data-label": label });
+  for (const [label, p] of entries.slice(0, SHOWN_CLASSES)) {
     const name = (result.meanings && result.meanings[label]) ? `${label} · ${result.meanings[label]}` : label;
-    row.append(el("span", { class: "bar-label", title: name }, name));
-    const track = el("div", { class: "bar-track" });
-    const bar = el("div", { class: "bar" + (label === explained.label ? " top" : "") });
-    bar.style.width = `${(100 * p).toFixed(1)}%`;
-    track.append(bar);
-    row.append(track, el("span", { class: "bar-value" }, (100 * p).toFixed(1) + "%"));
+    chart.append(barRow(name, p, label === explained.label));
+  }
+  const rest = entries.slice(SHOWN_CLASSES);
+  if (rest.length) {
+    const row = barRow(`${rest.length} other classes`, rest.reduce((sum, [, p]) => sum + p, 0), false);
+    row.title = rest.map(([label, p]) => `${label}: ${(100 * p).toFixed(1)}%`).join(", ");
     chart.append(row);
   }
+  const top = entries[0];
+  $("calibration-note").textContent = `Calibrated: of the variants this model gives ${(100 * top[1]).toFixed(0)}% ` +
+    `to a class, about ${(100 * top[1]).toFixed(0)}% truly belong to it.`;
 }
 
 function renderFeatures(list, target, cls) {
