@@ -1,6 +1,5 @@
 // The page talks to the same service that serves it; no external scripts, fonts or styles.
 "use strict";
-const $ = (id) => document.getElementById(id);
 
 function headers() {
   const h = { "Content-Type": "application/json" };
@@ -24,13 +23,6 @@ function explainError(status, body) {
 function showError(message) {
   $("error").textContent = message;
   $("error").hidden = false;
-}
-
-function el(tag, attrs, text) {
-  const node = document.createElement(tag);
-  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 const SHOWN_CLASSES = 5;
@@ -82,10 +74,6 @@ function renderFeatures(list, target, cls) {
 
 const TEXT_SOURCES = new Set(["text", "text near the mention"]);
 
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 // The decisive words and phrases marked inside the text (green toward the class, red away), not
 // whole sentences; built from text nodes, so the text cannot inject markup.
 function renderText(text, toward, against) {
@@ -99,19 +87,7 @@ function renderText(text, toward, against) {
       weights.set(key, (weights.get(key) || 0) + f.contribution);
     }
   }
-  if (!weights.size) { box.append(document.createTextNode(text)); return; }
-  const phrases = [...weights.keys()].sort((a, b) => b.length - a.length);
-  // Words of a phrase may be separated by any run of non-word characters in the text.
-  const pattern = new RegExp(`(?<![\\w-])(${phrases.map((p) => p.split(/\s+/).map(escapeRegExp).join("\\W+")).join("|")})(?![\\w-])`, "gi");
-  let cursor = 0;
-  for (const match of text.matchAll(pattern)) {
-    const key = match[0].toLowerCase().split(/\W+/).join(" ");
-    const weight = weights.get(key) ?? weights.get(match[0].toLowerCase()) ?? 0;
-    box.append(document.createTextNode(text.slice(cursor, match.index)));
-    box.append(el("mark", { class: weight >= 0 ? "toward" : "against", title: `contribution ${weight.toFixed(3)}` }, match[0]));
-    cursor = match.index + match[0].length;
-  }
-  box.append(document.createTextNode(text.slice(cursor)));
+  markPhrases(box, text, weights);
 }
 
 function safeLink(url, text) {

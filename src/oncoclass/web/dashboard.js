@@ -1,8 +1,6 @@
 // The review dashboard: the team's counts from GET /review/stats, with the same token as the review
 // page (kept for this tab only).
 "use strict";
-const $ = (id) => document.getElementById(id);
-const TOKEN_KEY = "oncoclass-review-token";
 
 function cell(row, text) {
   const td = document.createElement("td");
@@ -17,11 +15,11 @@ function percent(value) {
 
 async function load() {
   const response = await fetch("/review/stats", {
-    headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` },
+    headers: reviewAuth(),
   });
   const body = await response.json().catch(() => null);
   if (response.status !== 200) {
-    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(REVIEW_TOKEN_KEY);
     $("signin-form").hidden = false;
     if (response.status !== 401 || $("token").value) {
       $("error").textContent = (body && body.error) || `status ${response.status}`;
@@ -58,7 +56,7 @@ async function load() {
 
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+  sessionStorage.setItem(REVIEW_TOKEN_KEY, $("token").value.trim());
   load();
 });
 load();

@@ -1,18 +1,9 @@
 // The review page: signs in with a curator's token (kept for this tab only), shows the next item,
 // and sends decisions. Keyboard first: a accept, 1-9 correct to a label, s/n skip, h history.
 "use strict";
-const $ = (id) => document.getElementById(id);
-const TOKEN_KEY = "oncoclass-review-token";
 let current = null;
 let choices = [];
 let busy = false;
-
-function el(tag, attrs, text) {
-  const node = document.createElement(tag);
-  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function showError(message) {
   $("error").textContent = message;
@@ -25,7 +16,7 @@ function notice(message) {
 }
 
 async function call(method, path, payload) {
-  const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` };
+  const headers = reviewAuth();
   if (payload !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method, headers, body: payload === undefined ? undefined : JSON.stringify(payload),
@@ -44,10 +35,10 @@ function problem(status, body) {
 async function signIn(event) {
   if (event) event.preventDefault();
   const typed = $("token").value.trim();
-  if (typed) sessionStorage.setItem(TOKEN_KEY, typed);
+  if (typed) sessionStorage.setItem(REVIEW_TOKEN_KEY, typed);
   const { status, body } = await call("GET", "/review/me");
   if (status !== 200) {
-    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(REVIEW_TOKEN_KEY);
     if (typed) showError(problem(status, body));
     return;
   }
@@ -60,38 +51,24 @@ async function signIn(event) {
 }
 
 function signOut() {
-  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(REVIEW_TOKEN_KEY);
   current = null;
   $("workspace").hidden = true;
   $("signin-form").hidden = false;
 }
 
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-// The statement with the words that pushed the model toward its proposal marked; built from text
-// nodes, never from HTML, so a statement cannot inject markup.
-function renderStatement(text, words) {
+// The statement with the words that pushed the model toward its proposal marked.
+function renderStatement(text, explanation) {
   const box = $("statement");
   box.replaceChildren();
-  const wanted = (words || []).filter((w) => w && w.trim()).sort((a, b) => b.length - a.length);
   if (!text) {
     box.append(el("p", { class: "note" }, "No text: the proposal rests on the gene, the variation and the store's evidence."));
     return;
   }
-  if (!wanted.length) {
-    box.append(document.createTextNode(text));
-    return;
-  }
-  const pattern = new RegExp(`\\b(${wanted.map(escapeRegExp).join("|")})\\b`, "gi");
-  let last = 0;
-  for (const match of text.matchAll(pattern)) {
-    box.append(document.createTextNode(text.slice(last, match.index)));
-    box.append(el("mark", { class: "toward" }, match[0]));
-    last = match.index + match[0].length;
-  }
-  box.append(document.createTextNode(text.slice(last)));
+  const words = new Set((explanation.words || []).map((w) => w.toLowerCase()));
+  const weights = new Map((explanation.toward || [])
+    .filter((f) => words.has(f.feature.toLowerCase())).map((f) => [f.feature.toLowerCase(), f.contribution]));
+  markPhrases(box, text, weights);
 }
 
 function renderChoices(item) {
@@ -142,7 +119,7 @@ function render(item) {
     (item.label ? ` · label ${item.label}` : "");
   $("context-line").textContent = [item.disease && `Disease: ${item.disease}`, item.drugs && `Drugs: ${item.drugs}`,
     item.citation && `Citation: ${item.citation}`].filter(Boolean).join(" · ");
-  renderStatement(item.text, (item.explanation || {}).words);
+  renderStatement(item.text, item.explanation || {});
   const meaning = item.meanings && item.meanings[item.prediction] ? ` ${item.meanings[item.prediction]}` : "";
   $("proposal").textContent = `${item.prediction}${meaning} (${(100 * item.probability).toFixed(0)}%)`;
   $("proposal-note").textContent = `Proposed by model ${item.model_id}. A calibrated ${(100 * item.probability).toFixed(0)}% ` +
@@ -245,4 +222,4 @@ $("comment-save").addEventListener("click", () => {
   if (text) decide({ action: "comment", comment: text }, false);
 });
 $("history-box").addEventListener("toggle", () => { if ($("history-box").open && !$("history").children.length) showHistory(); });
-if (sessionStorage.getItem(TOKEN_KEY)) signIn();
+if (sessionStorage.getItem(REVIEW_TOKEN_KEY)) signIn();

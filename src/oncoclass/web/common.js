@@ -1,0 +1,40 @@
+// What every page shares (loaded before each page's own script): element lookup and building,
+// marking weighted phrases inside a text, and the review pages' token. Nothing here loads from
+// the network.
+"use strict";
+const $ = (id) => document.getElementById(id);
+const REVIEW_TOKEN_KEY = "oncoclass-review-token";
+
+function el(tag, attrs, text) {
+  const node = document.createElement(tag);
+  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+// Appends `text` to `box` with each phrase of `weights` (lower-case phrase → contribution) marked:
+// green toward the class, red away from it. Built from text nodes, never from HTML, so the text
+// cannot inject markup.
+function markPhrases(box, text, weights) {
+  if (!weights.size) { box.append(document.createTextNode(text)); return; }
+  const phrases = [...weights.keys()].sort((a, b) => b.length - a.length);
+  // Words of a phrase may be separated by any run of non-word characters in the text.
+  const pattern = new RegExp(`(?<![\\w-])(${phrases.map((p) => p.split(/\s+/).map(escapeRegExp).join("\\W+")).join("|")})(?![\\w-])`, "gi");
+  let cursor = 0;
+  for (const match of text.matchAll(pattern)) {
+    const key = match[0].toLowerCase().split(/\W+/).join(" ");
+    const weight = weights.get(key) ?? weights.get(match[0].toLowerCase()) ?? 0;
+    box.append(document.createTextNode(text.slice(cursor, match.index)));
+    box.append(el("mark", { class: weight >= 0 ? "toward" : "against", title: `contribution ${weight.toFixed(3)}` }, match[0]));
+    cursor = match.index + match[0].length;
+  }
+  box.append(document.createTextNode(text.slice(cursor)));
+}
+
+function reviewAuth() {
+  return { Authorization: `Bearer ${sessionStorage.getItem(REVIEW_TOKEN_KEY) || ""}` };
+}
