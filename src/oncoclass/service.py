@@ -29,12 +29,13 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from oncoclass import __version__
 from oncoclass.api import predict_records
 from oncoclass.data.table import MAX_TEXT_CHARS
-from oncoclass.errors import AuthError, ConfigError, ConflictError, InputError, OncoclassError
+from oncoclass.errors import AuthError, ConfigError, ConflictError, InputError, OncoclassError, TooLarge
 from oncoclass.explain import explain
 from oncoclass.kb.search import Query as KbQuery
 from oncoclass.kb.search import search
 from oncoclass.kb.store import open_store
 from oncoclass.persist import Bundle
+from oncoclass.routes.deps import StoreDep
 
 log = logging.getLogger("oncoclass.service")
 
@@ -75,6 +76,15 @@ class ServiceSettings:
                 f"{API_KEY_ENV} is set but empty, which would start an open server.",
                 hint="Set it to a secret, or unset it to serve without a key.",
             )
+
+    def check_request(self, variants: list[Any], *, what: str, hint: str | None = None) -> None:
+        """The one rule for what a request of records may hold, for every route that takes them:
+        at most ``max_batch`` records (``what`` names them), each text within ``max_text_chars``."""
+        if len(variants) > self.max_batch:
+            raise TooLarge(f"{len(variants)} {what}; the limit is {self.max_batch}.", hint=hint)
+        for v in variants:
+            if len(v.text) > self.max_text_chars:
+                raise TooLarge(f"text of {v.gene} {v.variation} is over {self.max_text_chars} characters.")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServiceSettings:
@@ -582,14 +592,6 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
-    def check_text(variants: list[VariantIn]) -> JSONResponse | None:
-        for v in variants:
-            if len(v.text) > settings.max_text_chars:
-                return _error(
-                    413, f"text of {v.gene} {v.variation} is over {settings.max_text_chars} characters."
-                )
-        return None
-
     def page_route(path: str, name: str) -> None:
         def page() -> FileResponse:
             return FileResponse(os.path.join(_web_dir(), name), media_type="text/html")
@@ -638,34 +640,27 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
         # under what the HTTP parser accepts (about 64 KB): a longer one is refused before the app.
         text: Annotated[str, Query(max_length=1000)] = "",
         limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        *,
+        kb: StoreDep,
     ) -> Any:
         """What the evidence store holds on a variant, closest first: the same variant (any
-        notation), the same residue, the same kind of change in the gene, then the gene."""
-        if store is None:
-            return _error(
-                404, "this server has no evidence store.", hint="Start it with `oncoclass serve --kb …`."
-            )
+        notation), the same residue, the same kind of change in the gene, then the gene (404 when
+        the server has no store)."""
         query = KbQuery(gene=gene, variation=variation, text=text, disease=disease)
-        return [hit.to_dict() for hit in search(store, query, limit=limit)]
+        return [hit.to_dict() for hit in search(kb, query, limit=limit)]
 
     @app.post("/predict", response_model=PredictionOut)
     async def predict_one(variant: VariantIn) -> Any:
-        refused = check_text([variant])
-        if refused:
-            return refused
+        settings.check_request([variant], what="variants")
         return await batcher.submit(variant.model_dump())
 
     @app.post("/predict/batch", response_model=BatchOut)
     async def predict_batch(batch: BatchIn) -> Any:
-        if len(batch.variants) > settings.max_batch:
-            return _error(
-                413,
-                f"{len(batch.variants)} variants in one batch; the limit is {settings.max_batch}.",
-                hint="Split the batch, or use `oncoclass predict` for files.",
-            )
-        refused = check_text(batch.variants)
-        if refused:
-            return refused
+        settings.check_request(
+            batch.variants,
+            what="variants in one batch",
+            hint="Split the batch, or use `oncoclass predict` for files.",
+        )
         records = await asyncio.gather(*(batcher.submit(v.model_dump()) for v in batch.variants))
         return {"predictions": list(records), "model_id": bundle.model_id}
 
@@ -693,9 +688,7 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
 
     @app.post("/explain")
     def explain_one(request: ExplainIn) -> Any:
-        refused = check_text([request])
-        if refused:
-            return refused
+        settings.check_request([request], what="variants")
         result = explain(
             bundle,
             gene=request.gene,

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from oncoclass.errors import TooLarge
 from oncoclass.review import queue
 from oncoclass.routes.deps import AdminUser, BundleDep, CurrentUser, StoreDep
 from oncoclass.service import ErrorOut, VariantIn
@@ -134,15 +133,18 @@ def me(user: CurrentUser) -> Any:
 @router.post(
     "/items",
     response_model=QueuedOut,
-    responses={**_ADMIN, 413: {"model": ErrorOut, "description": "More items than --max-batch."}},
+    responses={
+        **_ADMIN,
+        413: {"model": ErrorOut, "description": "More items than --max-batch, or a text over the limit."},
+    },
 )
 def add_items(body: ItemsIn, user: AdminUser, store: StoreDep, bundle: BundleDep, request: Request) -> Any:
     """Queue statements with the served model's proposal (admins only); one already queued is not
-    queued again. At most the server's --max-batch items per request, as for /predict/batch."""
-    limit = request.app.state.settings.max_batch
-    if len(body.items) > limit:
-        raise TooLarge(f"{len(body.items)} items in one request; the limit is {limit}.",
-                       hint="Split them, or use `oncoclass review add` for files.")  # fmt: skip
+    queued again. The service's bounds apply as to /predict/batch: at most --max-batch items, each
+    text within the text limit."""
+    request.app.state.settings.check_request(
+        body.items, what="items in one request", hint="Split them, or use `oncoclass review add` for files."
+    )
     result = queue.queue_records(store, bundle, [v.model_dump() for v in body.items], added_by=user.name)
     return {"added": result.added, "already_queued": result.already_queued, "model_id": result.model_id}
 
