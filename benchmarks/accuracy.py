@@ -34,6 +34,16 @@ CIVIC_MAIN = (
 )
 
 
+def civic_time_split(table):
+    """CIViC's time split: the oldest 80 % by evidence_id to train on, the newest 20 % to test,
+    keeping the test rows whose label occurs in training."""
+    order = np.argsort(table["id"].astype(int).to_numpy(), kind="stable")
+    cut = int(len(order) * 0.8)
+    train = table.iloc[order[:cut]].reset_index(drop=True)
+    test = table.iloc[order[cut:]].reset_index(drop=True)
+    return train, test[test["label"].isin(set(train["label"]))].reset_index(drop=True)
+
+
 def main_f1(y, proba, labels, main) -> str:
     if not main:
         return ""
@@ -114,16 +124,11 @@ def main() -> None:
         citations = np.asarray(table.attrs["groups"]["citation"], dtype=object)[keep]
         table = table[keep].reset_index(drop=True)
         main = CIVIC_MAIN if args.target == "significance" else ()
-        order = np.argsort(table["id"].astype(int).to_numpy(), kind="stable")
-        cut = int(len(order) * 0.8)
-        train = table.iloc[order[:cut]].reset_index(drop=True)
-        test = table.iloc[order[cut:]].reset_index(drop=True)
-        test = test[test["label"].isin(set(train["label"]))].reset_index(drop=True)
+        train, test = civic_time_split(table)
         title = f"CIViC 2018-11 time split (newest 20 % by evidence_id), target {args.target}"
         holdout(train, test, recipes, title, main=main)
-        groups = citations
         title = f"CIViC 2018-11 CV grouped by citation, target {args.target}"
-        cv(table, recipes, title, groups=groups, main=main)
+        cv(table, recipes, title, groups=citations, main=main)
 
 
 if __name__ == "__main__":

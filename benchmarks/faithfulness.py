@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from accuracy import civic_time_split
 
 from oncoclass.api import probabilities
 from oncoclass.data import load_table
@@ -69,10 +70,7 @@ def main() -> None:
     data = Path(os.environ["ONCOCLASS_DATA"])
     table = load_table(data / "civic" / "2018-11-08-ClinicalEvidenceSummaries.tsv")
     table = table[table["label"] != ""].reset_index(drop=True)
-    order = np.argsort(table["id"].astype(int).to_numpy(), kind="stable")
-    cut = int(len(order) * 0.8)
-    train = table.iloc[order[:cut]].reset_index(drop=True)
-    test = table.iloc[order[cut:]].reset_index(drop=True)
+    train, test = civic_time_split(table)
     model = build("default").fit(train, train["label"].to_numpy())
     labels = [str(c) for c in model.classes_]
     bundle = Bundle(model=model, metadata={"labels": labels, "model_id": "faithfulness"}, path=Path("."))

@@ -19,8 +19,8 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from accuracy import civic_time_split
 
 from oncoclass.conformal import calibration_scores, membership, set_metrics
 from oncoclass.data import load_table
@@ -60,11 +60,7 @@ def main() -> None:
     if "civic" in args.only:
         table = load_table(data / "civic" / "2018-11-08-ClinicalEvidenceSummaries.tsv")
         table = table[table["label"] != ""].reset_index(drop=True)
-        order = np.argsort(table["id"].astype(int).to_numpy(), kind="stable")
-        cut = int(len(order) * 0.8)
-        train = table.iloc[order[:cut]].reset_index(drop=True)
-        test = table.iloc[order[cut:]].reset_index(drop=True)
-        test = test[test["label"].isin(set(train["label"]))].reset_index(drop=True)
+        train, test = civic_time_split(table)
         bare = without_evidence(test.assign(text="", context=""))
         run(
             "CIViC time split",
