@@ -52,9 +52,13 @@ def derived(item: dict[str, str]) -> dict[str, object]:
     }
 
 
+def digest(*values: str) -> str:
+    """A record's content digest: its fields joined by a unit separator, SHA-256."""
+    return hashlib.sha256("\x1f".join(values).encode("utf-8")).hexdigest()
+
+
 def content_hash(item: dict[str, str]) -> str:
-    joined = "\x1f".join(item[name] for name in ITEM_FIELDS)
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+    return digest(*(item[name] for name in ITEM_FIELDS))
 
 
 #: The longest value an item's field may hold (characters); past these a value is not what the

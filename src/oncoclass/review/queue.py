@@ -10,7 +10,6 @@ Decisions are only added, never changed, so an item's history is complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ from oncoclass.data.table import (
     split_context,
 )
 from oncoclass.errors import ConfigError, ConflictError, InputError, NotFound
+from oncoclass.kb.load import digest
 from oncoclass.kb.schema import Decision, ReviewItem, ReviewSetting, User
 from oncoclass.kb.store import Store, store_errors
 from oncoclass.progress import Progress
@@ -134,10 +134,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _digest(*values: str) -> str:
-    return hashlib.sha256("\x1f".join(values).encode("utf-8")).hexdigest()
-
-
 def _check_order(order: str) -> str:
     if order not in ORDERS:
         raise ConfigError(f"order must be one of {', '.join(ORDERS)}, not {order!r}.")
@@ -202,7 +198,7 @@ def _items_of(table: pd.DataFrame) -> list[dict[str, Any]]:
         items.append(
             {
                 "external_id": str(getattr(row, ID)),
-                "content_hash": _digest(gene, variation, text, context),
+                "content_hash": digest(gene, variation, text, context),
                 "gene": gene,
                 "variation": variation,
                 "text": text,
