@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
+import psycopg.errors
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
@@ -264,11 +265,24 @@ def _pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'create database "{name}"'))
         yield server.set(database=name).render_as_string(hide_password=False)
-        # FORCE ends connections a test's engine still holds (PostgreSQL 13+).
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        _drop_database(admin, name)
     finally:
         admin.dispose()
+
+
+def _drop_database(admin: sa.Engine, name: str, attempts: int = 20) -> None:
+    """FORCE ends connections a test's engine still holds (PostgreSQL 13+). It may not end the
+    server's own autovacuum worker, which can visit a fresh database (the test role may not signal
+    it: InsufficientPrivilege); that worker leaves within moments, so the drop is tried again."""
+    for attempt in range(attempts):
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+            return
+        except sa.exc.ProgrammingError as exc:
+            if not isinstance(exc.orig, psycopg.errors.InsufficientPrivilege) or attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
