@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from oncoclass.annotate import read_sheet, variants_of
-from oncoclass.data.table import KAGGLE_CLASSES
+from oncoclass.data.vocab import KAGGLE_CLASSES
 
 MAF = [
     "#version 2.4",

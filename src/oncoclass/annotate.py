@@ -23,14 +23,7 @@ import numpy as np
 import pandas as pd
 
 from oncoclass.data.files import STDIN, decode, read_bytes, read_start
-from oncoclass.data.table import (
-    EVIDENCE_CITATIONS,
-    EVIDENCE_IDS,
-    TEXT_SOURCE,
-    as_text,
-    class_meanings,
-    records_to_table,
-)
+from oncoclass.data.table import EVIDENCE_CITATIONS, EVIDENCE_IDS, TEXT_SOURCE, as_text, records_to_table
 from oncoclass.data.tables import guess_format, output_format, read_frame, write_frame
 from oncoclass.errors import InputError, OutputError
 from oncoclass.kb.retrieve import attach
@@ -268,7 +261,7 @@ def annotate(
     wanted = rows[rows["variation"] != ""]
     unique = wanted[["gene", "variation"]].drop_duplicates().reset_index(drop=True)
     labels = bundle.labels
-    meanings = class_meanings(labels)
+    meanings = bundle.meanings
     out = sheet.frame.copy()
     n = len(out)
     top, name, prob = [""] * n, [""] * n, [""] * n

@@ -28,16 +28,14 @@ from oncoclass.data.table import (
     EVIDENCE_IDS,
     GENE,
     ID,
-    KAGGLE_CLASSES,
     LABEL,
     TEXT_SOURCE,
     VARIATION,
-    class_meanings,
-    is_kaggle_label_set,
     label_columns,
     records_to_table,
     table_hash,
 )
+from oncoclass.data.vocab import KAGGLE_CLASSES, class_meanings, is_kaggle_label_set
 from oncoclass.errors import ConfigError, InputError, TrainingError
 from oncoclass.evaluate import align_proba, cross_validate, metrics, prior_proba, splits
 from oncoclass.features import text_reduction
@@ -298,11 +296,6 @@ def probabilities(bundle: Bundle, table: pd.DataFrame) -> np.ndarray:
     return proba / proba.sum(axis=1, keepdims=True)
 
 
-def model_target(bundle: Bundle) -> str:
-    """What the model predicts of a CIViC export (``significance`` unless trained with a target)."""
-    return str((bundle.metadata.get("training") or {}).get("target") or "significance")
-
-
 def conformal_scores(bundle: Bundle) -> np.ndarray:
     """The calibration scores a model keeps for sets of labels; refused when it has none."""
     kept = bundle.metadata.get("conformal") or {}
@@ -353,7 +346,7 @@ def predict_records(
     what the prediction used (``text_source``, the store's ``evidence_ids``)."""
     table = attach(records_to_table(records), store)
     proba = probabilities(bundle, table)
-    meanings = class_meanings(bundle.labels) or None
+    meanings = bundle.meanings or None
     out = []
     for i, (record, row) in enumerate(zip(records, proba, strict=True)):
         top = int(np.argmax(row))
@@ -427,7 +420,7 @@ def write_sidecar(out: Path, bundle: Bundle, *, rows: int, **extra: Any) -> None
         "model_id": bundle.model_id,
         "oncoclass_version": bundle.metadata.get("oncoclass_version"),
         "recipe": bundle.metadata.get("recipe"),
-        "target": model_target(bundle),
+        "target": bundle.target,
         "rows": rows,
         "created": datetime.now(UTC).isoformat(),
         **extra,
@@ -512,7 +505,7 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, 
     return {
         "oncoclass_version": __version__,
         "settings": config.to_dict(),
-        "data": _data_summary(table, labels, config.input.path, notes),
+        "data": _data_summary(table, labels, config.input, notes),
         "results": results,
         "oof": {name: p.round(6).tolist() for name, p in predictions.items()},
         "ids": table[ID].tolist(),
@@ -530,14 +523,16 @@ def _params(estimator: Any) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in estimator.get_params(deep=False).items())[:2000]
 
 
-def _data_summary(table: pd.DataFrame, labels: list[str], source: str, notes: list[str]) -> dict[str, Any]:
+def _data_summary(
+    table: pd.DataFrame, labels: list[str], spec: InputSpec, notes: list[str]
+) -> dict[str, Any]:
     y = table[LABEL].to_numpy()
     return {
-        "source": source,
+        "source": spec.path,
         "rows": len(table),
         "data_hash": table_hash(table),
         "labels": labels,
-        "label_names": class_meanings(labels),
+        "label_names": class_meanings(labels, spec.target),
         "label_counts": {lab: int((y == lab).sum()) for lab in labels},
         "genes": int(table["gene"].nunique()),
         "variations": int(table["variation"].nunique()),
@@ -574,7 +569,7 @@ def holdout(bundle: Bundle, spec: InputSpec, *, skip_unknown_labels: bool = Fals
     """A trained model scored on a labelled file, in the shape :func:`evaluate` returns (for the
     report): the model's metrics beside the prior of the data it was trained on. The labels are
     read as the model learned them (its CIViC target)."""
-    spec = replace(spec, target=model_target(bundle))
+    spec = replace(spec, target=bundle.target)
     table, notes = labelled(load_input(spec, model=bundle.model), spec.path)
     labels = bundle.labels
     keep = known_labels(
@@ -594,7 +589,7 @@ def holdout(bundle: Bundle, spec: InputSpec, *, skip_unknown_labels: bool = Fals
     return {
         "oncoclass_version": __version__,
         "settings": {"model": str(bundle.path), "model_id": name, "input": spec.path},
-        "data": _data_summary(table, labels, spec.path, notes),
+        "data": _data_summary(table, labels, spec, notes),
         "results": {"prior": metrics(y, prior, labels), name: scored},
         "oof": {name: proba.round(6).tolist()},
         "ids": table[ID].tolist(),

@@ -29,7 +29,8 @@ import scipy.sparse as sp
 from scipy.special import softmax
 from sklearn.preprocessing import MaxAbsScaler
 
-from oncoclass.data.table import GENE, TEXT_SOURCE, VARIATION, class_meanings, records_to_table
+from oncoclass.data.table import GENE, TEXT_SOURCE, VARIATION, records_to_table
+from oncoclass.data.vocab import class_meanings
 from oncoclass.errors import InputError
 from oncoclass.features.text import split_sentences
 from oncoclass.models.blend import BlendedClassifier, transform_features
@@ -331,10 +332,6 @@ def _sentence_scores(
 # --- the two methods ------------------------------------------------------------------------
 
 
-def _meaning(labels: list[str], label: str) -> str | None:
-    return class_meanings(labels).get(label)
-
-
 def _exact(
     model: Any,
     decomposition: _Decomposition,
@@ -377,7 +374,7 @@ def _exact(
         out.append(
             ClassExplanation(
                 label=labels[k],
-                meaning=_meaning(labels, labels[k]),
+                meaning=None,  # set by explain(), which knows the model's target
                 probability=float(proba[k]),
                 logit=float(logits[k]),
                 baseline=float(baseline[k]),
@@ -443,7 +440,7 @@ def _occlusion(
         out.append(
             ClassExplanation(
                 label=labels[k],
-                meaning=_meaning(labels, labels[k]),
+                meaning=None,  # set by explain(), which knows the model's target
                 probability=float(proba[k]),
                 logit=float(base[k]),
                 baseline=0.0,
@@ -504,8 +501,9 @@ def explain(
             "it; the values do not add up to the prediction."
         )
         explained = _occlusion(model, table, proba, targets, top_sentences, max_sentences)
-    meanings = class_meanings(labels) or None
+    meanings = class_meanings(labels, bundle.target) or None
     for explained_class in explained:
+        explained_class.meaning = (meanings or {}).get(explained_class.label)
         for item in (*explained_class.toward, *explained_class.against):
             item.phrase = phrase(item.feature, item.source, gene=gene, variation=variation, meanings=meanings)
     if gated is not None and model is gated.without_text_:

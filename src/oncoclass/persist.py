@@ -165,6 +165,18 @@ class Bundle:
     def model_id(self) -> str:
         return str(self.metadata["model_id"])
 
+    @property
+    def target(self) -> str:
+        """What the model predicts of a CIViC export (``significance`` unless trained with a target)."""
+        return str((self.metadata.get("training") or {}).get("target") or "significance")
+
+    @property
+    def meanings(self) -> dict[str, str]:
+        """What each of the model's labels means, where the label is Kaggle's or CIViC's."""
+        from oncoclass.data.vocab import class_meanings
+
+        return class_meanings(self.labels, self.target)
+
 
 class Metadata(BaseModel):
     """What ``metadata.json`` must hold, checked before the model file is audited or loaded. Other

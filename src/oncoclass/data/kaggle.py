@@ -13,7 +13,6 @@ from oncoclass.data.files import decode, iter_lines, read_text
 from oncoclass.data.table import (
     GENE,
     ID,
-    KAGGLE_CLASSES,
     LABEL,
     MAX_TEXT_CHARS,
     TEXT,
@@ -21,6 +20,7 @@ from oncoclass.data.table import (
     canonicalize,
     check_text_length,
 )
+from oncoclass.data.vocab import KAGGLE_CLASSES
 from oncoclass.errors import InputError
 
 VARIANT_COLUMNS = ("ID", "Gene", "Variation")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from oncoclass.data.vocab import is_kaggle_label_set
 from oncoclass.errors import InputError
 from oncoclass.variation import protein_change
 
@@ -42,19 +43,6 @@ def without_evidence(table: pd.DataFrame) -> pd.DataFrame:
         **{EVIDENCE: "", EVIDENCE_TEXT: "", EVIDENCE_IDS: "", EVIDENCE_CITATIONS: "",
            TEXT_SOURCE: np.where(texts.str.strip() != "", "given", "none")}
     )  # fmt: skip
-
-
-KAGGLE_CLASSES: dict[str, str] = {
-    "1": "Likely Loss-of-function",
-    "2": "Likely Gain-of-function",
-    "3": "Neutral",
-    "4": "Loss-of-function",
-    "5": "Likely Neutral",
-    "6": "Inconclusive",
-    "7": "Gain-of-function",
-    "8": "Likely Switch-of-function",
-    "9": "Switch-of-function",
-}
 
 
 #: Longest text one row may carry (characters). Kaggle's articles average ~50 KB and the longest
@@ -309,15 +297,6 @@ def table_hash(table: pd.DataFrame) -> str:
             digest.update(value.encode("utf-8", "surrogatepass"))
             digest.update(b"\x00")
     return digest.hexdigest()
-
-
-def is_kaggle_label_set(labels: list[str] | tuple[str, ...]) -> bool:
-    return bool(labels) and set(labels) <= set(KAGGLE_CLASSES)
-
-
-def class_meanings(labels: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """Kaggle's class meanings for these labels; empty when they are not Kaggle's classes."""
-    return {lab: KAGGLE_CLASSES[lab] for lab in labels} if is_kaggle_label_set(labels) else {}
 
 
 def label_columns(labels: list[str] | tuple[str, ...]) -> list[str]:

@@ -28,10 +28,10 @@ from oncoclass.data.table import (
     MAX_TEXT_CHARS,
     TEXT,
     VARIATION,
-    class_meanings,
     joined_context,
     split_context,
 )
+from oncoclass.data.vocab import class_meanings
 from oncoclass.errors import ConfigError, ConflictError, InputError, NotFound
 from oncoclass.kb.load import digest
 from oncoclass.kb.schema import Decision, ReviewItem, ReviewSetting, User
@@ -90,7 +90,7 @@ class ItemView:
     probability: float
     margin: float
     probabilities: dict[str, float]
-    #: What each label means, for Kaggle's classes (None for other label sets).
+    #: What each label means, for Kaggle's and CIViC's labels (None when none has a meaning).
     meanings: dict[str, str] | None
     explanation: dict[str, Any]
     created_at: str

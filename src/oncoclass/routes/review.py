@@ -46,7 +46,7 @@ class ItemOut(BaseModel):
     probability: float
     margin: float = Field(description="The proposal's probability minus the second label's.")
     probabilities: dict[str, float]
-    meanings: dict[str, str] | None = Field(description="What each label means, for Kaggle's classes.")
+    meanings: dict[str, str] | None = Field(description="What each label means (Kaggle's, CIViC's labels).")
     explanation: dict[str, Any]
     created_at: str
     updated_at: str
