@@ -123,3 +123,33 @@ def test_a_model_trained_on_a_civic_field_predicts_reports_and_scores_that_field
     assert scored.returncode == 0 and "36 labelled rows scored" in scored.stdout, scored.stderr
     report = tmp_path / "r.html"
     assert cli(["report", "-m", model, "-i", civic, "-o", report]).returncode == 0
+
+
+def test_keep_columns_echoes_input_columns_as_the_file_names_them(cli, tmp_path: Path, lr_model, synth_files):
+    """--keep-columns copies input columns unchanged beside the predictions; a name the output
+    already uses is prefixed input_, and an unknown name is refused before any work is done."""
+    import pandas as pd
+
+    out = tmp_path / "p.csv"
+    done = cli(["predict", "-m", lr_model, "-i", synth_files["test_variants"], "--text",
+                synth_files["test_text"], "-o", out, "--keep-columns", "Gene,Variation"])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    variants = pd.read_csv(synth_files["test_variants"], dtype=str, keep_default_na=False)
+    assert list(written.columns[-2:]) == ["Gene", "Variation"]
+    assert written["Gene"].tolist() == variants["Gene"].tolist()
+    assert written["Variation"].tolist() == variants["Variation"].tolist()
+
+    table = tmp_path / "t.csv"
+    table.write_text("sample,gene,variation,prediction\nS1,BRAF,p.Val600Glu,x\nS2,KRAS,G12D,\n")
+    everything = cli(["predict", "-m", lr_model, "-i", table, "-o", "-", "--keep-columns", "*"])
+    assert everything.returncode == 0, everything.stderr
+    header, first = everything.stdout.splitlines()[:2]
+    assert header.endswith(",sample,gene,variation,input_prediction")
+    assert first.endswith(",S1,BRAF,p.Val600Glu,x")  # as written, not as normalised (V600E)
+
+    refused = cli(
+        ["predict", "-m", lr_model, "-i", table, "-o", tmp_path / "q.csv", "--keep-columns", "Sample"]
+    )
+    assert refused.returncode == 2 and "no column(s) Sample to keep" in refused.stderr
+    assert not (tmp_path / "q.csv").exists()

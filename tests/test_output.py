@@ -111,3 +111,25 @@ def test_a_signal_mid_write_removes_the_temporary_file(tmp_path: Path, signum: i
     assert info.value.code == code
     assert list(tmp_path.iterdir()) == []
     assert signal.getsignal(signum) == before  # the handler is the block's alone
+
+
+def test_json_has_no_nan_and_reads_numpy_dataclasses_and_paths() -> None:
+    """JSON has no NaN: a missing number is null, so strict parsers (jq, JavaScript) read it."""
+    import json
+    import math
+    from dataclasses import dataclass
+
+    import numpy as np
+
+    from oncoclass.output import to_json
+
+    @dataclass
+    class Result:
+        path: Path
+        scores: np.ndarray
+
+    text = to_json(
+        {"a": math.nan, "b": np.float32(0.5), "c": np.int64(3), "d": Result(Path("x"), np.ones(2))}
+    )
+    assert json.loads(text) == {"a": None, "b": 0.5, "c": 3, "d": {"path": "x", "scores": [1.0, 1.0]}}
+    assert text.endswith("\n") and "NaN" not in text

@@ -28,6 +28,7 @@ from oncoclass.data.table import (
     EVIDENCE_IDS,
     GENE,
     ID,
+    KEPT_PREFIX,
     LABEL,
     TEXT_SOURCE,
     VARIATION,
@@ -42,7 +43,7 @@ from oncoclass.features import text_reduction
 from oncoclass.kb.retrieve import attach, ensure, with_store
 from oncoclass.kb.store import Store
 from oncoclass.models import get_recipe
-from oncoclass.output import atomic_write, check_output
+from oncoclass.output import atomic_write, check_output, to_json
 from oncoclass.persist import Bundle, check_bundle_target, load_bundle, save_bundle
 from oncoclass.progress import Progress
 
@@ -73,6 +74,7 @@ def load_input(spec: InputSpec, *, model: Any = None) -> pd.DataFrame:
         fmt=spec.format,
         reduce_text=reduce,
         target=spec.target,
+        keep=spec.keep,
     )
 
 
@@ -335,6 +337,11 @@ def predict_table(
     table = ensure(table)
     for column in (TEXT_SOURCE, EVIDENCE_IDS):
         out[column] = table[column].to_numpy()
+    # --keep-columns: the input's own columns, unchanged, after ours; a name ours already use
+    # (an input column called "prediction") is prefixed "input_" rather than overwritten.
+    for column in (c for c in table.columns if str(c).startswith(KEPT_PREFIX)):
+        name = column[len(KEPT_PREFIX) :]
+        out["input_" + name if name in out.columns else name] = table[column].to_numpy()
     return out
 
 
@@ -448,16 +455,6 @@ def record_of(spec: InputSpec, row_id: str) -> dict[str, str]:
         raise InputError(f"no row has id {row_id!r}.", path=spec.path, hint="Check the ID column.")
     row = table.loc[rows[0]]
     return {k: str(row[k]) for k in ("gene", "variation", "text", "context")}
-
-
-def to_json(data: Any) -> str:
-    import json
-
-    return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    atomic_write(Path(path), lambda handle: handle.write(to_json(data)))
 
 
 def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, Any]:

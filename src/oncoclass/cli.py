@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 import warnings
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ import typer
 from oncoclass import api
 from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig, parse_columns
 from oncoclass.errors import ConfigError, OncoclassError
-from oncoclass.output import Interrupted, check_output, cleanup_on_signals, is_stdout
+from oncoclass.output import Interrupted, check_output, cleanup_on_signals, is_stdout, to_json, write_json
 from oncoclass.persist import load_bundle
 
 app = typer.Typer(
@@ -55,6 +56,15 @@ SkipUnknownOpt = Annotated[
         "--skip-unknown-labels", help="Leave out rows whose label the model does not predict (with a note)."
     ),
 ]
+#: Every command that reports a result takes --json: the result as one JSON document on standard
+#: output, and nothing else there (notes, progress and "written to" lines go to standard error), so
+#: `oncoclass … --json | jq` always works. Values follow output.jsonable (NaN is null).
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print the result as one JSON document on standard output (messages go to stderr)."
+    ),
+]
 ModelDirOpt = Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")]
 TargetOpt = Annotated[
     str,
@@ -83,6 +93,11 @@ UseKbOpt = Annotated[
 
 def err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def say(message: str, as_json: bool) -> None:
+    """A line for the person at the terminal: standard output, or standard error under --json."""
+    typer.echo(message, err=as_json)
 
 
 def _done(message: str, out: Path | str) -> None:
@@ -242,6 +257,7 @@ def train(
             "the open items' proposals with the new model.",
         ),
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Train a recipe and save the model folder (skops model, metadata, config, model card)."""
     if reviewed and kb is None:
@@ -254,6 +270,9 @@ def train(
         result = api.train(config, out_dir=out, progress=bar)
     _notes(result.notes)
     meta = result.metadata
+    if as_json:
+        typer.echo(to_json({"path": result.path, "notes": result.notes, "metadata": meta}))
+        return
     typer.echo(
         f"trained {meta['recipe']} on {meta['training']['rows']} rows "
         f"({len(meta['labels'])} labels) in {meta['training']['fit_seconds']} s"
@@ -305,11 +324,22 @@ def predict(
             "(needs a model trained with --cv).",
         ),
     ] = None,
+    keep_columns: Annotated[
+        str | None,
+        typer.Option(
+            "--keep-columns",
+            help="Input columns to copy beside the predictions, comma-separated as the file names them, "
+            "or '*' for all.",
+        ),
+    ] = None,
 ) -> None:
     """Write class probabilities: ID, one column per class (Kaggle: class1..class9), then the top class
     (prediction), with --coverage the set of labels (prediction_set), and what it used (text_source,
     evidence_ids); --out - writes CSV to standard output."""
-    spec = _spec(input, text, labels, fmt, columns)
+    keep = tuple(c.strip() for c in (keep_columns or "").split(",") if c.strip())
+    spec = replace(_spec(input, text, labels, fmt, columns), keep=keep)
+    if engine == "dask" and keep:
+        raise ConfigError("--keep-columns works with --engine local for now.")
     if engine == "dask" and kb is not None:
         raise ConfigError("--kb works with --engine local for now; the Dask engine reads no store.")
     if engine == "dask" and coverage is not None:
@@ -403,9 +433,10 @@ def evaluate(
     group_by: Annotated[
         str, typer.Option("--group-by", help="none, gene or citation: keep a group in one fold.")
     ] = "none",
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write every metric and matrix as JSON.")
-    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print every metric and matrix as one JSON document on standard output."),
+    ] = False,
     matrices: Annotated[
         bool,
         typer.Option(
@@ -426,9 +457,8 @@ def evaluate(
 
     names = tuple(RECIPES) if model == "all" else tuple(n.strip() for n in model.split(",") if n.strip())
     spec = _spec(input, text, labels, fmt, columns, target)
-    for out in (json_out, report_out):
-        if out is not None:
-            check_output(out, inputs=spec.paths, stdout_ok=False)
+    if report_out is not None:
+        check_output(report_out, inputs=spec.paths, stdout_ok=False)
     config = EvaluateConfig(
         input=spec,
         recipes=names,
@@ -441,6 +471,12 @@ def evaluate(
         report = api.evaluate(config, progress=bar)
     _notes(report["data"]["notes"])
     data = report["data"]
+    if report_out is not None:
+        api.write_report(report, report_out, title=f"oncoclass evaluation: {Path(data['source']).name}")
+        say(f"report written to {report_out}", as_json)
+    if as_json:
+        typer.echo(to_json(report))
+        return
     typer.echo(
         f"{data['rows']} labelled rows, {len(data['labels'])} labels, {folds}-fold CV (groups: {group_by})"
     )
@@ -448,12 +484,6 @@ def evaluate(
     if matrices:
         for name in names:
             typer.echo(render_matrices(name, report["results"][name]))
-    if json_out is not None:
-        api.write_json(json_out, report)
-        typer.echo(f"metrics written to {json_out}")
-    if report_out is not None:
-        api.write_report(report, report_out, title=f"oncoclass evaluation: {Path(data['source']).name}")
-        typer.echo(f"report written to {report_out}")
 
 
 @app.command("report")
@@ -466,6 +496,7 @@ def report_command(
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
     skip_unknown: SkipUnknownOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """HTML report of a trained model's predictions on a labelled file (held-out data)."""
     spec = _spec(input, text, labels, fmt, columns)
@@ -473,8 +504,12 @@ def report_command(
     bundle = load_bundle(model)
     result = api.holdout(bundle, spec, skip_unknown_labels=skip_unknown)
     _notes(result["data"]["notes"])
-    typer.echo(render_scores(result["results"]))
     api.write_report(result, out, title=f"oncoclass held-out report: {bundle.model_id}")
+    if as_json:
+        err(f"report written to {out}")
+        typer.echo(to_json(result))
+        return
+    typer.echo(render_scores(result["results"]))
     typer.echo(f"report written to {out}")
 
 
@@ -484,25 +519,27 @@ def score(
         Path, typer.Option("--predictions", "-p", help="CSV written by `oncoclass predict`.")
     ],
     truth: Annotated[Path, typer.Option("--labels", help="Solution file or labelled table.")],
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON.")] = None,
     skip_unknown: SkipUnknownOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Score a predictions file against known labels (e.g. Kaggle's stage-1 solution)."""
-    if json_out is not None:
-        check_output(json_out, inputs=[predictions, truth], stdout_ok=False)
     result = api.score(predictions, truth, skip_unknown_labels=skip_unknown)
     _notes(result["notes"])
+    if as_json:
+        typer.echo(to_json(result))
+        return
     typer.echo(f"{result['rows']} labelled rows scored ({result['unscored_rows']} without a label skipped)")
     typer.echo(render_scores({"predictions": result}))
-    if json_out is not None:
-        api.write_json(json_out, result)
 
 
 @app.command()
-def models() -> None:
+def models(as_json: JsonOpt = False) -> None:
     """List the recipes."""
     from oncoclass.models import RECIPES
 
+    if as_json:
+        typer.echo(to_json([{"name": r.name, "description": r.description} for r in RECIPES.values()]))
+        return
     for recipe in RECIPES.values():
         typer.echo(f"{recipe.name:<13} {recipe.description}")
 
@@ -560,7 +597,7 @@ def demo(
     evaluation = api.evaluate(config)
     typer.echo("5-fold CV on the training file:")
     typer.echo(render_scores(evaluation["results"]))
-    api.write_json(workdir / "evaluation.json", evaluation)
+    write_json(workdir / "evaluation.json", evaluation)
     kb = _demo_store(workdir, paths)
     result = api.train(TrainConfig(input=spec, kb=str(kb)), out_dir=workdir / "model")
     bundle = load_bundle(result.path)
@@ -684,7 +721,7 @@ def explain(
         list[str] | None, typer.Option("--class", help="Also explain this class (repeatable).")
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, max=1000, help="Features to list per direction.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+    as_json: JsonOpt = False,
     kb: UseKbOpt = None,
 ) -> None:
     """Explain one prediction: features toward and against a class, by source, and the strongest sentences."""
@@ -706,7 +743,7 @@ def explain(
         record = {"gene": gene, "variation": variation, "text": body, "disease": disease, "drugs": drugs}
     with open_store(kb, create=False) if kb else nullcontext() as store:
         result = explain_variant(bundle, classes=classes, top=top, store=store, **record).to_dict()
-    typer.echo(api.to_json(result) if as_json else render_explanation(result))
+    typer.echo(to_json(result) if as_json else render_explanation(result))
 
 
 @app.command()
@@ -776,43 +813,49 @@ def kb_import(
     source: Annotated[
         str | None, typer.Option("--source", help="Name a table's source (default: table:<file name>).")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Import CIViC evidence, variant or gene summaries, the cancer hotspots table, Kaggle variants
     (with --text) or a labelled table. Each file is one transaction; importing it again adds nothing."""
     from oncoclass.kb.load import import_path
     from oncoclass.kb.store import open_store
 
+    results = []
     with open_store(kb) as store, _Bar() as bar:
         for path in paths:
             result = import_path(store, path, text=text, columns=parse_columns(columns), source=source,
                                  progress=bar)  # fmt: skip
             bar.close()
             _notes(result.notes)
+            results.append({"path": str(path), **asdict(result)})
             if result.already_imported:
-                typer.echo(f"{path}: this release of {result.source} is already in the store; nothing added")
-            else:
-                typer.echo(
-                    f"{path}: {result.items} {result.source} items: {result.added} added, "
-                    f"{result.updated} updated, {result.unchanged} unchanged"
+                say(
+                    f"{path}: this release of {result.source} is already in the store; nothing added", as_json
                 )
-        typer.echo(f"store: {store.shown}")
+            else:
+                say(
+                    f"{path}: {result.items} {result.source} items: {result.added} added, "
+                    f"{result.updated} updated, {result.unchanged} unchanged",
+                    as_json,
+                )
+        say(f"store: {store.shown}", as_json)
+    if as_json:
+        typer.echo(to_json({"store": store.shown, "imports": results}))
 
 
 @kb_app.command("stats")
 def kb_stats(
     kb: KbOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Count the store's items by source, with the releases imported."""
-    from dataclasses import asdict
-
     from oncoclass.kb.load import stats
     from oncoclass.kb.store import open_store
 
     with open_store(kb, create=False) as store:
         result = stats(store)
     if as_json:
-        typer.echo(api.to_json(asdict(result)))
+        typer.echo(to_json(result))
         return
     typer.echo(f"{result.url}: {result.items} items on {result.genes} genes ({result.variants} variants)")
     for source in result.sources:
@@ -877,7 +920,7 @@ def kb_search(
     disease: Annotated[str, typer.Option("--disease", help="Rank evidence on this disease first.")] = "",
     text: Annotated[str, typer.Option("--text", help="Rank evidence by relevance to these words.")] = "",
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Most items to return.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list on standard output.")] = False,
+    as_json: JsonOpt = False,
     kb: KbOpt = None,
 ) -> None:
     """Evidence for a variant, closest first: the same variant, residue, kind of change, then gene."""
@@ -887,7 +930,7 @@ def kb_search(
     with open_store(kb, create=False) as store:
         hits = search(store, Query(gene=gene, variation=variation, text=text, disease=disease), limit=limit)
     if as_json:
-        typer.echo(api.to_json([hit.to_dict() for hit in hits]))
+        typer.echo(to_json([hit.to_dict() for hit in hits]))
     else:
         typer.echo(render_hits(hits))
 
@@ -915,13 +958,16 @@ def users_add(
 
 
 @users_app.command("list")
-def users_list(kb: KbOpt = None) -> None:
+def users_list(kb: KbOpt = None, as_json: JsonOpt = False) -> None:
     """List the members, their roles and whether their token still works."""
     from oncoclass.kb.store import open_store
     from oncoclass.review.users import list_users
 
     with open_store(kb, create=False) as store:
         users = list_users(store)
+    if as_json:
+        typer.echo(to_json(users))
+        return
     for user in users:
         state = "" if user["active"] else "  (revoked)"
         typer.echo(f"{user['name']:<24} {user['role']:<8} since {user['created_at']:%Y-%m-%d}{state}")
@@ -1004,7 +1050,7 @@ def review_order(
 @review_app.command("stats")
 def review_stats_command(
     kb: KbOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Pending and reviewed items, how often curators kept the model's proposal, decisions per curator."""
     from oncoclass.kb.store import open_store
@@ -1013,7 +1059,7 @@ def review_stats_command(
     with open_store(kb, create=False) as store:
         stats = review_stats(store)
     if as_json:
-        typer.echo(api.to_json(stats.to_dict()))
+        typer.echo(to_json(stats))
         return
     agreement = "n/a" if stats.agreement is None else f"{stats.agreement:.0%}"
     typer.echo(

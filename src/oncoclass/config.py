@@ -25,6 +25,8 @@ class InputSpec:
     #: A CIViC export's label: significance (type and significance), or evidence_type,
     #: evidence_level or evidence_direction alone.
     target: str = "significance"
+    #: Input columns to echo beside predictions (their names as the file writes them; ``*``: all).
+    keep: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if sum(str(p) == "-" for p in self.paths) > 1:

@@ -33,6 +33,48 @@ from oncoclass.errors import OutputError
 STDOUT = "-"
 
 
+def jsonable(data: Any) -> Any:
+    """``data`` as plain JSON values, the one convention every command's ``--json`` and every JSON
+    file follow: dataclasses become objects, NumPy numbers plain numbers, arrays lists, paths and
+    dates strings, and a missing or undefined number (NaN, infinity) ``null``, since JSON has no
+    NaN and ``json.dumps`` would otherwise write one that strict parsers refuse."""
+    import dataclasses
+    import math
+
+    import numpy as np
+
+    if isinstance(data, dict):
+        return {str(key): jsonable(value) for key, value in data.items()}
+    if isinstance(data, list | tuple | set | frozenset):
+        return [jsonable(value) for value in data]
+    if isinstance(data, np.ndarray):
+        return jsonable(data.tolist())
+    if isinstance(data, np.generic):
+        return jsonable(data.item())
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, bool | int | str) or data is None:
+        return data
+    if hasattr(data, "to_dict"):  # the type's own rendering first (a dataclass may leave out fields)
+        return jsonable(data.to_dict())
+    if dataclasses.is_dataclass(data) and not isinstance(data, type):
+        return jsonable(dataclasses.asdict(data))
+    if hasattr(data, "isoformat"):
+        return data.isoformat()
+    return str(data)
+
+
+def to_json(data: Any) -> str:
+    """One JSON document: keys sorted, two-space indents, a final newline (see :func:`jsonable`)."""
+    import json
+
+    return json.dumps(jsonable(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    atomic_write(Path(path), lambda handle: handle.write(to_json(data)))
+
+
 def is_stdout(out: str | Path | None) -> bool:
     return out is not None and str(out) == STDOUT
 

@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from oncoclass.config import model_key
 from oncoclass.errors import ModelFileError
-from oncoclass.output import make_parent, os_error
+from oncoclass.output import make_parent, os_error, to_json
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.skops"
@@ -271,7 +271,7 @@ def sign_bundle(path: str | Path, key: bytes) -> None:
     folder = Path(path)
     digests = _digests(read_files(folder))
     signature = {"algorithm": "hmac-sha256", "files": digests, "mac": _mac(key, digests)}
-    (folder / SIGNATURE_FILE).write_text(json.dumps(signature, indent=2, sort_keys=True) + "\n")
+    (folder / SIGNATURE_FILE).write_text(to_json(signature))
 
 
 def verify_signature(path: str | Path, key: bytes, files: Mapping[str, bytes]) -> None:
@@ -323,8 +323,8 @@ def save_bundle(
         meta = dict(metadata)
         meta["format_version"] = FORMAT_VERSION
         meta["model_sha256"] = _sha256_bytes((staging / MODEL_FILE).read_bytes())
-        (staging / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        (staging / METADATA_FILE).write_text(to_json(meta))
+        (staging / CONFIG_FILE).write_text(to_json(config))
         (staging / CARD_FILE).write_text(card)
         if key is not None:
             sign_bundle(staging, key)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from oncoclass.cli import render_matrices
 from oncoclass.models import RECIPES
 
 EXE = str(Path(sys.executable).with_name("oncoclass"))
@@ -70,8 +71,7 @@ def test_train_predict_score_on_zipped_kaggle_files(tmp_path: Path, synth_zipped
     assert "log loss" in scored
 
 
-def test_evaluate_writes_json(tmp_path: Path, synth_files) -> None:
-    out = tmp_path / "eval.json"
+def test_evaluate_prints_json(synth_files) -> None:
     result = run(
         "evaluate",
         "-i",
@@ -82,12 +82,11 @@ def test_evaluate_writes_json(tmp_path: Path, synth_files) -> None:
         "lr,nb",
         "--folds",
         "3",
-        "--matrices",
         "--json",
-        out,
     )
-    assert "confusion" in result.stdout and "precision" in result.stdout and "recall" in result.stdout
-    report = json.loads(out.read_text())
+    report = json.loads(result.stdout)  # --json: one JSON document, nothing else on stdout
+    shown = render_matrices("lr", report["results"]["lr"])  # what --matrices prints without --json
+    assert "confusion" in shown and "precision" in shown and "recall" in shown
     assert set(report["results"]) == {"prior", "lr", "nb"}
     assert report["results"]["lr"]["log_loss"] < report["results"]["prior"]["log_loss"]
 
@@ -118,9 +117,8 @@ def test_real_kaggle_variants_beat_classic_lr_on_stage1(tmp_path: Path, kaggle_d
     out = tmp_path / "p.csv"
     run("predict", "-m", model, "-i", kaggle_dir / "test_variants", "-o", out)
     assert len(pd.read_csv(out)) == 5668
-    scores = tmp_path / "s.json"
-    run("score", "-p", out, "--labels", kaggle_dir / "stage1_solution_filtered.csv", "--json", scores)
-    result = json.loads(scores.read_text())
+    scored = run("score", "-p", out, "--labels", kaggle_dir / "stage1_solution_filtered.csv", "--json")
+    result = json.loads(scored.stdout)
     assert result["rows"] == 368
     assert result["log_loss"] <= 1.05
 
@@ -128,9 +126,8 @@ def test_real_kaggle_variants_beat_classic_lr_on_stage1(tmp_path: Path, kaggle_d
 @pytest.mark.realdata
 @pytest.mark.slow  # every recipe in 3-fold CV on CIViC: about 4 minutes
 def test_real_civic_all_recipes_evaluate_and_default_trains(tmp_path: Path, civic_file: Path) -> None:
-    out = tmp_path / "civic.json"
-    run("evaluate", "-i", civic_file, "-m", "all", "--folds", "3", "--no-matrices", "--json", out)
-    report = json.loads(out.read_text())
+    evaluated = run("evaluate", "-i", civic_file, "-m", "all", "--folds", "3", "--json")
+    report = json.loads(evaluated.stdout)
     assert len(report["results"]) == len(RECIPES) + 1  # every recipe and the prior
     assert report["results"]["default"]["log_loss"] < report["results"]["prior"]["log_loss"]
     model = tmp_path / "civic-model"
@@ -251,3 +248,36 @@ def test_shell_completion(cli, monkeypatch) -> None:
     monkeypatch.setenv("COMP_CWORD", "1")
     completed = cli([])
     assert completed.stdout.split() == ["report", "review"]
+
+
+def test_json_is_one_convention_across_commands(cli, tmp_path: Path, lr_model: Path, synth_files) -> None:
+    """Every command's --json is a flag with the same help, and its standard output is one JSON
+    document and nothing else (notes and "written to" lines go to standard error)."""
+    from oncoclass.cli import command
+
+    def commands(cmd, prefix):
+        if not getattr(cmd, "commands", None):
+            yield prefix, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from commands(sub, [*prefix, name])
+
+    helps = set()
+    with_json = []
+    for path, cmd in commands(command(), []):
+        for param in cmd.params:
+            if "--json" in getattr(param, "opts", []):
+                assert param.is_flag, path
+                helps.add(param.help)
+                with_json.append(" ".join(path))
+    assert len(helps) <= 2, helps  # one wording (evaluate's says it includes every matrix)
+    assert {"evaluate", "score", "explain", "models", "kb search", "kb stats", "review stats"} <= set(
+        with_json
+    )
+
+    listed = cli(["models", "--json"])
+    assert {row["name"] for row in json.loads(listed.stdout)} >= {"default", "fast"}
+    report = tmp_path / "r.html"
+    reported = cli(["report", "-m", lr_model, "-i", synth_files["training_variants"], "--text",
+                    synth_files["training_text"], "-o", report, "--json"])  # fmt: skip
+    assert reported.returncode == 0, reported.stderr
+    assert json.loads(reported.stdout)["results"] and f"written to {report}" in reported.stderr

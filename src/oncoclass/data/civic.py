@@ -116,6 +116,7 @@ def load_civic(
     *,
     raw: pd.DataFrame | None = None,
     target: str = "significance",
+    keep: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """The export as the canonical table, labelled by ``target`` (see :data:`TARGETS`); ``raw`` is
     :func:`read_rows`' result when the caller has read the rows already (the evidence store reads
@@ -164,7 +165,7 @@ def load_civic(
         significance = significance.where(significance != "", "N/A")
         label = kind + ": " + significance
         frame[LABEL] = label.where(kind != "", "")
-    table = canonicalize(frame, source=path)
+    table = canonicalize(frame, source=path, keep=keep, as_read=raw)
     table.attrs["source"] = str(path)
     table.attrs["notes"] = []
     if found["citation_id"]:

@@ -50,6 +50,7 @@ def load_table(
     reduce_text: kaggle.ReduceText | None = None,
     data: bytes | None = None,
     target: str = "significance",
+    keep: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Load any supported input as the canonical table (see :mod:`oncoclass.data.table`). The
     input is read once (``data``, when the caller already holds its bytes): it may be a pipe.
@@ -79,10 +80,12 @@ def load_table(
             hint="For another table, name its label column with --columns label=COLUMN.",
         )
     if fmt == "kaggle":
-        table = kaggle.load_kaggle(path, text=text, labels=labels, reduce_text=reduce_text, data=data)
+        table = kaggle.load_kaggle(
+            path, text=text, labels=labels, reduce_text=reduce_text, data=data, keep=keep
+        )
     elif fmt == "civic":
-        table = civic.load_civic(path, data, target=target)
+        table = civic.load_civic(path, data, target=target, keep=keep)
     else:
-        table = tables.load_generic(path, columns=columns, fmt=fmt, data=data)
+        table = tables.load_generic(path, columns=columns, fmt=fmt, data=data, keep=keep)
     table.attrs["format"] = fmt  # the evidence store names a row's own item by its source
     return table

@@ -41,7 +41,7 @@ def header_kind(first_line: str) -> str | None:
     return None
 
 
-def read_variants(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
+def read_variants(path: str | Path, data: bytes | None = None, *, keep: tuple[str, ...] = ()) -> pd.DataFrame:
     """``ID,Gene,Variation[,Class]`` as the canonical table (text empty, label from Class);
     ``data``: the file's bytes when the caller has already read them (an input is read once)."""
     content = read_text(path) if data is None else decode(data, path)
@@ -71,7 +71,8 @@ def read_variants(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
     body = [row for row in rows[1:] if any(cell.strip() for cell in row)]
     frame = pd.DataFrame(body, columns=[h.lower() for h in header], dtype=object)
     frame = frame.rename(columns={"class": LABEL})
-    table = canonicalize(frame, source=path)
+    as_read = frame.set_axis(header, axis=1) if keep else None
+    table = canonicalize(frame, source=path, keep=keep, as_read=as_read)
     if LABEL in table.columns:
         _check_classes(table, path)
     return table
@@ -169,6 +170,7 @@ def load_kaggle(
     labels: str | Path | None = None,
     reduce_text: ReduceText | None = None,
     data: bytes | None = None,
+    keep: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Variants, optionally joined to their texts and to a solution file, as one table.
 
@@ -177,18 +179,18 @@ def load_kaggle(
     ``reduce_text(gene, variation, text)``, when given, is applied to each text as it is read
     (a model that only reads the text around the variant's mentions passes its own reduction).
     """
-    table = read_variants(variants, data)
+    table = read_variants(variants, data, keep=keep)
     notes: list[str] = []
     if text is not None:
-        keep: Keep | None = None
+        cut: Keep | None = None
         if reduce_text is not None:
             about = dict(zip(table[ID], zip(table[GENE], table[VARIATION], strict=True), strict=True))
 
-            def keep(key: str, document: str) -> str:
+            def cut(key: str, document: str) -> str:
                 # An ID with no variant is reported below; its text is not needed for that.
                 return reduce_text(*about[key], document) if key in about else ""
 
-        texts = read_texts(text, keep=keep)
+        texts = read_texts(text, keep=cut)
         ids = set(table[ID])
         missing = [i for i in table[ID] if i not in texts]
         extra = [i for i in texts if i not in ids]

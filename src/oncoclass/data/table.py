@@ -214,11 +214,15 @@ def canonicalize(
     source: str | Path,
     require_label: bool = False,
     row_offset: int = 2,
+    keep: tuple[str, ...] = (),
+    as_read: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return ``frame`` as the canonical table, or raise :class:`InputError` naming the row.
 
     ``row_offset`` converts a 0-based position into the row number a user sees in their file
-    (2 for a file with one header line).
+    (2 for a file with one header line). ``keep`` names columns of ``as_read`` (the file's rows
+    under the file's own column names, one per row of ``frame``; ``*`` for all) to carry along
+    unchanged as ``KEPT_PREFIX + name`` columns, which ``predict`` echoes beside its output.
     """
     notes: list[str] = []
     if ID not in frame.columns and GENE in frame.columns and VARIATION in frame.columns:
@@ -273,8 +277,31 @@ def canonicalize(
             path=source,
             hint="Add a label column (for Kaggle files: Class), or pass a solution file.",
         )
+    if keep:
+        out = out.join(kept_columns(frame if as_read is None else as_read, keep, source))
     out.attrs["notes"] = notes
     return out
+
+
+#: The prefix of a canonical table's columns that carry an input column along unchanged.
+KEPT_PREFIX = "kept:"
+
+
+def kept_columns(as_read: pd.DataFrame, keep: tuple[str, ...], source: str | Path) -> pd.DataFrame:
+    """The columns ``keep`` names (``*``: all), as read, renamed ``kept:<name>``."""
+    names = [str(c) for c in as_read.columns]
+    wanted = names if "*" in keep else list(dict.fromkeys(keep))
+    absent = [name for name in wanted if name not in names]
+    if absent:
+        raise InputError(
+            f"no column(s) {', '.join(absent)} to keep; the file has {', '.join(names)}.",
+            path=source,
+            hint="Name columns as the file's header writes them (case matters), or * for all.",
+        )
+    by_name = {str(c): c for c in as_read.columns}
+    picked = as_read.loc[:, [by_name[name] for name in wanted]].reset_index(drop=True)  # in keep's order
+    picked.columns = [KEPT_PREFIX + str(c) for c in picked.columns]
+    return picked.astype(object).where(picked.notna(), "")
 
 
 def validate_table(table: pd.DataFrame, *, require_label: bool = False) -> pd.DataFrame:

@@ -222,12 +222,16 @@ def load_generic(
     columns: dict[str, str] | None = None,
     fmt: str | None = None,
     data: bytes | None = None,
+    keep: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     data = read_bytes(path) if data is None else data
     fmt = fmt or guess_format(Path(path), data)
-    frame = map_columns(read_frame(path, fmt, data), columns, path)
+    as_read = read_frame(path, fmt, data)
+    frame = map_columns(as_read, columns, path)
     # A CSV/TSV row number counts its header line; a JSON record or Parquet row counts from 1.
-    table = canonicalize(frame, source=path, row_offset=2 if fmt in ("csv", "tsv") else 1)
+    table = canonicalize(
+        frame, source=path, row_offset=2 if fmt in ("csv", "tsv") else 1, keep=keep, as_read=as_read
+    )
     table.attrs["source"] = str(path)
     table.attrs.setdefault("notes", [])
     return table
