@@ -41,8 +41,13 @@ _TEXT = {
 
 
 def label_words(label: str, meanings: dict[str, str] | None) -> str:
+    """A label as a phrase names it: a code (Kaggle's ``7``, a level ``B``) with its meaning, a
+    label that is already words (``Predictive: Resistance``) as it is, since its sentence-long
+    meaning would swamp the phrase around it."""
     meaning = (meanings or {}).get(label)
-    return f"class {label} ({meaning})" if meaning else label
+    if meaning and len(label) <= 2:
+        return f"class {label} ({meaning})"
+    return label
 
 
 def phrase(feature: str, source: str, *, gene: str, variation: str, meanings: dict[str, str] | None) -> str:
