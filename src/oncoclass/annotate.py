@@ -421,7 +421,7 @@ class Tally:
 
 #: Distinct variants predicted per call of the model: its features for a cohort's many distinct
 #: variants are never all in memory at once; only their probabilities are kept.
-PREDICT_BATCH = 20_000
+PREDICT_BATCH = 5_000
 
 
 @dataclass
