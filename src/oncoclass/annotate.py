@@ -7,6 +7,12 @@ rule every input goes through (:func:`oncoclass.variation.protein_change`). A ro
 classified from its consequence where that says enough (a nonsense or frameshift change is a
 truncating mutation of its gene) and otherwise kept with the reason in ``oncoclass_note``: a row is
 never dropped. The same variant in many samples is predicted once.
+
+A MAF or table is streamed (:func:`open_sheet`, :func:`annotate_file`): read a chunk at a time in
+two passes, the first tallying the distinct variants (:class:`Tally`), predicted once each
+(:func:`predict_variants`), the second adding their values to each chunk (:func:`annotate_chunk`)
+and writing it (:class:`Sink`), so memory holds a chunk and the distinct variants, not the file.
+The Dask engine (:func:`oncoclass.batch.annotate_dask`) runs the same pieces on partitions.
 """
 
 from __future__ import annotations
