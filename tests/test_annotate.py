@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -248,3 +249,167 @@ def test_a_vcf_on_standard_input_is_refused_by_name(monkeypatch) -> None:
     )
     with pytest.raises(InputError, match="cannot be read from standard input"):
         read_sheet("-")
+
+
+# --- streaming: a chunk at a time, the same file as read whole --------------------------------
+
+GENES = ["BRAF", "KRAS", "TP53", "EGFR", "PTEN", "PIK3CA", "NRAS", "IDH1"]
+
+
+def _cohort(rows: int) -> list[str]:
+    """A MAF of ``rows`` rows, comment lines first: recurrent variants, silent, intronic and
+    nonsense rows, and values pandas would guess at (``NA``, ``007``)."""
+    import random
+
+    rng = random.Random(7)
+    lines = [
+        "#version 2.4",
+        "#a second comment",
+        "Hugo_Symbol\tVariant_Classification\tHGVSp_Short\tsample\tn",
+    ]
+    for i in range(rows):
+        gene, change = rng.choice(GENES), f"p.{rng.choice('AGVLR')}{rng.randint(1, 60)}{rng.choice('DEKW')}"
+        kind = rng.choice(["Missense_Mutation"] * 6 + ["Silent", "Intron", "Nonsense_Mutation"])
+        if kind in ("Intron", "Nonsense_Mutation"):
+            change = ""
+        lines.append("\t".join([gene, kind, change, f"S{i % 13}", f"0{i}" if i % 5 else "NA"]))
+    return lines
+
+
+def _streamed(model: Path, source: Path, out: Path, chunk_rows: int | None) -> dict:
+    from oncoclass.annotate import annotate_file, open_sheet
+    from oncoclass.persist import load_bundle
+
+    with open_sheet(source, chunk_rows=chunk_rows) as sheet:
+        return annotate_file(load_bundle(model), sheet, out, probabilities=True)
+
+
+def _whole(model: Path, source: Path, out: Path) -> dict:
+    from oncoclass.annotate import annotate, write_sheet
+    from oncoclass.persist import load_bundle
+
+    sheet = read_sheet(source)
+    frame, summary = annotate(load_bundle(model), sheet, probabilities=True)
+    write_sheet(frame, sheet, out)
+    return summary
+
+
+@pytest.mark.parametrize(
+    ("name", "out_name"),
+    [("in.maf", "out.maf"), ("in.maf.gz", "out.maf.gz"), ("in.maf", "out.csv"), ("in.csv", "out.tsv"),
+     ("in.maf", "out.jsonl")],
+)  # fmt: skip
+def test_chunks_give_the_file_read_whole(
+    tmp_path: Path, default_model: Path, name: str, out_name: str
+) -> None:
+    lines = _cohort(300)
+    if name == "in.csv":  # quoted values with commas and quotes, which a CSV carries
+        frame = pd.read_csv(io.StringIO("\n".join(lines[2:])), sep="\t", dtype=str, keep_default_na=False)
+        frame["sample"] = [f'"{s}", tumour' for s in frame["sample"]]
+        frame.to_csv(tmp_path / name, index=False)
+        source = tmp_path / name
+    elif name.endswith(".gz"):
+        source = tmp_path / name
+        source.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    else:
+        source = _write(tmp_path / name, lines)
+    streamed, whole = tmp_path / f"s-{out_name}", tmp_path / f"w-{out_name}"
+    # 7 rows a chunk: many chunk boundaries, one that cuts the last chunk short.
+    assert _streamed(default_model, source, streamed, 7) == _whole(default_model, source, whole)
+    read = gzip.decompress if out_name.endswith(".gz") else bytes
+    assert read(streamed.read_bytes()) == read(whole.read_bytes())
+    if out_name in ("out.maf", "out.maf.gz"):
+        text = read(streamed.read_bytes()).decode().split("\n")
+        assert text[:2] == lines[:2] and len(text) == len(lines) + 1  # comments kept, no row lost
+        assert [t.split("\t")[:5] for t in text[2:-1]] == [g.split("\t") for g in lines[2:]]
+
+
+def test_parquet_output_written_a_chunk_at_a_time(tmp_path: Path, default_model: Path) -> None:
+    source = _write(tmp_path / "in.maf", _cohort(100))
+    _streamed(default_model, source, tmp_path / "s.parquet", 9)
+    _whole(default_model, source, tmp_path / "w.parquet")
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "s.parquet"), pd.read_parquet(tmp_path / "w.parquet")
+    )
+
+
+def test_a_streamed_sheet_comes_in_chunks(tmp_path: Path) -> None:
+    from oncoclass.annotate import open_sheet
+
+    with open_sheet(_write(tmp_path / "in.maf", _cohort(100)), chunk_rows=30) as sheet:
+        assert (
+            sheet.streamed
+            and len(sheet.frame) == 0
+            and sheet.comments == ["#version 2.4", "#a second comment"]
+        )
+        assert [len(chunk) for chunk in sheet.chunks()] == [30, 30, 30, 10]
+    # Rows per chunk follow the width of the file's rows: short rows, the most a chunk holds;
+    # rows of 10,000 characters, the least.
+    with open_sheet(_write(tmp_path / "in.maf", _cohort(100))) as sheet:
+        assert sheet.chunk_rows == 50_000
+    wide = ["Hugo_Symbol\tHGVSp_Short\tnote", *[f"BRAF\tp.V600E\t{'x' * 10_000}"] * 10]
+    with open_sheet(_write(tmp_path / "wide.maf", wide)) as sheet:
+        assert sheet.chunk_rows == 1_000
+
+
+def test_standard_input_is_spooled_and_streamed(
+    cli, tmp_path: Path, default_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    lines = _cohort(50)
+    source = _write(tmp_path / "in.maf", lines)
+    assert cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "file.maf"]).returncode == 0
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(source.read_bytes())))
+    done = cli(["annotate", "-m", default_model, "-i", "-", "-o", tmp_path / "piped.maf"])
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "piped.maf").read_bytes() == (tmp_path / "file.maf").read_bytes()
+
+
+def test_a_failure_midway_leaves_no_output(tmp_path: Path, default_model: Path) -> None:
+    from oncoclass.errors import OutputError
+
+    # A CSV value may hold a tab; the TSV asked for cannot carry it, which is found only at row
+    # 250, chunks after the first were written to the temporary file.
+    frame = pd.DataFrame({"gene": ["BRAF"] * 300, "variation": ["V600E"] * 300, "note": ["ok"] * 300})
+    frame.loc[250, "note"] = "a\ttab"
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    with pytest.raises(OutputError, match="tab"):
+        _streamed(default_model, tmp_path / "in.csv", tmp_path / "out.tsv", 20)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]  # nor a temporary file
+
+
+# --- --engine dask: the same file as the local engine -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        yield c
+
+
+@pytest.mark.parametrize(("name", "out_name"), [("in.maf", "out.maf"), ("in.maf.gz", "out.csv")])
+def test_the_dask_engine_writes_the_local_engines_file(
+    cli, tmp_path: Path, default_model: Path, cluster, name: str, out_name: str
+) -> None:
+    text = "\n".join(_cohort(400)) + "\n"
+    source = tmp_path / name
+    source.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+    local = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / f"local-{out_name}"])
+    assert local.returncode == 0, local.stderr
+    engine = ["--engine", "dask", "--scheduler", cluster.scheduler_address, "--partitions", "3"]
+    dask = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / f"dask-{out_name}", *engine])
+    assert dask.returncode == 0, dask.stderr
+    assert (tmp_path / f"dask-{out_name}").read_bytes() == (tmp_path / f"local-{out_name}").read_bytes()
+    assert dask.stdout.split("written to")[0] == local.stdout.split("written to")[0]  # the same summary
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_the_dask_engine_refuses_a_vcf(cli, tmp_path: Path, default_model: Path) -> None:
+    source = _write(tmp_path / "in.vcf", VEP_HEADER + VEP_RECORDS)
+    refused = cli(
+        ["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "o.vcf", "--engine", "dask"]
+    )
+    assert refused.returncode == 2 and "--engine local" in refused.stderr

@@ -7,6 +7,12 @@ rule every input goes through (:func:`oncoclass.variation.protein_change`). A ro
 classified from its consequence where that says enough (a nonsense or frameshift change is a
 truncating mutation of its gene) and otherwise kept with the reason in ``oncoclass_note``: a row is
 never dropped. The same variant in many samples is predicted once.
+
+A MAF or table is streamed (:func:`open_sheet`, :func:`annotate_file`): read a chunk at a time in
+two passes, the first tallying the distinct variants (:class:`Tally`), predicted once each
+(:func:`predict_variants`), the second adding their values to each chunk (:func:`annotate_chunk`)
+and writing it (:class:`Sink`), so memory holds a chunk and the distinct variants, not the file.
+The Dask engine (:func:`oncoclass.batch.annotate_dask`) runs the same pieces on partitions.
 """
 
 from __future__ import annotations
@@ -14,7 +20,12 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import shutil
 import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +33,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from oncoclass.data.files import STDIN, decode, read_bytes, read_start
-from oncoclass.data.table import EVIDENCE_CITATIONS, EVIDENCE_IDS, TEXT_SOURCE, as_text, records_to_table
+from oncoclass.data.files import (
+    STDIN,
+    archive_kind,
+    existing_file,
+    open_stream,
+    read_bytes,
+    read_start,
+    refuse_binary,
+    spool,
+)
+from oncoclass.data.table import (
+    EVIDENCE_CITATIONS,
+    EVIDENCE_IDS,
+    TEXT_SOURCE,
+    as_text,
+    records_to_table,
+)
 from oncoclass.data.tables import guess_format, output_format, read_frame, write_frame
 from oncoclass.errors import InputError, OutputError
 from oncoclass.kb.retrieve import attach
@@ -61,15 +87,48 @@ UNCHANGED = frozenset(
 )  # fmt: skip
 
 
+#: Raw text per chunk of a streamed input: a chunk's rows are held as strings, several times
+#: their size in the file, so a few MiB keeps a chunk to tens of MB whatever the row width.
+CHUNK_BYTES = 4 << 20
+#: Bounds on rows per chunk: pandas' per-call cost stays small, and a file of very short rows
+#: still comes in chunks.
+CHUNK_ROWS = (1_000, 50_000)
+
+
 @dataclass
 class Sheet:
     """An input as it will be written back: its comment lines (a MAF's ``#version``), its rows
-    with every value as read, and its format."""
+    with every value as read, and its format.
+
+    A MAF, CSV or TSV file (plain or gzipped) is *streamed*: ``frame`` holds only its header
+    (no rows) and :meth:`chunks` reads the file again, ``chunk_rows`` rows at a time, each time
+    it is called. Anything else (a VCF, Parquet, JSONL, a zip or 7z archive) is read whole into
+    ``frame``, and :meth:`chunks` gives that one frame."""
 
     frame: pd.DataFrame
     comments: list[str]
     fmt: str  # "vcf", "maf" or a table format
     path: str
+    source: Path | None = None  # the file streamed; None when ``frame`` holds every row
+    chunk_rows: int | None = None  # rows per chunk when streamed; None reads it in one piece
+    compression: str | None = None  # "gzip" when the streamed file is gzipped
+
+    @property
+    def streamed(self) -> bool:
+        return self.source is not None
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """The rows in order, a chunk at a time (one chunk when read whole)."""
+        if self.source is None:
+            yield self.frame
+            return
+        yield from _delimited(self.source, self.fmt, self.path, skip=len(self.comments), rows=self.chunk_rows)
+
+    def whole(self) -> pd.DataFrame:
+        """Every row in one frame (a streamed sheet is read in full)."""
+        if self.source is None:
+            return self.frame
+        return pd.concat(list(self.chunks()), ignore_index=True)
 
 
 @dataclass(frozen=True)
@@ -96,44 +155,111 @@ TRANSCRIPTS = ("canonical", "first")
 
 def read_sheet(path: str | Path, *, transcript: str = "canonical") -> Sheet:
     """A VCF (plain, bgzipped or BCF; VEP's ``CSQ`` or snpEff's ``ANN``), a MAF (comment lines
-    kept, plain or gzipped) or any table oncoclass reads. ``transcript`` chooses a VCF record's
-    consequence: ``canonical`` (VEP's CANONICAL=YES, else the first), or ``first``."""
+    kept, plain or gzipped) or any table oncoclass reads, every row in ``frame``. ``transcript``
+    chooses a VCF record's consequence: ``canonical`` (VEP's CANONICAL=YES, else the first), or
+    ``first``. :func:`open_sheet` is the same reader, streamed."""
+    with open_sheet(path, transcript=transcript, chunk_rows=None) as sheet:
+        frame = sheet.whole()
+    return Sheet(frame, sheet.comments, sheet.fmt, sheet.path)
+
+
+@contextmanager
+def open_sheet(
+    path: str | Path, *, transcript: str = "canonical", chunk_rows: int | None = 0
+) -> Iterator[Sheet]:
+    """The input, to be read by :meth:`Sheet.chunks` while the block runs. A MAF, CSV or TSV (plain
+    or gzipped) is streamed ``chunk_rows`` rows at a time (0: as many as fit in
+    :data:`CHUNK_BYTES` of its text; None: in one piece); see :class:`Sheet`. Standard input and
+    pipes, which can be read only once, are first copied to a temporary file (removed at the
+    end), so they stream too; a VCF is refused from them (htslib reads a VCF by its name, which
+    an error message would then give as the temporary file's)."""
     if transcript not in TRANSCRIPTS:
         raise InputError(f"transcript must be one of {', '.join(TRANSCRIPTS)}, not {transcript!r}.")
-    # A VCF is told from its first bytes and handed to htslib by name, never read whole here (it
-    # may be far larger than a table); standard input can be read only once, so it is read whole.
-    piped = str(path) == STDIN
-    start = read_bytes(path) if piped else read_start(path)
+    given = existing_file(path)
+    with ExitStack() as stack:
+        source = given
+        piped = str(given) == STDIN or not given.is_file()
+        if piped:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="oncoclass-annotate-"))
+            source = Path(folder) / "input"
+            spool(given, source)
+        yield _open(source, str(path), transcript=transcript, piped=piped, chunk_rows=chunk_rows)
+
+
+def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: int | None) -> Sheet:
+    """The sheet of ``source`` (a regular file), ``path`` being the name the user gave."""
+    start = read_start(source, 65536)
     if start[:16].startswith(b"##fileformat=VCF") or start[:3] == b"BCF":
         if piped:
             raise InputError(
-                "a VCF cannot be read from standard input.", path=path, hint="Give its file name."
+                "a VCF cannot be read from standard input or a pipe.", path=path, hint="Give its file name."
             )
         from oncoclass.data.vcf import read_vcf
 
-        return Sheet(read_vcf(path, transcript=transcript), [], "vcf", str(path))
-    data = start if piped else read_bytes(path)
-    if data[:4] != b"PAR1" and _is_maf(_head(data)):
-        text = decode(data, path)
-        lines = text.split("\n")
-        comments = []
+        return Sheet(read_vcf(source, transcript=transcript), [], "vcf", path)
+    with source.open("rb") as raw:
+        kind = archive_kind(raw.read(8))
+    head = _head(start)
+    fmt = "maf" if start[:4] != b"PAR1" and _is_maf(head) else guess_format(Path(path), start)
+    if fmt not in ("maf", "csv", "tsv"):
+        # Parquet and JSONL are read whole, as every command reads them.
+        frame = read_frame(source, fmt, read_bytes(source))
+        return Sheet(frame, [], fmt, path)
+    refuse_binary(start, path)
+    lines = head.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")
+    comments: list[str] = []
+    if fmt == "maf":
         while lines and lines[0].startswith("#"):
-            comments.append(lines.pop(0).rstrip("\r"))
-        _refuse_duplicate_names(lines[0].rstrip("\r").split("\t") if lines else [], path)
-        try:
-            frame = pd.read_csv(io.StringIO("\n".join(lines)), sep="\t", dtype=str, keep_default_na=False,
-                                quoting=csv.QUOTE_NONE, engine="c")  # fmt: skip
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise InputError(f"cannot be parsed as a MAF ({exc}).", path=path) from exc
-        return Sheet(frame, comments, "maf", str(path))
-    fmt = guess_format(Path(str(path)), data)
-    if fmt in ("csv", "tsv"):  # pandas would rename a repeated column ("sample.1") without a word
-        first = _head(data).split("\n", 1)[0]
-        header = next(csv.reader([first.lstrip("\ufeff").rstrip("\r")],
-                                 delimiter="\t" if fmt == "tsv" else ","), [])  # fmt: skip
-        _refuse_duplicate_names(header, path)
-    frame = read_frame(path, fmt, data)
-    return Sheet(frame, [], fmt, str(path))
+            comments.append(lines.pop(0))
+        _refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
+    else:  # pandas would rename a repeated column ("sample.1") without a word
+        delimiter = "\t" if fmt == "tsv" else ","
+        _refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
+    if chunk_rows == 0:
+        # As many rows as fit in CHUNK_BYTES of text, judged from the rows of the file's start.
+        sample = [line for line in lines[1:-1] if line]
+        width = max(1, sum(len(line) + 1 for line in sample) // max(1, len(sample)))
+        chunk_rows = min(max(CHUNK_BYTES // width, CHUNK_ROWS[0]), CHUNK_ROWS[1])
+    sheet = Sheet(pd.DataFrame(), comments, fmt, path, source, chunk_rows, kind)
+    header = next(_delimited(source, fmt, path, skip=len(comments), rows=None, header_only=True))
+    sheet.frame = header
+    return sheet
+
+
+def _delimited(
+    source: Path, fmt: str, path: str, *, skip: int, rows: int | None, header_only: bool = False
+) -> Iterator[pd.DataFrame]:
+    """A MAF, CSV or TSV file's rows, every value as the text it was (``dtype=str``, no NA
+    guessing), ``rows`` at a time (None: all at once), after ``skip`` comment lines. The same
+    parser options whether streamed or whole, so both give the same values."""
+    tab = fmt in ("maf", "tsv")
+    options: dict[str, Any] = {
+        "sep": "\t" if tab else ",", "dtype": str, "keep_default_na": False, "encoding": "utf-8-sig",
+        # MAFs and TSVs are unquoted (a quote is part of a value); CSV follows RFC 4180.
+        "quoting": csv.QUOTE_NONE if tab else csv.QUOTE_MINIMAL, "engine": "c", "skiprows": skip,
+    }  # fmt: skip
+    if header_only:
+        options["nrows"] = 0
+    what = "a MAF" if fmt == "maf" else fmt.upper()
+    try:
+        with open_stream(source) as stream:
+            if rows is None:
+                yield pd.read_csv(stream, **options)
+                return
+            with pd.read_csv(stream, chunksize=rows, **options) as reader:
+                yield from reader
+    except pd.errors.EmptyDataError as exc:
+        raise InputError("the file is empty.", path=path) from exc
+    except pd.errors.ParserError as exc:
+        raise InputError(f"cannot be parsed as {what} ({exc}).", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"is not valid UTF-8 ({exc.reason}).",
+            path=path,
+            hint="Save the file as UTF-8 (for example with iconv -t UTF-8).",
+        ) from exc
+    except ValueError as exc:
+        raise InputError(f"cannot be read as {what} ({exc}).", path=path) from exc
 
 
 def _head(data: bytes) -> str:
@@ -171,15 +297,20 @@ def _refuse_duplicate_names(names: list[str], path: str | Path) -> None:
 
 
 def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataFrame:
-    """Per row: ``gene``, ``protein_change`` (normalised; empty when none), ``variation`` (what the
-    model reads: the change, or ``Truncating Mutations`` from the consequence) and ``note``."""
+    """Per row of the whole sheet: see :func:`variants_in`."""
+    return variants_in(sheet.whole(), sheet.path, columns)
+
+
+def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """Per row of ``frame`` (a sheet's rows, or a chunk of them): ``gene``, ``protein_change``
+    (normalised; empty when none), ``variation`` (what the model reads: the change, or
+    ``Truncating Mutations`` from the consequence) and ``note``."""
     columns = columns or {}
-    frame = sheet.frame
     gene_col = _first(frame, GENE_COLUMNS, columns.get("gene"))
     if gene_col is None or gene_col not in frame.columns:
         raise InputError(
             f"no gene column (looked for {', '.join(GENE_COLUMNS)}).",
-            path=sheet.path,
+            path=path,
             hint="Name yours with --columns gene=COLUMN,variation=COLUMN.",
         )
     protein_cols = (
@@ -189,7 +320,7 @@ def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataF
     )
     missing = [c for c in protein_cols if c not in frame.columns]
     if missing:
-        raise InputError(f"no column {missing[0]!r}.", path=sheet.path)
+        raise InputError(f"no column {missing[0]!r}.", path=path)
     consequence_col = _first(frame, CONSEQUENCE_COLUMNS, columns.get("consequence"))
     n = len(frame)
     genes = as_text(frame[gene_col])
@@ -206,7 +337,11 @@ def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataF
         ]
         change = change.where(change != "", pd.Series(vep, index=frame.index))
     # ENSP…:p.Val600Glu (VEP, snpEff) names the protein first; VEP writes "=" as %3D.
-    change = change.map(lambda v: protein_change(v.split(":", 1)[-1].replace("%3D", "=")) if v else "")
+    # Normalised once per distinct value: a cohort repeats its recurrent changes many times.
+    normal = {
+        v: protein_change(v.split(":", 1)[-1].replace("%3D", "=")) if v else "" for v in change.unique()
+    }
+    change = change.map(normal)
     consequence = (
         # VEP and snpEff list a change's consequences most severe first: stop_gained&splice_region…
         as_text(frame[consequence_col]).map(lambda v: v.split("&")[0])
@@ -241,6 +376,141 @@ def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataF
     )
 
 
+def refuse_annotated(columns: list[Any], path: str) -> None:
+    """An input that already has oncoclass columns would come back with them twice."""
+    taken = [c for c in columns if str(c).startswith(PREFIX)]
+    if taken:
+        raise InputError(
+            f"already has oncoclass columns ({', '.join(map(str, taken[:3]))}).",
+            path=path,
+            hint="Annotate the original file, or drop those columns first.",
+        )
+
+
+@dataclass
+class Tally:
+    """What the first pass over a sheet learns: its rows, its distinct (gene, variation) pairs in
+    the order they first appear, how many rows are predicted and why the others are not. Tallies
+    of consecutive chunks (or Dask partitions) :meth:`merge` into the tally of the whole."""
+
+    rows: int = 0
+    variants: dict[tuple[str, str], int] = field(default_factory=dict)
+    predicted: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def add(self, rows: pd.DataFrame) -> None:
+        """Count one chunk's rows (:func:`variants_in`)."""
+        self.rows += len(rows)
+        wanted = rows["variation"] != ""
+        self.predicted += int(wanted.sum())
+        for pair in zip(rows["gene"][wanted], rows["variation"][wanted], strict=True):
+            self.variants.setdefault(pair, len(self.variants))
+        self.reasons.update(note.split(" (")[0] for note in rows.loc[~wanted, "note"])
+
+    def merge(self, other: Tally) -> None:
+        """Add the tally of the chunk that follows this one."""
+        self.rows += other.rows
+        self.predicted += other.predicted
+        for pair in other.variants:
+            self.variants.setdefault(pair, len(self.variants))
+        self.reasons.update(other.reasons)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "variants": len(self.variants),
+            "predicted": self.predicted,
+            "not_predicted": dict(self.reasons.most_common()),
+        }
+
+
+#: Distinct variants predicted per call of the model: its features for a cohort's many distinct
+#: variants are never all in memory at once; only their probabilities are kept.
+PREDICT_BATCH = 5_000
+
+
+@dataclass
+class Lookup:
+    """Each distinct variant's added values, as text, one row per variant in the tally's order;
+    the last row is all empty, for rows that are not predicted."""
+
+    names: list[str]  # the added columns that come from the prediction, in their order
+    values: np.ndarray  # (variants + 1) x len(names), object
+    index: dict[tuple[str, str], int]
+    model_id: str
+    store: bool
+
+
+def predict_variants(
+    bundle: Bundle, tally: Tally, *, store: Store | None = None, probabilities: bool = False
+) -> Lookup:
+    """Predict each distinct variant of ``tally`` once (in batches of :data:`PREDICT_BATCH`)."""
+    from oncoclass.api import probabilities as predict_proba
+
+    labels = bundle.labels
+    meanings = bundle.meanings
+    names = [PREFIX + "prediction", PREFIX + "class_name", PREFIX + "probability"]
+    if probabilities:
+        names += [f"{PREFIX}p_{label}" for label in labels]
+    if store is not None:
+        names += [PREFIX + "text_source", PREFIX + "evidence"]
+    pairs = list(tally.variants)
+    values = np.full((len(pairs) + 1, len(names)), "", dtype=object)
+    for begin in range(0, len(pairs), PREDICT_BATCH):
+        batch = pairs[begin : begin + PREDICT_BATCH]
+        table = records_to_table(
+            [{"id": str(begin + i), "gene": g, "variation": v, "text": ""} for i, (g, v) in enumerate(batch)]
+        )
+        table = attach(table, store)
+        proba = predict_proba(bundle, table)
+        best = proba.argmax(axis=1)
+        rows = values[begin : begin + len(batch)]
+        rows[:, 0] = [labels[b] for b in best]
+        rows[:, 1] = [meanings.get(labels[b], "") for b in best]
+        rows[:, 2] = [f"{p:.4f}" for p in proba[np.arange(len(batch)), best]]
+        column = 3
+        if probabilities:
+            for j in range(len(labels)):
+                rows[:, column + j] = [f"{p:.4f}" for p in proba[:, j]]
+            column += len(labels)
+        if store is not None:
+            rows[:, column] = table[TEXT_SOURCE].to_numpy()
+            rows[:, column + 1] = [
+                _evidence(ids, cites)
+                for ids, cites in zip(table[EVIDENCE_IDS], table[EVIDENCE_CITATIONS], strict=True)
+            ]
+    return Lookup(names, values, dict(tally.variants), bundle.model_id, store is not None)
+
+
+def _evidence(ids: str, citations: str) -> str:
+    """``source:id (citation)`` for each piece of evidence, ``; ``-separated."""
+    keys = [k for k in ids.split(";") if k]
+    cites = citations.split(";")
+    return "; ".join(f"{k} ({c})" if c else k for k, c in zip(keys, cites + [""] * len(keys), strict=False))
+
+
+def annotate_chunk(frame: pd.DataFrame, rows: pd.DataFrame, lookup: Lookup) -> pd.DataFrame:
+    """``frame`` (a chunk of a sheet; ``rows`` its :func:`variants_in`) with the ``oncoclass_``
+    columns added: the same for a row wherever it falls, whichever the chunk or the engine."""
+    missing = len(lookup.values) - 1
+    where = np.fromiter(
+        (
+            lookup.index[(g, v)] if v else missing
+            for g, v in zip(rows["gene"], rows["variation"], strict=True)
+        ),
+        dtype=np.int64,
+        count=len(rows),
+    )
+    chosen = lookup.values[where]
+    added: dict[str, Any] = {name: chosen[:, j] for j, name in enumerate(lookup.names[:3])}
+    added[PREFIX + "protein_change"] = rows["protein_change"].to_numpy()
+    added[PREFIX + "note"] = rows["note"].to_numpy()
+    added[PREFIX + "model"] = np.full(len(rows), lookup.model_id, dtype=object)
+    for j, name in enumerate(lookup.names[3:], start=3):
+        added[name] = chosen[:, j]
+    return pd.concat([frame, pd.DataFrame(added, index=frame.index, dtype=object)], axis=1)
+
+
 def annotate(
     bundle: Bundle,
     sheet: Sheet,
@@ -249,120 +519,156 @@ def annotate(
     store: Store | None = None,
     probabilities: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The sheet's frame with ``oncoclass_`` columns added, and a summary of what was done."""
-    taken = [c for c in sheet.frame.columns if str(c).startswith(PREFIX)]
-    if taken:
-        raise InputError(
-            f"already has oncoclass columns ({', '.join(map(str, taken[:3]))}).",
-            path=sheet.path,
-            hint="Annotate the original file, or drop those columns first.",
-        )
-    rows = variants_of(sheet, columns)
-    wanted = rows[rows["variation"] != ""]
-    unique = wanted[["gene", "variation"]].drop_duplicates().reset_index(drop=True)
-    labels = bundle.labels
-    meanings = bundle.meanings
-    out = sheet.frame.copy()
-    n = len(out)
-    top, name, prob = [""] * n, [""] * n, [""] * n
-    proba_rows = np.full((n, len(labels)), np.nan)
-    source, evidence = [""] * n, [""] * n
-    if len(unique):
-        from oncoclass.api import probabilities as predict_proba
+    """The whole sheet's frame with ``oncoclass_`` columns added, and a summary of what was done
+    (:func:`annotate_file` does the same a chunk at a time, writing as it goes)."""
+    frame = sheet.whole()
+    refuse_annotated(list(frame.columns), sheet.path)
+    rows = variants_in(frame, sheet.path, columns)
+    tally = Tally()
+    tally.add(rows)
+    lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
+    return annotate_chunk(frame, rows, lookup), tally.summary()
 
-        table = records_to_table(
-            [
-                {"id": str(i), "gene": g, "variation": v, "text": ""}
-                for i, (g, v) in enumerate(unique.itertuples(index=False))
-            ]
-        )
-        table = attach(table, store)
-        proba = predict_proba(bundle, table)
-        index = {(g, v): i for i, (g, v) in enumerate(unique.itertuples(index=False))}
-        for row, (gene, variation) in enumerate(zip(rows["gene"], rows["variation"], strict=True)):
-            if not variation:
-                continue
-            i = index[(gene, variation)]
-            best = int(np.argmax(proba[i]))
-            top[row], prob[row] = labels[best], f"{proba[i][best]:.4f}"
-            name[row] = meanings.get(labels[best], "")
-            proba_rows[row] = proba[i]
-            source[row] = table[TEXT_SOURCE].iloc[i]
-            keys = [k for k in table[EVIDENCE_IDS].iloc[i].split(";") if k]
-            cites = table[EVIDENCE_CITATIONS].iloc[i].split(";")
-            evidence[row] = "; ".join(
-                f"{k} ({c})" if c else k for k, c in zip(keys, cites + [""] * len(keys), strict=False)
-            )
-    out[PREFIX + "prediction"] = top
-    out[PREFIX + "class_name"] = name
-    out[PREFIX + "probability"] = prob
-    out[PREFIX + "protein_change"] = rows["protein_change"].to_numpy()
-    out[PREFIX + "note"] = rows["note"].to_numpy()
-    out[PREFIX + "model"] = bundle.model_id
-    if probabilities:
-        for j, label in enumerate(labels):
-            out[f"{PREFIX}p_{label}"] = ["" if np.isnan(p) else f"{p:.4f}" for p in proba_rows[:, j]]
-    if store is not None:
-        out[PREFIX + "text_source"] = source
-        out[PREFIX + "evidence"] = evidence
-    reasons = rows.loc[rows["variation"] == "", "note"].map(lambda note: note.split(" (")[0])
-    summary = {
-        "rows": n,
-        "variants": len(unique),
-        "predicted": int((rows["variation"] != "").sum()),
-        "not_predicted": {str(k): int(v) for k, v in reasons.value_counts().items()},
-    }
-    return out, summary
+
+def annotate_file(
+    bundle: Bundle,
+    sheet: Sheet,
+    out: str | Path,
+    *,
+    columns: dict[str, str] | None = None,
+    store: Store | None = None,
+    probabilities: bool = False,
+) -> dict[str, Any]:
+    """Annotate ``sheet`` into ``out`` in two passes over its chunks: the first finds the distinct
+    variants (predicted once each), the second adds the columns and writes each chunk as it is
+    annotated. Memory holds a chunk and the distinct variants, never the file; the output is
+    written to a temporary file renamed into place at the end (standard output is written as
+    it goes). Returns the summary."""
+    refuse_annotated(list(sheet.frame.columns), sheet.path)
+    tally = Tally()
+    for chunk in sheet.chunks():
+        tally.add(variants_in(chunk, sheet.path, columns))
+    lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
+    annotated = (
+        annotate_chunk(chunk, variants_in(chunk, sheet.path, columns), lookup) for chunk in sheet.chunks()
+    )
+    write_chunks(annotated, sheet, out)
+    return tally.summary()
 
 
 _NAMED_FORMATS = (".csv", ".tsv", ".tab", ".parquet", ".jsonl", ".ndjson")
 
 
-def write_sheet(frame: pd.DataFrame, sheet: Sheet, out: str | Path) -> Path | None:
-    """Write the annotated sheet in the input's format (a MAF stays a MAF, comment lines first),
-    unless ``out``'s name asks for CSV, TSV, Parquet or JSONL; ``-`` writes to standard output."""
+def output_of(sheet: Sheet, out: str | Path) -> tuple[str, bool]:
+    """The format ``out`` is written in (the input's, unless its name asks for CSV, TSV, Parquet
+    or JSONL) and whether it is gzipped (a name ending in ``.gz``)."""
     name = "" if is_stdout(out) else Path(str(out)).name.lower()
     compressed = name.endswith(".gz")  # annotated.maf.gz: gzipped, as the input may have been
     plain = name[:-3] if compressed else name
     fmt = output_format(plain) if Path(plain).suffix in _NAMED_FORMATS else sheet.fmt
     if compressed and fmt == "parquet":
         raise OutputError("Parquet is compressed already; drop the .gz.", path=out)
+    if is_stdout(out) and fmt in ("vcf", "parquet"):
+        what = "a VCF" if fmt == "vcf" else "Parquet"
+        raise OutputError(f"{what} cannot go to standard output.", path=out, hint="Give a file name.")
+    return fmt, compressed and fmt != "vcf"
 
+
+class Sink:
+    """An annotated sheet written a piece at a time into an open handle (binary for Parquet, text
+    otherwise): a MAF's comment lines and the header first, then the rows of each chunk. With
+    ``header=False`` only rows are written: a part that another sink copies in (:meth:`copy`)."""
+
+    def __init__(self, handle: Any, fmt: str, comments: list[str], *, header: bool = True) -> None:
+        self.handle, self.fmt, self.comments, self.header = handle, fmt, comments, header
+        self.parquet: Any = None
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        if self.fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            if self.parquet is None:
+                self.parquet = pq.ParquetWriter(self.handle, table.schema)
+            self.parquet.write_table(table.cast(self.parquet.schema))
+            return
+        if self.header and self.fmt == "maf":
+            for line in self.comments:
+                self.handle.write(line + "\n")
+        if self.fmt == "maf":
+            chunk.to_csv(self.handle, sep="\t", index=False, header=self.header, quoting=csv.QUOTE_NONE,
+                         lineterminator="\n")  # fmt: skip
+        else:
+            write_frame(chunk, self.handle, self.fmt, exact=True, header=self.header)
+        self.header = False
+
+    def copy(self, part: Path) -> None:
+        """Append a part written by a header-less sink of the same format."""
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            self.write(pq.read_table(part).to_pandas())
+            return
+        with part.open(encoding="utf-8", newline="") as piece:
+            shutil.copyfileobj(piece, self.handle, 1 << 20)
+
+    def close(self) -> None:
+        if self.parquet is not None:
+            self.parquet.close()
+
+
+def write_sheet(frame: pd.DataFrame, sheet: Sheet, out: str | Path) -> Path | None:
+    """Write the annotated sheet in the input's format (a MAF stays a MAF, comment lines first),
+    unless ``out``'s name asks for CSV, TSV, Parquet or JSONL; ``-`` writes to standard output."""
+    return write_chunks([frame], sheet, out)
+
+
+def write_chunks(chunks: Iterable[pd.DataFrame], sheet: Sheet, out: str | Path) -> Path | None:
+    """:func:`write_sheet` for an annotated sheet that comes a chunk at a time."""
+    fmt, _ = output_of(sheet, out)
     if fmt == "vcf":
         from oncoclass.data.vcf import write_vcf
 
-        if is_stdout(out):
-            raise OutputError("a VCF cannot go to standard output.", path=out, hint="Give a file name.")
-        return write_vcf(frame, sheet.path, Path(out), prefix=PREFIX)
+        # A VCF is read whole (its one chunk): htslib writes its records back from the source.
+        return write_vcf(pd.concat(list(chunks)), sheet.path, Path(out), prefix=PREFIX)
 
-    def write(handle: Any) -> None:
-        if fmt == "maf":
-            for line in sheet.comments:
-                handle.write(line + "\n")
-            frame.to_csv(handle, sep="\t", index=False, quoting=csv.QUOTE_NONE, lineterminator="\n")
-        else:
-            write_frame(frame, handle, fmt, exact=True)
+    def write(sink: Sink) -> None:
+        for chunk in chunks:
+            sink.write(chunk)
+
+    return write_output(write, sheet, out)
+
+
+def write_output(write: Callable[[Sink], None], sheet: Sheet, out: str | Path) -> Path | None:
+    """Open ``out`` for the annotated sheet (gzipped when its name ends in ``.gz``), let ``write``
+    fill a :class:`Sink` on it, and rename it into place when complete: an error midway leaves
+    no output. ``-`` writes to standard output as it goes."""
+    fmt, compressed = output_of(sheet, out)
+
+    def fill(handle: Any) -> None:
+        sink = Sink(handle, fmt, sheet.comments)
+        write(sink)
+        sink.close()
 
     if is_stdout(out):
-        if fmt == "parquet":
-            raise OutputError("Parquet cannot go to standard output.", path=out, hint="Give a file name.")
-        write(sys.stdout)
+        fill(sys.stdout)
         sys.stdout.flush()
         return None
     path = Path(out)
 
-    def write_gzipped(handle: Any) -> None:
+    def fill_gzipped(handle: Any) -> None:
         with (
             gzip.GzipFile(fileobj=handle, mode="wb") as packed,
             io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
         ):
-            write(text)
+            fill(text)
 
     try:
-        if compressed and fmt != "vcf":
-            atomic_write(path, write_gzipped, binary=True)
+        if compressed:
+            atomic_write(path, fill_gzipped, binary=True)
         else:
-            atomic_write(path, write, binary=fmt == "parquet")
+            atomic_write(path, fill, binary=fmt == "parquet")
     except csv.Error:
         raise OutputError(
             "a value holds a tab or a line break, which a tab-separated file cannot carry.",

@@ -24,6 +24,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from oncoclass.annotate import (
+    Lookup,
+    Sheet,
+    Sink,
+    Tally,
+    annotate_chunk,
+    output_of,
+    predict_variants,
+    refuse_annotated,
+    variants_in,
+    write_output,
+)
 from oncoclass.api import PREDICTION_INFO_COLUMNS, load_input, predict_table, sidecar_path, write_sidecar
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
@@ -31,7 +43,8 @@ from oncoclass.data.files import STDIN, archive_kind, existing_file
 from oncoclass.data.table import GENE, ID, VARIATION, label_columns, row_problems, text_columns
 from oncoclass.data.tables import map_columns
 from oncoclass.errors import ConfigError, InputError
-from oncoclass.output import atomic_write, check_output, make_parent
+from oncoclass.kb.store import Store
+from oncoclass.output import atomic_write, check_output, is_stdout, make_parent
 from oncoclass.persist import Bundle, load_bundle
 
 #: A CSV line with the wrong number of fields, kept (not dropped) for the reject file.
@@ -143,8 +156,7 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> Any:
         # Paired Kaggle files, CIViC exports, archives and pipes are read once, whole, then partitioned.
         table = load_input(spec)
         return dd.from_pandas(table, npartitions=max(1, partitions or os.cpu_count() or 1), sort=False)
-    size = path.stat().st_size
-    blocksize = max(4096, size // partitions + 1) if partitions else 32 << 20
+    blocksize = _blocksize(path, partitions)
     if fmt == "parquet":
         frame = dd.read_parquet(str(path))
         return frame.repartition(npartitions=partitions) if partitions else frame
@@ -157,6 +169,11 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> Any:
     if skip_bad:
         options.update(engine="python", on_bad_lines=_keep_bad_line)
     return dd.read_csv(str(path), **options)
+
+
+def _blocksize(path: Path, partitions: int | None) -> int:
+    """Bytes of a file per Dask partition: ``partitions`` even pieces, else 32 MiB each."""
+    return max(4096, path.stat().st_size // partitions + 1) if partitions else 32 << 20
 
 
 @contextmanager
@@ -291,3 +308,125 @@ def _finish(staging: Path, out: Path, fmt: str, bundle: Bundle, rows: int) -> No
             shutil.rmtree(out)
         os.replace(staging / "out", out)
     write_sidecar(out, bundle, rows=rows, engine="dask")
+
+
+# --- annotate on Dask -----------------------------------------------------------------------
+#
+# The same two passes as ``annotate_file``, over partitions instead of chunks: the workers tally
+# their partitions' distinct variants, the client predicts each distinct variant once (with the
+# store, if one is given), then the workers annotate their partitions and write them as parts,
+# which the client joins in order into the output.
+
+
+def tally_partition(frame: pd.DataFrame, *, path: str, columns: dict[str, str] | None) -> Tally:
+    """The first pass on one partition: its :class:`oncoclass.annotate.Tally`."""
+    tally = Tally()
+    tally.add(variants_in(frame, path, columns))
+    return tally
+
+
+def annotate_partition(
+    frame: pd.DataFrame, index: int, *, lookup: Lookup, path: str, columns: dict[str, str] | None,
+    staging: str, fmt: str,
+) -> None:  # fmt: skip
+    """The second pass on one partition: annotated and written, header-less, as a part."""
+    annotated = annotate_chunk(frame, variants_in(frame, path, columns), lookup)
+    part = Path(staging) / f"part-{index:06d}"
+    text = {} if fmt == "parquet" else {"encoding": "utf-8", "newline": ""}
+    with part.open("wb" if fmt == "parquet" else "w", **text) as handle:  # type: ignore[call-overload]
+        sink = Sink(handle, fmt, [], header=False)
+        sink.write(annotated)
+        sink.close()
+
+
+def _sheet_partitions(sheet: Sheet, partitions: int | None) -> Any:
+    """A sheet as Dask partitions: a streamed MAF, CSV or TSV read by the workers, a byte range
+    each (a gzipped one by one worker, as gzip cannot be entered midway); anything else (a zip or
+    7z archive, Parquet, JSONL) read whole here and partitioned, as ``predict`` does."""
+    import dask.dataframe as dd
+
+    if sheet.source is None or sheet.compression not in (None, "gzip"):
+        whole = sheet.whole()
+        return dd.from_pandas(whole, npartitions=max(1, partitions or os.cpu_count() or 1), sort=False)
+    tab = sheet.fmt in ("maf", "tsv")
+    options: dict[str, Any] = {
+        "sep": "\t" if tab else ",", "dtype": str, "keep_default_na": False, "encoding": "utf-8-sig",
+        "quoting": csv.QUOTE_NONE if tab else csv.QUOTE_MINIMAL, "skiprows": len(sheet.comments),
+    }  # fmt: skip
+    if sheet.compression == "gzip":
+        options.update(compression="gzip", blocksize=None)
+    else:
+        blocksize = _blocksize(sheet.source, partitions)
+        # Dask reads the header from a sample; with comment lines skipped it must lie in the first block.
+        options.update(blocksize=blocksize, sample=min(blocksize, 256_000))
+    return dd.read_csv(str(sheet.source), **options)
+
+
+def annotate_dask(
+    bundle: Bundle, sheet: Sheet, out: str | Path, *, columns: dict[str, str] | None = None,
+    store: Store | None = None, probabilities: bool = False, scheduler: str | None = None,
+    partitions: int | None = None, progress: Any = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Annotate ``sheet`` (:func:`oncoclass.annotate.open_sheet`) into ``out`` on Dask: the same
+    file as :func:`oncoclass.annotate.annotate_file` writes, written atomically. Returns the
+    summary. The workers read the input and write their parts beside ``out``: on a cluster of
+    several machines both must be on a file system they share."""
+    if sheet.fmt == "vcf":
+        raise ConfigError(
+            "--engine dask reads MAFs and tables; annotate a VCF with --engine local (htslib writes "
+            "its records back from the source file)."
+        )
+    refuse_annotated(list(sheet.frame.columns), sheet.path)
+    fmt, _ = output_of(sheet, out)
+    with _unreadable_as_input_error(sheet.path):
+        frame = _sheet_partitions(sheet, partitions)
+    beside = None if is_stdout(out) else Path(out).parent
+    if beside is not None:
+        make_parent(Path(out))
+    staging = Path(tempfile.mkdtemp(prefix=".oncoclass-annotate.", dir=beside))
+    client, cluster = _client(scheduler)
+    try:
+        import dask
+
+        tasks = frame.to_delayed()
+        if progress is not None:
+            progress.start(2 * len(tasks), "annotating partitions")
+        where = {"path": sheet.path, "columns": columns}
+        with _unreadable_as_input_error(sheet.path):
+            tallies = _in_order(client, [dask.delayed(tally_partition)(t, **where) for t in tasks], progress)
+            tally = Tally()
+            for part in tallies:
+                tally.merge(part)
+            lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
+            [shared] = client.scatter([lookup], broadcast=True)
+            _in_order(client, [
+                dask.delayed(annotate_partition)(t, i, lookup=shared, staging=str(staging), fmt=fmt, **where)
+                for i, t in enumerate(tasks)
+            ], progress)  # fmt: skip
+        empty = sheet.frame.iloc[:0]
+        header = annotate_chunk(empty, variants_in(empty, sheet.path, columns), lookup)
+
+        def write(sink: Sink) -> None:
+            if fmt in ("maf", "csv", "tsv"):
+                sink.write(header)  # the comment lines and the header: the parts have none
+            for i in range(len(tasks)):
+                sink.copy(staging / f"part-{i:06d}")
+
+        write_output(write, sheet, out)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        shutil.rmtree(staging, ignore_errors=True)
+    return tally.summary()
+
+
+def _in_order(client: Any, tasks: list[Any], progress: Any) -> list[Any]:
+    """Run ``tasks`` on the cluster; their results in the tasks' order."""
+    from distributed import as_completed
+
+    futures = client.compute(tasks)
+    for _ in as_completed(futures):
+        if progress is not None:
+            progress()
+    return list(client.gather(futures))

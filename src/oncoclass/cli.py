@@ -90,6 +90,15 @@ UseKbOpt = Annotated[
     ),
 ]
 
+#: The Dask options, one definition for every command that has an engine (predict, annotate).
+EngineOpt = Annotated[str, typer.Option("--engine", help="local (one process) or dask (partitions).")]
+SchedulerOpt = Annotated[
+    str | None, typer.Option("--scheduler", help="Dask scheduler address; default: a local cluster.")
+]
+PartitionsOpt = Annotated[
+    int | None, typer.Option("--partitions", min=1, max=100_000, help="Dask partitions.")
+]
+
 
 def err(message: str) -> None:
     typer.echo(message, err=True)
@@ -298,15 +307,9 @@ def predict(
     labels: LabelsOpt = None,
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
-    engine: Annotated[
-        str, typer.Option("--engine", help="local (one process) or dask (partitions).")
-    ] = "local",
-    scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="Dask scheduler address; default: a local cluster.")
-    ] = None,
-    partitions: Annotated[
-        int | None, typer.Option("--partitions", min=1, max=100_000, help="Dask partitions.")
-    ] = None,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    partitions: PartitionsOpt = None,
     on_bad_rows: Annotated[
         str, typer.Option("--on-bad-rows", help="With dask: fail, or skip them into a reject file.")
     ] = "fail",
@@ -395,22 +398,38 @@ def annotate(
             help="A VCF record's consequence: canonical (VEP CANONICAL=YES, else the first) or first.",
         ),
     ] = "canonical",
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    partitions: PartitionsOpt = None,
 ) -> None:
     """Annotate sequencing results: the same rows and columns back, with oncoclass_ columns added
-    (prediction, class name, probability, the protein change read, a note when none could be)."""
+    (prediction, class name, probability, the protein change read, a note when none could be).
+    A MAF or table is streamed, a chunk at a time, so memory does not grow with the file."""
     from contextlib import nullcontext
 
     from oncoclass import annotate as annotation
     from oncoclass.kb.store import open_store
 
+    if engine not in ("local", "dask"):
+        raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
     check_output(out, inputs=[input])
     bundle = load_bundle(model)
-    sheet = annotation.read_sheet(input, transcript=transcript)
-    with open_store(kb, create=False) if kb else nullcontext() as store:
-        frame, summary = annotation.annotate(
-            bundle, sheet, columns=parse_columns(columns), store=store, probabilities=probabilities
-        )
-    annotation.write_sheet(frame, sheet, out)
+    with (
+        annotation.open_sheet(input, transcript=transcript) as sheet,
+        open_store(kb, create=False) if kb else nullcontext() as store,
+    ):
+        options: dict[str, Any] = {
+            "columns": parse_columns(columns), "store": store, "probabilities": probabilities,
+        }  # fmt: skip
+        if engine == "dask":
+            from oncoclass.batch import annotate_dask
+
+            with _Bar() as bar:
+                summary = annotate_dask(
+                    bundle, sheet, out, scheduler=scheduler, partitions=partitions, progress=bar, **options
+                )
+        else:
+            summary = annotation.annotate_file(bundle, sheet, out, **options)
     _notes(api.store_notes(bundle, kb))
     skipped = ", ".join(f"{n} {reason}" for reason, n in summary["not_predicted"].items())
     _done(

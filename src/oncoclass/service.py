@@ -510,10 +510,11 @@ def _annotate_upload(bundle: Bundle, body: bytes, store: Any, probabilities: boo
         source = Path(folder) / "upload"
         source.write_bytes(body)
         try:
-            sheet = annotation.read_sheet(source)
-            frame, summary = annotation.annotate(bundle, sheet, store=store, probabilities=probabilities)
-            out = Path(folder) / ("annotated" + _SUFFIX.get(sheet.fmt, "." + sheet.fmt))
-            annotation.write_sheet(frame, sheet, out)
+            with annotation.open_sheet(source) as sheet:
+                out = Path(folder) / ("annotated" + _SUFFIX.get(sheet.fmt, "." + sheet.fmt))
+                summary = annotation.annotate_file(
+                    bundle, sheet, out, store=store, probabilities=probabilities
+                )
         except InputError as exc:  # the server's temporary path means nothing to the client
             raise InputError(exc.message.replace(str(source), "the upload"), hint=exc.hint) from None
         content = out.read_bytes()

@@ -281,6 +281,34 @@ def read_start(path: str | Path, size: int = 64) -> bytes:
         return _read_head(stream, size)
 
 
+@contextmanager
+def open_stream(path: str | Path, *, limit: int = MAX_MEMBER_BYTES) -> Iterator[BinaryIO]:
+    """A binary stream over ``path`` (or its single archive member, decompressed as it is read),
+    bounded by ``limit`` decompressed bytes, for readers that take a file object (pandas' chunked
+    ``read_csv``) and so never hold the whole input."""
+    path = existing_file(path)
+    with _open_stream(path, limit) as stream:
+        yield stream
+
+
+def spool(path: str | Path, target: Path, *, limit: int = MAX_MEMBER_BYTES) -> None:
+    """Copy standard input or a pipe to ``target`` as it comes (compressed or not), so that it can
+    be read more than once; more than ``limit`` bytes is refused."""
+    path = existing_file(path)
+    copied = 0
+    with _open_raw(path) as (raw, _), target.open("wb") as out:
+        while block := raw.read(1 << 20):
+            copied += len(block)
+            if copied > limit:
+                _check_size(path, copied, copied, limit)
+            out.write(block)
+
+
+def refuse_binary(head: bytes, path: str | Path) -> None:
+    """Refuse a file whose first bytes hold a NUL: a binary file, not text."""
+    _refuse_binary(head, path)
+
+
 def _refuse_binary(head: bytes, path: str | Path) -> None:
     if b"\x00" in head[:8192]:
         raise InputError(
