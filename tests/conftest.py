@@ -291,3 +291,13 @@ def kb_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/kb.sqlite"
     return request.getfixturevalue("_pg_database")
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """A local Dask cluster of two worker processes, shared by the batch and annotate engines'
+    tests (starting one takes seconds)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        yield c

@@ -382,14 +382,6 @@ def test_a_failure_midway_leaves_no_output(tmp_path: Path, default_model: Path) 
 # --- --engine dask: the same file as the local engine -----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
-        yield c
-
-
 @pytest.mark.parametrize(("name", "out_name"), [("in.maf", "out.maf"), ("in.maf.gz", "out.csv")])
 def test_the_dask_engine_writes_the_local_engines_file(
     cli, tmp_path: Path, default_model: Path, cluster, name: str, out_name: str

@@ -19,14 +19,6 @@ TEXT_COLUMNS = {"ID": str, "prediction": str}
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def rows(small_corpus) -> pd.DataFrame:
     _, test = small_corpus
     table = pd.concat([test] * 5, ignore_index=True)

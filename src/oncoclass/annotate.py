@@ -438,7 +438,6 @@ class Lookup:
     values: np.ndarray  # (variants + 1) x len(names), object
     index: dict[tuple[str, str], int]
     model_id: str
-    store: bool
 
 
 def predict_variants(
@@ -479,7 +478,7 @@ def predict_variants(
                 _evidence(ids, cites)
                 for ids, cites in zip(table[EVIDENCE_IDS], table[EVIDENCE_CITATIONS], strict=True)
             ]
-    return Lookup(names, values, dict(tally.variants), bundle.model_id, store is not None)
+    return Lookup(names, values, dict(tally.variants), bundle.model_id)
 
 
 def _evidence(ids: str, citations: str) -> str:
