@@ -139,6 +139,8 @@ def test_keep_columns_echoes_input_columns_as_the_file_names_them(cli, tmp_path:
     assert list(written.columns[-2:]) == ["Gene", "Variation"]
     assert written["Gene"].tolist() == variants["Gene"].tolist()
     assert written["Variation"].tolist() == variants["Variation"].tolist()
+    scored = cli(["score", "-p", out, "--labels", synth_files["test_solution"], "--json"])
+    assert scored.returncode == 0, scored.stderr  # the echoed columns are not taken for classes
 
     table = tmp_path / "t.csv"
     table.write_text("sample,gene,variation,prediction\nS1,BRAF,p.Val600Glu,x\nS2,KRAS,G12D,\n")

@@ -444,7 +444,7 @@ def predict_variants(
     bundle: Bundle, tally: Tally, *, store: Store | None = None, probabilities: bool = False
 ) -> Lookup:
     """Predict each distinct variant of ``tally`` once (in batches of :data:`PREDICT_BATCH`)."""
-    from oncoclass.api import probabilities as predict_proba
+    from oncoclass.jobs.predict import probabilities as predict_proba
 
     labels = bundle.labels
     meanings = bundle.meanings

@@ -36,13 +36,14 @@ from oncoclass.annotate import (
     variants_in,
     write_output,
 )
-from oncoclass.api import PREDICTION_INFO_COLUMNS, load_input, predict_table, sidecar_path, write_sidecar
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
 from oncoclass.data.files import STDIN, archive_kind, existing_file
 from oncoclass.data.table import GENE, ID, VARIATION, label_columns, row_problems, text_columns
 from oncoclass.data.tables import map_columns
 from oncoclass.errors import ConfigError, InputError
+from oncoclass.jobs.inputs import load_input
+from oncoclass.jobs.predict import PREDICTION_INFO_COLUMNS, predict_table, sidecar_path, write_sidecar
 from oncoclass.kb.store import Store
 from oncoclass.output import atomic_write, check_output, is_stdout, make_parent
 from oncoclass.persist import Bundle, load_bundle

@@ -27,10 +27,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from oncoclass import __version__
-from oncoclass.api import predict_records
 from oncoclass.data.table import MAX_TEXT_CHARS
 from oncoclass.errors import AuthError, ConfigError, ConflictError, InputError, OncoclassError, TooLarge
 from oncoclass.explain import explain
+from oncoclass.jobs.predict import predict_records
 from oncoclass.kb.search import Query as KbQuery
 from oncoclass.kb.search import search
 from oncoclass.kb.store import open_store

@@ -160,7 +160,7 @@ def _model_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def proposals(bundle: Any, store: Store | None, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The model's proposal for each item: top label, its probability, the margin to the second
     label and every class's probability; with the store's evidence attached as in prediction."""
-    from oncoclass.api import probabilities
+    from oncoclass.jobs.predict import probabilities
     from oncoclass.kb.retrieve import attach
 
     out: list[dict[str, Any]] = []
