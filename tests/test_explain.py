@@ -69,6 +69,7 @@ def test_sources_name_gene_variation_and_text(default_model, small_corpus) -> No
     sources = set(result.classes[0].by_source)
     assert {"gene", "variation", "text"} <= sources
     assert "calibrat" in result.note or "blend" in result.note
+    assert "LightGBM" not in result.note  # the note describes this model, which has no trees
 
 
 def test_models_without_a_decomposition_get_occlusion(small_corpus, tmp_path, synth_files) -> None:

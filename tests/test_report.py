@@ -20,6 +20,7 @@ class _Page(HTMLParser):
         self.headings: list[str] = []
         self.images: list[str] = []
         self.links: list[str] = []
+        self.anchors: list[str] = []
         self._in: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -29,6 +30,9 @@ class _Page(HTMLParser):
             self.headings.append("")
         if tag == "img":
             self.images.append(values.get("src") or "")
+        if tag == "a":  # a citation's link loads nothing; the reader follows it or not
+            self.anchors.append(str(values.get("href")))
+            return
         for key in ("href", "src"):
             if values.get(key) and not str(values[key]).startswith("data:"):
                 self.links.append(str(values[key]))
@@ -60,6 +64,7 @@ def check_report(path: Path, recipes: list[str]) -> _Page:
         png = base64.b64decode(src.split(",", 1)[1])
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     assert page.links == []  # self-contained: no external scripts, styles or images
+    assert all(a.startswith(("https://pubmed.ncbi.nlm.nih.gov/", "https://doi.org/")) for a in page.anchors)
     assert "prior (class prior baseline)" in text
     return page
 
@@ -95,8 +100,11 @@ def test_report_from_real_civic(tmp_path, civic_file) -> None:
     spec = InputSpec(path=str(civic_file))
     report = api.evaluate(EvaluateConfig(input=spec, recipes=("nb",), folds=3, group_by="citation"))
     out = api.write_report(report, tmp_path / "civic.html", title="CIViC")
-    check_report(out, ["nb"])
-    assert "Predictive: Sensitivity/Response" in out.read_text()
+    page = check_report(out, ["nb"])
+    text = out.read_text()
+    assert "Predictive: Sensitivity/Response" in text
+    assert "tumours with the variant resist" in text  # CIViC labels carry their meanings
+    assert any(a.startswith("https://pubmed.ncbi.nlm.nih.gov/") for a in page.anchors)  # cited, linked
 
 
 def test_holdout_needs_labels(lr_model, synth_files) -> None:
@@ -121,3 +129,18 @@ def test_report_leaves_out_labels_the_model_never_saw_when_asked(lr_model, tmp_p
     result = holdout(bundle, InputSpec(path=str(path)), skip_unknown_labels=True)
     assert result["data"]["rows"] == 2
     assert any("were left out (benign)" in note for note in result["data"]["notes"])
+
+
+def test_report_flags_never_predicted_classes_folds_rare_ones_and_links_citations() -> None:
+    """A class no row was predicted as is flagged; classes under 1 % both ways fold into "other";
+    a PubMed ID becomes a link and other citations stay plain text; settings are not a repr."""
+    from oncoclass.report import _readable, citation_link, fold_rare
+
+    counts = [[300, 2, 0, 0], [10, 280, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0]]
+    folded, names = fold_rare(counts, ["a", "b", "c", "d"])
+    assert names == ["a", "b", "other (2 classes under 1 %)"]
+    assert folded.sum() == sum(map(sum, counts)) and folded[2].tolist() == [1, 1, 0]
+    assert citation_link("12345").url == "https://pubmed.ncbi.nlm.nih.gov/12345/"
+    assert citation_link("doi:10.1/x").url == "https://doi.org/10.1/x"
+    assert citation_link("ASCO 2017 abstract").url == ""
+    assert _readable({"input": {"path": "x.csv", "text": None}, "folds": 5}) == "input: path: x.csv; folds: 5"

@@ -193,13 +193,23 @@ def _parts(model: Any) -> _Decomposition | None:
                 parts.append(_Part("trees", member, float(weight), columns))
             else:
                 return None
+        # The note names only the kinds of member this model has (the default has no trees).
+        kinds = {part.kind for part in parts}
+        how = []
+        if "linear" in kinds:
+            how.append(
+                ("linear members contribute" if len(kinds) > 1 else "each member contributes")
+                + " value × coefficient (the text embedding's dimensions as one sum)"
+            )
+        if "trees" in kinds:
+            how.append("the LightGBM member contributes its tree SHAP values")
         note = (
             "Exact: the blend's logit for a class is a weighted sum of its members' centred "
             "log-probabilities plus a class bias (weights: "
             + ", ".join(f"{n} {w:.2f}" for n, w in model.member_weights.items())
-            + "). Linear members contribute value × coefficient (the text embedding's 384 "
-            "dimensions as one sum); LightGBM contributes tree SHAP values. Contributions and "
-            "baseline sum to the centred logit."
+            + "). "
+            + "; ".join(how).capitalize()
+            + ". Contributions and baseline sum to the centred logit."
         )
         return _Decomposition(_unchanged, model.features_, parts, np.asarray(model.bias_, dtype=float), note)
     layout = _pipeline_layout(model) if hasattr(model, "steps") else None

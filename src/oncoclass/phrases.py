@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from oncoclass.data.vocab import is_code
+
 #: What each neighbour key groups a variant with, given the variant's gene and variation.
 _NEIGHBOURS = {
     "gene": "other {gene} variants",
@@ -41,13 +43,9 @@ _TEXT = {
 
 
 def label_words(label: str, meanings: dict[str, str] | None) -> str:
-    """A label as a phrase names it: a code (Kaggle's ``7``, a level ``B``) with its meaning, a
-    label that is already words (``Predictive: Resistance``) as it is, since its sentence-long
-    meaning would swamp the phrase around it."""
+    """A label as a phrase names it (see :func:`oncoclass.data.vocab.is_code`)."""
     meaning = (meanings or {}).get(label)
-    if meaning and len(label) <= 2:
-        return f"class {label} ({meaning})"
-    return label
+    return f"class {label} ({meaning})" if meaning and is_code(label) else label
 
 
 def phrase(feature: str, source: str, *, gene: str, variation: str, meanings: dict[str, str] | None) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from oncoclass.data.vocab import is_code
 from oncoclass.evaluate import reliability
 
 _CSS = """
@@ -26,6 +27,8 @@ th, td { border: 1px solid #d5dbe3; padding: 0.25rem 0.6rem; text-align: right; 
 th:first-child, td:first-child { text-align: left; }
 th { background: #eef2f7; }
 tr.baseline td { color: #5a6472; font-style: italic; }
+tr.never td { background: #fdf1e7; }
+td:nth-last-child(2) { max-width: 28rem; text-align: left; }
 .meta { color: #55606e; }
 .grid { display: flex; flex-wrap: wrap; gap: 0.6rem; }
 .grid figure { margin: 0; }
@@ -50,7 +53,7 @@ def _figure(src: str, caption: str, alt: str) -> str:
 
 
 def _names(labels: list[str], label_names: dict[str, str]) -> list[str]:
-    return [f"{lab} {label_names[lab]}" if lab in label_names else lab for lab in labels]
+    return [f"{lab} {label_names[lab]}" if lab in label_names and is_code(lab) else lab for lab in labels]
 
 
 def _short(names: list[str], width: int = 28) -> list[str]:
@@ -83,18 +86,35 @@ def class_counts_chart(counts: dict[str, int], label_names: dict[str, str]) -> s
     return _png(fig)
 
 
+def fold_rare(
+    counts: list[list[int]], labels: list[str], min_share: float = 0.01
+) -> tuple[np.ndarray, list[str]]:
+    """The confusion counts with the classes that are under ``min_share`` of the rows both as the
+    true and as the predicted class folded into one "other" row and column (when two or more
+    are), so a 19-class matrix shows the classes that matter; nothing is dropped from the sums."""
+    data = np.asarray(counts, dtype=float)
+    total = data.sum()
+    rare = (data.sum(axis=1) < min_share * total) & (data.sum(axis=0) < min_share * total)
+    if rare.sum() < 2:
+        return data, list(labels)
+    keep = np.flatnonzero(~rare)
+    groups = [*([i] for i in keep), list(np.flatnonzero(rare))]
+    folded = np.array([[data[np.ix_(a, b)].sum() for b in groups] for a in groups])
+    return folded, [labels[i] for i in keep] + [f"other ({int(rare.sum())} classes under 1 %)"]
+
+
 def confusion_chart(counts: list[list[int]], labels: list[str]) -> str:
     """One confusion matrix: the counts written in each cell, the shading by the share of the
     true class's rows (row-normalised), so a small class's errors show as clearly as a large one's."""
     plt = _plt()
-    data = np.asarray(counts, dtype=float)
+    data, labels = fold_rare(counts, labels)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = np.nan_to_num(data / data.sum(axis=1, keepdims=True))
     n = len(labels)
     size = max(4.5, 0.55 * n + 2.0)
     fig, ax = plt.subplots(figsize=(size, size * 0.85))
     image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    ticks = _short(labels, 26)
+    ticks = _short(labels, 40)
     ax.set_xticks(range(n), ticks, rotation=45 if n > 6 or max(map(len, ticks)) > 3 else 0, ha="right")
     ax.set_yticks(range(n), ticks)
     ax.set_xlabel("predicted class")
@@ -133,12 +153,17 @@ def coverage_accuracy_chart(curves: dict[str, list[dict[str, float]]]) -> str:
     return _png(fig)
 
 
-def reliability_chart(curves: dict[str, dict[str, list[float]]]) -> str:
+def reliability_chart(curves: dict[str, dict[str, list[float]]], rows: int) -> str:
+    """Each recipe's reliability curve, each point labelled with how many rows its bin holds (a
+    point resting on three rows says little)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.2, 5))
     ax.plot([0, 1], [0, 1], linestyle="--", color="#888", label="perfectly calibrated")
     for name, curve in curves.items():
-        ax.plot(curve["confidence"], curve["accuracy"], marker="o", label=name)
+        (line,) = ax.plot(curve["confidence"], curve["accuracy"], marker="o", label=name)
+        for x, y, share in zip(curve["confidence"], curve["accuracy"], curve["share"], strict=True):
+            ax.annotate(f"{round(share * rows)}", (x, y), fontsize=6, color=line.get_color(),
+                        textcoords="offset points", xytext=(3, 3))  # fmt: skip
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("mean predicted probability of the top class")
@@ -169,18 +194,63 @@ def comparison_chart(results: dict[str, dict[str, Any]]) -> str:
     return _png(fig)
 
 
-def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+class _Link(str):
+    """A table cell that links to ``url`` (the text is escaped like any other cell)."""
+
+    url: str
+
+    def __new__(cls, text: str, url: str) -> _Link:
+        cell = super().__new__(cls, text)
+        cell.url = url
+        return cell
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, _Link) and value.url:
+        return f'<a href="{html.escape(value.url)}" rel="noreferrer">{html.escape(str(value))}</a>'
+    return html.escape(str(value))
+
+
+def _table(header: list[str], rows: list[list[Any]], classes: list[str] | None = None) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if classes and classes[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+        body.append(f"<tr{cls}>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _readable(value: Any) -> str:
+    """A setting's value for a person: nested settings as ``key: value`` pairs, lists joined,
+    nothing as a dash (not a Python repr)."""
+    if isinstance(value, dict):
+        return (
+            "; ".join(f"{k}: {_readable(v)}" for k, v in value.items() if v not in (None, "", [], {})) or "—"
+        )
+    if isinstance(value, list | tuple):
+        return ", ".join(map(_readable, value)) or "—"
+    return "—" if value is None or value == "" else str(value)
+
+
+def _param_items(params: Any) -> list[tuple[str, Any]]:
+    return list(params.items()) if isinstance(params, dict) else [("parameters", params)]
+
+
+def citation_link(citation: str) -> _Link:
+    """A citation as a link: a bare number or ``PMID:n`` is a PubMed ID, ``doi:…`` a DOI; other
+    citations are shown without a link rather than guessed at."""
+    text = citation.strip()
+    bare = text.removeprefix("PMID:").removeprefix("pmid:").strip()
+    if bare.isdigit():
+        return _Link(text, f"https://pubmed.ncbi.nlm.nih.gov/{bare}/")
+    if text.lower().startswith("doi:"):
+        return _Link(text, "https://doi.org/" + text[4:].strip())
+    return _Link(text, "")
 
 
 def confidently_wrong(
     report: dict[str, Any], name: str, label_names: dict[str, str], limit: int = 20
-) -> list[list[str]]:
+) -> list[list[Any]]:
     proba = np.asarray(report["oof"][name], dtype=float)
     labels = report["data"]["labels"]
     rows = report["rows"]
@@ -191,8 +261,10 @@ def confidently_wrong(
     index = {lab: i for i, lab in enumerate(labels)}
 
     def named(label: str) -> str:
-        return f"{label} ({label_names[label]})" if label in label_names else label
+        return f"{label} ({label_names[label]})" if label in label_names and is_code(label) else label
 
+    excerpts = rows.get("excerpt") or [""] * len(truth)
+    citations = rows.get("citation") or [""] * len(truth)
     return [
         [
             str(report["ids"][i]),
@@ -202,6 +274,8 @@ def confidently_wrong(
             named(str(predicted[i])),
             f"{proba[i].max():.3f}",
             f"{proba[i, index[truth[i]]]:.3f}",
+            excerpts[i],
+            citation_link(citations[i]),
         ]
         for i in order
     ]
@@ -269,9 +343,10 @@ def render(report: dict[str, Any], *, title: str = "oncoclass evaluation") -> st
     curves = {name: reliability(report["rows"]["label"], report["oof"][name], labels) for name in recipes}
     parts.append(
         _figure(
-            reliability_chart(curves),
+            reliability_chart(curves, len(report["rows"]["label"])),
             "Top-label reliability: for rows binned by the probability of their top class, the share "
-            "where that class is right. Points on the diagonal are calibrated.",
+            "where that class is right; beside each point, the rows in its bin. Points on the diagonal "
+            "are calibrated.",
             "reliability diagram",
         )
     )
@@ -285,7 +360,8 @@ def render(report: dict[str, Any], *, title: str = "oncoclass evaluation") -> st
             _figure(
                 confusion_chart(m["confusion"], ticks),
                 "Each cell's count of rows; the shading is the share of the true class's rows (each row of "
-                "the matrix sums to 1), so errors on a small class show.",
+                "the matrix sums to 1), so errors on a small class show. Classes under 1 % of the rows, "
+                "both as the true and as the predicted class, are folded into one.",
                 "confusion matrix",
             )
         )
@@ -322,11 +398,26 @@ def render(report: dict[str, Any], *, title: str = "oncoclass evaluation") -> st
                 f"{m['per_class'][lab]['recall']:.3f}",
                 f"{m['per_class'][lab]['f1']:.3f}",
                 m["per_class"][lab]["support"],
+                *([label_names.get(lab, "")] if label_names else []),
             ]
             for lab, n in zip(labels, ticks, strict=True)
         ]
+        # A class the model never predicts cannot be right about: flagged, since macro-F1 alone
+        # hides which class it is.
+        predicted = np.asarray(m["confusion"], dtype=float).sum(axis=0)
+        never = [lab for lab, count in zip(labels, predicted, strict=True) if not count]
         parts.append("<h3>Per class</h3>")
-        parts.append(_table(["class", "precision", "recall", "F1", "support"], per_class))
+        if never:
+            parts.append(
+                f"<p class='meta'><strong>Never predicted ({len(never)}):</strong> "
+                f"{html.escape(', '.join(never))}. No row was given these as its top class.</p>"
+            )
+        for row, count in zip(per_class, predicted, strict=True):
+            row.insert(5, str(int(count)) + ("" if count else " (never)"))
+        head = ["class", "precision", "recall", "F1", "support", "predicted",
+                *(["meaning"] if label_names else [])]  # fmt: skip
+        flagged = ["never" if not count else "" for count in predicted]
+        parts.append(_table(head, per_class, flagged))
         parts.append("<h3>Most confidently wrong</h3>")
         parts.append(
             "<p class='meta'>Rows the model got wrong with the highest confidence: worth a curator's look, "
@@ -334,16 +425,27 @@ def render(report: dict[str, Any], *, title: str = "oncoclass evaluation") -> st
         )
         parts.append(
             _table(
-                ["id", "gene", "variation", "true class", "predicted", "p(predicted)", "p(true)"],
+                [
+                    "id",
+                    "gene",
+                    "variation",
+                    "true class",
+                    "predicted",
+                    "p(predicted)",
+                    "p(true)",
+                    "statement (opening)",
+                    "citation",
+                ],
                 confidently_wrong(report, name, label_names),
             )
         )
     # Settings
     parts.append("<h2>Settings</h2>")
-    setting_rows = [[k, str(v)] for k, v in settings.items()]
-    for name, params in report.get("recipe_params", {}).items():
-        setting_rows.append([f"recipe {name}", params])
+    setting_rows = [[k, _readable(v)] for k, v in settings.items()]
     parts.append(_table(["setting", "value"], setting_rows))
+    for name, params in report.get("recipe_params", {}).items():
+        parts.append(f"<h3>Recipe {html.escape(name)}: parameters</h3>")
+        parts.append(_table(["parameter", "value"], [[k, _readable(v)] for k, v in _param_items(params)]))
     body = "\n".join(parts)
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"

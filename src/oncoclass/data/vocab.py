@@ -84,6 +84,13 @@ TARGET_MEANINGS: dict[str, dict[str, str]] = {
 }
 
 
+def is_code(label: str) -> bool:
+    """A label that is a code (Kaggle's ``7``, a level's ``B``) is shown with its meaning beside it;
+    a label in words (``Predictive: Resistance``) is its own name, and its sentence-long meaning is
+    shown apart (a tooltip, a legend), not appended wherever the label appears."""
+    return len(label) <= 2
+
+
 def is_kaggle_label_set(labels: Sequence[str]) -> bool:
     return bool(labels) and set(labels) <= set(KAGGLE_CLASSES)
 

@@ -91,12 +91,26 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, 
     }
 
 
+#: How much of each row's text the report quotes beside a confidently wrong prediction.
+EXCERPT_CHARS = 240
+
+
 def _row_details(table: pd.DataFrame) -> dict[str, list[str]]:
-    return {k: table[k].astype(str).tolist() for k in ("gene", "variation", LABEL)}
+    """What the report shows of each row: gene, variation, label, the opening of its text, and its
+    citation where the input has one (a CIViC export's PubMed ID)."""
+    details = {k: table[k].astype(str).tolist() for k in ("gene", "variation", LABEL)}
+    details["excerpt"] = [
+        text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
+        for text in table["text"].astype(str)
+    ]
+    citations = (table.attrs.get("groups") or {}).get("citation")
+    details["citation"] = [str(c) for c in citations] if citations is not None else [""] * len(table)
+    return details
 
 
-def _params(estimator: Any) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in estimator.get_params(deep=False).items())[:2000]
+def _params(estimator: Any) -> dict[str, str]:
+    """A recipe's parameters as the report lists them, one per row (long values cut)."""
+    return {k: repr(v)[:300] for k, v in estimator.get_params(deep=False).items()}
 
 
 def _data_summary(
@@ -171,7 +185,7 @@ def holdout(bundle: Bundle, spec: InputSpec, *, skip_unknown_labels: bool = Fals
         "ids": table[ID].tolist(),
         "rows": _row_details(table),
         "kind": f"held-out predictions of model {name}",
-        "recipe_params": {name: str(bundle.metadata.get("params", ""))[:2000]},
+        "recipe_params": {name: dict(bundle.metadata.get("params") or {})},
     }
 
 
