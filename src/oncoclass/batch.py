@@ -214,7 +214,7 @@ def predict_dask(
     """Score ``spec`` with the model in ``model_dir`` on Dask; write Parquet parts (``out`` a folder)
     or one CSV (``out`` ending in ``.csv``), atomically. See the module docstring for bad rows."""
     if on_bad_rows not in ("fail", "skip"):
-        raise ConfigError(f"--on-bad-rows must be fail or skip, not {on_bad_rows!r}.")
+        raise ConfigError(f"bad rows are either fail or skip, not {on_bad_rows!r}.", field="on_bad_rows")
     started = time.perf_counter()
     bundle = load_bundle(model_dir)
     out = Path(out)

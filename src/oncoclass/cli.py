@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from oncoclass import api
-from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig, parse_columns
+from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig, parse_columns, parse_overrides
 from oncoclass.errors import ConfigError, OncoclassError
 from oncoclass.output import Interrupted, check_output, cleanup_on_signals, is_stdout, to_json, write_json
 from oncoclass.persist import load_bundle
@@ -64,6 +64,18 @@ JsonOpt = Annotated[
     typer.Option(
         "--json", help="Print the result as one JSON document on standard output (messages go to stderr)."
     ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a recipe parameter, step__param=value (repeatable; `oncoclass models --params "
+        "NAME` lists them), e.g. --set with_text__features__text__min_df=3.",
+    ),
+]
+NJobsOpt = Annotated[
+    int | None,
+    typer.Option("--n-jobs", min=1, max=256, help="Fold fits run side by side (default: the recipe's)."),
 ]
 ModelDirOpt = Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")]
 TargetOpt = Annotated[
@@ -266,6 +278,9 @@ def train(
             "the open items' proposals with the new model.",
         ),
     ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random step and the CV split.")] = 0,
+    overrides: SetOpt = None,
+    n_jobs: NJobsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a recipe and save the model folder (skops model, metadata, config, model card)."""
@@ -274,7 +289,10 @@ def train(
     if input is None and not reviewed:
         raise ConfigError("give --input (a labelled file), or --kb with --reviewed.")
     spec = _spec(input, text, labels, fmt, columns, target) if input is not None else None
-    config = TrainConfig(input=spec, recipe=model, cv_folds=cv, kb=kb, reviewed=reviewed)
+    config = TrainConfig(
+        input=spec, recipe=model, cv_folds=cv, kb=kb, reviewed=reviewed, seed=seed,
+        params=parse_overrides(overrides or []), n_jobs=n_jobs,
+    )  # fmt: skip
     with _Bar() as bar:
         result = api.train(config, out_dir=out, progress=bar)
     _notes(result.notes)
@@ -467,9 +485,11 @@ def evaluate(
     ] = None,
     fmt: FormatOpt = "auto",
     columns: ColumnsOpt = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the fold split.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the fold split and every random step.")] = 0,
     kb: UseKbOpt = None,
     target: TargetOpt = "significance",
+    overrides: SetOpt = None,
+    n_jobs: NJobsOpt = None,
 ) -> None:
     """Stratified k-fold CV of one or more recipes, beside the class prior."""
     from oncoclass.models import RECIPES
@@ -485,6 +505,8 @@ def evaluate(
         group_by=group_by,
         seed=seed,
         kb=kb,
+        params=parse_overrides(overrides or []),
+        n_jobs=n_jobs,
     )
     with _Bar() as bar:
         report = api.evaluate(config, progress=bar)
@@ -552,10 +574,20 @@ def score(
 
 
 @app.command()
-def models(as_json: JsonOpt = False) -> None:
-    """List the recipes."""
-    from oncoclass.models import RECIPES
+def models(
+    params: Annotated[
+        str | None, typer.Option("--params", help="List this recipe's parameters (what --set takes).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the recipes, or one recipe's parameters."""
+    from oncoclass.models import RECIPES, get_recipe
 
+    if params is not None:
+        found = {k: repr(v)[:120] for k, v in get_recipe(params).build().get_params(deep=True).items()
+                 if not hasattr(v, "get_params") and not isinstance(v, list | tuple)}  # fmt: skip
+        typer.echo(to_json(found) if as_json else "\n".join(f"{k} = {v}" for k, v in found.items()))
+        return
     if as_json:
         typer.echo(to_json([{"name": r.name, "description": r.description} for r in RECIPES.values()]))
         return
@@ -1110,6 +1142,28 @@ def _flags_without_type(cmd: Any) -> None:
         _flags_without_type(sub)
 
 
+#: Which option sets each library field, where the name differs by command ("" for any other).
+FLAGS: dict[str, dict[str, str]] = {
+    "folds": {"train": "--cv", "": "--folds"},
+    "group_by": {"": "--group-by"},
+    "recipes": {"": "--model"},
+    "columns": {"": "--columns"},
+    "on_bad_rows": {"": "--on-bad-rows"},
+    "coverage": {"": "--coverage"},
+    "params": {"": "--set"},
+}
+
+
+def _flag(exc: OncoclassError, argv: list[str]) -> str:
+    """The option a ConfigError's field is set by in the command that ran (library errors name
+    fields; the command line speaks of its flags)."""
+    field = getattr(exc, "field", None)
+    if not field or field not in FLAGS:
+        return ""
+    name = next((a for a in argv if not a.startswith("-")), "")
+    return FLAGS[field].get(name) or FLAGS[field].get("", "")
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run one command (``argv`` without the program name; None: ``sys.argv``) and return its exit
     status: 0 done, 1 internal error, 2 user error (bad input, option or model), 130 interrupted,
@@ -1132,7 +1186,8 @@ def run(argv: list[str] | None = None) -> int:
     except OncoclassError as exc:
         if STATE["debug"]:
             traceback.print_exc()
-        err(f"error: {exc.render()}")
+        flag = _flag(exc, argv if argv is not None else sys.argv[1:])
+        err(f"error: {flag + ': ' if flag else ''}{exc.render()}")
         return exc.exit_code
     except Exception as exc:
         if STATE["debug"]:

@@ -3,6 +3,7 @@ it beside the model (``config.json``) so a model can be retrained exactly."""
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,10 +50,16 @@ class TrainConfig:
     kb: str | None = None
     #: Also learn from the items curators reviewed in the store's queue.
     reviewed: bool = False
+    #: Recipe parameters overridden (``--set``), by scikit-learn's nested names.
+    params: dict[str, Any] = field(default_factory=dict)
+    #: Fold fits run side by side (the recipe's outermost ``n_jobs``); None: the recipe's choice.
+    n_jobs: int | None = None
 
     def __post_init__(self) -> None:
         if self.cv_folds == 1 or self.cv_folds < 0:
-            raise ConfigError(f"cross-validation needs 0 (none) or at least 2 folds, not {self.cv_folds}.")
+            raise ConfigError(
+                f"cross-validation needs 0 (none) or at least 2 folds, not {self.cv_folds}.", field="folds"
+            )
         if self.reviewed and self.kb is None:
             raise ConfigError("reviewed items come from a store: name it (kb).")
         if self.input is None and not self.reviewed:
@@ -78,14 +85,18 @@ class EvaluateConfig:
     group_by: str = "none"
     seed: int = 0
     kb: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    n_jobs: int | None = None
 
     def __post_init__(self) -> None:
         if self.group_by not in GROUPINGS:
-            raise ConfigError(f"--group-by must be one of {', '.join(GROUPINGS)}, not {self.group_by!r}.")
+            raise ConfigError(
+                f"groups must be one of {', '.join(GROUPINGS)}, not {self.group_by!r}.", field="group_by"
+            )
         if not self.recipes:
-            raise ConfigError("name at least one recipe with --model.")
+            raise ConfigError("name at least one recipe.", field="recipes")
         if self.folds < 2:
-            raise ConfigError(f"cross-validation needs at least 2 folds, not {self.folds}.")
+            raise ConfigError(f"cross-validation needs at least 2 folds, not {self.folds}.", field="folds")
 
     def to_dict(self) -> dict[str, Any]:
         return {"job": "evaluate", **asdict(self), "kb": _shown_kb(self.kb)}
@@ -108,8 +119,25 @@ def parse_columns(spec: str | None) -> dict[str, str]:
     for part in spec.split(","):
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ConfigError(f"--columns expects name=column pairs, got {part!r}.")
+            raise ConfigError(f"a column mapping is name=column pairs, not {part!r}.", field="columns")
         out[key.strip()] = value.strip()
+    return out
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["features__text__min_df=3", "cv=3"]`` → ``{"features__text__min_df": 3, "cv": 3}``.
+    A value is read as a Python literal (a number, ``True``, ``None``, a tuple) where it is one,
+    and kept as text otherwise (``kind=tfidf``)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or not name or not raw:
+            raise ConfigError(f"a parameter is set as name=value, not {pair!r}.", field="params")
+        try:
+            out[name] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            out[name] = raw
     return out
 
 

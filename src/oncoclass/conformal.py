@@ -26,7 +26,7 @@ SEPARATOR = "|"
 
 def check_coverage(coverage: float) -> float:
     if not 0.5 <= coverage < 1:
-        raise ConfigError(f"coverage must be at least 0.5 and below 1, not {coverage}.")
+        raise ConfigError(f"coverage must be at least 0.5 and below 1, not {coverage}.", field="coverage")
     return coverage
 
 

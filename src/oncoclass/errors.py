@@ -64,7 +64,14 @@ class ModelFileError(OncoclassError):
 
 
 class ConfigError(OncoclassError):
-    """An option or setting that cannot be honoured (unknown recipe, bad fold count…)."""
+    """An option or setting that cannot be honoured (unknown recipe, bad fold count…).
+
+    ``field`` names the setting in the library's words (``folds``, ``params``); an edge says which
+    of its own options that is (the CLI's ``--cv`` in ``train``, ``--folds`` in ``evaluate``)."""
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
+        self.field = field
+        super().__init__(message, hint=hint)
 
 
 class TrainingError(OncoclassError):

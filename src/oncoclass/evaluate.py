@@ -138,7 +138,7 @@ def splits(
     labels: np.ndarray, *, folds: int, groups: np.ndarray | None, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     if folds < 2:
-        raise ConfigError(f"--folds must be at least 2, not {folds}.")
+        raise ConfigError(f"cross-validation needs at least 2 folds, not {folds}.", field="folds")
     if len(labels) < folds:
         raise TrainingError(f"{len(labels)} labelled rows cannot be split into {folds} folds.")
     dummy = np.zeros(len(labels))

@@ -31,6 +31,7 @@ from oncoclass.jobs.inputs import check_trainable, labelled, load_input
 from oncoclass.jobs.predict import NOT_PROBABILITIES, SET_COVERAGE, conformal_scores, sidecar_target
 from oncoclass.kb.retrieve import with_store
 from oncoclass.models import get_recipe
+from oncoclass.models.params import configure
 from oncoclass.output import atomic_write
 from oncoclass.persist import Bundle
 from oncoclass.progress import Progress
@@ -72,7 +73,9 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, 
     predictions: dict[str, np.ndarray] = {}
     for recipe in recipes:
         started = time.perf_counter()
-        oof = cross_validate(recipe.build(), table, folds=folds, labels=labels, progress=progress)
+        model = configure(recipe.build(), seed=config.seed, n_jobs=config.n_jobs, params=config.params,
+                          recipe=recipe.name)  # fmt: skip
+        oof = cross_validate(model, table, folds=folds, labels=labels, progress=progress)
         seconds[recipe.name] = round(time.perf_counter() - started, 2)
         results[recipe.name] = metrics(y, oof, labels)
         results[recipe.name].update(cross_conformal(y, oof, folds, labels, SET_COVERAGE))
@@ -87,7 +90,12 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, 
         "ids": table[ID].tolist(),
         "rows": _row_details(table),
         "kind": f"{config.folds}-fold cross-validation (groups: {config.group_by})",
-        "recipe_params": {r.name: _params(r.build()) for r in recipes},
+        "recipe_params": {
+            r.name: _params(
+                configure(r.build(), seed=config.seed, n_jobs=config.n_jobs, params=config.params)
+            )
+            for r in recipes
+        },
     }
 
 

@@ -32,6 +32,7 @@ from oncoclass.jobs.predict import SET_COVERAGE
 from oncoclass.kb.retrieve import with_store
 from oncoclass.modelcard import model_card
 from oncoclass.models import get_recipe
+from oncoclass.models.params import configure
 from oncoclass.output import check_output
 from oncoclass.persist import check_bundle_target, load_bundle, save_bundle
 from oncoclass.progress import Progress
@@ -64,7 +65,8 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
     recipe = get_recipe(config.recipe)
     check_output(out_dir, inputs=config.input.paths if config.input else [], folder=True)
     check_bundle_target(Path(out_dir))
-    model = recipe.build()
+    model = configure(recipe.build(), seed=config.seed, n_jobs=config.n_jobs, params=config.params,
+                      recipe=recipe.name)  # fmt: skip
     table, notes = training_table(config, model)
     labels = check_trainable(table, config.source)
     table, evidence = with_store(table, config.kb, training=True)

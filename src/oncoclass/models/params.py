@@ -1,0 +1,54 @@
+"""A recipe's estimator adjusted for one run: the seed, the parallel jobs, and any parameter the
+user overrides with ``--set step__param=value`` (scikit-learn's nested parameter names, as
+``get_params(deep=True)`` lists them; :func:`oncoclass.config.parse_overrides` reads them).
+Training saves the overrides in ``config.json``, so a model can be retrained exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oncoclass.errors import ConfigError
+
+
+def _depth(name: str) -> int:
+    return name.count("__")
+
+
+def configure(
+    model: Any,
+    *,
+    seed: int | None = None,
+    n_jobs: int | None = None,
+    params: dict[str, Any] | None = None,
+    recipe: str = "",
+) -> Any:
+    """``model`` with every ``random_state`` set to ``seed``, the outermost ``n_jobs`` (the fold
+    fits that run side by side; inner ones stay as the recipe chose, so threads do not multiply)
+    set to ``n_jobs``, then ``params`` applied. An unknown parameter is refused with the names
+    it could have meant."""
+    known = model.get_params(deep=True)
+    updates: dict[str, Any] = {}
+    if seed is not None:
+        updates |= {k: seed for k in known if k == "random_state" or k.endswith("__random_state")}
+    if n_jobs is not None:
+        jobs = [k for k in known if k == "n_jobs" or k.endswith("__n_jobs")]
+        if jobs:
+            outermost = min(map(_depth, jobs))
+            updates |= {k: n_jobs for k in jobs if _depth(k) == outermost}
+    unknown = [name for name in params or {} if name not in known]
+    if unknown:
+        tail = unknown[0].rsplit("__", 1)[-1]
+        near = [k for k in known if k.endswith("__" + tail) or k == tail][:5]
+        raise ConfigError(
+            f"recipe {recipe or type(model).__name__} has no parameter {unknown[0]!r}.",
+            field="params",
+            hint=(f"Did you mean {', '.join(near)}? " if near else "")
+            + "`oncoclass models --params NAME` lists every parameter.",
+        )
+    updates |= params or {}
+    if updates:
+        try:
+            model.set_params(**updates)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"cannot set {', '.join(sorted(params or {}))}: {exc}", field="params") from exc
+    return model

@@ -1,0 +1,63 @@
+"""A recipe adjusted for one run: --seed, --n-jobs and --set (oncoclass.models.params, and the
+parsing in oncoclass.config)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oncoclass.config import parse_overrides
+from oncoclass.errors import ConfigError
+from oncoclass.models import get_recipe
+from oncoclass.models.params import configure
+
+
+def test_values_are_read_as_literals_where_they_are_one() -> None:
+    assert parse_overrides(["a__b=3", "c=0.5", "d=None", "e=tfidf", "f=(1, 2)"]) == {
+        "a__b": 3, "c": 0.5, "d": None, "e": "tfidf", "f": (1, 2),
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match="name=value"):
+        parse_overrides(["oops"])
+
+
+def test_the_seed_reaches_every_random_step_and_n_jobs_only_the_outermost() -> None:
+    model = configure(get_recipe("default").build(), seed=7, n_jobs=1)
+    params = model.get_params(deep=True)
+    seeds = {v for k, v in params.items() if k.endswith("random_state")}
+    assert seeds == {7}
+    jobs = {k: v for k, v in params.items() if k.endswith("n_jobs")}
+    outermost = min(k.count("__") for k in jobs)
+    assert all(v == 1 for k, v in jobs.items() if k.count("__") == outermost)
+    # Inner n_jobs keep the recipe's choice, so fold fits and their inner threads do not multiply.
+    assert any(v != 1 for k, v in jobs.items() if k.count("__") > outermost) or len(jobs) == 1
+
+
+def test_an_unknown_parameter_is_refused_with_the_names_it_may_mean() -> None:
+    with pytest.raises(ConfigError, match="model__C") as caught:
+        configure(get_recipe("lr").build(), params={"C": 1.0}, recipe="lr")
+    assert caught.value.field == "params"
+
+
+def test_train_set_and_seed_are_applied_and_saved(cli, tmp_path: Path, synth_files) -> None:
+    out = tmp_path / "m"
+    done = cli(["train", "-m", "lr", "-i", synth_files["training_variants"], "-o", out,
+                "--set", "model__C=0.25", "--seed", "3"])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["params"] == {"model__C": 0.25} and config["seed"] == 3
+    from oncoclass.persist import load_bundle
+
+    model = load_bundle(out).model
+    assert model.get_params()["model__C"] == 0.25 and model.get_params()["model__random_state"] == 3
+
+
+def test_library_errors_name_fields_and_the_command_line_its_flags(cli, tmp_path: Path, synth_files) -> None:
+    """The library says "folds"; train's message names --cv, as that is train's option for it."""
+    refused = cli(
+        ["train", "-m", "lr", "-i", synth_files["training_variants"], "-o", tmp_path / "m", "--cv", "1"]
+    )
+    assert refused.returncode == 2 and refused.stderr.startswith("error: --cv: ")
+    unknown = cli(["evaluate", "-m", "lr", "-i", synth_files["training_variants"], "--set", "nope=1"])
+    assert unknown.returncode == 2 and unknown.stderr.startswith("error: --set: ")
