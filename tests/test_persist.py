@@ -353,7 +353,6 @@ def test_labels_that_do_not_match_the_estimator_are_refused(model_dir: Path, tmp
 def test_model_file_that_is_a_folder_or_a_fifo_or_too_big(
     model_dir: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    import oncoclass.persist as persist
 
     folder = tmp_path / "folder"
     shutil.copytree(model_dir, folder)
@@ -367,7 +366,7 @@ def test_model_file_that_is_a_folder_or_a_fifo_or_too_big(
     os.mkfifo(fifo / MODEL_FILE)  # nobody writes: reading it would hang forever
     with pytest.raises(ModelFileError, match="not a regular file"):
         load_bundle(fifo)
-    monkeypatch.setattr(persist, "MAX_MODEL_BYTES", 1000)
+    monkeypatch.setenv("ONCOCLASS_MAX_MODEL_BYTES", "1000")
     with pytest.raises(ModelFileError, match="ONCOCLASS_MAX_MODEL_BYTES"):
         load_bundle(model_dir)
 

@@ -244,6 +244,9 @@ def main_options(
     ] = False,
 ) -> None:
     STATE["debug"] = debug
+    from oncoclass.settings import get_settings
+
+    get_settings()  # a bad ONCOCLASS_* variable stops every command here, before any work
 
 
 @app.command()

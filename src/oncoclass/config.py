@@ -4,12 +4,12 @@ it beside the model (``config.json``) so a model can be retrained exactly."""
 from __future__ import annotations
 
 import ast
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from oncoclass.errors import ConfigError
+from oncoclass.settings import get_settings
 
 GROUPINGS = ("none", "gene", "citation")
 
@@ -145,10 +145,7 @@ def cache_dir() -> Path:
     """The one folder oncoclass keeps things in between runs (the derived word-piece table, CIViC
     downloads): ``ONCOCLASS_CACHE_DIR``, else ``$XDG_CACHE_HOME/oncoclass`` or
     ``~/.cache/oncoclass``."""
-    explicit = os.environ.get("ONCOCLASS_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "oncoclass"
+    return get_settings().cache_folder
 
 
 #: The environment variable holding the key that signs and verifies model bundles.
@@ -158,9 +155,5 @@ MODEL_KEY_ENV = "ONCOCLASS_MODEL_KEY"
 def model_key() -> bytes | None:
     """The model-signing key from ``ONCOCLASS_MODEL_KEY`` (UTF-8), or None when it is unset. Set
     but empty is refused: a blank key would sign every model with the same well-known secret."""
-    value = os.environ.get(MODEL_KEY_ENV)
-    if value is None:
-        return None
-    if not value.strip():
-        raise ConfigError(f"{MODEL_KEY_ENV} is set but empty.", hint="Set it to a secret, or unset it.")
-    return value.encode("utf-8")
+    value = get_settings().model_key  # set but blank is refused there
+    return None if value is None else value.get_secret_value().encode("utf-8")

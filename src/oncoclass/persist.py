@@ -11,7 +11,7 @@ with skops, never pickle, and loaded in this order, each step refusing with a
 2. with ``ONCOCLASS_MODEL_KEY`` set, ``SIGNATURE.json`` must carry an HMAC-SHA256, under that key,
    of every file of the bundle (:func:`sign_bundle`);
 3. ``metadata.json`` is validated against :class:`Metadata`;
-4. ``model.skops`` must match the metadata's SHA-256 and unpack within :data:`MAX_MODEL_BYTES`;
+4. ``model.skops`` must match the metadata's SHA-256 and unpack within ``ONCOCLASS_MAX_MODEL_BYTES``;
 5. its ``schema.json`` is audited node by node (:func:`audit_schema`): skops' current protocol
    only; every node's loader must be one skops kind we use, and the name it builds must be on that
    kind's explicit list (:data:`TRUSTED_CLASSES`, :data:`TRUSTED_FUNCTIONS`, …). No prefix
@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from oncoclass.config import model_key
 from oncoclass.errors import ModelFileError
 from oncoclass.output import make_parent, os_error, to_json
+from oncoclass.settings import get_settings
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.skops"
@@ -58,9 +59,6 @@ SIGNATURE_FILE = "SIGNATURE.json"
 #: The files a signature covers, in a fixed order.
 SIGNED_FILES = (MODEL_FILE, METADATA_FILE, CONFIG_FILE, CARD_FILE)
 
-#: Largest ``model.skops`` oncoclass reads, and the most its archive may unpack to (the default on
-#: all of CIViC is ~40 MB). ``ONCOCLASS_MAX_MODEL_BYTES`` raises it for a genuine larger model.
-MAX_MODEL_BYTES = int(os.environ.get("ONCOCLASS_MAX_MODEL_BYTES", str(1024**3)))
 #: Largest metadata, config, card or signature file.
 MAX_SIDE_FILE_BYTES = 4 * 1024**2
 
@@ -252,7 +250,10 @@ def read_files(path: Path) -> dict[str, bytes]:
     for name in SIGNED_FILES:
         if name == CARD_FILE and not (path / name).exists():
             continue
-        limit, what = (MAX_MODEL_BYTES, "a model") if name == MODEL_FILE else (MAX_SIDE_FILE_BYTES, name)
+        # The default on all of CIViC is ~40 MB; ONCOCLASS_MAX_MODEL_BYTES raises the bound.
+        limit, what = (
+            (get_settings().max_model_bytes, "a model") if name == MODEL_FILE else (MAX_SIDE_FILE_BYTES, name)
+        )
         files[name] = read_bounded(path / name, limit=limit, what=what)
     return files
 
@@ -472,9 +473,9 @@ def _schema(data: bytes, source: Path) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-            if unpacked > MAX_MODEL_BYTES:
+            if unpacked > (limit := get_settings().max_model_bytes):
                 raise ModelFileError(
-                    f"{source} would unpack to {unpacked} bytes, past the {MAX_MODEL_BYTES}-byte limit; "
+                    f"{source} would unpack to {unpacked} bytes, past the {limit}-byte limit; "
                     "it was not loaded.",
                     hint="Raise ONCOCLASS_MAX_MODEL_BYTES if the model is genuine.",
                 )

@@ -12,7 +12,7 @@ import hmac
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated, Any
 
@@ -27,7 +27,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from oncoclass import __version__
-from oncoclass.data.table import MAX_TEXT_CHARS
 from oncoclass.errors import AuthError, ConfigError, ConflictError, InputError, OncoclassError, TooLarge
 from oncoclass.explain import explain
 from oncoclass.jobs.predict import predict_records
@@ -36,6 +35,7 @@ from oncoclass.kb.search import search
 from oncoclass.kb.store import open_store
 from oncoclass.persist import Bundle
 from oncoclass.routes.deps import StoreDep
+from oncoclass.settings import get_settings
 
 log = logging.getLogger("oncoclass.service")
 
@@ -55,7 +55,7 @@ class ServiceSettings:
     max_batch: int = 256
     max_body_bytes: int = 2_000_000
     #: The same limit as a file's text (ONCOCLASS_MAX_TEXT_CHARS); the body limit comes first.
-    max_text_chars: int = MAX_TEXT_CHARS
+    max_text_chars: int = field(default_factory=lambda: get_settings().max_text_chars)
     api_key: str | None = None
     #: Seconds a client has to send a whole request (headers and body), and that an idle
     #: keep-alive connection is kept: a stalled or slow-drip client is disconnected.
@@ -88,7 +88,8 @@ class ServiceSettings:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServiceSettings:
-        return cls(api_key=os.environ.get(API_KEY_ENV), **overrides)
+        key = get_settings().api_key
+        return cls(api_key=None if key is None else key.get_secret_value(), **overrides)
 
 
 #: Content-Security-Policy by kind of response. Everything is served from this origin; only the

@@ -116,7 +116,7 @@ def test_a_zip_member_larger_than_its_header_declares_is_cut_at_the_cap(tmp_path
     path = tmp_path / "liar.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("v.csv", b"id,gene,variation\n" + b"1,BRAF,V600E\n" * 50_000)
-    monkeypatch.setattr(files, "MAX_TABLE_BYTES", 100_000)
+    monkeypatch.setenv("ONCOCLASS_MAX_TABLE_BYTES", "100000")
     # The central directory says 650 kB and is refused at once; a header claiming less is still
     # refused once the counted bytes pass the cap, before the member is read whole.
     with pytest.raises(InputError, match="ONCOCLASS_MAX_TABLE_BYTES"):
@@ -169,7 +169,7 @@ def test_gzip_inputs_are_read_and_bounded(tmp_path: Path, monkeypatch) -> None:
     assert load_table(path)["variation"].tolist() == ["V600E"]
     bomb = tmp_path / "bomb.csv.gz"
     bomb.write_bytes(gzip.compress(b"gene,variation\n" + b"A,V1E\n" * 100_000))
-    monkeypatch.setattr(files, "MAX_TABLE_BYTES", 100_000)
+    monkeypatch.setenv("ONCOCLASS_MAX_TABLE_BYTES", "100000")
     with pytest.raises(InputError, match="ONCOCLASS_MAX_TABLE_BYTES"):
         files.read_bytes(bomb)
     broken = tmp_path / "broken.csv.gz"

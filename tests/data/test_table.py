@@ -6,8 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from oncoclass.data.table import MAX_TEXT_CHARS, canonicalize, records_to_table, row_problems, text_columns
+from oncoclass.data.table import canonicalize, records_to_table, row_problems, text_columns
 from oncoclass.errors import InputError
+from oncoclass.settings import get_settings
+
+MAX_TEXT_CHARS = get_settings().max_text_chars
 
 
 def test_row_problems_name_the_first_thing_wrong_with_each_row() -> None:

@@ -32,11 +32,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from oncoclass.errors import InputError
+from oncoclass.settings import get_settings
 
-#: Largest streamed text file (or archive member) we will read; Kaggle's biggest is ~180 MB.
-MAX_MEMBER_BYTES = int(os.environ.get("ONCOCLASS_MAX_MEMBER_BYTES", str(2 * 1024**3)))
-#: Largest input read whole into memory (after decompression).
-MAX_TABLE_BYTES = int(os.environ.get("ONCOCLASS_MAX_TABLE_BYTES", str(256 * 1024**2)))
 #: What a damaged or unsupported archive member raises while it is decompressed (bad deflate data,
 #: an encrypted member, a compression method Python lacks).
 _DAMAGED: tuple[type[BaseException], ...] = (
@@ -140,7 +137,8 @@ class _BoundedBuffer(io.BytesIO):
 
 
 def _limit_env(limit: int) -> str:
-    return "ONCOCLASS_MAX_TABLE_BYTES" if limit == MAX_TABLE_BYTES else "ONCOCLASS_MAX_MEMBER_BYTES"
+    tables = get_settings().max_table_bytes
+    return "ONCOCLASS_MAX_TABLE_BYTES" if limit == tables else "ONCOCLASS_MAX_MEMBER_BYTES"
 
 
 def _check_size(path: Path, uncompressed: int, compressed: int, limit: int) -> None:
@@ -262,8 +260,8 @@ def _read_head(stream: BinaryIO, size: int = 8) -> bytes:
 
 def read_bytes(path: str | Path, *, limit: int | None = None) -> bytes:
     """The bytes of ``path``, or of the single file inside it when it is a zip or 7z archive,
-    read once; more than ``limit`` (default :data:`MAX_TABLE_BYTES`) decompressed is refused."""
-    limit = MAX_TABLE_BYTES if limit is None else limit
+    read once; more than ``limit`` (default ``ONCOCLASS_MAX_TABLE_BYTES``) decompressed is refused."""
+    limit = get_settings().max_table_bytes if limit is None else limit
     path = existing_file(path)
     with _open_stream(path, limit) as stream:
         data = stream.read(limit + 1)
@@ -277,24 +275,25 @@ def read_start(path: str | Path, size: int = 64) -> bytes:
     decompressed), for telling a format from its start without reading the whole file. Not for
     standard input, which can be read only once."""
     path = existing_file(path)
-    with _open_stream(path, MAX_MEMBER_BYTES) as stream:
+    with _open_stream(path, get_settings().max_member_bytes) as stream:
         return _read_head(stream, size)
 
 
 @contextmanager
-def open_stream(path: str | Path, *, limit: int = MAX_MEMBER_BYTES) -> Iterator[BinaryIO]:
+def open_stream(path: str | Path, *, limit: int | None = None) -> Iterator[BinaryIO]:
     """A binary stream over ``path`` (or its single archive member, decompressed as it is read),
     bounded by ``limit`` decompressed bytes, for readers that take a file object (pandas' chunked
     ``read_csv``) and so never hold the whole input."""
     path = existing_file(path)
-    with _open_stream(path, limit) as stream:
+    with _open_stream(path, get_settings().max_member_bytes if limit is None else limit) as stream:
         yield stream
 
 
-def spool(path: str | Path, target: Path, *, limit: int = MAX_MEMBER_BYTES) -> None:
+def spool(path: str | Path, target: Path, *, limit: int | None = None) -> None:
     """Copy standard input or a pipe to ``target`` as it comes (compressed or not), so that it can
     be read more than once; more than ``limit`` bytes is refused."""
     path = existing_file(path)
+    limit = get_settings().max_member_bytes if limit is None else limit
     copied = 0
     with _open_raw(path) as (raw, _), target.open("wb") as out:
         while block := raw.read(1 << 20):
@@ -409,7 +408,7 @@ def iter_lines(path: str | Path, *, max_line_chars: int | None = None, block: in
     ``max_line_chars`` is refused before it is assembled.
     """
     path = existing_file(path)
-    with _open_stream(path, MAX_MEMBER_BYTES) as stream:
+    with _open_stream(path, get_settings().max_member_bytes) as stream:
         yield from _lines(stream, path, max_line_chars, block)
 
 
@@ -433,8 +432,8 @@ def _lines(stream: BinaryIO, path: Path, max_line_chars: int | None, block: int)
             row = line_number + data[: max(exc.start - held, 0)].count(b"\n")
             raise _not_utf8(max(consumed + exc.start - held, 0), row, path) from exc
         consumed += len(data)
-        if consumed > MAX_MEMBER_BYTES:
-            _check_size(path, consumed, consumed, MAX_MEMBER_BYTES)
+        if consumed > (bound := get_settings().max_member_bytes):
+            _check_size(path, consumed, consumed, bound)
         carry = ""
         if data and text.endswith("\r"):
             text, carry = text[:-1], "\r"

@@ -14,7 +14,6 @@ from oncoclass.data.table import (
     GENE,
     ID,
     LABEL,
-    MAX_TEXT_CHARS,
     TEXT,
     VARIATION,
     canonicalize,
@@ -22,6 +21,7 @@ from oncoclass.data.table import (
 )
 from oncoclass.data.vocab import KAGGLE_CLASSES
 from oncoclass.errors import InputError
+from oncoclass.settings import get_settings
 
 VARIANT_COLUMNS = ("ID", "Gene", "Variation")
 _NULL_TEXTS = {"", "null", "NULL", "None", "nan", "NaN"}
@@ -46,7 +46,7 @@ def read_variants(path: str | Path, data: bytes | None = None, *, keep: tuple[st
     ``data``: the file's bytes when the caller has already read them (an input is read once)."""
     content = read_text(path) if data is None else decode(data, path)
     # The csv module refuses fields over 128 KiB by default; a row's limit is the text limit.
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_TEXT_CHARS + 1))
+    csv.field_size_limit(max(csv.field_size_limit(), get_settings().max_text_chars + 1))
     try:
         rows = list(csv.reader(io.StringIO(content)))
     except csv.Error as exc:
@@ -101,7 +101,7 @@ def read_texts(path: str | Path, *, keep: Keep | None = None) -> dict[str, str]:
     The file is streamed line by line; ``keep`` (when given) reduces each text as it is read, so
     a corpus of long articles costs memory only for what the model will look at.
     """
-    lines = iter_lines(path, max_line_chars=MAX_TEXT_CHARS)
+    lines = iter_lines(path, max_line_chars=get_settings().max_text_chars)
     first = next(lines, None)
     if first is None or header_kind(first) != "text":
         shown = (first or "")[:60]

@@ -8,7 +8,6 @@ labelled, ``label``. Everything is a string so that IDs like ``007`` and labels 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pandas as pd
 
 from oncoclass.data.vocab import is_kaggle_label_set
 from oncoclass.errors import InputError
+from oncoclass.settings import get_settings
 from oncoclass.variation import protein_change
 
 ID, GENE, VARIATION, TEXT, CONTEXT, LABEL = "id", "gene", "variation", "text", "context", "label"
@@ -45,15 +45,10 @@ def without_evidence(table: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
 
 
-#: Longest text one row may carry (characters). Kaggle's articles average ~50 KB and the longest
-#: is under 1 MB; far beyond that a "document" is usually a whole dump pasted into one field.
-MAX_TEXT_CHARS = int(os.environ.get("ONCOCLASS_MAX_TEXT_CHARS", str(10_000_000)))
-
-
 def check_text_length(length: int, *, path: str | Path, row: int | None) -> None:
-    if length > MAX_TEXT_CHARS:
+    if length > (limit := get_settings().max_text_chars):
         raise InputError(
-            f"a text of {length:,} characters, past the limit of {MAX_TEXT_CHARS:,}.",
+            f"a text of {length:,} characters, past the limit of {limit:,}.",
             path=path,
             row=row,
             hint="Split the document, or raise ONCOCLASS_MAX_TEXT_CHARS if it is genuine.",
@@ -175,8 +170,9 @@ def row_problems(table: pd.DataFrame) -> pd.Series:
     for column in (ID, GENE, VARIATION):
         problems[(problems == "") & (table[column] == "")] = f"empty {column}"
     if TEXT in table.columns:
-        problems[(problems == "") & (table[TEXT].str.len() > MAX_TEXT_CHARS)] = (
-            f"a text past the limit of {MAX_TEXT_CHARS:,} characters"
+        limit = get_settings().max_text_chars
+        problems[(problems == "") & (table[TEXT].str.len() > limit)] = (
+            f"a text past the limit of {limit:,} characters"
         )
     return problems
 
@@ -244,7 +240,7 @@ def canonicalize(
     bad = np.flatnonzero((problems != "").to_numpy())
     if len(bad):
         first = int(bad[0])
-        if out[TEXT].iloc[first] and len(out[TEXT].iloc[first]) > MAX_TEXT_CHARS:
+        if out[TEXT].iloc[first] and len(out[TEXT].iloc[first]) > get_settings().max_text_chars:
             check_text_length(len(out[TEXT].iloc[first]), path=source, row=first + row_offset)
         same = int((problems == problems.iloc[first]).sum()) - 1
         raise InputError(

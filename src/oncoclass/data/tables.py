@@ -17,6 +17,7 @@ import pandas as pd
 from oncoclass.data.files import check_text, decode, read_bytes
 from oncoclass.data.table import CANONICAL_COLUMNS, CONTEXT_FIELDS, LABEL, canonicalize
 from oncoclass.errors import InputError, OutputError
+from oncoclass.settings import get_settings
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "id": ("id", "identifier", "row_id"),
@@ -142,13 +143,13 @@ def _check_parquet_size(data: bytes, path: Path) -> None:
     pages can make a small file decode to a huge table); read from its footer, before decoding."""
     import pyarrow.parquet as pq
 
-    from oncoclass.data.files import MAX_TABLE_BYTES
+    limit = get_settings().max_table_bytes
 
     meta = pq.ParquetFile(io.BytesIO(data)).metadata
     decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    if decoded > MAX_TABLE_BYTES:
+    if decoded > limit:
         raise InputError(
-            f"the Parquet table decodes to {decoded} bytes, past the {MAX_TABLE_BYTES}-byte limit.",
+            f"the Parquet table decodes to {decoded} bytes, past the {limit}-byte limit.",
             path=path,
             hint="Raise ONCOCLASS_MAX_TABLE_BYTES if the file is genuine.",
         )

@@ -3,7 +3,6 @@ schema brought up to date by Alembic migrations on open."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,9 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from oncoclass.errors import StoreError
+from oncoclass.settings import get_settings
 
-#: The environment variable naming the store when ``--kb`` is not given.
-KB_ENV = "ONCOCLASS_KB"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _SCHEMES = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
             "postgresql+psycopg": "postgresql+psycopg"}  # fmt: skip
@@ -26,7 +24,7 @@ _SCHEMES = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": 
 def data_dir() -> Path:
     """Where oncoclass keeps what the user builds (the default store): ``$XDG_DATA_HOME/oncoclass``
     or ``~/.local/share/oncoclass``."""
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "oncoclass"
+    return get_settings().data_folder
 
 
 def default_kb() -> Path:
@@ -37,7 +35,7 @@ def resolve_url(value: str | Path | None) -> str:
     """The SQLAlchemy URL of a store given as a file path or a URL (``sqlite:///…``,
     ``postgresql://user:pass@host/db``); None: ``ONCOCLASS_KB``, else the default file."""
     if value is None or str(value) == "":
-        value = os.environ.get(KB_ENV) or str(default_kb())
+        value = get_settings().kb or str(default_kb())
     text = str(value)
     if "://" not in text:
         return f"sqlite:///{Path(text).expanduser().resolve()}"

@@ -25,7 +25,6 @@ from oncoclass.data.table import (
     GENE,
     ID,
     LABEL,
-    MAX_TEXT_CHARS,
     TEXT,
     VARIATION,
     joined_context,
@@ -38,6 +37,7 @@ from oncoclass.kb.schema import Decision, ReviewItem, ReviewSetting, User
 from oncoclass.kb.store import Store, store_errors
 from oncoclass.progress import Progress
 from oncoclass.review.users import Curator
+from oncoclass.settings import get_settings
 
 #: How the next item is chosen: least confident first (what a decision teaches the model most),
 #: smallest margin between the two likeliest labels, oldest first, or by gene.
@@ -50,7 +50,7 @@ _LIMITS = {
     "variation": 300,
     "disease": 1000,
     "drugs": 1000,
-    "text": MAX_TEXT_CHARS,
+    "text": 0,  # the settings' max_text_chars, read when checked
     "label": 200,
     "comment": 10_000,
 }
@@ -444,8 +444,9 @@ def _checked(action: str, label: str, comment: str, changes: dict[str, str]) -> 
     for name, value in {"label": label, "comment": comment, **changes}.items():
         if not isinstance(value, str):
             raise ConfigError(f"{name} must be text.")
-        if len(value) > _LIMITS[name]:
-            raise ConfigError(f"{name} is over {_LIMITS[name]:,} characters.")
+        limit = _LIMITS[name] or get_settings().max_text_chars
+        if len(value) > limit:
+            raise ConfigError(f"{name} is over {limit:,} characters.")
     for name in ("gene", "variation"):
         if name in changes and not changes[name].strip():
             raise ConfigError(f"{name} cannot be blank.")
