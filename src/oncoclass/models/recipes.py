@@ -23,6 +23,7 @@ from sklearn.svm import LinearSVC
 
 from oncoclass.errors import ConfigError
 from oncoclass.features import (
+    ArticleText,
     EvidenceFeatures,
     MentionText,
     MentionWindows,
@@ -31,6 +32,7 @@ from oncoclass.features import (
     PositionKernel,
     ResponseCoder,
     SentenceEmbedding,
+    TextPart,
     TextVectorizer,
     TokenEmbedding,
     VariationFeatures,
@@ -162,6 +164,20 @@ def default_features(*, embedding: Literal["tokens", "sentence"] | None = "token
             ("tfidf", TextVectorizer(ngram_max=2, max_features=50000)),
         ]
     )
+    # Statement-sized texts are read whole, as bigrams; an article as its distinct words (a
+    # whole-document bag of words, cut while the file streams in) beside its mention windows.
+    statements = Pipeline(
+        [
+            ("statements", TextPart(part="statement", short_chars=SHORT_TEXT)),
+            ("tfidf", TextVectorizer(ngram_max=2, max_features=100000)),
+        ]
+    )
+    words = Pipeline(
+        [
+            ("words", TextPart(part="words", short_chars=SHORT_TEXT)),
+            ("tfidf", TextVectorizer(ngram_max=1, max_features=50000)),
+        ]
+    )
     encoded = []
     if embedding is not None:
         encode = TokenEmbedding() if embedding == "tokens" else SentenceEmbedding()
@@ -173,9 +189,10 @@ def default_features(*, embedding: Literal["tokens", "sentence"] | None = "token
             ("grammar", VariationFeatures(), ["variation"]),
             ("neighbours", NeighbourFeatures(alpha=1.0, random_state=SEED), ["gene", "variation"]),
             ("positions", PositionKernel(random_state=SEED), ["gene", "variation"]),
-            ("text", TextVectorizer(ngram_max=2, max_features=100000), "text"),
+            ("text", statements, "text"),
             ("mention", mention, ["gene", "variation", "text"]),
             ("context", TextVectorizer(min_df=1), "context"),
+            ("document", words, "text"),
             *encoded,
         ],
         sparse_threshold=1.0,
@@ -232,7 +249,7 @@ def _gated(with_text: Any) -> TextGated:
     # A model trained on statements, given a gene and variant alone, was confidently wrong
     # (worse than the class prior on later CIViC evidence): rows without text go to a member
     # trained for them.
-    return TextGated(with_text=with_text, without_text=text_free())
+    return TextGated(with_text=with_text, without_text=text_free(), cut=ArticleText(short_chars=SHORT_TEXT))
 
 
 def default() -> Any:
