@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,6 @@ from oncoclass.variation import parse
 
 _NON_WORD = re.compile(r"[^a-z0-9*]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
-_WORD = re.compile(r"[a-z0-9*]{2,}")
 #: In a long article cut by :class:`ArticleText`: between the text around the variant's mentions
 #: and the article's word list. (ASCII's record separator: cleaning drops it, and prose has none.)
 ARTICLE_MARK = "\x1e"
@@ -99,18 +99,35 @@ def mention_window(
     return " ".join(text[a:b].strip() for a, b in spans)[:max_chars]
 
 
+def _word_bytes() -> bytes:
+    # Per byte: a-z, 0-9 and * kept (A-Z lower-cased), anything else (UTF-8's non-ASCII bytes
+    # too) a space; the same words as clean_text's, which keeps only [a-z0-9*].
+    keep = {*range(ord("a"), ord("z") + 1), *range(ord("0"), ord("9") + 1), ord("*")}
+    return bytes(c + 32 if ord("A") <= c <= ord("Z") else c if c in keep else 32 for c in range(256))
+
+
+_WORD_BYTES = _word_bytes()
+
+
 def document_words(text: str, *, max_chars: int = 40000) -> str:
     """The article's distinct words (lower-cased, two or more characters, English stop words
     left out), space-separated in order of first appearance, up to ``max_chars``.
 
     What a whole-document bag of words reads, at a fraction of the article's size: a 52 KB
     article holds a few thousand distinct words, and each one's presence (not its count) is kept.
+    (Bytes, translated and split: about twice as fast as a regular expression over the text.)
     """
+    stop = _stop_words()
+    words = dict.fromkeys(text.encode("utf-8", "replace").translate(_WORD_BYTES).split())
+    out = b" ".join(w for w in words if len(w) > 1 and w not in stop).decode("ascii")
+    return out[: out.rfind(" ", 0, max_chars + 1)] if len(out) > max_chars else out
+
+
+@cache
+def _stop_words() -> frozenset[bytes]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    words = [w for w in dict.fromkeys(_WORD.findall(text.lower())) if w not in ENGLISH_STOP_WORDS]
-    out = " ".join(words)
-    return out[: out.rfind(" ", 0, max_chars + 1)] if len(out) > max_chars else out
+    return frozenset(w.encode("ascii") for w in ENGLISH_STOP_WORDS)
 
 
 def article_parts(text: str) -> tuple[str, str] | None:

@@ -11,6 +11,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -138,12 +139,19 @@ class TemperatureCalibrated(LogitMixin, ClassifierMixin, BaseEstimator):
     ``cv``-fold out-of-fold scores, then refit it on all rows."""
 
     def __init__(
-        self, *, estimator: Any = None, cv: int = 5, bias: bool = True, random_state: int = 0
+        self,
+        *,
+        estimator: Any = None,
+        cv: int = 5,
+        bias: bool = True,
+        random_state: int = 0,
+        n_jobs: int | None = None,
     ) -> None:
         self.estimator = estimator
         self.cv = cv
         self.bias = bias
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def fit(self, X: Any, y: Any) -> TemperatureCalibrated:
         if self.estimator is None:
@@ -159,11 +167,18 @@ class TemperatureCalibrated(LogitMixin, ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError("only 1 class in y: a classifier needs two or more")
         scores = np.zeros((len(y), len(self.classes_)))
-        for train, held in calibration_folds(codes, self.cv, self.random_state):
-            scores[held] = fold_scores(self.estimator, X, y, train, held, self.classes_)
+        folds = calibration_folds(codes, self.cv, self.random_state)
+        # The fold fits and the final fit are independent: with n_jobs=2, both cores fit.
+        jobs = [
+            delayed(fold_scores)(self.estimator, X, y, train, held, self.classes_) for train, held in folds
+        ]
+        *held_scores, self.estimator_ = Parallel(n_jobs=self.n_jobs)(
+            [*jobs, delayed(fitted)(self.estimator, X, y)]
+        )
+        for (_, held), fold in zip(folds, held_scores, strict=True):
+            scores[held] = fold
         weights, self.bias_ = fit_blend([scores], codes, bias=self.bias)
         self.temperature_ = float(1.0 / weights[0])
-        self.estimator_ = fitted(self.estimator, X, y)
         return self
 
     def _logits(self, X: Any) -> np.ndarray:

@@ -65,8 +65,8 @@ def _lr(*, balanced: bool = False, C: float = 1.0, max_iter: int = 3000) -> Logi
     )
 
 
-def _calibrated(estimator: Any) -> TemperatureCalibrated:
-    return TemperatureCalibrated(estimator=estimator, cv=5, random_state=SEED)
+def _calibrated(estimator: Any, *, n_jobs: int | None = None) -> TemperatureCalibrated:
+    return TemperatureCalibrated(estimator=estimator, cv=5, random_state=SEED, n_jobs=n_jobs)
 
 
 def _svm() -> LinearSVC:
@@ -242,7 +242,7 @@ def text_free() -> Pipeline:
         ],
         sparse_threshold=1.0,
     )
-    return Pipeline([("features", features), ("model", _calibrated(_scaled_lr(C=1.0)))])
+    return Pipeline([("features", features), ("model", _calibrated(_scaled_lr(C=1.0), n_jobs=N_JOBS))])
 
 
 def _gated(with_text: Any) -> TextGated:
