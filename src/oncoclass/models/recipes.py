@@ -151,9 +151,12 @@ SHORT_TEXT = 3000
 
 def default_features(*, embedding: Literal["tokens", "sentence"] | None = "tokens") -> ColumnTransformer:
     """Gene and variation one-hot, variation grammar, out-of-fold neighbours (same gene, residue,
-    position, kind; and distance-weighted along the protein), text in four views: the whole
-    document's words, the words around the variant's mentions in a long document, an embedding
-    of the statement (or of a long document's mentions), and the context (disease, drugs).
+    position, kind; and distance-weighted along the protein), and text in views chosen by each
+    text's length: a statement-sized text's words and bigrams (``text``); an article's words and
+    bigrams around the variant's mentions (``mention``) and its distinct words (``document``, a
+    whole-document bag of words); an embedding of the statement or of the article's mentions;
+    and the context (disease, drugs). Articles are cut to what these views read as the file
+    streams in (:class:`ArticleText`, named by the gated recipes).
 
     The embedding is the MiniLM word-piece average (``"tokens"``, a table lookup), the full
     MiniLM sentence encoder (``"sentence"``, a six-layer pass per text), or left out (``None``).
