@@ -27,7 +27,9 @@ BUILD = (
     "spec = SynthSpec(rows=int(sys.argv[2]), test_rows=368, doc_chars=52000, seed=7)\n"
     "write_corpus(Path(sys.argv[1]), spec)"
 )
-EXE = str(Path(sys.executable).with_name("oncoclass"))
+#: `oncoclass` run by this interpreter, so the code measured is what this interpreter imports (a
+#: worktree's PYTHONPATH included), not whatever an installed script points at.
+EXE = [sys.executable, "-m", "oncoclass"]
 
 
 def measured(command: list[str]) -> tuple[float, float, float]:
@@ -72,9 +74,9 @@ def main() -> None:
              c["test_variants"], c["test_text"], str(classic_out)]
         )  # fmt: skip
         model, ours_out = workdir / f"model-{args.model}-{scale}", workdir / f"ours-{scale}.csv"
-        train = measured([EXE, "train", "-i", c["training_variants"], "--text", c["training_text"],
+        train = measured([*EXE, "train", "-i", c["training_variants"], "--text", c["training_text"],
                           "-m", args.model, "-o", str(model)])  # fmt: skip
-        predict = measured([EXE, "predict", "-m", str(model), "-i", c["test_variants"], "--text",
+        predict = measured([*EXE, "predict", "-m", str(model), "-i", c["test_variants"], "--text",
                             c["test_text"], "-o", str(ours_out)])  # fmt: skip
         ours = (train[0] + predict[0], train[1] + predict[1], max(train[2], predict[2]))
         solution = corpus / "test_solution.csv"

@@ -50,6 +50,7 @@ SOURCES = {
     "response": "neighbours",
     "text": "text",
     "mention": "text near the mention",
+    "document": "text (the whole article's words)",
     "embedding": "text meaning",
     "context": "context",
 }

@@ -4,11 +4,19 @@ out-of-fold target statistics (response coding, neighbours) and text."""
 from oncoclass.features.encoder import SentenceEmbedding, TokenEmbedding
 from oncoclass.features.evidence import EvidenceFeatures
 from oncoclass.features.target import NeighbourFeatures, PositionKernel, ResponseCoder
-from oncoclass.features.text import MentionText, MentionWindows, clean_text, text_reduction
+from oncoclass.features.text import (
+    ArticleText,
+    MentionText,
+    MentionWindows,
+    TextPart,
+    clean_text,
+    text_reduction,
+)
 from oncoclass.features.variation import VariationFeatures
 from oncoclass.features.vectorize import OneHot, TextVectorizer
 
 __all__ = [
+    "ArticleText",
     "EvidenceFeatures",
     "MentionText",
     "MentionWindows",
@@ -17,6 +25,7 @@ __all__ = [
     "PositionKernel",
     "ResponseCoder",
     "SentenceEmbedding",
+    "TextPart",
     "TextVectorizer",
     "TokenEmbedding",
     "VariationFeatures",

@@ -22,11 +22,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from oncoclass.models.calibration import LogitMixin, calibration_folds, class_scores, fit_blend, fold_scores
-
-
-def _fitted(estimator: Any, X: Any, y: np.ndarray) -> Any:
-    return clone(estimator).fit(X, y)
+from oncoclass.models.calibration import (
+    LogitMixin,
+    calibration_folds,
+    class_scores,
+    fit_blend,
+    fitted,
+    fold_scores,
+)
 
 
 def transform_features(features: Any, X: Any) -> Any:
@@ -142,7 +145,7 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
             for (_, estimator, _), part in zip(self.members, parts, strict=True)
             for train, held in folds
         ] + [
-            delayed(_fitted)(estimator, part, y)
+            delayed(fitted)(estimator, part, y)
             for (_, estimator, _), part in zip(self.members, parts, strict=True)
         ]
         results = Parallel(n_jobs=self.n_jobs)(jobs)

@@ -31,12 +31,21 @@ def has_text(X: pd.DataFrame, column: str = TEXT) -> np.ndarray:
 class TextGated(ClassifierMixin, BaseEstimator):
     """``with_text`` predicts rows with text; ``without_text`` the rest. Both are fitted on every
     training row (the text-free member never reads the text, so it learns what gene, variation and
-    evidence alone say)."""
+    evidence alone say).
 
-    def __init__(self, *, with_text: Any = None, without_text: Any = None, text_column: str = TEXT) -> None:
+    ``cut`` (optional, never fitted) names what the members read of a long text: an object with
+    ``reduce(gene, variation, text)`` (:class:`~oncoclass.features.text.ArticleText`) that the
+    loaders apply to each text as it streams in. The members read the same from a cut text as
+    from the whole, so the gate itself never applies it.
+    """
+
+    def __init__(
+        self, *, with_text: Any = None, without_text: Any = None, text_column: str = TEXT, cut: Any = None
+    ) -> None:
         self.with_text = with_text
         self.without_text = without_text
         self.text_column = text_column
+        self.cut = cut
 
     def fit(self, X: pd.DataFrame, y: Any) -> TextGated:
         X = _readable(X)

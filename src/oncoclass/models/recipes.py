@@ -23,6 +23,7 @@ from sklearn.svm import LinearSVC
 
 from oncoclass.errors import ConfigError
 from oncoclass.features import (
+    ArticleText,
     EvidenceFeatures,
     MentionText,
     MentionWindows,
@@ -31,6 +32,7 @@ from oncoclass.features import (
     PositionKernel,
     ResponseCoder,
     SentenceEmbedding,
+    TextPart,
     TextVectorizer,
     TokenEmbedding,
     VariationFeatures,
@@ -63,8 +65,8 @@ def _lr(*, balanced: bool = False, C: float = 1.0, max_iter: int = 3000) -> Logi
     )
 
 
-def _calibrated(estimator: Any) -> TemperatureCalibrated:
-    return TemperatureCalibrated(estimator=estimator, cv=5, random_state=SEED)
+def _calibrated(estimator: Any, *, n_jobs: int | None = None) -> TemperatureCalibrated:
+    return TemperatureCalibrated(estimator=estimator, cv=5, random_state=SEED, n_jobs=n_jobs)
 
 
 def _svm() -> LinearSVC:
@@ -149,9 +151,12 @@ SHORT_TEXT = 3000
 
 def default_features(*, embedding: Literal["tokens", "sentence"] | None = "tokens") -> ColumnTransformer:
     """Gene and variation one-hot, variation grammar, out-of-fold neighbours (same gene, residue,
-    position, kind; and distance-weighted along the protein), text in four views: the whole
-    document's words, the words around the variant's mentions in a long document, an embedding
-    of the statement (or of a long document's mentions), and the context (disease, drugs).
+    position, kind; and distance-weighted along the protein), and text in views chosen by each
+    text's length: a statement-sized text's words and bigrams (``text``); an article's words and
+    bigrams around the variant's mentions (``mention``) and its distinct words (``document``, a
+    whole-document bag of words); an embedding of the statement or of the article's mentions;
+    and the context (disease, drugs). Articles are cut to what these views read as the file
+    streams in (:class:`ArticleText`, named by the gated recipes).
 
     The embedding is the MiniLM word-piece average (``"tokens"``, a table lookup), the full
     MiniLM sentence encoder (``"sentence"``, a six-layer pass per text), or left out (``None``).
@@ -160,6 +165,20 @@ def default_features(*, embedding: Literal["tokens", "sentence"] | None = "token
         [
             ("windows", MentionWindows(window=1, min_chars=SHORT_TEXT)),
             ("tfidf", TextVectorizer(ngram_max=2, max_features=50000)),
+        ]
+    )
+    # Statement-sized texts are read whole, as bigrams; an article as its distinct words (a
+    # whole-document bag of words, cut while the file streams in) beside its mention windows.
+    statements = Pipeline(
+        [
+            ("statements", TextPart(part="statement", short_chars=SHORT_TEXT)),
+            ("tfidf", TextVectorizer(ngram_max=2, max_features=100000)),
+        ]
+    )
+    words = Pipeline(
+        [
+            ("words", TextPart(part="words", short_chars=SHORT_TEXT)),
+            ("tfidf", TextVectorizer(ngram_max=1, max_features=50000)),
         ]
     )
     encoded = []
@@ -173,9 +192,10 @@ def default_features(*, embedding: Literal["tokens", "sentence"] | None = "token
             ("grammar", VariationFeatures(), ["variation"]),
             ("neighbours", NeighbourFeatures(alpha=1.0, random_state=SEED), ["gene", "variation"]),
             ("positions", PositionKernel(random_state=SEED), ["gene", "variation"]),
-            ("text", TextVectorizer(ngram_max=2, max_features=100000), "text"),
+            ("text", statements, "text"),
             ("mention", mention, ["gene", "variation", "text"]),
             ("context", TextVectorizer(min_df=1), "context"),
+            ("document", words, "text"),
             *encoded,
         ],
         sparse_threshold=1.0,
@@ -225,14 +245,14 @@ def text_free() -> Pipeline:
         ],
         sparse_threshold=1.0,
     )
-    return Pipeline([("features", features), ("model", _calibrated(_scaled_lr(C=1.0)))])
+    return Pipeline([("features", features), ("model", _calibrated(_scaled_lr(C=1.0), n_jobs=N_JOBS))])
 
 
 def _gated(with_text: Any) -> TextGated:
     # A model trained on statements, given a gene and variant alone, was confidently wrong
     # (worse than the class prior on later CIViC evidence): rows without text go to a member
     # trained for them.
-    return TextGated(with_text=with_text, without_text=text_free())
+    return TextGated(with_text=with_text, without_text=text_free(), cut=ArticleText(short_chars=SHORT_TEXT))
 
 
 def default() -> Any:
