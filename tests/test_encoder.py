@@ -101,6 +101,52 @@ def test_cache_serves_concurrent_callers_while_evicting() -> None:
     assert len(cache.items) == 3
 
 
+#: Hostile texts and their word pieces as Hugging Face's tokenizers 0.23.3 gave them
+#: (``BertWordPieceTokenizer`` over the package's vocab.txt, lower-cased, accents stripped, no
+#: special tokens): the tokenizer sentence-transformers runs, so the reference for the vectors.
+HOSTILE = {
+    "": [],
+    " \t\n\r ": [],
+    "\x00\x01\x1f\x7f\x85": [],  # control characters
+    "\ufffd\u200b\xad\u2028": [],  # replacement character, format characters, line separator
+    "a" * 100: [13360, *[11057] * 48, 2050],  # the longest word WordPiece splits
+    "a" * 101: [100],
+    "a" * 50_000: [100],
+    "word " * 20_000: [2773] * 20_000,
+    "中文字符 テスト 한국어": [
+        1746, 1861, 100, 100, 1713, 30233, 30240, 1469, 30006, 30021, 29991, 30014, 30020, 29999, 30008,
+    ],
+    "emoji 😀🧬👩\u200d🔬 \U0001f6dc": [7861, 29147, 2072, 100, 100],  # U+1F6DC: Unicode 15
+    "cafe\u0301 nai\u0308ve Ünïcödé": [7668, 15743, 27260],  # combining accents
+    "İstanbul ß ǅ ﬁ": [9960, 1096, 100, 1984],
+    "ΟΔΟΣ Σ": [1169, 29722, 29730, 29733, 1173],  # capital sigma lowers to σ, even word-final
+    "x\u0378y \ue000 \U000e0041": [100],  # unassigned stays (one [UNK]); private use, tag go
+    "x\U0002b820y x\U0002b920y": [100, 1060, 100, 1061],  # CJK extension E: one word, then split
+    "Ｆｕｌｌｗｉｄｔｈ １２３": [100, 100],
+    "ℌ𝔢𝔩𝔩𝔬 Ⅷ ① ½": [100, 100, 100, 1092],
+    "a\xa0b\u3000c\u2009d\u1680e": [1037, 1038, 1039, 1040, 1041],  # Unicode spaces
+    "BRAF V600E" + "\u0301" * 30: [11655, 2546, 25275, 8889, 2063],
+    "EGFR-T790M/C797S (p.Leu858Arg)": [
+        1041, 25708, 2099, 1011, 1056, 2581, 21057, 2213, 1013, 1039, 2581, 2683, 2581, 2015, 1006, 1052,
+        1012, 3393, 2226, 27531, 2620, 2906, 2290, 1007,
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("text", list(HOSTILE), ids=range(len(HOSTILE)))
+def test_tokenizer_matches_hugging_face_on_hostile_text(text: str) -> None:
+    tokenizer = load_encoder().tokenizer
+    assert tokenizer.pieces(text) == HOSTILE[text]
+    encoded = tokenizer.encode(text, 128)
+    assert encoded == [tokenizer.cls, *HOSTILE[text][:126], tokenizer.sep]
+
+
+def test_tokenizer_drops_lone_surrogates() -> None:
+    # Hugging Face's tokenizer refuses such a string (it is not UTF-8); a JSON body can carry one.
+    tokenizer = load_encoder().tokenizer
+    assert tokenizer.pieces("BRAF\ud800 V600E") == tokenizer.pieces("BRAF V600E")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
 def test_ascii_split_matches_the_unicode_path(text: str) -> None:

@@ -107,17 +107,22 @@ class WordPiece:
 
     @staticmethod
     def _split_unicode(text: str) -> list[str]:
-        text = unicodedata.normalize("NFD", text.lower())
+        # Hugging Face's tokenizer (the one sentence-transformers runs, so the reference) lowers
+        # each character alone: a word-final capital sigma becomes σ there, ς in str.lower().
+        text = unicodedata.normalize("NFD", text.replace("Σ", "σ").lower())
         words, current = [], []
         for char in text:
             code = ord(char)
             category = unicodedata.category(char)
-            # Control characters, NUL and U+FFFD go; accents (Mn, split off by NFD) go.
+            # Control, format, private-use and surrogate characters, NUL and U+FFFD go; accents
+            # (Mn, split off by NFD) go. Unassigned code points (Cn) stay, as in Hugging Face's
+            # tokenizer: they become [UNK], and so do characters newer than Python's Unicode
+            # tables (an emoji Unicode 15 added is Cn to Python 3.11), which are not dropped.
             if (
                 code == 0
                 or code == 0xFFFD
                 or category == "Mn"
-                or (category[0] == "C" and char not in "\t\n\r")
+                or (category in _DROPPED and char not in "\t\n\r")
             ):
                 continue
             if char.isspace():
@@ -182,6 +187,7 @@ class WordPiece:
 #: a space.
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ASCII_WORD = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
+_DROPPED = frozenset({"Cc", "Cf", "Co", "Cs"})
 
 
 def _is_punctuation(char: str) -> bool:
@@ -192,9 +198,11 @@ def _is_punctuation(char: str) -> bool:
 
 
 def _is_cjk(code: int) -> bool:
+    # Hugging Face's ranges, which start the last block at U+2B920 where Google's BERT has
+    # U+2B820: the 256 characters between are letters of a word there, not words of their own.
     return (
         0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2A6DF
-        or 0x2A700 <= code <= 0x2B73F or 0x2B740 <= code <= 0x2B81F or 0x2B820 <= code <= 0x2CEAF
+        or 0x2A700 <= code <= 0x2B73F or 0x2B740 <= code <= 0x2B81F or 0x2B920 <= code <= 0x2CEAF
         or 0xF900 <= code <= 0xFAFF or 0x2F800 <= code <= 0x2FA1F
     )  # fmt: skip
 
