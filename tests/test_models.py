@@ -9,9 +9,13 @@ from oncoclass.models import RECIPES, build, get_recipe
 
 
 @pytest.mark.parametrize(
-    # The full sentence encoder runs a six-layer transformer over every text: the slow set.
     "name",
-    [pytest.param(n, marks=pytest.mark.slow) if n == "contextual" else n for n in RECIPES],
+    # The full sentence encoder runs a six-layer transformer over every text, and the classic
+    # notebook's forests fit hundreds of trees (~4.5 s each): the slow set.
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n in ("contextual", "rf", "rf-response") else n
+        for n in RECIPES
+    ],
 )
 def test_every_recipe_fits_and_predicts_calibrated_rows(name: str, small_corpus) -> None:
     train, test = small_corpus
@@ -40,6 +44,7 @@ def test_unknown_recipe_lists_the_known_ones() -> None:
         get_recipe("gradient-magic")
 
 
+@pytest.mark.slow  # five-fold CV of the default on shuffled labels (~7 s)
 def test_shuffled_labels_fall_to_the_prior(small_corpus) -> None:
     from oncoclass.evaluate import cross_validate, splits
 

@@ -134,6 +134,7 @@ def test_real_server_process(default_model, server) -> None:
     assert "model=" in live.output
 
 
+@pytest.mark.slow  # starts real server processes that must fail (~4 s)
 def test_bad_model_folder_stops_start_up(tmp_path, server) -> None:
     live = server.start(tmp_path / "missing")
     output = live.read_output(timeout=60)

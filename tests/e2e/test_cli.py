@@ -42,6 +42,7 @@ def test_models_lists_every_recipe() -> None:
         assert f"\n{name} " in "\n" + out
 
 
+@pytest.mark.slow  # three real processes on zipped files (~12 s); zip reading is tested in-process too
 def test_train_predict_score_on_zipped_kaggle_files(tmp_path: Path, synth_zipped) -> None:
     model = tmp_path / "model"
     run(
@@ -159,6 +160,7 @@ def _stderr_on_a_terminal(*args: str | Path) -> tuple[int, str]:
     return process.wait(timeout=600), b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.slow  # a real process on a pseudo-terminal (~5 s)
 def test_progress_bars_on_a_terminal_only(synth_files) -> None:
     args = ("evaluate", "-i", synth_files["training_variants"], "--text", synth_files["training_text"],
             "-m", "nb", "--folds", "3", "--no-matrices")  # fmt: skip

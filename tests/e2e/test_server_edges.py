@@ -43,6 +43,7 @@ def test_the_executable_refuses_an_out_of_range_port(lr_model: Path) -> None:
     assert result.returncode == 2 and "--port" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # waits out the server's idle and request deadlines (~8 s)
 def test_stalled_connections_are_closed(lr_model: Path, server) -> None:
     with server(lr_model, "--request-timeout", "1") as live:
         silent = socket.create_connection(("127.0.0.1", live.port))
