@@ -105,3 +105,14 @@ def test_the_explain_command_takes_disease_and_drugs_and_names_its_flags(cli, lr
     (tmp_path / "v.csv").write_text("id,gene,variation\n1,BRAF,V600E\n")
     refused = cli(["explain", "-m", lr_model, "--input", tmp_path / "v.csv"])
     assert refused.returncode == 2 and "--input needs --id" in refused.stderr
+
+
+def test_a_group_of_neighbour_shares_is_one_item(default_model, small_corpus) -> None:
+    """A group's class shares sum to 1, so one share's sign is not identifiable: the explanation
+    gives the group one item (what it said, summed), never a lone share that reads backwards."""
+    bundle = load_bundle(default_model)
+    row = _one(small_corpus)
+    result = explain(bundle, gene=row["gene"], variation=row["variation"], text=row["text"], top=500)
+    items = [c for k in result.classes for c in (*k.toward, *k.against)]
+    assert items and not any("=class " in c.feature for c in items)
+    assert any(c.feature.endswith(("=none",)) or "=mostly " in c.feature for c in items)

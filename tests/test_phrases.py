@@ -32,6 +32,14 @@ KAGGLE = {"7": "Gain-of-function", "4": "Loss-of-function"}
         ("text", "text", "the text as a whole"),
         ("embedding of the text (all-MiniLM-L6-v2, 384 dimensions)", "text meaning",
          "the meaning of the text as a whole (its sentence embedding)"),
+        ("gene_residue=mostly Predictive: Resistance", "neighbours",
+         "how other EGFR variants at the same residue were labelled in training "
+         "(mostly Predictive: Resistance)"),
+        ("gene_variation=mostly 7", "neighbours",
+         "how other evidence on EGFR T790M was labelled in training (mostly class 7 (Gain-of-function))"),
+        ("within ~50 residues=none", "neighbours",
+         "no EGFR variants within about 50 residues labelled in training"),
+        ("drugs", "context", "the evidence names drugs"),
         ("something new", "other", "something new"),
     ],
 )  # fmt: skip

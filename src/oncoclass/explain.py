@@ -19,6 +19,7 @@ contributions comparable across classes.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -363,6 +364,7 @@ def _exact(
     blocks, names = _block_of(features, Z.shape[1])
     values = np.asarray(Z.toarray() if sp.issparse(Z) else Z, dtype=float)[0]
     contrib, names, values = _collapse_embedding(blocks, names, values, contrib)
+    contrib, names, values = _collapse_shares(names, values, contrib)
     labels = [str(c) for c in model.classes_]
     out = []
     for k in targets:
@@ -413,6 +415,38 @@ def _collapse_embedding(
     contrib[:, columns[1:]] = 0.0
     names[first] = "embedding of the text (all-MiniLM-L6-v2, 384 dimensions)"
     values[first] = float(np.linalg.norm(values[columns]))
+    return contrib, names, values
+
+
+#: A neighbour feature that is one class's share of a group of training variants.
+_SHARE = re.compile(r"(\w+|within ~[\d.]+ residues)=class (.+)")
+
+
+def _collapse_shares(
+    names: np.ndarray, values: np.ndarray, contrib: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One entry per group of neighbours (other EGFR variants at the same residue…) instead of
+    one per class's share. A group's shares sum to 1, so the model can say "mostly Resistance"
+    through any of them: a single share's coefficient, and so its sign, is not identifiable,
+    and shown alone it read backwards (the share labelled Resistance pushing away from
+    Resistance). Their sum over the group is what the group gave the class (still exact)."""
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(names):
+        match = _SHARE.fullmatch(str(name))
+        if match:
+            groups.setdefault(match.group(1), []).append(j)
+    if not groups:
+        return contrib, names, values
+    contrib, names, values = contrib.copy(), names.astype(object), values.copy()
+    for key, columns in groups.items():
+        first, shares = columns[0], values[columns]
+        top = columns[int(np.argmax(shares))]
+        label = _SHARE.fullmatch(str(names[top])).group(2)  # type: ignore[union-attr]
+        contrib[:, first] = contrib[:, columns].sum(axis=1)
+        contrib[:, columns[1:]] = 0.0
+        values[first] = float(shares.max())
+        # Equal shares: the smoothed prior of a group with no labelled variant in training.
+        names[first] = f"{key}=none" if np.ptp(shares) < 1e-9 else f"{key}=mostly {label}"
     return contrib, names, values
 
 

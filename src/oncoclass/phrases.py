@@ -53,6 +53,18 @@ def phrase(feature: str, source: str, *, gene: str, variation: str, meanings: di
     names = {"gene": gene.upper(), "variation": variation}
     if feature == source:  # a whole input field (model-agnostic explanations blank fields)
         return f"the {feature} as a whole"
+    match = re.fullmatch(r"(\w+|within ~([\d.]+) residues)=(none|mostly (.+))", feature)
+    if match:
+        key = match.group(1)
+        who = (
+            f"{names['gene']} variants within about {match.group(2)} residues"
+            if match.group(2)
+            else _NEIGHBOURS.get(key, key).format(**names)
+        )
+        if match.group(3) == "none":
+            return f"no {who} labelled in training"
+        verb = "was" if key == "gene_variation" else "were"  # "other evidence on …" is one mass
+        return f"how {who} {verb} labelled in training (mostly {label_words(match.group(4), meanings)})"
     match = re.fullmatch(r"(\w+)=class (.+)", feature)
     if match and match.group(1) in _NEIGHBOURS:
         who = _NEIGHBOURS[match.group(1)].format(**names)
@@ -85,6 +97,9 @@ def phrase(feature: str, source: str, *, gene: str, variation: str, meanings: di
     match = re.fullmatch(r"(gene|variation)_(.+)", feature)
     if match and source in ("gene", "variation"):
         return f"the {match.group(1)} is {match.group(2)}"
+    if source == "context" and feature in ("disease", "drugs"):
+        # The context is "disease: … drugs: …": these words say which fields the evidence has.
+        return "the evidence names a disease" if feature == "disease" else "the evidence names drugs"
     if source in _TEXT:
         return _TEXT[source].format(word=feature)
     return feature
