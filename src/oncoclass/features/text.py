@@ -187,7 +187,29 @@ class MentionWindows(TransformerMixin, BaseEstimator):
         return np.asarray(["mention_text"], dtype=object)
 
 
-class MentionText(TransformerMixin, BaseEstimator):
+class _TextCut(TransformerMixin, BaseEstimator):
+    """What a table → table step that cuts each text does, given its ``reduce(gene, variation,
+    text)``: nothing to learn, the ``text`` column replaced, the columns' names passed through."""
+
+    def reduce(self, gene: str, variation: str, text: str) -> str:
+        raise NotImplementedError
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> _TextCut:
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X.copy()
+        out["text"] = [
+            self.reduce(g, v, t) for g, v, t in zip(X["gene"], X["variation"], X["text"], strict=True)
+        ]
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(input_features if input_features is not None else [], dtype=object)
+
+
+class MentionText(_TextCut):
     """Table → the same table with each text cut down to the sentences around the variant's
     mentions (see :func:`mention_window`).
 
@@ -202,10 +224,6 @@ class MentionText(TransformerMixin, BaseEstimator):
         self.max_chars = max_chars
         self.short_chars = short_chars
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> MentionText:
-        self.n_features_in_ = X.shape[1]
-        return self
-
     def reduce(self, gene: str, variation: str, text: str) -> str:
         # A statement-sized text is about its variant already, and may name neither it nor the
         # gene; an article that names neither still has its opening (title, abstract) to offer.
@@ -213,18 +231,8 @@ class MentionText(TransformerMixin, BaseEstimator):
             text, gene, variation, window=self.window, max_chars=self.max_chars, short_chars=self.short_chars
         )
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        out = X.copy()
-        out["text"] = [
-            self.reduce(g, v, t) for g, v, t in zip(X["gene"], X["variation"], X["text"], strict=True)
-        ]
-        return out
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.asarray(input_features if input_features is not None else [], dtype=object)
-
-
-class ArticleText(TransformerMixin, BaseEstimator):
+class ArticleText(_TextCut):
     """Table → the same table with each article (a text longer than ``short_chars``) cut to what
     the article-sized views read of it: the text around the variant's mentions (as
     :class:`MentionText` cuts it), then :data:`ARTICLE_MARK`, then the article's distinct words
@@ -244,10 +252,6 @@ class ArticleText(TransformerMixin, BaseEstimator):
         self.short_chars = short_chars
         self.max_word_chars = max_word_chars
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> ArticleText:
-        self.n_features_in_ = X.shape[1]
-        return self
-
     def reduce(self, gene: str, variation: str, text: str) -> str:
         if len(text) <= self.short_chars or article_parts(text) is not None:
             return text
@@ -255,16 +259,6 @@ class ArticleText(TransformerMixin, BaseEstimator):
             text, gene, variation, window=self.window, max_chars=self.max_chars, short_chars=self.short_chars
         )
         return mentions + ARTICLE_MARK + document_words(text, max_chars=self.max_word_chars)
-
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        out = X.copy()
-        out["text"] = [
-            self.reduce(g, v, t) for g, v, t in zip(X["gene"], X["variation"], X["text"], strict=True)
-        ]
-        return out
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.asarray(input_features if input_features is not None else [], dtype=object)
 
 
 class TextPart(TransformerMixin, BaseEstimator):
