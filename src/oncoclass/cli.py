@@ -677,6 +677,9 @@ def _demo_store(workdir: Path, paths: dict[str, Path]) -> Path:
     from oncoclass.kb.store import open_store
 
     kb = workdir / "kb.sqlite"
+    # The demo's own store, built afresh each run: one left by an older oncoclass may hold the
+    # same items under the source names it used, and the search would show them twice.
+    kb.unlink(missing_ok=True)
     with open_store(kb) as store:
         imported = import_path(store, paths["training_variants"], text=paths["training_text"])
         typer.echo(f"evidence store {kb}: {imported.items} synthetic items ({imported.added} added)")
