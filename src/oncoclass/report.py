@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -281,7 +282,7 @@ def confidently_wrong(
     ]
 
 
-def render(report: dict[str, Any], *, title: str = "oncoclass evaluation") -> str:
+def render(report: Mapping[str, Any], *, title: str = "oncoclass evaluation") -> str:
     """The whole report as one HTML string."""
     data = report["data"]
     labels = data["labels"]

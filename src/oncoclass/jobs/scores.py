@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,64 @@ from oncoclass.persist import Bundle
 from oncoclass.progress import Progress
 
 
-def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, Any]:
+class DataSummary(TypedDict):
+    """What a report says of the labelled rows it scored."""
+
+    source: str
+    rows: int
+    data_hash: str
+    labels: list[str]
+    label_names: dict[str, str]
+    label_counts: dict[str, int]
+    genes: int
+    variations: int
+    rows_without_text_pct: float
+    notes: list[str]
+
+
+class Report(TypedDict):
+    """What :func:`evaluate` (cross-validation) and :func:`holdout` (a trained model on held-out
+    rows) return, built in one place (:func:`_report`); the report, the CLI and ``--json`` read
+    it. ``results`` maps each recipe (and ``prior``) to :func:`oncoclass.evaluate.metrics`."""
+
+    oncoclass_version: str
+    settings: dict[str, Any]
+    data: DataSummary
+    results: dict[str, dict[str, Any]]
+    #: Each recipe's out-of-fold (or held-out) probabilities, rows × labels.
+    oof: dict[str, list[list[float]]]
+    ids: list[str]
+    rows: dict[str, list[str]]
+    kind: str
+    recipe_params: dict[str, Any]
+
+
+def _report(
+    table: pd.DataFrame,
+    labels: list[str],
+    spec: InputSpec,
+    notes: list[str],
+    *,
+    results: dict[str, dict[str, Any]],
+    predictions: dict[str, np.ndarray],
+    settings: dict[str, Any],
+    kind: str,
+    params: dict[str, Any],
+) -> Report:
+    return Report(
+        oncoclass_version=__version__,
+        settings=settings,
+        data=_data_summary(table, labels, spec, notes),
+        results=results,
+        oof={name: p.round(6).tolist() for name, p in predictions.items()},
+        ids=table[ID].tolist(),
+        rows=_row_details(table),
+        kind=kind,
+        recipe_params=params,
+    )
+
+
+def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> Report:
     """Cross-validate each recipe (and the class prior) on one table; returns all metrics."""
     recipes = [get_recipe(name) for name in config.recipes]
     table, notes = labelled(load_input(config.input), config.input.path)
@@ -81,22 +138,22 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> dict[str, 
         results[recipe.name].update(cross_conformal(y, oof, folds, labels, SET_COVERAGE))
         results[recipe.name]["seconds"] = seconds[recipe.name]
         predictions[recipe.name] = oof
-    return {
-        "oncoclass_version": __version__,
-        "settings": config.to_dict(),
-        "data": _data_summary(table, labels, config.input, notes),
-        "results": results,
-        "oof": {name: p.round(6).tolist() for name, p in predictions.items()},
-        "ids": table[ID].tolist(),
-        "rows": _row_details(table),
-        "kind": f"{config.folds}-fold cross-validation (groups: {config.group_by})",
-        "recipe_params": {
+    return _report(
+        table,
+        labels,
+        config.input,
+        notes,
+        results=results,
+        predictions=predictions,
+        settings=config.to_dict(),
+        kind=f"{config.folds}-fold cross-validation (groups: {config.group_by})",
+        params={
             r.name: _params(
                 configure(r.build(), seed=config.seed, n_jobs=config.n_jobs, params=config.params)
             )
             for r in recipes
         },
-    }
+    )
 
 
 #: How much of each row's text the report quotes beside a confidently wrong prediction.
@@ -121,9 +178,7 @@ def _params(estimator: Any) -> dict[str, str]:
     return {k: repr(v)[:300] for k, v in estimator.get_params(deep=False).items()}
 
 
-def _data_summary(
-    table: pd.DataFrame, labels: list[str], spec: InputSpec, notes: list[str]
-) -> dict[str, Any]:
+def _data_summary(table: pd.DataFrame, labels: list[str], spec: InputSpec, notes: list[str]) -> DataSummary:
     y = table[LABEL].to_numpy()
     return {
         "source": spec.path,
@@ -163,7 +218,7 @@ def known_labels(
     return known
 
 
-def holdout(bundle: Bundle, spec: InputSpec, *, skip_unknown_labels: bool = False) -> dict[str, Any]:
+def holdout(bundle: Bundle, spec: InputSpec, *, skip_unknown_labels: bool = False) -> Report:
     """A trained model scored on a labelled file, in the shape :func:`evaluate` returns (for the
     report): the model's metrics beside the prior of the data it was trained on. The labels are
     read as the model learned them (its CIViC target)."""
@@ -184,20 +239,20 @@ def holdout(bundle: Bundle, spec: InputSpec, *, skip_unknown_labels: bool = Fals
     scored = metrics(y, proba, labels)
     if (bundle.metadata.get("conformal") or {}).get("scores"):  # the model's own calibration
         scored.update(set_metrics(y, membership(proba, conformal_scores(bundle), SET_COVERAGE), labels))
-    return {
-        "oncoclass_version": __version__,
-        "settings": {"model": str(bundle.path), "model_id": name, "input": spec.path},
-        "data": _data_summary(table, labels, spec, notes),
-        "results": {"prior": metrics(y, prior, labels), name: scored},
-        "oof": {name: proba.round(6).tolist()},
-        "ids": table[ID].tolist(),
-        "rows": _row_details(table),
-        "kind": f"held-out predictions of model {name}",
-        "recipe_params": {name: dict(bundle.metadata.get("params") or {})},
-    }
+    return _report(
+        table,
+        labels,
+        spec,
+        notes,
+        results={"prior": metrics(y, prior, labels), name: scored},
+        predictions={name: proba},
+        settings={"model": str(bundle.path), "model_id": name, "input": spec.path},
+        kind=f"held-out predictions of model {name}",
+        params={name: dict(bundle.metadata.get("params") or {})},
+    )
 
 
-def write_report(report: dict[str, Any], out: str | Path, *, title: str) -> Path:
+def write_report(report: Report, out: str | Path, *, title: str) -> Path:
     from oncoclass.report import render
 
     out = Path(out)
