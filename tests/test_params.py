@@ -61,3 +61,12 @@ def test_library_errors_name_fields_and_the_command_line_its_flags(cli, tmp_path
     assert refused.returncode == 2 and refused.stderr.startswith("error: --cv: ")
     unknown = cli(["evaluate", "-m", "lr", "-i", synth_files["training_variants"], "--set", "nope=1"])
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: --set: ")
+    # scikit-learn checks a value only when fitting; it is checked before any work, by name.
+    invalid = cli(["train", "-m", "lr", "-i", synth_files["training_variants"], "-o", tmp_path / "m",
+                   "--set", "model__C=-1"])  # fmt: skip
+    assert invalid.returncode == 2 and invalid.stderr.startswith("error: --set: ") and "'C'" in invalid.stderr
+
+
+def test_the_documented_example_is_a_parameter_of_the_default() -> None:
+    """The README's and --help's example of --set names a real parameter of the default."""
+    configure(get_recipe("default").build(), params={"with_text__features__text__tfidf__min_df": 3})

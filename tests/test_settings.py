@@ -51,3 +51,22 @@ def test_a_secret_is_never_echoed(monkeypatch) -> None:
     with pytest.raises(ConfigError) as caught:
         get_settings()
     assert "\\t" not in str(caught.value)
+
+
+def test_an_empty_or_relative_folder_variable_counts_as_unset(monkeypatch, tmp_path) -> None:
+    """XDG_DATA_HOME= (set, empty) must not put the default store in the current folder, and the
+    XDG specification says a relative path is to be ignored."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", "")
+    monkeypatch.setenv("ONCOCLASS_CACHE_DIR", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    settings = get_settings()
+    assert settings.data_folder == tmp_path / ".local" / "share" / "oncoclass"
+    assert settings.cache_folder == tmp_path / ".cache" / "oncoclass"
+
+
+def test_a_variable_in_lower_case_is_read_and_never_stale(monkeypatch) -> None:
+    monkeypatch.delenv("ONCOCLASS_MAX_TEXT_CHARS", raising=False)
+    assert get_settings().max_text_chars == 10_000_000
+    monkeypatch.setenv("oncoclass_max_text_chars", "7")
+    assert get_settings().max_text_chars == 7

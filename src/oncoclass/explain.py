@@ -364,7 +364,7 @@ def _exact(
     blocks, names = _block_of(features, Z.shape[1])
     values = np.asarray(Z.toarray() if sp.issparse(Z) else Z, dtype=float)[0]
     contrib, names, values = _collapse_embedding(blocks, names, values, contrib)
-    contrib, names, values = _collapse_shares(names, values, contrib)
+    contrib, names, values = _collapse_shares(blocks, names, values, contrib)
     labels = [str(c) for c in model.classes_]
     out = []
     for k in targets:
@@ -423,7 +423,7 @@ _SHARE = re.compile(r"(\w+|within ~[\d.]+ residues)=class (.+)")
 
 
 def _collapse_shares(
-    names: np.ndarray, values: np.ndarray, contrib: np.ndarray
+    blocks: np.ndarray, names: np.ndarray, values: np.ndarray, contrib: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One entry per group of neighbours (other EGFR variants at the same residue…) instead of
     one per class's share. A group's shares sum to 1, so the model can say "mostly Resistance"
@@ -432,6 +432,8 @@ def _collapse_shares(
     Resistance). Their sum over the group is what the group gave the class (still exact)."""
     groups: dict[str, list[int]] = {}
     for j, name in enumerate(names):
+        if SOURCES.get(str(blocks[j])) != "neighbours":  # a text word "x=class y" is not a share
+            continue
         match = _SHARE.fullmatch(str(name))
         if match:
             groups.setdefault(match.group(1), []).append(j)

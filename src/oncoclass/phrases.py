@@ -54,7 +54,7 @@ def phrase(feature: str, source: str, *, gene: str, variation: str, meanings: di
     if feature == source:  # a whole input field (model-agnostic explanations blank fields)
         return f"the {feature} as a whole"
     match = re.fullmatch(r"(\w+|within ~([\d.]+) residues)=(none|mostly (.+))", feature)
-    if match:
+    if match and source == "neighbours":  # a neighbour group explain() collapsed into one item
         key = match.group(1)
         who = (
             f"{names['gene']} variants within about {match.group(2)} residues"

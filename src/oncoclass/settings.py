@@ -24,7 +24,10 @@ PREFIX = "ONCOCLASS_"
 class Settings(BaseSettings):
     """What the environment may set, with its default."""
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="ignore", protected_namespaces=())
+    # An empty variable counts as unset (XDG_DATA_HOME= must not put the store in ".").
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, frozen=True, extra="ignore", protected_namespaces=(), env_ignore_empty=True
+    )
 
     #: Where derived files (the word-piece table) and downloads are kept between runs.
     cache_dir: Path | None = None
@@ -45,6 +48,12 @@ class Settings(BaseSettings):
     #: The longest text one row may carry, in a file or a request. Kaggle's articles average ~50 KB
     #: and the longest is under 1 MB; far beyond that a "document" is a dump pasted into one field.
     max_text_chars: PositiveInt = 10_000_000
+
+    @field_validator("xdg_cache_home", "xdg_data_home")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        # The XDG base-directory specification: a relative path is invalid and is ignored.
+        return value if value is None or value.is_absolute() else None
 
     @field_validator("model_key")
     @classmethod
@@ -71,7 +80,10 @@ def get_settings() -> Settings:
     """The settings as the environment now has them. Reading and checking them takes half a
     millisecond, so they are kept per distinct environment (a few microseconds to look up): a
     process sees a variable it sets (a test, ``serve`` handing settings to its workers) at once."""
-    relevant = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX) or k in _XDG))
+    # Names are read in any case (pydantic-settings' default), so the key is too.
+    relevant = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX) or k.upper() in _XDG)
+    )
     return _settings_for(relevant)
 
 

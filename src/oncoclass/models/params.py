@@ -49,6 +49,13 @@ def configure(
     if updates:
         try:
             model.set_params(**updates)
+            if params:  # scikit-learn checks values only when fitting: check them now, by name
+                for estimator in [
+                    model,
+                    *(v for v in model.get_params(deep=True).values() if hasattr(v, "fit")),
+                ]:
+                    if hasattr(estimator, "_parameter_constraints"):
+                        estimator._validate_params()
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"cannot set {', '.join(sorted(params or {}))}: {exc}", field="params") from exc
     return model
