@@ -24,10 +24,7 @@ PREFIX = "ONCOCLASS_"
 class Settings(BaseSettings):
     """What the environment may set, with its default."""
 
-    # An empty variable counts as unset (XDG_DATA_HOME= must not put the store in ".").
-    model_config = SettingsConfigDict(
-        env_prefix=PREFIX, frozen=True, extra="ignore", protected_namespaces=(), env_ignore_empty=True
-    )
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="ignore", protected_namespaces=())
 
     #: Where derived files (the word-piece table) and downloads are kept between runs.
     cache_dir: Path | None = None
@@ -48,6 +45,13 @@ class Settings(BaseSettings):
     #: The longest text one row may carry, in a file or a request. Kaggle's articles average ~50 KB
     #: and the longest is under 1 MB; far beyond that a "document" is a dump pasted into one field.
     max_text_chars: PositiveInt = 10_000_000
+
+    @field_validator("cache_dir", "xdg_cache_home", "xdg_data_home", "kb", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # XDG_DATA_HOME= must not put the default store in "." (Path("") is the current folder).
+        # Not for the keys: an empty key is refused, never taken as "no key" (an open server).
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("xdg_cache_home", "xdg_data_home")
     @classmethod
