@@ -128,10 +128,12 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> Report:
     results: dict[str, Any] = {"prior": metrics(y, prior, labels)}
     seconds: dict[str, float] = {}
     predictions: dict[str, np.ndarray] = {}
+    params: dict[str, dict[str, str]] = {}
     for recipe in recipes:
         started = time.perf_counter()
         model = configure(recipe.build(), seed=config.seed, n_jobs=config.n_jobs, params=config.params,
                           recipe=recipe.name)  # fmt: skip
+        params[recipe.name] = _params(model)  # as configured, before any fold is fitted
         oof = cross_validate(model, table, folds=folds, labels=labels, progress=progress)
         seconds[recipe.name] = round(time.perf_counter() - started, 2)
         results[recipe.name] = metrics(y, oof, labels)
@@ -147,12 +149,7 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> Report:
         predictions=predictions,
         settings=config.to_dict(),
         kind=f"{config.folds}-fold cross-validation (groups: {config.group_by})",
-        params={
-            r.name: _params(
-                configure(r.build(), seed=config.seed, n_jobs=config.n_jobs, params=config.params)
-            )
-            for r in recipes
-        },
+        params=params,
     )
 
 
