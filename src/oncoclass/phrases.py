@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from oncoclass.data.vocab import is_code
+from oncoclass.data.vocab import named
 
 #: What each neighbour key groups a variant with, given the variant's gene and variation.
 _NEIGHBOURS = {
@@ -43,9 +43,8 @@ _TEXT = {
 
 
 def label_words(label: str, meanings: dict[str, str] | None) -> str:
-    """A label as a phrase names it (see :func:`oncoclass.data.vocab.is_code`)."""
-    meaning = (meanings or {}).get(label)
-    return f"class {label} ({meaning})" if meaning and is_code(label) else label
+    """A label as a phrase names it (see :func:`oncoclass.data.vocab.named`)."""
+    return named(label, meanings, prefix="class ")
 
 
 def phrase(feature: str, source: str, *, gene: str, variation: str, meanings: dict[str, str] | None) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from oncoclass.data.vocab import is_code
+from oncoclass.data.vocab import named
 from oncoclass.evaluate import reliability
 
 _CSS = """
@@ -54,7 +54,7 @@ def _figure(src: str, caption: str, alt: str) -> str:
 
 
 def _names(labels: list[str], label_names: dict[str, str]) -> list[str]:
-    return [f"{lab} {label_names[lab]}" if lab in label_names and is_code(lab) else lab for lab in labels]
+    return [named(lab, label_names) for lab in labels]
 
 
 def _short(names: list[str], width: int = 28) -> list[str]:
@@ -261,9 +261,6 @@ def confidently_wrong(
     order = wrong[np.argsort(-proba[wrong].max(axis=1))][:limit]
     index = {lab: i for i, lab in enumerate(labels)}
 
-    def named(label: str) -> str:
-        return f"{label} ({label_names[label]})" if label in label_names and is_code(label) else label
-
     excerpts = rows.get("excerpt") or [""] * len(truth)
     citations = rows.get("citation") or [""] * len(truth)
     return [
@@ -271,8 +268,8 @@ def confidently_wrong(
             str(report["ids"][i]),
             rows["gene"][i],
             rows["variation"][i],
-            named(str(truth[i])),
-            named(str(predicted[i])),
+            named(str(truth[i]), label_names),
+            named(str(predicted[i]), label_names),
             f"{proba[i].max():.3f}",
             f"{proba[i, index[truth[i]]]:.3f}",
             excerpts[i],

@@ -6,11 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from oncoclass.data.vocab import KAGGLE_CLASSES, class_meanings
+from oncoclass.data.vocab import KAGGLE_CLASSES, class_meanings, named
 
 
 def test_kaggle_classes_get_their_names() -> None:
     assert class_meanings(["1", "7"]) == {"1": KAGGLE_CLASSES["1"], "7": "Gain-of-function"}
+
+
+def test_a_code_is_named_with_its_meaning_and_words_stand_alone() -> None:
+    meanings = class_meanings(["7", "Predictive: Resistance"])
+    assert named("7", meanings) == "7 (Gain-of-function)"
+    assert named("7", meanings, prefix="class ") == "class 7 (Gain-of-function)"
+    # A worded label's sentence-long meaning goes in a tooltip, not after every mention.
+    assert named("Predictive: Resistance", meanings) == "Predictive: Resistance"
+    assert named("benign", None) == "benign"
 
 
 def test_civic_significances_and_not_applicable_get_sentences() -> None:

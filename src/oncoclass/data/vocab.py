@@ -91,6 +91,14 @@ def is_code(label: str) -> bool:
     return len(label) <= 2
 
 
+def named(label: str, meanings: dict[str, str] | None, *, prefix: str = "") -> str:
+    """``label`` as text shows it: a code with its meaning beside it (``7 (Gain-of-function)``,
+    with ``prefix="class "``: ``class 7 (Gain-of-function)``); a label in words as itself. The one
+    place the report, the charts and the explanations' phrases name a label."""
+    meaning = (meanings or {}).get(label)
+    return f"{prefix}{label} ({meaning})" if meaning and is_code(label) else label
+
+
 def is_kaggle_label_set(labels: Sequence[str]) -> bool:
     return bool(labels) and set(labels) <= set(KAGGLE_CLASSES)
 
