@@ -14,11 +14,12 @@ def test_kaggle_classes_get_their_names() -> None:
 
 
 def test_a_code_is_named_with_its_meaning_and_words_stand_alone() -> None:
-    meanings = class_meanings(["7", "Predictive: Resistance"])
+    meanings = class_meanings(["1", "7"])
     assert named("7", meanings) == "7 (Gain-of-function)"
     assert named("7", meanings, prefix="class ") == "class 7 (Gain-of-function)"
     # A worded label's sentence-long meaning goes in a tooltip, not after every mention.
-    assert named("Predictive: Resistance", meanings) == "Predictive: Resistance"
+    civic = class_meanings(["Predictive: Resistance"])
+    assert named("Predictive: Resistance", civic) == "Predictive: Resistance"
     assert named("benign", None) == "benign"
 
 
