@@ -58,7 +58,7 @@ def test_every_review_route_needs_a_token_and_admin_routes_an_admin(app) -> None
 def test_the_loop_queue_next_decide_history_stats(app, bundle) -> None:
     client, auth = app
     added = client.post("/review/items", json={"items": ITEMS}, headers=auth["root"]).json()
-    assert added == {"added": 2, "already_queued": 0, "model_id": bundle.model_id}
+    assert added == {"added": 2, "already_queued": 0, "model_id": bundle.model_id, "notes": []}
     item = client.get("/review/next?order=date", headers=auth["ada"]).json()
     assert (item["external_id"], item["version"], item["remaining"]) == ("s1", 1, 2)
     assert item["prediction"] in item["probabilities"] and item["explanation"]["toward"]
@@ -139,6 +139,10 @@ def test_the_schema_shows_bearer_auth_on_review_routes_and_no_review_routes_with
         ["ReviewToken"]["description"]}  # fmt: skip
     decision = schema["paths"]["/review/items/{item_id}/decision"]["post"]
     assert decision["security"] == [{"ReviewToken": []}] and "409" in decision["responses"]
+    # The library's result types are the response schemas; their field docstrings describe them.
+    item = schema["components"]["schemas"]["ItemView"]["properties"]
+    assert "grows with each decision" in item["version"]["description"]
+    assert item["status"]["enum"] == ["open", "reviewed"]
     bare = TestClient(create_app(bundle, ServiceSettings()))
     assert bare.get("/review/next").status_code == 404
     assert "/review/next" not in bare.get("/openapi.json").json()["paths"]

@@ -14,7 +14,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -41,8 +41,10 @@ from oncoclass.settings import get_settings
 
 #: How the next item is chosen: least confident first (what a decision teaches the model most),
 #: smallest margin between the two likeliest labels, oldest first, or by gene.
-ORDERS: tuple[str, ...] = ("uncertain", "margin", "date", "gene")
-ACTIONS: tuple[str, ...] = ("accept", "correct", "skip", "comment")
+Order = Literal["uncertain", "margin", "date", "gene"]
+ORDERS: tuple[str, ...] = get_args(Order)
+Action = Literal["accept", "correct", "skip", "comment"]
+ACTIONS: tuple[str, ...] = get_args(Action)
 #: The fields of an item a curator may correct besides its label.
 EDITABLE: tuple[str, ...] = ("gene", "variation", "text", "disease", "drugs")
 _LIMITS = {
@@ -60,44 +62,64 @@ _PROPOSAL_FIELDS = ("model_id", "prediction", "probability", "margin", "probabil
 _CHUNK = 500
 
 
+#: The result types below are also the service's response schemas (``routes/review.py`` names
+#: them as response models): a field's docstring is its description in the OpenAPI schema, so
+#: the library and the service cannot drift apart.
+_SCHEMA = {"use_attribute_docstrings": True}
+
+Status = Literal["open", "reviewed"]
+
+
 @dataclass(frozen=True)
 class QueueResult:
+    __pydantic_config__ = _SCHEMA
+
     added: int
     already_queued: int
+    """Statements already in the queue, not queued again."""
     model_id: str
     notes: list[str] = field(default_factory=list)
+    """What was not taken from the input, and why."""
 
 
 @dataclass
 class ItemView:
     """An item as a curator sees it."""
 
+    __pydantic_config__ = _SCHEMA
+
     id: int
     external_id: str
+    """The id the item was sent with."""
     version: int
-    status: str
+    """Send it back with a decision; it grows with each decision."""
+    status: Status
     gene: str
     variation: str
     text: str
     disease: str
     drugs: str
-    #: What the model reads beside the text (the input's context, disease and drugs joined).
     context: str
+    """What the model reads beside the text (the input's context, disease and drugs joined)."""
     citation: str
     label: str
+    """The curators' label; empty until one is accepted or corrected."""
     model_id: str
     prediction: str
+    """The model's proposed label."""
     probability: float
     margin: float
+    """The proposal's probability minus the second label's."""
     probabilities: dict[str, float]
-    #: What each label means, for Kaggle's and CIViC's labels (None when none has a meaning).
     meanings: dict[str, str] | None
+    """What each label means, for Kaggle's and CIViC's labels (null when none has a meaning)."""
     explanation: dict[str, Any]
     created_at: str
     updated_at: str
     evidence: list[dict[str, Any]] = field(default_factory=list)
-    #: Open items this curator has not skipped, this one included (``next`` only).
+    """The store's evidence on the variant, closest first."""
     remaining: int | None = None
+    """Open items this curator has not skipped, this one included (``next`` only)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,6 +127,8 @@ class ItemView:
 
 @dataclass(frozen=True)
 class DecisionView:
+    __pydantic_config__ = _SCHEMA
+
     version: int
     curator: str
     action: str
@@ -112,17 +136,20 @@ class DecisionView:
     comment: str
     changes: dict[str, str]
     proposed: str
+    """The model's proposal when the decision was made."""
     model_id: str
     created_at: str
 
 
 @dataclass
 class ReviewStats:
+    __pydantic_config__ = _SCHEMA
+
     pending: int
     reviewed: int
     decisions: int
-    #: Of the accept and correct decisions, the share whose label is the model's proposal.
     agreement: float | None
+    """Of the accept and correct decisions, the share whose label is the model's proposal."""
     by_day: list[dict[str, Any]]
     by_curator: list[dict[str, Any]]
 

@@ -4,7 +4,7 @@ library's (401 no token, 403 a curator on an admin route, 404 no such item, 409 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,38 +22,6 @@ class ItemsIn(BaseModel):
     items: list[VariantIn] = Field(min_length=1, description="Statements in the /predict shape.")
 
 
-class QueuedOut(BaseModel):
-    added: int
-    already_queued: int = Field(description="Statements already in the queue, not queued again.")
-    model_id: str
-
-
-class ItemOut(BaseModel):
-    id: int
-    external_id: str = Field(description="The id the item was sent with.")
-    version: int = Field(description="Send it back with a decision; it grows with each decision.")
-    status: Literal["open", "reviewed"]
-    gene: str
-    variation: str
-    text: str
-    disease: str
-    drugs: str
-    context: str
-    citation: str
-    label: str = Field(description="The curators' label; empty until one is accepted or corrected.")
-    model_id: str
-    prediction: str = Field(description="The model's proposed label.")
-    probability: float
-    margin: float = Field(description="The proposal's probability minus the second label's.")
-    probabilities: dict[str, float]
-    meanings: dict[str, str] | None = Field(description="What each label means (Kaggle's, CIViC's labels).")
-    explanation: dict[str, Any]
-    created_at: str
-    updated_at: str
-    evidence: list[dict[str, Any]] = Field(description="The store's evidence on the variant, closest first.")
-    remaining: int | None = Field(description="Open items this curator has not skipped (next only).")
-
-
 class ChangesIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -67,45 +35,21 @@ class ChangesIn(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    action: Literal["accept", "correct", "skip", "comment"]
+    action: queue.Action
     version: int = Field(ge=1, le=2**31 - 1, description="The item's version the decision was made on.")
     label: str = Field(default="", max_length=200, description="The right label (correct only).")
     comment: str = Field(default="", max_length=10_000)
     changes: ChangesIn | None = Field(default=None, description="Other fields corrected (correct only).")
 
 
-class DecisionOut(BaseModel):
-    version: int
-    curator: str
-    action: str
-    label: str
-    comment: str
-    changes: dict[str, str]
-    proposed: str = Field(description="The model's proposal when the decision was made.")
-    model_id: str
-    created_at: str
-
-
 class ConflictOut(ErrorOut):
-    current: ItemOut = Field(description="The item as it now is: decide again on its version.")
-
-
-class StatsOut(BaseModel):
-    pending: int
-    reviewed: int
-    decisions: int
-    agreement: float | None = Field(description="Share of accepts and corrections that kept the proposal.")
-    by_day: list[dict[str, Any]]
-    by_curator: list[dict[str, Any]]
-
-
-Order = Literal["uncertain", "margin", "date", "gene"]
+    current: queue.ItemView = Field(description="The item as it now is: decide again on its version.")
 
 
 class SettingsIO(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    order: Order = Field(
+    order: queue.Order = Field(
         description="How the next item is picked: least confident first, closest call first, oldest "
         "first, or by gene."
     )
@@ -132,7 +76,7 @@ def me(user: CurrentUser) -> Any:
 
 @router.post(
     "/items",
-    response_model=QueuedOut,
+    response_model=queue.QueueResult,
     responses={
         **_ADMIN,
         413: {"model": ErrorOut, "description": "More items than --max-batch, or a text over the limit."},
@@ -145,36 +89,35 @@ def add_items(body: ItemsIn, user: AdminUser, store: StoreDep, bundle: BundleDep
     request.app.state.settings.check_request(
         body.items, what="items in one request", hint="Split them, or use `oncoclass review add` for files."
     )
-    result = queue.queue_records(store, bundle, [v.model_dump() for v in body.items], added_by=user.name)
-    return {"added": result.added, "already_queued": result.already_queued, "model_id": result.model_id}
+    return queue.queue_records(store, bundle, [v.model_dump() for v in body.items], added_by=user.name)
 
 
 @router.get(
     "/next",
-    response_model=ItemOut,
+    response_model=queue.ItemView,
     responses={**_AUTH, 204: {"description": "Nothing left for this curator."}},
 )
 def next_item(
     user: CurrentUser,
     store: StoreDep,
     bundle: BundleDep,
-    order: Annotated[Order | None, Query(description="Default: the order an admin chose.")] = None,
+    order: Annotated[queue.Order | None, Query(description="Default: the order an admin chose.")] = None,
 ) -> Any:
     """The next open item for this curator, with the proposal, its explanation and the evidence."""
     view = queue.next_item(store, user, order=order)
     if view is None:
         return Response(status_code=204)
-    return queue.explained(store, bundle, view).to_dict()
+    return queue.explained(store, bundle, view)
 
 
-@router.get("/items/{item_id}", response_model=ItemOut, responses=_ITEM)
+@router.get("/items/{item_id}", response_model=queue.ItemView, responses=_ITEM)
 def get_item(item_id: ItemId, user: CurrentUser, store: StoreDep, bundle: BundleDep) -> Any:
-    return queue.explained(store, bundle, queue.get_item(store, item_id)).to_dict()
+    return queue.explained(store, bundle, queue.get_item(store, item_id))
 
 
 @router.post(
     "/items/{item_id}/decision",
-    response_model=ItemOut,
+    response_model=queue.ItemView,
     responses={**_ITEM, 409: {"model": ConflictOut, "description": "The version is stale."}},
 )
 def decide(item_id: ItemId, body: DecisionIn, user: CurrentUser, store: StoreDep) -> Any:
@@ -185,13 +128,13 @@ def decide(item_id: ItemId, body: DecisionIn, user: CurrentUser, store: StoreDep
         store, item_id, user, action=body.action, version=body.version, label=body.label,
         comment=body.comment, changes=changes,
     )  # fmt: skip
-    return view.to_dict()
+    return view
 
 
-@router.get("/items/{item_id}/history", response_model=list[DecisionOut], responses=_ITEM)
+@router.get("/items/{item_id}/history", response_model=list[queue.DecisionView], responses=_ITEM)
 def history(item_id: ItemId, user: CurrentUser, store: StoreDep) -> Any:
     """Every decision on the item, oldest first."""
-    return [vars(d) for d in queue.history(store, item_id)]
+    return queue.history(store, item_id)
 
 
 @router.get("/settings", response_model=SettingsIO, responses=_AUTH)
@@ -206,7 +149,7 @@ def put_settings(body: SettingsIO, user: AdminUser, store: StoreDep) -> Any:
     return {"order": queue.set_team_order(store, body.order)}
 
 
-@router.get("/stats", response_model=StatsOut, responses=_AUTH)
+@router.get("/stats", response_model=queue.ReviewStats, responses=_AUTH)
 def stats(user: CurrentUser, store: StoreDep) -> Any:
     """Pending and reviewed counts, agreement of model and curators by day, decisions per curator."""
-    return queue.review_stats(store).to_dict()
+    return queue.review_stats(store)
