@@ -13,7 +13,7 @@ input gives the same set.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -76,12 +76,19 @@ def prediction_sets(
     ]
 
 
-def set_metrics(y: Sequence[str], inside: np.ndarray, labels: Sequence[str]) -> dict[str, float]:
+class SetScores(TypedDict):
+    #: The share of rows whose set holds the true label.
+    set_coverage: float
+    #: Labels per set, on average.
+    set_size: float
+
+
+def set_metrics(y: Sequence[str], inside: np.ndarray, labels: Sequence[str]) -> SetScores:
     """How often the sets hold the true label, and how many labels they hold on average."""
     index = {label: i for i, label in enumerate(labels)}
     hits = [bool(inside[r, index[str(label)]]) if str(label) in index else False for r, label in enumerate(y)]
-    return {"set_coverage": float(np.mean(hits)) if hits else float("nan"),
-            "set_size": float(inside.sum(axis=1).mean()) if len(inside) else float("nan")}  # fmt: skip
+    return SetScores(set_coverage=float(np.mean(hits)) if hits else float("nan"),
+                     set_size=float(inside.sum(axis=1).mean()) if len(inside) else float("nan"))  # fmt: skip
 
 
 def cross_conformal(
@@ -90,7 +97,7 @@ def cross_conformal(
     folds: Sequence[tuple[np.ndarray, np.ndarray]],
     labels: Sequence[str],
     coverage: float,
-) -> dict[str, float]:
+) -> SetScores:
     """Coverage and size of the sets in cross-validation: each fold's sets are calibrated on the
     other folds' out-of-fold scores, so no row calibrates its own set."""
     y = np.asarray(y, dtype=object)

@@ -1,9 +1,9 @@
-"""Cross-validation and metrics; everything returns data (dicts and arrays), nothing prints."""
+"""Cross-validation and metrics; everything returns data (typed dicts and arrays), nothing prints."""
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -16,10 +16,67 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, StratifiedKFold
 
+from oncoclass.conformal import SetScores
 from oncoclass.data.table import LABEL
 from oncoclass.errors import ConfigError, TrainingError
 
 EPS = 1e-15
+
+
+class ClassScores(TypedDict):
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+class Metrics(TypedDict):
+    """What :func:`metrics` returns for one model's probabilities on labelled rows; the jobs add
+    the optional keys (JSON-ready, so ``--json`` and the report read the same object)."""
+
+    rows: int
+    log_loss: float
+    accuracy: float
+    macro_f1: float
+    misclassified_pct: float
+    #: Top-label expected calibration error (:func:`expected_calibration_error`).
+    ece: float
+    labels: list[str]
+    confusion: list[list[int]]
+    precision_matrix: list[list[float]]
+    recall_matrix: list[list[float]]
+    coverage_accuracy: list[dict[str, float]]
+    per_class: dict[str, ClassScores]
+    #: The 90 % sets of labels' coverage and size (:mod:`oncoclass.conformal`), where calibrated.
+    set_coverage: NotRequired[float]
+    set_size: NotRequired[float]
+    #: Seconds to cross-validate the recipe (``evaluate``).
+    seconds: NotRequired[float]
+    #: Rows ``score`` could not score (a label the model does not know), and why.
+    unscored_rows: NotRequired[int]
+    notes: NotRequired[list[str]]
+
+
+class Summary(TypedDict):
+    """The scalar scores of :class:`Metrics`, as a model's metadata keeps its cross-validation."""
+
+    rows: int
+    log_loss: float
+    accuracy: float
+    macro_f1: float
+    misclassified_pct: float
+    ece: float
+    folds: int
+    set_coverage: float
+    set_size: float
+
+
+def summary(scores: Metrics, *, folds: int, sets: SetScores) -> Summary:
+    return Summary(
+        rows=scores["rows"], log_loss=scores["log_loss"], accuracy=scores["accuracy"],
+        macro_f1=scores["macro_f1"], misclassified_pct=scores["misclassified_pct"], ece=scores["ece"],
+        folds=folds, set_coverage=sets["set_coverage"], set_size=sets["set_size"],
+    )  # fmt: skip
 
 
 def align_proba(proba: np.ndarray, model_classes: Any, labels: list[str]) -> np.ndarray:
@@ -96,7 +153,7 @@ def coverage_accuracy(
     return out
 
 
-def metrics(y_true: Any, proba: np.ndarray, labels: list[str]) -> dict[str, Any]:
+def metrics(y_true: Any, proba: np.ndarray, labels: list[str]) -> Metrics:
     """Scores and the classic notebook's three matrices (confusion, precision, recall)."""
     y_true = np.asarray(y_true, dtype=object).astype(str)
     predicted = np.asarray(labels)[proba.argmax(axis=1)]
@@ -110,23 +167,23 @@ def metrics(y_true: Any, proba: np.ndarray, labels: list[str]) -> dict[str, Any]
         present = [lab for lab in labels if lab in set(y_true)]
         macro_f1 = f1_score(y_true, predicted, labels=present, average="macro", zero_division=0)
     accuracy = float(accuracy_score(y_true, predicted))
-    return {
-        "rows": len(y_true),
-        "log_loss": log_loss(y_true, proba, labels),
-        "accuracy": accuracy,
-        "macro_f1": float(macro_f1),
-        "misclassified_pct": 100.0 * (1.0 - accuracy),
-        "ece": expected_calibration_error(y_true, proba, labels),
-        "labels": list(labels),
-        "confusion": cm.tolist(),
-        "precision_matrix": precision_m.round(4).tolist(),
-        "recall_matrix": recall_m.round(4).tolist(),
-        "coverage_accuracy": coverage_accuracy(y_true, proba, labels),
-        "per_class": {
-            lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+    return Metrics(
+        rows=len(y_true),
+        log_loss=log_loss(y_true, proba, labels),
+        accuracy=accuracy,
+        macro_f1=float(macro_f1),
+        misclassified_pct=100.0 * (1.0 - accuracy),
+        ece=expected_calibration_error(y_true, proba, labels),
+        labels=list(labels),
+        confusion=cm.tolist(),
+        precision_matrix=precision_m.round(4).tolist(),
+        recall_matrix=recall_m.round(4).tolist(),
+        coverage_accuracy=coverage_accuracy(y_true, proba, labels),
+        per_class={
+            lab: ClassScores(precision=float(p[i]), recall=float(r[i]), f1=float(f[i]), support=int(s[i]))
             for i, lab in enumerate(labels)
         },
-    }
+    )
 
 
 def prior_proba(train_labels: np.ndarray, n_rows: int, labels: list[str]) -> np.ndarray:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from oncoclass.persist import ModelMetadata
 
 
-def model_card(meta: dict[str, Any]) -> str:
+def model_card(meta: ModelMetadata) -> str:
     lines = [
         f"# oncoclass model `{meta['model_id']}`",
         "",

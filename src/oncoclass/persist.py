@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired, TypedDict, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
@@ -49,6 +49,9 @@ from oncoclass.config import model_key
 from oncoclass.errors import ModelFileError
 from oncoclass.output import make_parent, os_error, to_json
 from oncoclass.settings import get_settings
+
+if TYPE_CHECKING:
+    from oncoclass.evaluate import Summary
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.skops"
@@ -147,12 +150,54 @@ def is_trusted(name: str, loader: str = "ObjectNode") -> bool:
     return name in LOADERS.get(loader, frozenset())
 
 
+class TrainingSummary(TypedDict):
+    """What a model was trained on."""
+
+    source: str
+    text: str | None
+    target: str
+    reviewed_rows: int
+    rows: int
+    rows_with_text: int
+    data_hash: str
+    label_counts: dict[str, int]
+    fit_seconds: float
+
+
+class ModelMetadata(TypedDict):
+    """``metadata.json``: built in one place (:func:`oncoclass.jobs.train.train`), read back by
+    :func:`parse_metadata`, which checks the keys that loading depends on (:class:`Metadata`)."""
+
+    model_id: str
+    oncoclass_version: str
+    recipe: str
+    recipe_description: str
+    #: The estimator's top-level parameters, as ``repr`` strings.
+    params: dict[str, str]
+    labels: list[str]
+    #: The probability columns ``predict`` writes, one per label.
+    label_columns: list[str]
+    kaggle_classes: bool
+    training: TrainingSummary
+    #: The training's cross-validation (``train --cv``), or None.
+    cv: Summary | None
+    #: Out-of-fold scores that calibrate ``predict --coverage`` (:mod:`oncoclass.conformal`).
+    conformal: dict[str, Any] | None
+    #: The evidence store the model was trained with (:mod:`oncoclass.kb.retrieve`), or None.
+    evidence: dict[str, Any] | None
+    created: str
+    libraries: dict[str, str]
+    #: Added by :func:`save_bundle`.
+    format_version: NotRequired[int]
+    model_sha256: NotRequired[str]
+
+
 @dataclass(frozen=True)
 class Bundle:
     """A loaded model and what is known about it."""
 
     model: Any
-    metadata: dict[str, Any]
+    metadata: ModelMetadata
     path: Path
     #: The model card as read at load time, with the rest of the bundle (one read of each file).
     card: str = ""
@@ -179,8 +224,11 @@ class Bundle:
 
 
 class Metadata(BaseModel):
-    """What ``metadata.json`` must hold, checked before the model file is audited or loaded. Other
-    keys (training summary, cross-validation, library versions) are kept as they are."""
+    """What ``metadata.json`` must hold, checked before the model file is audited or loaded: the
+    keys whose values loading and predicting trust (the digest, the labels), strictly. The rest of
+    :class:`ModelMetadata` (training summary, cross-validation, library versions) is shown, not
+    trusted, and a null where a number was (a NaN score, written as JSON's null) must not make a
+    model unloadable, so it is kept as it is."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -308,7 +356,7 @@ def check_bundle_target(out: Path) -> None:
 
 
 def save_bundle(
-    model: Any, out_dir: str | Path, *, metadata: dict[str, Any], config: dict[str, Any], card: str
+    model: Any, out_dir: str | Path, *, metadata: ModelMetadata, config: dict[str, Any], card: str
 ) -> Path:
     """Write the bundle atomically; with ``ONCOCLASS_MODEL_KEY`` set, sign it."""
     import skops.io as sio
@@ -365,7 +413,7 @@ def _check_folder(path: Path) -> None:
         raise ModelFileError(f"{path} has no {METADATA_FILE}; it is not an oncoclass model folder.")
 
 
-def read_metadata(model_dir: str | Path) -> dict[str, Any]:
+def read_metadata(model_dir: str | Path) -> ModelMetadata:
     """``metadata.json`` of a model folder, validated against :class:`Metadata`."""
     path = Path(model_dir)
     _check_folder(path)
@@ -373,7 +421,7 @@ def read_metadata(model_dir: str | Path) -> dict[str, Any]:
     return parse_metadata(data, path)
 
 
-def parse_metadata(data: bytes, path: Path) -> dict[str, Any]:
+def parse_metadata(data: bytes, path: Path) -> ModelMetadata:
     """``metadata.json``'s bytes, validated against :class:`Metadata`."""
     meta_path = path / METADATA_FILE
     try:
@@ -404,7 +452,7 @@ def parse_metadata(data: bytes, path: Path) -> dict[str, Any]:
         raise ModelFileError(
             f"{meta_path} has {len(checked.label_columns)} label columns for {len(checked.labels)} labels."
         )
-    return metadata
+    return cast("ModelMetadata", metadata)
 
 
 def _nodes(schema: Any) -> Iterator[dict[str, Any]]:

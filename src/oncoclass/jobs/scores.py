@@ -26,7 +26,7 @@ from oncoclass.data.table import (
 )
 from oncoclass.data.vocab import KAGGLE_CLASSES, class_meanings
 from oncoclass.errors import InputError
-from oncoclass.evaluate import align_proba, cross_validate, metrics, prior_proba, splits
+from oncoclass.evaluate import Metrics, align_proba, cross_validate, metrics, prior_proba, splits
 from oncoclass.jobs.inputs import check_trainable, labelled, load_input
 from oncoclass.jobs.predict import NOT_PROBABILITIES, SET_COVERAGE, conformal_scores, sidecar_target
 from oncoclass.kb.retrieve import with_store
@@ -60,7 +60,7 @@ class Report(TypedDict):
     oncoclass_version: str
     settings: dict[str, Any]
     data: DataSummary
-    results: dict[str, dict[str, Any]]
+    results: dict[str, Metrics]
     #: Each recipe's out-of-fold (or held-out) probabilities, rows × labels.
     oof: dict[str, list[list[float]]]
     ids: list[str]
@@ -75,7 +75,7 @@ def _report(
     spec: InputSpec,
     notes: list[str],
     *,
-    results: dict[str, dict[str, Any]],
+    results: dict[str, Metrics],
     predictions: dict[str, np.ndarray],
     settings: dict[str, Any],
     kind: str,
@@ -125,7 +125,7 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> Report:
     prior = np.zeros((len(table), len(labels)))
     for train_idx, held in folds:
         prior[held] = prior_proba(y[train_idx], len(held), labels)
-    results: dict[str, Any] = {"prior": metrics(y, prior, labels)}
+    results: dict[str, Metrics] = {"prior": metrics(y, prior, labels)}
     seconds: dict[str, float] = {}
     predictions: dict[str, np.ndarray] = {}
     params: dict[str, dict[str, str]] = {}
@@ -303,7 +303,7 @@ def _probabilities_of(frame: pd.DataFrame, columns: list[str], path: str | Path)
 
 def score(
     predictions_path: str | Path, truth_path: str | Path, *, skip_unknown_labels: bool = False
-) -> dict[str, Any]:
+) -> Metrics:
     """Metrics of a predictions CSV (``ID`` + class columns) against the labelled rows it covers."""
     from oncoclass.data.tables import read_frame
 

@@ -26,7 +26,7 @@ from oncoclass.data.table import (
 )
 from oncoclass.data.vocab import is_kaggle_label_set
 from oncoclass.errors import TrainingError
-from oncoclass.evaluate import cross_validate, metrics, splits
+from oncoclass.evaluate import Summary, cross_validate, metrics, splits, summary
 from oncoclass.jobs.inputs import check_trainable, labelled, load_input, rare_label_notes
 from oncoclass.jobs.predict import SET_COVERAGE
 from oncoclass.kb.retrieve import with_store
@@ -34,7 +34,7 @@ from oncoclass.modelcard import model_card
 from oncoclass.models import get_recipe
 from oncoclass.models.params import configure
 from oncoclass.output import check_output
-from oncoclass.persist import check_bundle_target, load_bundle, save_bundle
+from oncoclass.persist import ModelMetadata, TrainingSummary, check_bundle_target, load_bundle, save_bundle
 from oncoclass.progress import Progress
 
 
@@ -56,7 +56,7 @@ def library_versions() -> dict[str, str]:
 @dataclass(frozen=True)
 class TrainResult:
     path: Path
-    metadata: dict[str, Any]
+    metadata: ModelMetadata
     notes: list[str]
 
 
@@ -72,48 +72,46 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
     table, evidence = with_store(table, config.kb, training=True)
     notes = notes + rare_label_notes(table)
     started = time.perf_counter()
-    cv_metrics = conformal = None
+    cv_metrics: Summary | None = None
+    conformal: dict[str, Any] | None = None
     if config.cv_folds:
         if progress is not None:
             progress.start(config.cv_folds, "cross-validating")
         folds = splits(table[LABEL].to_numpy(), folds=config.cv_folds, groups=None, seed=config.seed)
         oof = cross_validate(model, table, folds=folds, labels=labels, progress=progress)
-        cv_metrics = {
-            k: v for k, v in metrics(table[LABEL], oof, labels).items() if not isinstance(v, (list, dict))
-        }
-        cv_metrics["folds"] = config.cv_folds
-        cv_metrics.update(cross_conformal(table[LABEL].to_numpy(), oof, folds, labels, SET_COVERAGE))
+        sets = cross_conformal(table[LABEL].to_numpy(), oof, folds, labels, SET_COVERAGE)
+        cv_metrics = summary(metrics(table[LABEL], oof, labels), folds=config.cv_folds, sets=sets)
         # The out-of-fold scores calibrate `predict --coverage`'s sets of labels.
         conformal = calibration(table[LABEL].to_numpy(), oof, labels, folds=config.cv_folds)
     model.fit(table, table[LABEL].to_numpy())
     created = datetime.now(UTC)
     data_hash = table_hash(table)
-    metadata = {
-        "model_id": f"{recipe.name}-{created:%Y%m%dT%H%M%SZ}-{data_hash[:8]}",
-        "oncoclass_version": __version__,
-        "recipe": recipe.name,
-        "recipe_description": recipe.description,
-        "params": {k: repr(v) for k, v in model.get_params(deep=False).items()},
-        "labels": labels,
-        "label_columns": label_columns(labels),
-        "kaggle_classes": is_kaggle_label_set(labels),
-        "training": {
-            "source": config.source,
-            "text": config.input.text if config.input else None,
-            "target": config.input.target if config.input else "significance",
-            "reviewed_rows": int(table.attrs.get("reviewed_rows", 0)),
-            "rows": len(table),
-            "rows_with_text": int((table["text"] != "").sum()),
-            "data_hash": data_hash,
-            "label_counts": {lab: int((table[LABEL] == lab).sum()) for lab in labels},
-            "fit_seconds": round(time.perf_counter() - started, 2),
-        },
-        "cv": cv_metrics,
-        "conformal": conformal,
-        "evidence": evidence,
-        "created": created.isoformat(),
-        "libraries": library_versions(),
-    }
+    metadata = ModelMetadata(
+        model_id=f"{recipe.name}-{created:%Y%m%dT%H%M%SZ}-{data_hash[:8]}",
+        oncoclass_version=__version__,
+        recipe=recipe.name,
+        recipe_description=recipe.description,
+        params={k: repr(v) for k, v in model.get_params(deep=False).items()},
+        labels=labels,
+        label_columns=label_columns(labels),
+        kaggle_classes=is_kaggle_label_set(labels),
+        training=TrainingSummary(
+            source=config.source,
+            text=config.input.text if config.input else None,
+            target=config.input.target if config.input else "significance",
+            reviewed_rows=int(table.attrs.get("reviewed_rows", 0)),
+            rows=len(table),
+            rows_with_text=int((table["text"] != "").sum()),
+            data_hash=data_hash,
+            label_counts={lab: int((table[LABEL] == lab).sum()) for lab in labels},
+            fit_seconds=round(time.perf_counter() - started, 2),
+        ),
+        cv=cv_metrics,
+        conformal=conformal,
+        evidence=evidence,
+        created=created.isoformat(),
+        libraries=library_versions(),
+    )
     path = save_bundle(model, out_dir, metadata=metadata, config=config.to_dict(), card=model_card(metadata))
     if config.reviewed:  # the queue's open items get the new model's proposals
         from oncoclass.kb.store import open_store
