@@ -14,6 +14,7 @@ from oncoclass.evaluate import (
     log_loss,
     metrics,
     prior_proba,
+    summary,
 )
 
 LABELS = ["a", "b"]
@@ -31,6 +32,17 @@ def test_accuracy_and_macro_f1_by_hand() -> None:
     assert m["accuracy"] == pytest.approx(0.75)  # the last row is wrong
     # a: precision 2/3, recall 1 -> F1 0.8; b: precision 1, recall 1/2 -> F1 2/3
     assert m["macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)
+
+
+def test_summary_keeps_the_scalar_scores_and_the_sets() -> None:
+    # What a model's metadata keeps of its cross-validation: no matrices, per-class tables or curves.
+    kept = summary(metrics(Y, P, LABELS), folds=4, sets={"set_coverage": 0.9, "set_size": 1.25})
+    assert kept == {
+        "rows": 4, "log_loss": pytest.approx(log_loss(Y, P, LABELS)), "accuracy": 0.75,
+        "macro_f1": pytest.approx((0.8 + 2 / 3) / 2), "misclassified_pct": 25.0,
+        "ece": pytest.approx(expected_calibration_error(Y, P, LABELS)), "folds": 4,
+        "set_coverage": 0.9, "set_size": 1.25,
+    }  # fmt: skip
 
 
 def test_ece_by_hand() -> None:
