@@ -30,9 +30,8 @@ class ClassScores(TypedDict):
     support: int
 
 
-class Metrics(TypedDict):
-    """What :func:`metrics` returns for one model's probabilities on labelled rows; the jobs add
-    the optional keys (JSON-ready, so ``--json`` and the report read the same object)."""
+class Scores(TypedDict):
+    """The scalar scores of one model's probabilities on labelled rows."""
 
     rows: int
     log_loss: float
@@ -41,6 +40,13 @@ class Metrics(TypedDict):
     misclassified_pct: float
     #: Top-label expected calibration error (:func:`expected_calibration_error`).
     ece: float
+
+
+class Metrics(Scores):
+    """What :func:`metrics` returns: the scores, the classic notebook's matrices, per-class scores
+    and the coverage curve; the jobs add the optional keys (JSON-ready, so ``--json`` and the
+    report read the same object)."""
+
     labels: list[str]
     confusion: list[list[int]]
     precision_matrix: list[list[float]]
@@ -57,26 +63,15 @@ class Metrics(TypedDict):
     notes: NotRequired[list[str]]
 
 
-class Summary(TypedDict):
-    """The scalar scores of :class:`Metrics`, as a model's metadata keeps its cross-validation."""
+class Summary(Scores, SetScores):
+    """A training's cross-validation as its model's metadata keeps it: the scores and the sets."""
 
-    rows: int
-    log_loss: float
-    accuracy: float
-    macro_f1: float
-    misclassified_pct: float
-    ece: float
     folds: int
-    set_coverage: float
-    set_size: float
 
 
 def summary(scores: Metrics, *, folds: int, sets: SetScores) -> Summary:
-    return Summary(
-        rows=scores["rows"], log_loss=scores["log_loss"], accuracy=scores["accuracy"],
-        macro_f1=scores["macro_f1"], misclassified_pct=scores["misclassified_pct"], ece=scores["ece"],
-        folds=folds, set_coverage=sets["set_coverage"], set_size=sets["set_size"],
-    )  # fmt: skip
+    kept = {key: scores[key] for key in Scores.__annotations__}
+    return Summary(**kept, **sets, folds=folds)
 
 
 def align_proba(proba: np.ndarray, model_classes: Any, labels: list[str]) -> np.ndarray:
