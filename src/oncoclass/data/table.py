@@ -8,7 +8,9 @@ labelled, ``label``. Everything is a string so that IDs like ``007`` and labels 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -303,6 +305,26 @@ def kept_columns(as_read: pd.DataFrame, keep: tuple[str, ...], source: str | Pat
 def validate_table(table: pd.DataFrame, *, require_label: bool = False) -> pd.DataFrame:
     """Check a table built in code (not from a file) against the canonical contract."""
     return canonicalize(table, source="<table>", require_label=require_label, row_offset=0)
+
+
+def stored_table(rows: Sequence[Any], *, ids: list[str], text: str, context: list[str]) -> pd.DataFrame:
+    """The canonical labelled table of rows read from the store (evidence items, reviewed items):
+    each row's ``gene``, ``variation``, ``label`` and ``citation`` attributes, its ``text``
+    attribute as the text, with the given IDs and contexts. The citations are kept as the groups
+    that citation-grouped folds split by."""
+    table = pd.DataFrame(
+        {
+            ID: ids,
+            GENE: [r.gene for r in rows],
+            VARIATION: [r.variation for r in rows],
+            TEXT: [getattr(r, text) for r in rows],
+            CONTEXT: context,
+            LABEL: [r.label for r in rows],
+        },
+        dtype=object,
+    )
+    table.attrs["groups"] = {"citation": [r.citation for r in rows]}
+    return table
 
 
 def has_labels(table: pd.DataFrame) -> bool:

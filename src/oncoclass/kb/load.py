@@ -243,7 +243,7 @@ def labelled_items(store: Store, labels: set[str]) -> pd.DataFrame:
     """The store's curated items whose label is one of ``labels``, as a canonical labelled table
     (IDs ``source:source_id``; the statement is the text; disease and drugs the context) with each
     item's citation as its group, so training never retrieves a row's own paper."""
-    from oncoclass.data.table import CONTEXT, GENE, ID, LABEL, TEXT, VARIATION, joined_context
+    from oncoclass.data.table import CONTEXT, GENE, ID, LABEL, TEXT, VARIATION, joined_context, stored_table
 
     if not labels:
         return pd.DataFrame(columns=[ID, GENE, VARIATION, TEXT, CONTEXT, LABEL], dtype=object)
@@ -255,16 +255,6 @@ def labelled_items(store: Store, labels: set[str]) -> pd.DataFrame:
     )  # fmt: skip
     with store_errors(store, "reading the curated items"), store.engine.connect() as connection:
         rows = connection.execute(query).all()
-    table = pd.DataFrame(
-        {
-            ID: [f"{r.source}:{r.source_id}" for r in rows],
-            GENE: [r.gene for r in rows],
-            VARIATION: [r.variation for r in rows],
-            TEXT: [r.statement for r in rows],
-            CONTEXT: [joined_context("", disease=r.disease, drugs=r.drugs) for r in rows],
-            LABEL: [r.label for r in rows],
-        },
-        dtype=object,
-    )
-    table.attrs["groups"] = {"citation": [r.citation for r in rows]}
-    return table
+    ids = [f"{r.source}:{r.source_id}" for r in rows]
+    context = [joined_context("", disease=r.disease, drugs=r.drugs) for r in rows]
+    return stored_table(rows, ids=ids, text="statement", context=context)

@@ -29,6 +29,7 @@ from oncoclass.data.table import (
     VARIATION,
     joined_context,
     split_context,
+    stored_table,
 )
 from oncoclass.data.vocab import class_meanings
 from oncoclass.errors import ConfigError, ConflictError, InputError, NotFound
@@ -683,19 +684,8 @@ def reviewed_table(store: Store) -> pd.DataFrame:
     )
     with store_errors(store, "reading the reviewed items"), store.engine.connect() as connection:
         rows = connection.execute(query).all()
-    table = pd.DataFrame(
-        {
-            ID: [f"review:{r.id}" for r in rows],
-            GENE: [r.gene for r in rows],
-            VARIATION: [r.variation for r in rows],
-            TEXT: [r.text for r in rows],
-            CONTEXT: [r.context for r in rows],
-            LABEL: [r.label for r in rows],
-        },
-        dtype=object,
-    )
-    table.attrs["groups"] = {"citation": [r.citation for r in rows]}
-    return table
+    ids = [f"review:{r.id}" for r in rows]
+    return stored_table(rows, ids=ids, text="text", context=[r.context for r in rows])
 
 
 #: The reviewed export's columns: CIViC's evidence export names, then the review's own.
