@@ -71,3 +71,12 @@ def test_a_rows_context_does_not_depend_on_the_other_rows() -> None:
     )  # fmt: skip
     assert alone["context"].iloc[0] == batched["context"].iloc[0] == "see ref."
     assert batched["context"].iloc[1] == "disease: Lung"
+
+
+def test_a_table_without_ids_is_numbered(tmp_path) -> None:
+    from oncoclass.data import load_table
+
+    (tmp_path / "v.csv").write_text("gene,variation\nBRAF,V600E\nKRAS,G12D\n")
+    table = load_table(tmp_path / "v.csv")
+    assert list(table["id"]) == ["1", "2"]
+    assert "numbered 1 to 2" in table.attrs["notes"][0]
