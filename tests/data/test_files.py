@@ -72,6 +72,41 @@ def test_binary_and_missing_files(tmp_path: Path) -> None:
         list(iter_lines(tmp_path / "absent"))
 
 
+def _workbook(path: Path, folder: str) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr(f"{folder}/workbook.xml", "<workbook/>")
+        archive.writestr(f"{folder}/sheet1.xml", "<sheet/>")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        ("v.xlsx", lambda p: _workbook(p, "xl"), "is an Excel workbook.*Save the sheet as CSV"),
+        ("v.docx", lambda p: _workbook(p, "word"), "is a Word document"),
+        (
+            "paper.pdf",
+            lambda p: p.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
+            "is a PDF.*pdftotext",
+        ),
+        (
+            "v.xls",
+            lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64)),
+            "old Office file",
+        ),
+    ],
+)
+def test_office_files_and_pdfs_are_named_with_what_to_do(
+    tmp_path: Path, name: str, make, message: str
+) -> None:
+    # What a curator most often passes by mistake: the sheet as Excel saved it, or the paper itself.
+    path = tmp_path / name
+    make(path)
+    with pytest.raises(InputError, match=message):
+        load_table(path)
+
+
 # --- Inputs that are not regular files, and archives that lie -------------------------------------
 
 

@@ -63,7 +63,31 @@ def archive_kind(magic: bytes) -> str | None:
     return None
 
 
+#: Office documents are zip archives; a sheet saved from Excel or LibreOffice is the usual way a
+#: table that is not plain text reaches oncoclass. Told apart by the members each format requires.
+_OFFICE = (
+    ("xl/", "an Excel workbook"),
+    ("word/", "a Word document"),
+    ("ppt/", "a PowerPoint file"),
+    ("content.xml", "an OpenDocument file (LibreOffice)"),
+)
+
+
+def _office_document(names: list[str]) -> str | None:
+    if "[Content_Types].xml" not in names and "mimetype" not in names:
+        return None
+    return next((what for prefix, what in _OFFICE for n in names if n.startswith(prefix)), None)
+
+
 def _single(names: list[str], path: Path) -> str:
+    office = _office_document(names)
+    if office is not None:
+        raise InputError(
+            f"this is {office}, not a text table; oncoclass reads CSV, TSV, MAF, VCF and Kaggle's "
+            "files (plain or compressed).",
+            path=path,
+            hint="Save the sheet as CSV or as tab-separated text (File > Save As) and pass that file.",
+        )
     members = [n for n in names if not _is_junk(n)]
     if not members:
         raise InputError("the archive holds no file.", path=path)
@@ -308,7 +332,19 @@ def refuse_binary(head: bytes, path: str | Path) -> None:
     _refuse_binary(head, path)
 
 
+#: Binary formats a curator is likely to pass by mistake, by their first bytes.
+_NOT_TEXT = (
+    (b"%PDF-", "a PDF", "Extract its text (for example `pdftotext paper.pdf paper.txt`) and pass it "
+     "as a table's text column, or as Kaggle's text file with --text."),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office file (.xls or .doc)",
+     "Save the sheet as CSV or as tab-separated text (File > Save As) and pass that file."),
+)  # fmt: skip
+
+
 def _refuse_binary(head: bytes, path: str | Path) -> None:
+    for magic, what, hint in _NOT_TEXT:
+        if head.startswith(magic):
+            raise InputError(f"this is {what}, not a text table.", path=path, hint=hint)
     if b"\x00" in head[:8192]:
         raise InputError(
             "looks like a binary file, not text.",
