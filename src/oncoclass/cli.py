@@ -364,8 +364,6 @@ def predict(
     spec = replace(_spec(input, text, labels, fmt, columns), keep=keep)
     if engine == "dask" and keep:
         raise ConfigError("--keep-columns works with --engine local for now.")
-    if engine == "dask" and kb is not None:
-        raise ConfigError("--kb works with --engine local for now; the Dask engine reads no store.")
     if engine == "dask" and coverage is not None:
         raise ConfigError("--coverage works with --engine local for now.")
     if engine == "dask":
@@ -374,8 +372,9 @@ def predict(
         with _Bar() as bar:
             result = predict_dask(
                 model, spec, out, scheduler=scheduler, partitions=partitions, on_bad_rows=on_bad_rows,
-                reject_path=rejects, progress=bar,
+                reject_path=rejects, progress=bar, kb=kb,
             )  # fmt: skip
+        _notes(result.notes)
         typer.echo(
             f"{result.rows} predictions by model {result.model_id} written to {result.out} "
             f"({result.partitions} partitions, {result.seconds:.1f} s)"
