@@ -95,12 +95,17 @@ def _store(url: str, job: str) -> Store:
     store through a connection opened before the file was replaced."""
     key = (url, job)
     if key not in _STORES:
-        for store in _STORES.values():
-            store.close()
-        _STORES.clear()
+        _close_stores()  # a job that failed midway left its own open
         # The client opened it first (and brought its schema up to date): this only connects.
         _STORES[key] = open_store(url, create=False)
     return _STORES[key]
+
+
+def _close_stores() -> None:
+    """Close the worker's store connections (the end of a job: a long-lived worker keeps none)."""
+    for store in _STORES.values():
+        store.close()
+    _STORES.clear()
 
 
 def _keep_bad_line(fields: list[str]) -> list[str]:
@@ -288,6 +293,8 @@ def predict_dask(
                 results.append(future.result())
                 if progress is not None:
                     progress()
+        if kb_url is not None:
+            client.run(_close_stores)
         rows = sum(r["rows"] for r in results)
         rejected = sum(r["rejected"] for r in results)
         ids = pd.Series(np.concatenate([r["ids"] for r in results]) if results else [], dtype=object)
