@@ -873,14 +873,17 @@ def kb_import(
 ) -> None:
     """Import CIViC evidence, variant or gene summaries, the cancer hotspots table, Kaggle variants
     (with --text) or a labelled table. Each file is one transaction; importing it again adds nothing."""
-    from oncoclass.kb.load import import_path
-    from oncoclass.kb.store import open_store
+    from oncoclass.kb.load import import_prepared, prepare
+    from oncoclass.kb.store import open_store, resolve_url
 
+    resolve_url(kb)  # a wrong --kb is refused before the files are read
+    # Every file is read and checked before the store is opened: a bad one (a wrong path, a
+    # truncated export) is refused with nothing written and no new store file left behind.
+    prepared = [prepare(path, text=text, columns=parse_columns(columns), source=source) for path in paths]
     results = []
     with open_store(kb) as store, _Bar() as bar:
-        for path in paths:
-            result = import_path(store, path, text=text, columns=parse_columns(columns), source=source,
-                                 progress=bar)  # fmt: skip
+        for path, ready in zip(paths, prepared, strict=True):
+            result = import_prepared(store, ready, progress=bar)
             bar.close()
             _notes(result.notes)
             results.append({"path": str(path), **asdict(result)})

@@ -43,6 +43,22 @@ def test_store_errors_are_one_line_and_status_2(cli, tmp_path: Path) -> None:
     assert refused.returncode == 2 and "junk.csv" in refused.stderr
 
 
+def test_a_bad_file_is_refused_before_the_store_is_touched(cli, tmp_path: Path) -> None:
+    """Every file is read and checked first: a missing or truncated one leaves no store behind,
+    and none of the good files before it half-imported."""
+    kb = tmp_path / "kb.sqlite"
+    hotspots = write(tmp_path, "h.tsv", HOTSPOTS)
+    missing = cli(["kb", "import", hotspots, tmp_path / "nope.tsv", "--kb", kb])
+    assert missing.returncode == 2 and "nope.tsv: no such file" in missing.stderr and not kb.exists()
+    whole = write(tmp_path, "e.tsv", CIVIC_2018).read_text()
+    cut = tmp_path / "cut.tsv"
+    cut.write_text(whole[: whole.index("TP53 R175H carries")])  # a download interrupted mid-row
+    truncated = cli(["kb", "import", hotspots, cut, "--kb", kb])
+    assert truncated.returncode == 2 and "Traceback" not in truncated.stderr
+    assert "cut.tsv, row 6: the last row has 9 of the header's 12 fields" in truncated.stderr
+    assert "cut short" in truncated.stderr and not kb.exists()
+
+
 def test_predictions_say_what_they_used_and_cite_the_store(
     cli, tmp_path: Path, kb_model: Path, synth_kb: Path, synth_files: dict[str, Path]
 ) -> None:
