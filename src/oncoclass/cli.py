@@ -835,6 +835,10 @@ def serve(
         max_batch=max_batch, max_body_bytes=max_body, request_timeout=request_timeout, kb=kb
     )
     bundle = load_bundle(model)  # checked here, so a bad folder stops start-up before any worker
+    if kb:  # likewise a wrong --kb: in the workers it would fail in each, restarted without end
+        from oncoclass.kb.store import open_store
+
+        open_store(kb, create=False).close()
     service.configure_logging()
     err(
         f"serving model {bundle.model_id} on http://{host}:{port}/ with {workers} worker(s)"

@@ -52,6 +52,11 @@ def resolve_url(value: str | Path | None) -> str:
             f"the store can be an SQLite file or a PostgreSQL server, not {url.drivername!r}.",
             hint="Give a file path, sqlite:///FILE or postgresql://user:password@host/database.",
         )
+    database = url.database or ""
+    if driver == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:"):
+        # sqlite:///kb.sqlite is relative to the current folder: made absolute, as a plain path is,
+        # so messages name the file really meant and Dask workers open the same one.
+        url = url.set(database=str(Path(database).expanduser().resolve()))
     return url.set(drivername=driver).render_as_string(hide_password=False)
 
 
