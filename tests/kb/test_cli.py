@@ -86,3 +86,11 @@ def test_predictions_say_what_they_used_and_cite_the_store(
     explained = cli(["explain", "--model", kb_model, *variant, "--kb", synth_kb, "--json"])
     result = json.loads(explained.stdout)
     assert result["text_source"] == "retrieved" and result["similar"] and "text-free member" in result["note"]
+
+
+def test_a_kaggle_text_file_alone_says_how_to_import_it(cli, tmp_path: Path) -> None:
+    text = write(tmp_path, "training_text", ["ID,Text", "0||BRAF V600E activates the kinase."])
+    done = cli(["kb", "import", text, "--kb", tmp_path / "kb.sqlite"])
+    # kb import takes the variants file as PATH: no --input to point at.
+    assert done.returncode == 2 and "--text beside the matching variants file" in done.stderr
+    assert "--input" not in done.stderr and not (tmp_path / "kb.sqlite").exists()
