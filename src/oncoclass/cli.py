@@ -384,9 +384,12 @@ def predict(
         return
     if engine != "local":
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
-    check_output(out, inputs=spec.paths)
+    from oncoclass.kb.store import store_file
+
+    inputs = [*spec.paths, store_file(kb) if kb else None]  # the store is an input too
+    check_output(out, inputs=inputs)
     if not is_stdout(out):  # the sidecar naming the model is an output too
-        check_output(api.sidecar_path(Path(out)), inputs=spec.paths)
+        check_output(api.sidecar_path(Path(out)), inputs=inputs)
     bundle = load_bundle(model)
     with _Bar() as bar:
         predictions, notes = api.predict(bundle, spec, kb=kb, progress=bar, coverage=coverage)
@@ -428,11 +431,11 @@ def annotate(
     from contextlib import nullcontext
 
     from oncoclass import annotate as annotation
-    from oncoclass.kb.store import open_store
+    from oncoclass.kb.store import open_store, store_file
 
     if engine not in ("local", "dask"):
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
-    check_output(out, inputs=[input])
+    check_output(out, inputs=[input, store_file(kb) if kb else None])
     bundle = load_bundle(model)
     with (
         annotation.open_sheet(input, transcript=transcript) as sheet,
@@ -499,7 +502,9 @@ def evaluate(
     names = tuple(RECIPES) if model == "all" else tuple(n.strip() for n in model.split(",") if n.strip())
     spec = _spec(input, text, labels, fmt, columns, target)
     if report_out is not None:
-        check_output(report_out, inputs=spec.paths, stdout_ok=False)
+        from oncoclass.kb.store import store_file
+
+        check_output(report_out, inputs=[*spec.paths, store_file(kb) if kb else None], stdout_ok=False)
     config = EvaluateConfig(
         input=spec,
         recipes=names,
@@ -946,10 +951,10 @@ def kb_export(
     reviewed items with their label, curator and the model's proposal."""
     from oncoclass.data.tables import save_frame
     from oncoclass.kb.load import export_frame
-    from oncoclass.kb.store import open_store
+    from oncoclass.kb.store import open_store, store_file
     from oncoclass.review.queue import reviewed_export
 
-    check_output(out)
+    check_output(out, inputs=[store_file(kb)])  # writing over the store would destroy it
     with open_store(kb, create=False) as store:
         frame = reviewed_export(store) if reviewed else export_frame(store)
     save_frame(frame, out)

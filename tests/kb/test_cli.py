@@ -94,3 +94,19 @@ def test_a_kaggle_text_file_alone_says_how_to_import_it(cli, tmp_path: Path) -> 
     # kb import takes the variants file as PATH: no --input to point at.
     assert done.returncode == 2 and "--text beside the matching variants file" in done.stderr
     assert "--input" not in done.stderr and not (tmp_path / "kb.sqlite").exists()
+
+
+def test_no_output_overwrites_the_store(cli, tmp_path: Path, lr_model: Path) -> None:
+    """The store is an input like any other: `kb export --out` it once replaced it with a CSV."""
+    kb = tmp_path / "kb.sqlite"
+    assert cli(["kb", "import", write(tmp_path, "e.tsv", CIVIC_2018), "--kb", kb]).returncode == 0
+    before = kb.read_bytes()
+    rows = write(tmp_path, "v.csv", ["id,gene,variation", "1,BRAF,V600E"])
+    for args in (
+        ["kb", "export", "--kb", kb, "--out", kb],
+        ["predict", "-m", lr_model, "-i", rows, "--kb", kb, "--out", kb],
+        ["annotate", "-m", lr_model, "-i", rows, "--kb", kb, "--out", kb],
+    ):
+        done = cli(args)
+        assert done.returncode == 2 and "is also an input" in done.stderr, (args, done.stderr)
+    assert kb.read_bytes() == before

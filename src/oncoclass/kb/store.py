@@ -60,6 +60,13 @@ def resolve_url(value: str | Path | None) -> str:
     return url.set(drivername=driver).render_as_string(hide_password=False)
 
 
+def store_file(value: str | Path | None) -> Path | None:
+    """The file an SQLite store (``value`` as :func:`resolve_url` takes it) lives in; None for a
+    PostgreSQL server. An input that no command's ``--out`` may overwrite."""
+    url = make_url(resolve_url(value))
+    return Path(url.database) if url.drivername == "sqlite" and url.database else None
+
+
 def shown(url: str) -> str:
     """The URL as it may be printed: without its password."""
     return make_url(url).render_as_string(hide_password=True)
