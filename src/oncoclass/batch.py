@@ -331,9 +331,10 @@ def _store_url(kb: str | None) -> str | None:
     context ranks the items), so a per-variant lookup would not give the local engine's output,
     and bringing every row's text to the client would undo the partitioning. An SQLite file (by
     its absolute path, on a file system the workers share, as the input and output already are)
-    or a PostgreSQL URL can be opened by every worker. Opening it here first refuses a wrong
-    ``--kb`` before a cluster starts, and brings an older schema up to date once, not in each
-    worker at the same time."""
+    or a PostgreSQL URL (with its password, which the workers need to connect; it goes only to
+    the user's own scheduler and workers) can be opened by every worker. Opening it here first
+    refuses a wrong ``--kb`` before a cluster starts, and brings an older schema up to date once,
+    not in each worker at the same time."""
     if kb is None:
         return None
     with open_store(kb, create=False) as store:
