@@ -724,7 +724,9 @@ def _demo_text_free(workdir: Path, paths: dict[str, Path], bundle: Any, kb: Path
         )
 
 
-def render_explanation(result: dict[str, Any]) -> str:
+def render_explanation(result: dict[str, Any], *, store: bool = False) -> str:
+    """The explanation as text; ``store``: a store was searched (its closest labelled items are
+    listed, or that it holds none on the gene is said)."""
     lines = [
         f"{result['gene']} {result['variation']}: predicted {result['predicted']} "
         f"(model {result['model_id']}, recipe {result['recipe']})",
@@ -759,6 +761,8 @@ def render_explanation(result: dict[str, Any]) -> str:
         for item in result["similar"]:
             where = "; ".join(x for x in (item["disease"], item["citation"], item["url"]) if x)
             lines.append(f"  [{item['label']}] {item['gene']} {item['variation']} ({item['tier']}): {where}")
+    elif store:
+        lines += ["", f"closest labelled evidence in the store: none on {result['gene']}"]
     return "\n".join(lines)
 
 
@@ -804,7 +808,7 @@ def explain(
         record = {"gene": gene, "variation": variation, "text": body, "disease": disease, "drugs": drugs}
     with open_store(kb, create=False) if kb else nullcontext() as store:
         result = explain_variant(bundle, classes=classes, top=top, store=store, **record).to_dict()
-    typer.echo(to_json(result) if as_json else render_explanation(result))
+    typer.echo(to_json(result) if as_json else render_explanation(result, store=kb is not None))
 
 
 @app.command()

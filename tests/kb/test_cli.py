@@ -110,3 +110,12 @@ def test_no_output_overwrites_the_store(cli, tmp_path: Path, lr_model: Path) -> 
         done = cli(args)
         assert done.returncode == 2 and "is also an input" in done.stderr, (args, done.stderr)
     assert kb.read_bytes() == before
+
+
+def test_explain_says_when_the_store_holds_nothing_on_the_gene(cli, kb_model: Path, synth_kb: Path) -> None:
+    variant = ["--gene", "NOTAGENE", "--variation", "V1A"]
+    explained = cli(["explain", "--model", kb_model, *variant, "--kb", synth_kb])
+    assert explained.returncode == 0, explained.stderr
+    assert "closest labelled evidence in the store: none on NOTAGENE" in explained.stdout
+    plain = cli(["explain", "--model", kb_model, *variant])
+    assert "closest labelled evidence" not in plain.stdout  # no store, nothing claimed about one
