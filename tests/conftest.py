@@ -106,6 +106,18 @@ def _train(tmp_path_factory: pytest.TempPathFactory, files: dict[str, Path], rec
 
 
 @pytest.fixture(scope="session")
+def kb_model(tmp_path_factory: pytest.TempPathFactory, synth_files: dict[str, Path], synth_kb: Path) -> Path:
+    """The default recipe trained on the synthetic corpus with the store built from that corpus:
+    each training row must not retrieve its own item."""
+    from oncoclass.api import train
+    from oncoclass.config import InputSpec, TrainConfig
+
+    spec = InputSpec(path=str(synth_files["training_variants"]), text=str(synth_files["training_text"]))
+    out = tmp_path_factory.mktemp("kbmodels") / "default"
+    return train(TrainConfig(input=spec, kb=str(synth_kb)), out_dir=out).path
+
+
+@pytest.fixture(scope="session")
 def default_model(tmp_path_factory: pytest.TempPathFactory, synth_files) -> Path:
     """The default recipe trained on the small synthetic corpus (a model folder)."""
     return _train(tmp_path_factory, synth_files, "default")

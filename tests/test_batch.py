@@ -125,3 +125,64 @@ def test_a_civic_export_is_read_as_civic_on_dask_too(tmp_path, lr_model, cluster
     got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False).set_index("ID").sort_index()
     expected = predict_table(load_bundle(lr_model), load_input(InputSpec(path=str(source))))
     pd.testing.assert_frame_equal(got, expected.set_index("ID").sort_index(), check_exact=False, atol=2e-6)
+
+
+# --- with an evidence store: the local engine's retrieval, per partition --------------------
+
+
+def _local(model: Path, spec: InputSpec, kb: str) -> pd.DataFrame:
+    from oncoclass.api import predict
+
+    predictions, _ = predict(load_bundle(model), spec, kb=kb)
+    return predictions.set_index("ID").sort_index()
+
+
+def test_dask_with_a_store_writes_the_local_engines_predictions(
+    tmp_path, kb_model, synth_files, kb_url, cluster
+) -> None:
+    """The same evidence (cited, and read by the model) and so the same probabilities as the
+    local engine, on SQLite and PostgreSQL; a row never retrieves its own item on either."""
+    from oncoclass.kb.load import import_path
+    from oncoclass.kb.store import open_store
+
+    with open_store(kb_url) as store:
+        import_path(store, synth_files["training_variants"], text=synth_files["training_text"])
+    train = pd.read_csv(synth_files["training_variants"], dtype=str)
+    known = train.iloc[:12]
+    # Rows without text that the store knows (by the training rows' IDs: their own items must be
+    # left out), rows with their own text, and a gene the store has never seen.
+    rows = pd.DataFrame(
+        {
+            "id": [*known["ID"], "t1", "t2", "u1"],
+            "gene": [*known["Gene"], known["Gene"].iloc[0], known["Gene"].iloc[1], "NOTAGENE"],
+            "variation": [*known["Variation"], known["Variation"].iloc[0], "V1A", "V1A"],
+            "text": [""] * len(known) + ["A given text.", "Another given text.", ""],
+        }
+    )
+    source = tmp_path / "rows.csv"
+    rows.to_csv(source, index=False)
+    options = {"scheduler": cluster.scheduler_address, "partitions": 3, "kb": kb_url}
+    # A Kaggle pair is read whole, then partitioned; its rows are the store's own items.
+    kaggle = InputSpec(path=str(synth_files["training_variants"]), text=str(synth_files["training_text"]))
+    for spec, name in ((InputSpec(path=str(source)), "rows"), (kaggle, "kaggle")):
+        out = tmp_path / f"{name}-dask.csv"
+        predict_dask(kb_model, spec, out, **options)
+        got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False).set_index("ID").sort_index()
+        expected = _local(kb_model, spec, kb_url)
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=2e-6)
+        own = f"kaggle:{Path(synth_files['training_variants']).name}:"
+        assert not [i for i, cited in got["evidence_ids"].items() if own + i in cited.split(";")]
+    by_id = pd.read_csv(tmp_path / "rows-dask.csv", dtype=TEXT_COLUMNS, keep_default_na=False).set_index("ID")
+    assert {"given", "retrieved", "none"} <= set(by_id["text_source"])
+    assert by_id.loc["u1", "text_source"] == "none" and by_id.loc["u1", "evidence_ids"] == ""
+    assert (by_id.loc[known["ID"], "evidence_ids"] != "").any()
+
+
+def test_a_wrong_store_is_refused_before_any_work(cli, tmp_path, lr_model, rows) -> None:
+    source = tmp_path / "rows.csv"
+    rows.to_csv(source, index=False)
+    out = tmp_path / "p.csv"
+    done = cli(["predict", "-m", lr_model, "-i", source, "-o", out, "--engine", "dask",
+                "--kb", tmp_path / "missing.sqlite"])  # fmt: skip
+    assert done.returncode == 2 and "no evidence store" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".p.csv")]

@@ -43,8 +43,15 @@ from oncoclass.data.table import GENE, ID, VARIATION, label_columns, row_problem
 from oncoclass.data.tables import map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.jobs.inputs import load_input
-from oncoclass.jobs.predict import PREDICTION_INFO_COLUMNS, predict_table, sidecar_path, write_sidecar
-from oncoclass.kb.store import Store
+from oncoclass.jobs.predict import (
+    PREDICTION_INFO_COLUMNS,
+    predict_table,
+    sidecar_path,
+    store_notes,
+    write_sidecar,
+)
+from oncoclass.kb.retrieve import attach
+from oncoclass.kb.store import Store, open_store, store_file
 from oncoclass.output import atomic_write, check_output, is_stdout, make_parent
 from oncoclass.persist import Bundle, load_bundle
 
@@ -79,6 +86,28 @@ def _model(model_dir: str, sha: str) -> Bundle:
     return _MODELS[key]
 
 
+_STORES: dict[tuple[str, str], Store] = {}
+
+
+def _store(url: str, job: str) -> Store:
+    """The worker's connection to the evidence store: opened on its first partition of a job,
+    reused for the job's later ones. Keyed by the job too, so a long-lived worker never reads a
+    store through a connection opened before the file was replaced."""
+    key = (url, job)
+    if key not in _STORES:
+        _close_stores()  # a job that failed midway left its own open
+        # The client opened it first (and brought its schema up to date): this only connects.
+        _STORES[key] = open_store(url, create=False)
+    return _STORES[key]
+
+
+def _close_stores() -> None:
+    """Close the worker's store connections (the end of a job: a long-lived worker keeps none)."""
+    for store in _STORES.values():
+        store.close()
+    _STORES.clear()
+
+
 def _keep_bad_line(fields: list[str]) -> list[str]:
     # pandas calls this for a line with too many fields; keep it whole for the reject file.
     return [_BAD_LINE + "\x1f".join(fields)]
@@ -101,9 +130,11 @@ def _reasons(table: pd.DataFrame) -> pd.Series:
 
 def score_partition(
     frame: pd.DataFrame, index: int, *, model_dir: str, sha: str, columns: dict[str, str] | None,
-    source: str, staging: str, fmt: str, skip_bad: bool,
+    source: str, staging: str, fmt: str, skip_bad: bool, kb: str | None = None,
+    input_format: str = "",
 ) -> dict[str, Any]:  # fmt: skip
-    """Check, score and write one partition; returns its counts and IDs (for the duplicate check)."""
+    """Check, score and write one partition; returns its counts and IDs (for the duplicate check).
+    With ``kb`` (the store's URL) its rows get their evidence first, as the local engine's do."""
     bundle = _model(model_dir, sha)
     table = _canonical(frame, columns, source)
     reasons = _reasons(table)
@@ -118,6 +149,10 @@ def score_partition(
             hint="Fix the rows, or pass --on-bad-rows skip to write them to a reject file.",
         )
     good = table[~bad]
+    if kb is not None:
+        # The attributes the local engine's loader sets: a row's own item is named by them.
+        good.attrs = {"format": input_format, "source": source}
+        good = attach(good, _store(kb, staging))
     out = predict_table(bundle, good)
     name = f"part-{index:06d}"
     if fmt == "parquet":
@@ -140,7 +175,8 @@ def score_partition(
 # --- on the client --------------------------------------------------------------------------
 
 
-def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> Any:
+def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> tuple[Any, str]:
+    """The input as Dask partitions, and its format as every command detects it."""
     import dask.dataframe as dd
 
     path = existing_file(spec.path)
@@ -156,20 +192,21 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> Any:
     if whole or archive_kind(head) is not None:
         # Paired Kaggle files, CIViC exports, archives and pipes are read once, whole, then partitioned.
         table = load_input(spec)
-        return dd.from_pandas(table, npartitions=max(1, partitions or os.cpu_count() or 1), sort=False)
+        parts = max(1, partitions or os.cpu_count() or 1)
+        return dd.from_pandas(table, npartitions=parts, sort=False), str(table.attrs.get("format", fmt))
     blocksize = _blocksize(path, partitions)
     if fmt == "parquet":
         frame = dd.read_parquet(str(path))
-        return frame.repartition(npartitions=partitions) if partitions else frame
+        return (frame.repartition(npartitions=partitions) if partitions else frame), fmt
     if fmt == "jsonl":
-        return dd.read_json(str(path), lines=True, blocksize=blocksize, dtype=False)
+        return dd.read_json(str(path), lines=True, blocksize=blocksize, dtype=False), fmt
     options: dict[str, Any] = {
         "sep": "\t" if fmt == "tsv" else ",", "dtype": str, "keep_default_na": False,
         "blocksize": blocksize, "quoting": 3 if fmt == "tsv" else 0,
     }  # fmt: skip
     if skip_bad:
         options.update(engine="python", on_bad_lines=_keep_bad_line)
-    return dd.read_csv(str(path), **options)
+    return dd.read_csv(str(path), **options), fmt
 
 
 def _blocksize(path: Path, partitions: int | None) -> int:
@@ -209,10 +246,11 @@ def _client(scheduler: str | None) -> tuple[Any, Any]:
 def predict_dask(
     model_dir: str | Path, spec: InputSpec, out: str | Path, *, scheduler: str | None = None,
     partitions: int | None = None, on_bad_rows: str = "fail", reject_path: str | Path | None = None,
-    progress: Any = None,
+    progress: Any = None, kb: str | None = None,
 ) -> BatchResult:  # fmt: skip
     """Score ``spec`` with the model in ``model_dir`` on Dask; write Parquet parts (``out`` a folder)
-    or one CSV (``out`` ending in ``.csv``), atomically. See the module docstring for bad rows."""
+    or one CSV (``out`` ending in ``.csv``), atomically. See the module docstring for bad rows.
+    With ``kb`` (a path or URL) each row gets the store's evidence, as with the local engine."""
     if on_bad_rows not in ("fail", "skip"):
         raise ConfigError(f"bad rows are either fail or skip, not {on_bad_rows!r}.", field="on_bad_rows")
     started = time.perf_counter()
@@ -221,12 +259,14 @@ def predict_dask(
     fmt = "csv" if out.suffix.lower() == ".csv" else "parquet"
     skip_bad = on_bad_rows == "skip"
     rejects = Path(reject_path) if reject_path else out.with_name(out.name + ".rejects.csv")
-    check_output(out, inputs=spec.paths, folder=fmt == "parquet", stdout_ok=False)
+    inputs = [*spec.paths, store_file(kb) if kb else None]  # the store is an input too
+    check_output(out, inputs=inputs, folder=fmt == "parquet", stdout_ok=False)
     for derived in (rejects, sidecar_path(out)):  # the reject file and the sidecar are outputs too
-        check_output(derived, inputs=[*spec.paths, out], stdout_ok=False)
+        check_output(derived, inputs=[*inputs, out], stdout_ok=False)
     _check_out(out, fmt)
+    kb_url = _store_url(kb)
     with _unreadable_as_input_error(spec.path):
-        frame = _read(spec, partitions, skip_bad)
+        frame, input_format = _read(spec, partitions, skip_bad)
     make_parent(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     (staging / "out").mkdir()
@@ -243,7 +283,7 @@ def predict_dask(
         options = {
             "model_dir": str(Path(model_dir).resolve()), "sha": bundle.metadata["model_sha256"],
             "columns": spec.columns, "source": spec.path, "staging": str(staging), "fmt": fmt,
-            "skip_bad": skip_bad,
+            "skip_bad": skip_bad, "kb": kb_url, "input_format": input_format,
         }  # fmt: skip
         futures = client.compute(
             [dask.delayed(score_partition)(t, i, **options) for i, t in enumerate(tasks)]
@@ -254,6 +294,8 @@ def predict_dask(
                 results.append(future.result())
                 if progress is not None:
                     progress()
+        if kb_url is not None:
+            client.run(_close_stores)
         rows = sum(r["rows"] for r in results)
         rejected = sum(r["rejected"] for r in results)
         ids = pd.Series(np.concatenate([r["ids"] for r in results]) if results else [], dtype=object)
@@ -276,8 +318,27 @@ def predict_dask(
         shutil.rmtree(staging, ignore_errors=True)
     return BatchResult(
         out=out, rows=rows, rejected=rejected, reject_path=reject_out, partitions=len(tasks),
-        model_id=bundle.model_id, seconds=time.perf_counter() - started,
+        model_id=bundle.model_id, seconds=time.perf_counter() - started, notes=store_notes(bundle, kb),
     )  # fmt: skip
+
+
+def _store_url(kb: str | None) -> str | None:
+    """The URL the workers open the store ``kb`` by (None: no store), checked here first.
+
+    Each worker retrieves its own partition's evidence with the local engine's :func:`attach`,
+    rather than the client retrieving per distinct variant as ``annotate_dask`` does: a row's
+    evidence depends on more than its variant (its own item and statement are left out, its
+    context ranks the items), so a per-variant lookup would not give the local engine's output,
+    and bringing every row's text to the client would undo the partitioning. An SQLite file (by
+    its absolute path, on a file system the workers share, as the input and output already are)
+    or a PostgreSQL URL (with its password, which the workers need to connect; it goes only to
+    the user's own scheduler and workers) can be opened by every worker. Opening it here first
+    refuses a wrong ``--kb`` before a cluster starts, and brings an older schema up to date once,
+    not in each worker at the same time."""
+    if kb is None:
+        return None
+    with open_store(kb, create=False) as store:
+        return store.url
 
 
 def _concatenate(parts: list[Path], target: Path, *, header: tuple[str, ...] | list[str]) -> None:

@@ -364,8 +364,6 @@ def predict(
     spec = replace(_spec(input, text, labels, fmt, columns), keep=keep)
     if engine == "dask" and keep:
         raise ConfigError("--keep-columns works with --engine local for now.")
-    if engine == "dask" and kb is not None:
-        raise ConfigError("--kb works with --engine local for now; the Dask engine reads no store.")
     if engine == "dask" and coverage is not None:
         raise ConfigError("--coverage works with --engine local for now.")
     if engine == "dask":
@@ -374,8 +372,9 @@ def predict(
         with _Bar() as bar:
             result = predict_dask(
                 model, spec, out, scheduler=scheduler, partitions=partitions, on_bad_rows=on_bad_rows,
-                reject_path=rejects, progress=bar,
+                reject_path=rejects, progress=bar, kb=kb,
             )  # fmt: skip
+        _notes(result.notes)
         typer.echo(
             f"{result.rows} predictions by model {result.model_id} written to {result.out} "
             f"({result.partitions} partitions, {result.seconds:.1f} s)"
@@ -385,9 +384,12 @@ def predict(
         return
     if engine != "local":
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
-    check_output(out, inputs=spec.paths)
+    from oncoclass.kb.store import store_file
+
+    inputs = [*spec.paths, store_file(kb) if kb else None]  # the store is an input too
+    check_output(out, inputs=inputs)
     if not is_stdout(out):  # the sidecar naming the model is an output too
-        check_output(api.sidecar_path(Path(out)), inputs=spec.paths)
+        check_output(api.sidecar_path(Path(out)), inputs=inputs)
     bundle = load_bundle(model)
     with _Bar() as bar:
         predictions, notes = api.predict(bundle, spec, kb=kb, progress=bar, coverage=coverage)
@@ -429,11 +431,11 @@ def annotate(
     from contextlib import nullcontext
 
     from oncoclass import annotate as annotation
-    from oncoclass.kb.store import open_store
+    from oncoclass.kb.store import open_store, store_file
 
     if engine not in ("local", "dask"):
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
-    check_output(out, inputs=[input])
+    check_output(out, inputs=[input, store_file(kb) if kb else None])
     bundle = load_bundle(model)
     with (
         annotation.open_sheet(input, transcript=transcript) as sheet,
@@ -500,7 +502,9 @@ def evaluate(
     names = tuple(RECIPES) if model == "all" else tuple(n.strip() for n in model.split(",") if n.strip())
     spec = _spec(input, text, labels, fmt, columns, target)
     if report_out is not None:
-        check_output(report_out, inputs=spec.paths, stdout_ok=False)
+        from oncoclass.kb.store import store_file
+
+        check_output(report_out, inputs=[*spec.paths, store_file(kb) if kb else None], stdout_ok=False)
     config = EvaluateConfig(
         input=spec,
         recipes=names,
@@ -720,7 +724,9 @@ def _demo_text_free(workdir: Path, paths: dict[str, Path], bundle: Any, kb: Path
         )
 
 
-def render_explanation(result: dict[str, Any]) -> str:
+def render_explanation(result: dict[str, Any], *, store: bool = False) -> str:
+    """The explanation as text; ``store``: a store was searched (its closest labelled items are
+    listed, or that it holds none on the gene is said)."""
     lines = [
         f"{result['gene']} {result['variation']}: predicted {result['predicted']} "
         f"(model {result['model_id']}, recipe {result['recipe']})",
@@ -755,6 +761,8 @@ def render_explanation(result: dict[str, Any]) -> str:
         for item in result["similar"]:
             where = "; ".join(x for x in (item["disease"], item["citation"], item["url"]) if x)
             lines.append(f"  [{item['label']}] {item['gene']} {item['variation']} ({item['tier']}): {where}")
+    elif store:
+        lines += ["", f"closest labelled evidence in the store: none on {result['gene']}"]
     return "\n".join(lines)
 
 
@@ -800,7 +808,7 @@ def explain(
         record = {"gene": gene, "variation": variation, "text": body, "disease": disease, "drugs": drugs}
     with open_store(kb, create=False) if kb else nullcontext() as store:
         result = explain_variant(bundle, classes=classes, top=top, store=store, **record).to_dict()
-    typer.echo(to_json(result) if as_json else render_explanation(result))
+    typer.echo(to_json(result) if as_json else render_explanation(result, store=kb is not None))
 
 
 @app.command()
@@ -836,6 +844,10 @@ def serve(
         max_batch=max_batch, max_body_bytes=max_body, request_timeout=request_timeout, kb=kb
     )
     bundle = load_bundle(model)  # checked here, so a bad folder stops start-up before any worker
+    if kb:  # likewise a wrong --kb: in the workers it would fail in each, restarted without end
+        from oncoclass.kb.store import open_store
+
+        open_store(kb, create=False).close()
     service.configure_logging()
     err(
         f"serving model {bundle.model_id} on http://{host}:{port}/ with {workers} worker(s)"
@@ -874,14 +886,17 @@ def kb_import(
 ) -> None:
     """Import CIViC evidence, variant or gene summaries, the cancer hotspots table, Kaggle variants
     (with --text) or a labelled table. Each file is one transaction; importing it again adds nothing."""
-    from oncoclass.kb.load import import_path
-    from oncoclass.kb.store import open_store
+    from oncoclass.kb.load import import_prepared, prepare
+    from oncoclass.kb.store import open_store, resolve_url
 
+    resolve_url(kb)  # a wrong --kb is refused before the files are read
+    # Every file is read and checked before the store is opened: a bad one (a wrong path, a
+    # truncated export) is refused with nothing written and no new store file left behind.
+    prepared = [prepare(path, text=text, columns=parse_columns(columns), source=source) for path in paths]
     results = []
     with open_store(kb) as store, _Bar() as bar:
-        for path in paths:
-            result = import_path(store, path, text=text, columns=parse_columns(columns), source=source,
-                                 progress=bar)  # fmt: skip
+        for path, ready in zip(paths, prepared, strict=True):
+            result = import_prepared(store, ready, progress=bar)
             bar.close()
             _notes(result.notes)
             results.append({"path": str(path), **asdict(result)})
@@ -940,10 +955,10 @@ def kb_export(
     reviewed items with their label, curator and the model's proposal."""
     from oncoclass.data.tables import save_frame
     from oncoclass.kb.load import export_frame
-    from oncoclass.kb.store import open_store
+    from oncoclass.kb.store import open_store, store_file
     from oncoclass.review.queue import reviewed_export
 
-    check_output(out)
+    check_output(out, inputs=[store_file(kb)])  # writing over the store would destroy it
     with open_store(kb, create=False) as store:
         frame = reviewed_export(store) if reviewed else export_frame(store)
     save_frame(frame, out)

@@ -211,3 +211,17 @@ def test_gzip_inputs_are_read_and_bounded(tmp_path: Path, monkeypatch) -> None:
     broken.write_bytes(gzip.compress(b"gene,variation\nBRAF,V600E\n" * 50)[:-12])  # the end cut off
     with pytest.raises(InputError, match="damaged"):
         files.read_bytes(broken)
+
+
+def test_a_table_cut_short_is_refused_and_a_complete_one_is_not(tmp_path: Path) -> None:
+    from oncoclass.data.files import refuse_cut_short
+
+    with pytest.raises(InputError, match=r"t.tsv, row 3: the last row has 2 of the header's 3 fields"):
+        refuse_cut_short("a\tb\tc\n1\t2\t3\n4\t5", "t.tsv", delimiter="\t", quoted=False)
+    with pytest.raises(InputError, match=r"row 3: .*cut short"):
+        refuse_cut_short(b'a,b,c\n1,2,3\n4,"5', "t.csv", delimiter=",", quoted=True)
+    # Complete: a last row of every field without a line break, or a quoted value holding one.
+    refuse_cut_short("a\tb\tc\n1\t2\t", "t.tsv", delimiter="\t", quoted=False)
+    refuse_cut_short(b'a,b,c\n1,2,"x\ny"', "t.csv", delimiter=",", quoted=True)
+    # A short row that ends with a line break is whole: the table's reader judges it.
+    refuse_cut_short(b"a,b,c\n1,2\n", "t.csv", delimiter=",", quoted=True)

@@ -17,6 +17,7 @@ standard input, pipes, standard output, and one refusal (``test_the_executable_r
 | `||` doubled | train | row 3: a doubled '||' |
 | non-UTF-8 bytes | train | row 3: byte 49 is not valid UTF-8 |
 | binary file named .csv | train | looks like a binary file |
+| a table cut short (a short last row, no line break) | train | row 3: the last row has 3 of … 4 fields |
 | class outside Kaggle's 1-9 | train | Class '12' is not one of Kaggle's classes |
 | one label only | train | every labelled row has the same label |
 | zip with two members | train | the archive holds 2 files |
@@ -118,6 +119,8 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "non-UTF-8 bytes": (_write("latin1", (HEADER + "0,BRAF,V600E,7\n1,TP53,R17\xff5H,4\n").encode("latin-1")),
                         "row 3: byte 49 is not valid UTF-8"),
     "binary file named .csv": (_write("binary.csv", bytes(range(256)) * 20), "looks like a binary file"),
+    "table cut short": (_write("cut.csv", "id,gene,variation,label\n1,BRAF,V600E,a\n2,TP53,R17"),
+                        "row 3: the last row has 3 of the header's 4 fields"),
     "class outside 1-9": (_write("badclass", HEADER + "0,BRAF,V600E,7\n1,TP53,R175H,12\n"),
                           "Class '12' is not one of Kaggle's classes"),
     "one label only": (_write("one", HEADER + "0,BRAF,V600E,7\n1,TP53,R175H,7\n"), "the same label"),

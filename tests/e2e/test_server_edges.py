@@ -38,6 +38,14 @@ def test_an_empty_api_key_refuses_to_start(lr_model: Path, cli, monkeypatch) -> 
     assert result.returncode == 2 and "ONCOCLASS_API_KEY is set but empty" in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_wrong_store_refuses_to_start(lr_model: Path, cli, tmp_path: Path, workers: str) -> None:
+    # Checked before start-up: in the workers it failed in each, with a traceback, restarted forever.
+    result = cli(["serve", "-m", str(lr_model), "--workers", workers, "--kb", tmp_path / "none.sqlite"])
+    assert result.returncode == 2 and "no evidence store" in result.stderr, result.stderr
+    assert "serving" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_the_executable_refuses_an_out_of_range_port(lr_model: Path) -> None:
     result = _serve("-m", str(lr_model), "--port", "70000")
     assert result.returncode == 2 and "--port" in result.stderr and "Traceback" not in result.stderr

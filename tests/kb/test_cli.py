@@ -43,6 +43,22 @@ def test_store_errors_are_one_line_and_status_2(cli, tmp_path: Path) -> None:
     assert refused.returncode == 2 and "junk.csv" in refused.stderr
 
 
+def test_a_bad_file_is_refused_before_the_store_is_touched(cli, tmp_path: Path) -> None:
+    """Every file is read and checked first: a missing or truncated one leaves no store behind,
+    and none of the good files before it half-imported."""
+    kb = tmp_path / "kb.sqlite"
+    hotspots = write(tmp_path, "h.tsv", HOTSPOTS)
+    missing = cli(["kb", "import", hotspots, tmp_path / "nope.tsv", "--kb", kb])
+    assert missing.returncode == 2 and "nope.tsv: no such file" in missing.stderr and not kb.exists()
+    whole = write(tmp_path, "e.tsv", CIVIC_2018).read_text()
+    cut = tmp_path / "cut.tsv"
+    cut.write_text(whole[: whole.index("TP53 R175H carries")])  # a download interrupted mid-row
+    truncated = cli(["kb", "import", hotspots, cut, "--kb", kb])
+    assert truncated.returncode == 2 and "Traceback" not in truncated.stderr
+    assert "cut.tsv, row 6: the last row has 9 of the header's 12 fields" in truncated.stderr
+    assert "cut short" in truncated.stderr and not kb.exists()
+
+
 def test_predictions_say_what_they_used_and_cite_the_store(
     cli, tmp_path: Path, kb_model: Path, synth_kb: Path, synth_files: dict[str, Path]
 ) -> None:
@@ -70,3 +86,36 @@ def test_predictions_say_what_they_used_and_cite_the_store(
     explained = cli(["explain", "--model", kb_model, *variant, "--kb", synth_kb, "--json"])
     result = json.loads(explained.stdout)
     assert result["text_source"] == "retrieved" and result["similar"] and "text-free member" in result["note"]
+
+
+def test_a_kaggle_text_file_alone_says_how_to_import_it(cli, tmp_path: Path) -> None:
+    text = write(tmp_path, "training_text", ["ID,Text", "0||BRAF V600E activates the kinase."])
+    done = cli(["kb", "import", text, "--kb", tmp_path / "kb.sqlite"])
+    # kb import takes the variants file as PATH: no --input to point at.
+    assert done.returncode == 2 and "--text beside the matching variants file" in done.stderr
+    assert "--input" not in done.stderr and not (tmp_path / "kb.sqlite").exists()
+
+
+def test_no_output_overwrites_the_store(cli, tmp_path: Path, lr_model: Path) -> None:
+    """The store is an input like any other: `kb export --out` it once replaced it with a CSV."""
+    kb = tmp_path / "kb.sqlite"
+    assert cli(["kb", "import", write(tmp_path, "e.tsv", CIVIC_2018), "--kb", kb]).returncode == 0
+    before = kb.read_bytes()
+    rows = write(tmp_path, "v.csv", ["id,gene,variation", "1,BRAF,V600E"])
+    for args in (
+        ["kb", "export", "--kb", kb, "--out", kb],
+        ["predict", "-m", lr_model, "-i", rows, "--kb", kb, "--out", kb],
+        ["annotate", "-m", lr_model, "-i", rows, "--kb", kb, "--out", kb],
+    ):
+        done = cli(args)
+        assert done.returncode == 2 and "is also an input" in done.stderr, (args, done.stderr)
+    assert kb.read_bytes() == before
+
+
+def test_explain_says_when_the_store_holds_nothing_on_the_gene(cli, kb_model: Path, synth_kb: Path) -> None:
+    variant = ["--gene", "NOTAGENE", "--variation", "V1A"]
+    explained = cli(["explain", "--model", kb_model, *variant, "--kb", synth_kb])
+    assert explained.returncode == 0, explained.stderr
+    assert "closest labelled evidence in the store: none on NOTAGENE" in explained.stdout
+    plain = cli(["explain", "--model", kb_model, *variant])
+    assert "closest labelled evidence" not in plain.stdout  # no store, nothing claimed about one

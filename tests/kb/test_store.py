@@ -30,6 +30,10 @@ def test_paths_and_urls_resolve_to_one_url(tmp_path: Path, monkeypatch: pytest.M
     assert resolve_url(tmp_path / "kb.sqlite") == f"sqlite:///{tmp_path / 'kb.sqlite'}"
     assert resolve_url("postgresql://u:p@h/db").startswith("postgresql+psycopg://u:p@h/db")
     assert resolve_url("postgres://u@h/db").startswith("postgresql+psycopg://")
+    # sqlite:///NAME is relative to the current folder, made absolute as a plain path is.
+    monkeypatch.chdir(tmp_path)
+    assert resolve_url("sqlite:///kb.sqlite") == resolve_url(tmp_path / "kb.sqlite")
+    assert resolve_url(f"sqlite:///{tmp_path}/kb.sqlite") == resolve_url(tmp_path / "kb.sqlite")
     monkeypatch.setenv("ONCOCLASS_KB", str(tmp_path / "env.sqlite"))
     assert resolve_url(None).endswith("env.sqlite")
     monkeypatch.delenv("ONCOCLASS_KB")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from oncoclass.config import cache_dir
-from oncoclass.data.files import decode, read_text
+from oncoclass.data.files import decode, read_text, refuse_cut_short
 from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
 from oncoclass.errors import InputError
 
@@ -79,6 +79,7 @@ def read_rows(
     cannot be known) is an error, or, when the caller passes a ``skipped`` list, left out and its
     line number added to that list for the caller to report."""
     content = read_text(path) if data is None else decode(data, path)
+    refuse_cut_short(content, path, delimiter="\t", quoted=False)
     lines = [line for line in content.split("\n") if line != ""]
     if not lines:
         raise InputError("the file is empty.", path=path)

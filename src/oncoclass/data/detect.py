@@ -25,8 +25,8 @@ def detect_format(path: str | Path, data: bytes | None = None) -> str:
         return "kaggle"
     if kind == "text":
         raise InputError(
-            "this is a Kaggle text file (ID||Text); pass it with --text, and the matching "
-            "variants file with --input.",
+            # Worded for every command that reads one: train's --input, kb import's PATH…
+            "this is a Kaggle text file (ID||Text); give it with --text beside the matching variants file.",
             path=path,
         )
     if kind == "solution":

@@ -18,6 +18,7 @@ claims. Two caps, both configurable:
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import io
 import lzma
@@ -350,6 +351,37 @@ def _refuse_binary(head: bytes, path: str | Path) -> None:
             "looks like a binary file, not text.",
             path=path,
             hint="Pass the CSV/TSV/text file itself (zip and 7z archives are read directly).",
+        )
+
+
+def refuse_cut_short(data: bytes | str, path: str | Path, *, delimiter: str, quoted: bool) -> None:
+    """Refuse a table that was cut short (an interrupted download or copy): it ends without a
+    line break, inside a last row that has fewer fields than the header. Read as it is, that row
+    would come in with its last values cut or empty (half a statement, no URL) without a word. A
+    complete file ends with a line break, so only a file that does not has its last row parsed."""
+    text = data if isinstance(data, str) else data.decode("utf-8-sig", errors="replace")
+    if not text or text.endswith(("\n", "\r")):
+        return
+    if quoted:  # a quoted value may hold line breaks: the last record, not the last line
+        csv.field_size_limit(max(csv.field_size_limit(), get_settings().max_text_chars + 1))
+        try:
+            records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+            header = next(records, [])
+            row, last = 1, header
+            for row, last in enumerate(records, start=2):  # noqa: B007 (the last one is wanted)
+                pass
+        except csv.Error:
+            return  # the table's reader says what is wrong with it
+    else:
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        header, last, row = lines[0].split(delimiter), lines[-1].split(delimiter), len(lines)
+    if row > 1 and len(last) < len(header):
+        raise InputError(
+            f"the last row has {len(last)} of the header's {len(header)} fields and the file ends "
+            "without a line break: it was cut short (an interrupted download or copy).",
+            path=path,
+            row=row,
+            hint="Download or copy the file again.",
         )
 
 

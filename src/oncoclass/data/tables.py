@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from oncoclass.data.files import check_text, decode, read_bytes
+from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short
 from oncoclass.data.table import CANONICAL_COLUMNS, CONTEXT_FIELDS, LABEL, canonicalize
 from oncoclass.errors import InputError, OutputError
 from oncoclass.settings import get_settings
@@ -122,6 +122,7 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         check_text(data, path)
         sep = "\t" if fmt == "tsv" else ","
         quoting = 3 if fmt == "tsv" else 0  # TSV exports are unquoted; CSV follows RFC 4180
+        refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv")
         # Parsed from the bytes (checked above to be UTF-8 text), not from a decoded copy: a
         # StringIO would hold the table again, four bytes a character.
         return pd.read_csv(

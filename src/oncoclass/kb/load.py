@@ -95,6 +95,28 @@ def _rows(data: SourceData, path: str | Path) -> dict[tuple[str, str], dict[str,
     return rows
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One file read and checked for import (:func:`prepare`), not yet in any store."""
+
+    path: str
+    data: SourceData
+    rows: dict[tuple[str, str], dict[str, object]]
+
+
+def prepare(
+    path: str | Path,
+    *,
+    text: str | Path | None = None,
+    columns: dict[str, str] | None = None,
+    source: str | None = None,
+) -> Prepared:
+    """Read and check one file for import, touching no store: a bad file is refused before
+    anything is written (and before a new store file is created)."""
+    data = read_source(path, text=text, columns=columns, source=source)
+    return Prepared(str(path), data, _rows(data, path))
+
+
 def import_path(
     store: Store,
     path: str | Path,
@@ -105,8 +127,12 @@ def import_path(
     progress: Progress = None,
 ) -> ImportResult:
     """Import one file into ``store``; ``progress`` (as the jobs take it) counts the items."""
-    data = read_source(path, text=text, columns=columns, source=source)
-    rows = _rows(data, path)
+    return import_prepared(store, prepare(path, text=text, columns=columns, source=source), progress=progress)
+
+
+def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = None) -> ImportResult:
+    """Write a :func:`prepare`d file into ``store``, in one transaction."""
+    path, data, rows = prepared.path, prepared.data, prepared.rows
     if progress is not None:
         progress.start(len(rows), f"importing {Path(str(path)).name}")
 

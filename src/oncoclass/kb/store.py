@@ -52,7 +52,19 @@ def resolve_url(value: str | Path | None) -> str:
             f"the store can be an SQLite file or a PostgreSQL server, not {url.drivername!r}.",
             hint="Give a file path, sqlite:///FILE or postgresql://user:password@host/database.",
         )
+    database = url.database or ""
+    if driver == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:"):
+        # sqlite:///kb.sqlite is relative to the current folder: made absolute, as a plain path is,
+        # so messages name the file really meant and Dask workers open the same one.
+        url = url.set(database=str(Path(database).expanduser().resolve()))
     return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def store_file(value: str | Path | None) -> Path | None:
+    """The file an SQLite store (``value`` as :func:`resolve_url` takes it) lives in; None for a
+    PostgreSQL server. An input that no command's ``--out`` may overwrite."""
+    url = make_url(resolve_url(value))
+    return Path(url.database) if url.drivername == "sqlite" and url.database else None
 
 
 def shown(url: str) -> str:
