@@ -51,7 +51,7 @@ from oncoclass.jobs.predict import (
     write_sidecar,
 )
 from oncoclass.kb.retrieve import attach
-from oncoclass.kb.store import Store, open_store, store_file
+from oncoclass.kb.store import Store, open_store, store_inputs
 from oncoclass.output import atomic_write, check_output, is_stdout, make_parent
 from oncoclass.persist import Bundle, load_bundle
 
@@ -259,7 +259,7 @@ def predict_dask(
     fmt = "csv" if out.suffix.lower() == ".csv" else "parquet"
     skip_bad = on_bad_rows == "skip"
     rejects = Path(reject_path) if reject_path else out.with_name(out.name + ".rejects.csv")
-    inputs = [*spec.paths, store_file(kb) if kb else None]  # the store is an input too
+    inputs = [*spec.paths, *store_inputs(kb)]
     check_output(out, inputs=inputs, folder=fmt == "parquet", stdout_ok=False)
     for derived in (rejects, sidecar_path(out)):  # the reject file and the sidecar are outputs too
         check_output(derived, inputs=[*inputs, out], stdout_ok=False)

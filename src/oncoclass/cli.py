@@ -384,9 +384,9 @@ def predict(
         return
     if engine != "local":
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
-    from oncoclass.kb.store import store_file
+    from oncoclass.kb.store import store_inputs
 
-    inputs = [*spec.paths, store_file(kb) if kb else None]  # the store is an input too
+    inputs = [*spec.paths, *store_inputs(kb)]
     check_output(out, inputs=inputs)
     if not is_stdout(out):  # the sidecar naming the model is an output too
         check_output(api.sidecar_path(Path(out)), inputs=inputs)
@@ -431,11 +431,11 @@ def annotate(
     from contextlib import nullcontext
 
     from oncoclass import annotate as annotation
-    from oncoclass.kb.store import open_store, store_file
+    from oncoclass.kb.store import open_store, store_inputs
 
     if engine not in ("local", "dask"):
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
-    check_output(out, inputs=[input, store_file(kb) if kb else None])
+    check_output(out, inputs=[input, *store_inputs(kb)])
     bundle = load_bundle(model)
     with (
         annotation.open_sheet(input, transcript=transcript) as sheet,
@@ -502,9 +502,9 @@ def evaluate(
     names = tuple(RECIPES) if model == "all" else tuple(n.strip() for n in model.split(",") if n.strip())
     spec = _spec(input, text, labels, fmt, columns, target)
     if report_out is not None:
-        from oncoclass.kb.store import store_file
+        from oncoclass.kb.store import store_inputs
 
-        check_output(report_out, inputs=[*spec.paths, store_file(kb) if kb else None], stdout_ok=False)
+        check_output(report_out, inputs=[*spec.paths, *store_inputs(kb)], stdout_ok=False)
     config = EvaluateConfig(
         input=spec,
         recipes=names,
@@ -958,7 +958,7 @@ def kb_export(
     from oncoclass.kb.store import open_store, store_file
     from oncoclass.review.queue import reviewed_export
 
-    check_output(out, inputs=[store_file(kb)])  # writing over the store would destroy it
+    check_output(out, inputs=[store_file(kb)])  # the store (or the default one) must not be replaced
     with open_store(kb, create=False) as store:
         frame = reviewed_export(store) if reviewed else export_frame(store)
     save_frame(frame, out)

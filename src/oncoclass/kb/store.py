@@ -62,9 +62,17 @@ def resolve_url(value: str | Path | None) -> str:
 
 def store_file(value: str | Path | None) -> Path | None:
     """The file an SQLite store (``value`` as :func:`resolve_url` takes it) lives in; None for a
-    PostgreSQL server. An input that no command's ``--out`` may overwrite."""
+    PostgreSQL server."""
     url = make_url(resolve_url(value))
     return Path(url.database) if url.drivername == "sqlite" and url.database else None
+
+
+def store_inputs(kb: str | Path | None) -> list[Path]:
+    """What a command given ``--kb`` reads besides its input files: the store's file, which no
+    ``--out`` may overwrite (``kb export --out STORE`` once replaced the store with a CSV). None
+    when no store is used, or when it is a server."""
+    found = store_file(kb) if kb else None
+    return [found] if found is not None else []
 
 
 def shown(url: str) -> str:
