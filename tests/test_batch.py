@@ -70,6 +70,33 @@ def _with_bad_rows(tmp_path: Path, rows: pd.DataFrame) -> Path:
     return source
 
 
+def test_a_table_without_ids_is_numbered_as_the_local_engine_numbers_it(
+    tmp_path, lr_model, rows, cluster
+) -> None:
+    # The rows are numbered in file order across partitions (a first pass counts each one's rows),
+    # as `predict` without --engine numbers them, and the run says so.
+    from oncoclass.api import predict
+
+    source = tmp_path / "variants.csv"
+    rows.drop(columns="id").to_csv(source, index=False)
+    out = tmp_path / "p.csv"
+    result = predict_dask(
+        lr_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=3
+    )
+    assert result.partitions >= 2 and "numbered 1 to" in result.notes[0]
+    got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False)
+    local, _ = predict(load_bundle(lr_model), InputSpec(path=str(source)))
+    assert got["ID"].tolist() == [str(i + 1) for i in range(len(rows))] == local["ID"].tolist()
+    pd.testing.assert_frame_equal(got, local.reset_index(drop=True), check_exact=False, atol=2e-6)
+
+
+def test_missing_columns_are_refused_before_a_cluster_starts(tmp_path, lr_model) -> None:
+    source = tmp_path / "genes.csv"
+    source.write_text("gene,protein\nBRAF,V600E\n")
+    with pytest.raises(InputError, match=r"missing column.*variation; found gene, protein"):
+        predict_dask(lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler="tcp://127.0.0.1:1")
+
+
 def test_malformed_rows_fail_clearly_by_default(tmp_path, lr_model, rows, cluster) -> None:
     source = _with_bad_rows(tmp_path, rows)
     with pytest.raises(InputError, match=r"malformed|cannot"):

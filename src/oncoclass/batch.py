@@ -11,6 +11,7 @@ a reject file with the reason: every input row ends up in exactly one of the two
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import shutil
 import tempfile
@@ -39,7 +40,16 @@ from oncoclass.annotate import (
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
 from oncoclass.data.files import STDIN, archive_kind, existing_file
-from oncoclass.data.table import GENE, ID, VARIATION, label_columns, row_problems, text_columns
+from oncoclass.data.table import (
+    ID,
+    check_columns,
+    label_columns,
+    numbered_ids,
+    numbered_note,
+    numbers_rows,
+    row_problems,
+    text_columns,
+)
 from oncoclass.data.tables import map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.jobs.inputs import load_input
@@ -113,11 +123,19 @@ def _keep_bad_line(fields: list[str]) -> list[str]:
     return [_BAD_LINE + "\x1f".join(fields)]
 
 
-def _canonical(frame: pd.DataFrame, columns: dict[str, str] | None, source: str) -> pd.DataFrame:
+def _canonical(
+    frame: pd.DataFrame, columns: dict[str, str] | None, source: str, first_row: int | None = None
+) -> pd.DataFrame:
+    """The partition as the canonical table. ``first_row``: the table has no IDs and this
+    partition's first row is that row of the file, so its rows are numbered as the local engine
+    numbers them; a line kept whole for the reject file keeps its mark in the ID column."""
     frame = map_columns(frame, columns, source)
-    missing = [c for c in (ID, GENE, VARIATION) if c not in frame.columns]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}.", path=source)
+    if first_row is not None and numbers_rows(frame.columns):
+        lead = frame[frame.columns[0]].astype(str)
+        bad = lead.str.startswith(_BAD_LINE).to_numpy()
+        ids = np.where(bad, lead.to_numpy(), numbered_ids(len(frame), start=first_row))
+        frame = frame.assign(**{ID: ids})
+    check_columns(frame.columns, source)
     return text_columns(frame).set_axis(frame.index)
 
 
@@ -131,12 +149,12 @@ def _reasons(table: pd.DataFrame) -> pd.Series:
 def score_partition(
     frame: pd.DataFrame, index: int, *, model_dir: str, sha: str, columns: dict[str, str] | None,
     source: str, staging: str, fmt: str, skip_bad: bool, kb: str | None = None,
-    input_format: str = "",
+    input_format: str = "", first_row: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Check, score and write one partition; returns its counts and IDs (for the duplicate check).
     With ``kb`` (the store's URL) its rows get their evidence first, as the local engine's do."""
     bundle = _model(model_dir, sha)
-    table = _canonical(frame, columns, source)
+    table = _canonical(frame, columns, source, first_row)
     reasons = _reasons(table)
     bad = reasons != ""
     if bad.any() and not skip_bad:
@@ -232,6 +250,11 @@ def _unreadable_as_input_error(path: str) -> Iterator[None]:
 def _client(scheduler: str | None) -> tuple[Any, Any]:
     from distributed import Client, LocalCluster
 
+    # The cluster's own log (scheduler and nanny start-up, connections, a worker's "Compute
+    # Failed" with the task's traceback) went to stderr, ~30 lines a run, burying the one message
+    # the job ends with. Failures reach the client as exceptions and are reported from there.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+
     if scheduler:
         try:
             return Client(scheduler, timeout="30s"), None
@@ -239,6 +262,7 @@ def _client(scheduler: str | None) -> tuple[Any, Any]:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc}).") from exc
     cluster = LocalCluster(
         n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.CRITICAL,
     )  # fmt: skip
     return Client(cluster), cluster
 
@@ -267,6 +291,10 @@ def predict_dask(
     kb_url = _store_url(kb)
     with _unreadable_as_input_error(spec.path):
         frame, input_format = _read(spec, partitions, skip_bad)
+    # The columns are checked here, from the file's head, before a cluster is started.
+    columns = map_columns(frame._meta, spec.columns, spec.path).columns
+    numbered = numbers_rows(columns)
+    check_columns([*columns, ID] if numbered else columns, spec.path)
     make_parent(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     (staging / "out").mkdir()
@@ -276,6 +304,11 @@ def predict_dask(
         from distributed import as_completed
 
         tasks = frame.to_delayed()
+        first_rows: list[int | None] = [None] * len(tasks)
+        if numbered:  # each partition's first row number: a first pass counts their rows
+            with _unreadable_as_input_error(spec.path):
+                lengths = frame.map_partitions(len).compute()
+            first_rows = [int(n) for n in np.concatenate([[0], np.cumsum(lengths)[:-1]])]
         if progress is not None:
             progress.start(len(tasks), "scoring partitions")
         import dask
@@ -286,7 +319,10 @@ def predict_dask(
             "skip_bad": skip_bad, "kb": kb_url, "input_format": input_format,
         }  # fmt: skip
         futures = client.compute(
-            [dask.delayed(score_partition)(t, i, **options) for i, t in enumerate(tasks)]
+            [
+                dask.delayed(score_partition)(t, i, first_row=first_rows[i], **options)
+                for i, t in enumerate(tasks)
+            ]
         )
         results = []
         with _unreadable_as_input_error(spec.path):
@@ -318,7 +354,8 @@ def predict_dask(
         shutil.rmtree(staging, ignore_errors=True)
     return BatchResult(
         out=out, rows=rows, rejected=rejected, reject_path=reject_out, partitions=len(tasks),
-        model_id=bundle.model_id, seconds=time.perf_counter() - started, notes=store_notes(bundle, kb),
+        model_id=bundle.model_id, seconds=time.perf_counter() - started,
+        notes=([numbered_note(rows + rejected)] if numbered else []) + store_notes(bundle, kb),
     )  # fmt: skip
 
 

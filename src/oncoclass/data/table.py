@@ -8,7 +8,7 @@ labelled, ``label``. Everything is a string so that IDs like ``007`` and labels 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +206,33 @@ def records_to_table(records: list[dict[str, object]], *, source: str = "request
     return table
 
 
+def numbers_rows(columns: Iterable[object]) -> bool:
+    """A table without IDs (a list of variants) is numbered in file order: 1, 2, 3… (both engines)."""
+    names = set(columns)
+    return ID not in names and GENE in names and VARIATION in names
+
+
+def numbered_ids(rows: int, *, start: int = 0) -> list[str]:
+    """The IDs of ``rows`` rows numbered in file order, the first being row ``start + 1``."""
+    return [str(start + i + 1) for i in range(rows)]
+
+
+def numbered_note(rows: int) -> str:
+    return f"no id column: the {rows} rows are numbered 1 to {rows} in file order."
+
+
+def check_columns(columns: Iterable[object], source: str | Path) -> None:
+    """The canonical columns a table must have (after numbering and ``--columns``)."""
+    names = list(columns)
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, names))}.",
+            path=source,
+            hint="Name the columns id, gene, variation[, text, label] or map them with --columns.",
+        )
+
+
 def canonicalize(
     frame: pd.DataFrame,
     *,
@@ -223,17 +250,10 @@ def canonicalize(
     unchanged as ``KEPT_PREFIX + name`` columns, which ``predict`` echoes beside its output.
     """
     notes: list[str] = []
-    if ID not in frame.columns and GENE in frame.columns and VARIATION in frame.columns:
-        # A table without IDs (a list of variants) is numbered in file order: 1, 2, 3…
-        frame = frame.assign(**{ID: [str(i + 1) for i in range(len(frame))]})
-        notes.append(f"no id column: the {len(frame)} rows are numbered 1 to {len(frame)} in file order.")
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}.",
-            path=source,
-            hint="Name the columns id, gene, variation[, text, label] or map them with --columns.",
-        )
+    if numbers_rows(frame.columns):
+        frame = frame.assign(**{ID: numbered_ids(len(frame))})
+        notes.append(numbered_note(len(frame)))
+    check_columns(frame.columns, source)
     if frame.empty:
         raise InputError("the file holds no data rows.", path=source)
     check_types(frame, source=source, row_offset=row_offset)
