@@ -119,3 +119,11 @@ def test_explain_says_when_the_store_holds_nothing_on_the_gene(cli, kb_model: Pa
     assert "closest labelled evidence in the store: none on NOTAGENE" in explained.stdout
     plain = cli(["explain", "--model", kb_model, *variant])
     assert "closest labelled evidence" not in plain.stdout  # no store, nothing claimed about one
+
+
+def test_a_kaggle_solution_file_is_named_without_options_kb_import_lacks(cli, tmp_path: Path) -> None:
+    solution = tmp_path / "stage1_solution.csv"
+    solution.write_text("ID,class1,class2\n1,1,0\n")
+    done = cli(["kb", "import", solution, "--kb", tmp_path / "kb.sqlite"])
+    assert done.returncode == 2 and "Kaggle solution file" in done.stderr
+    assert "--input" not in done.stderr and not (tmp_path / "kb.sqlite").exists()

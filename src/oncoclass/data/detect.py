@@ -31,8 +31,9 @@ def detect_format(path: str | Path, data: bytes | None = None) -> str:
         )
     if kind == "solution":
         raise InputError(
-            "this is a Kaggle solution file (ID,class1..); pass it with --labels beside the "
-            "variants file given with --input.",
+            "this is a Kaggle solution file (ID,class1..): the labels of a variants file, not "
+            "variants; the commands that score or learn from labels (train, evaluate, report, "
+            "score) take it with --labels beside that variants file.",
             path=path,
         )
     if "\t" in first and civic.looks_like_civic(first.split("\t")):
