@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -233,9 +234,11 @@ def test_hotspot_features_read_the_sources_lines() -> None:
         }
     )
     features = HotspotFeatures(n_splits=2).fit(rows, ["7", "7", "2", "5", "7"])
-    names = list(features.get_feature_names_out())
     X = features.transform(rows)
-    assert X.shape == (5, len(names)) == (5, 3 + 2 * (2 + 1 + 1))  # 3 classes, a count per key
+    assert X.shape == (5, len(features.get_feature_names_out())) == (5, 3)
+    keyed = HotspotFeatures(keys=("gene_kind", "kind"), n_splits=2).fit(rows, ["7", "7", "2", "5", "7"])
+    assert keyed.transform(rows).shape == (5, 3 + 2 * (3 + 1))  # 3 classes and a count per key
+    assert np.array_equal(keyed.transform(rows)[:, :3], X)
     holds_change, holds_residue, on_residue = X[:, 0], X[:, 1], X[:, 2]
     assert list(holds_change) == [1, 0, 0, 0, 0]
     assert list(holds_residue) == [1, 1, 0, 0, 0]  # another source on the residue is not a hotspot
@@ -248,7 +251,7 @@ def test_hotspot_features_read_the_sources_lines() -> None:
 def test_hotspot_features_learn_what_a_hotspot_means_in_a_gene_out_of_fold() -> None:
     table = _hotspot_rows(6)
     y = np.array(["7"] * 6 + ["1"] * 6)
-    features = HotspotFeatures(n_splits=3, random_state=0)
+    features = HotspotFeatures(keys=("gene_kind", "kind"), n_splits=3, random_state=0)
     oof = features.fit_transform(table, y)
     names = list(features.get_feature_names_out())
     column = names.index("gene+kind+hotspots=class 7")
@@ -287,3 +290,5 @@ def test_hotspot_features_say_nothing_when_trained_without_the_source() -> None:
     assert features.transform(_hotspot_rows(3)).shape == (6, 1)
     assert not features.transform(_hotspot_rows(3)).any()
     assert list(features.get_feature_names_out()) == ["hotspots: none in training"]
+    with pytest.raises(ValueError, match="unknown keys"):
+        HotspotFeatures(keys=("residue",)).fit(table, ["7", "1"] * 3)

@@ -235,9 +235,9 @@ def text_free() -> Pipeline:
     """What a row without text is predicted by: gene and variation (one-hot, grammar, out-of-fold
     neighbours and position kernel), the labels of the evidence the store holds on the same
     variant and residue, and whether the store's hotspots table holds the change or its residue
-    (with the out-of-fold classes of training rows sharing gene, kind and that status),
-    calibrated. Nothing it reads is missing on such a row. (The retrieved statements' words, as
-    TF-IDF, made it worse on CIViC and Kaggle: benchmarks/evidence.py.)"""
+    (and how many of its changes recur there), calibrated. Nothing it reads is missing on such a
+    row. (The retrieved statements' words, as TF-IDF, made it worse on CIViC and Kaggle:
+    benchmarks/evidence.py.)"""
     features = ColumnTransformer(
         [
             _onehot(),
