@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -14,7 +15,7 @@ from oncoclass.features import (
     TextVectorizer,
     VariationFeatures,
 )
-from oncoclass.features.evidence import TIERS, EvidenceFeatures
+from oncoclass.features.evidence import TIERS, EvidenceFeatures, HotspotFeatures
 from oncoclass.features.text import mention_window
 from oncoclass.models import TemperatureCalibrated
 from oncoclass.models.blend import BlendedClassifier
@@ -207,6 +208,61 @@ def test_evidence_features_are_shares_per_tier_and_counts() -> None:
     )
 
 
+def _hotspot_rows(n: int) -> pd.DataFrame:
+    """``n`` KRAS rows on a hotspot residue labelled 7 and ``n`` off it labelled 1."""
+    return pd.DataFrame(
+        {
+            "gene": ["KRAS"] * (2 * n),
+            "variation": [f"G12{a}" for a in "ACDRSV"[:n]] + [f"A{100 + i}T" for i in range(n)],
+            "evidence": ["position|hotspots|-\nposition|civic|Sensitivity"] * n + ["kind|hotspots|-"] * n,
+        }
+    )
+
+
+def test_hotspot_features_read_the_sources_lines() -> None:
+    rows = pd.DataFrame(
+        {
+            "gene": ["BRAF", "BRAF", "BRAF", "TTN", "NRAS"],
+            "variation": ["V600E", "V600K", "D594G", "A10T", "Amplification"],
+            "evidence": [
+                "variant|hotspots|-\nposition|hotspots|-\nvariant|civic|Sensitivity",
+                "position|hotspots|-\nposition|hotspots|-",
+                "kind|hotspots|-\ngene|civic|Resistance",
+                "",
+                "variant|civic|Sensitivity\nposition|other|-",
+            ],
+        }
+    )
+    features = HotspotFeatures(n_splits=2).fit(rows, ["7", "7", "2", "5", "7"])
+    X = features.transform(rows)
+    assert X.shape == (5, len(features.get_feature_names_out())) == (5, 3)
+    keyed = HotspotFeatures(keys=("gene_kind", "kind"), n_splits=2).fit(rows, ["7", "7", "2", "5", "7"])
+    assert keyed.transform(rows).shape == (5, 3 + 2 * (3 + 1))  # 3 classes and a count per key
+    assert np.array_equal(keyed.transform(rows)[:, :3], X)
+    holds_change, holds_residue, on_residue = X[:, 0], X[:, 1], X[:, 2]
+    assert list(holds_change) == [1, 0, 0, 0, 0]
+    assert list(holds_residue) == [1, 1, 0, 0, 0]  # another source on the residue is not a hotspot
+    assert on_residue[1] == np.log1p(2) / 4 and on_residue[0] == np.log1p(2) / 4
+    # Another source named: the same lines read for it.
+    other = HotspotFeatures(source="civic", n_splits=2).fit(rows, ["7", "7", "2", "5", "7"])
+    assert list(other.transform(rows)[:, 0]) == [1, 0, 0, 0, 1]
+
+
+def test_hotspot_features_learn_what_a_hotspot_means_in_a_gene_out_of_fold() -> None:
+    table = _hotspot_rows(6)
+    y = np.array(["7"] * 6 + ["1"] * 6)
+    features = HotspotFeatures(keys=("gene_kind", "kind"), n_splits=3, random_state=0)
+    oof = features.fit_transform(table, y)
+    names = list(features.get_feature_names_out())
+    column = names.index("gene+kind+hotspots=class 7")
+    evidence = ["position|hotspots|-", "gene|hotspots|-"]
+    new = pd.DataFrame({"gene": ["KRAS", "KRAS"], "variation": ["G13D", "A150T"], "evidence": evidence})
+    seen = features.transform(new)
+    assert seen[0, column] > 0.7 > 0.3 > seen[1, column]  # a hotspot residue of KRAS: class 7
+    # Out of fold: a training row's coding is learned without it (here: fewer rows, more prior).
+    assert oof[0, column] < features.transform(table.iloc[:1])[0, column]
+
+
 def test_text_gated_sends_text_less_rows_to_the_text_free_member() -> None:
     X = pd.DataFrame({"text": ["words here", "", "  ", "more"], "v": [0.0, 1.0, 2.0, 3.0]})
     y = np.array(["a", "b", "a", "b"])
@@ -225,3 +281,14 @@ def test_text_gated_sends_text_less_rows_to_the_text_free_member() -> None:
     gated = TextGated(with_text=Constant(value=0.9), without_text=Constant(value=0.2)).fit(X, y)
     assert gated.predict_proba(X)[:, 0].tolist() == [0.9, 0.2, 0.2, 0.9]
     assert gated.member_for(X.iloc[[1]]) is gated.without_text_
+
+
+def test_hotspot_features_say_nothing_when_trained_without_the_source() -> None:
+    table = _hotspot_rows(3).assign(evidence="")
+    features = HotspotFeatures(n_splits=3)
+    assert not features.fit_transform(table, ["7", "1"] * 3).any()
+    assert features.transform(_hotspot_rows(3)).shape == (6, 1)
+    assert not features.transform(_hotspot_rows(3)).any()
+    assert list(features.get_feature_names_out()) == ["hotspots: none in training"]
+    with pytest.raises(ValueError, match="unknown keys"):
+        HotspotFeatures(keys=("residue",)).fit(table, ["7", "1"] * 3)

@@ -72,6 +72,7 @@ TRUSTED_CLASSES: frozenset[str] = frozenset(
     {
         "oncoclass.features.encoder.TokenEmbedding",
         "oncoclass.features.evidence.EvidenceFeatures",
+        "oncoclass.features.evidence.HotspotFeatures",
         "oncoclass.features.encoder.SentenceEmbedding",
         "oncoclass.features.target.NeighbourFeatures",
         "oncoclass.features.target.PositionKernel",

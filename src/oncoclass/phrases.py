@@ -86,6 +86,14 @@ def phrase(feature: str, source: str, *, gene: str, variation: str, meanings: di
     match = re.fullmatch(r"(\w+) evidence count", feature)
     if match:
         return f"how much evidence the store holds on the same {match.group(1)}"
+    match = re.fullmatch(r"(\S+) (hold the change|hold the residue|items on the residue)", feature)
+    if match and source == "hotspots":  # HotspotFeatures' columns
+        table = f"the store's {match.group(1)} table"
+        return {
+            "hold the change": f"{table} holds this very change",
+            "hold the residue": f"{table} holds this residue",
+            "items on the residue": f"how many changes at this residue {table} holds",
+        }[match.group(2)]
     if feature.startswith("embedding of the text"):
         return "the meaning of the text as a whole (its sentence embedding)"
     if feature in _GRAMMAR:

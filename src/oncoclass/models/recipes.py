@@ -25,6 +25,7 @@ from oncoclass.errors import ConfigError
 from oncoclass.features import (
     ArticleText,
     EvidenceFeatures,
+    HotspotFeatures,
     MentionText,
     MentionWindows,
     NeighbourFeatures,
@@ -232,9 +233,11 @@ def _with_embedding(embedding: Literal["tokens", "sentence"]) -> BlendedClassifi
 
 def text_free() -> Pipeline:
     """What a row without text is predicted by: gene and variation (one-hot, grammar, out-of-fold
-    neighbours and position kernel) and the labels of the evidence the store holds on the same
-    variant and residue, calibrated. Nothing it reads is missing on such a row. (The retrieved
-    statements' words, as TF-IDF, made it worse on CIViC and Kaggle: benchmarks/evidence.py.)"""
+    neighbours and position kernel), the labels of the evidence the store holds on the same
+    variant and residue, and whether the store's hotspots table holds the change or its residue
+    (and how many of its changes recur there), calibrated. Nothing it reads is missing on such a
+    row. (The retrieved statements' words, as TF-IDF, made it worse on CIViC and Kaggle:
+    benchmarks/evidence.py.)"""
     features = ColumnTransformer(
         [
             _onehot(),
@@ -242,6 +245,7 @@ def text_free() -> Pipeline:
             ("neighbours", NeighbourFeatures(alpha=1.0, random_state=SEED), ["gene", "variation"]),
             ("positions", PositionKernel(random_state=SEED), ["gene", "variation"]),
             ("evidence", EvidenceFeatures(), ["evidence"]),
+            ("hotspots", HotspotFeatures(random_state=SEED), ["gene", "variation", "evidence"]),
         ],
         sparse_threshold=1.0,
     )
