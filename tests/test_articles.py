@@ -109,3 +109,34 @@ def test_the_default_names_its_cut_and_the_loader_applies_it(tmp_path: Path) -> 
     cut = load_kaggle(files["training_variants"], files["training_text"], reduce_text=reduce)
     assert cut["text"].tolist() == ArticleText().transform(whole)["text"].tolist()
     assert all(ARTICLE_MARK in t for t in cut["text"])
+
+
+def test_the_default_embeds_statements_only_and_leaves_its_encoder_out_on_articles(
+    articles: pd.DataFrame, tmp_path: Path
+) -> None:
+    from oncoclass.api import train
+    from oncoclass.config import InputSpec, TrainConfig
+    from oncoclass.explain import explain
+    from oncoclass.features import MentionText, TokenEmbedding
+    from oncoclass.persist import load_bundle
+
+    statements = articles.assign(text=articles["text"].str.slice(0, 1500))
+    features = default_features().fit(statements, statements["label"])
+    embedded = features.transform(statements)[:, features.output_indices_["embedding"]]
+    before = TokenEmbedding().fit(MentionText().fit_transform(statements)["text"])
+    np.testing.assert_array_equal(embedded.toarray(), before.transform(MentionText().transform(statements)))
+    features = default_features().fit(articles, articles["label"])
+    assert features.transform(articles)[:, features.output_indices_["embedding"]].nnz == 0
+
+    files = write_corpus(tmp_path / "corpus", SynthSpec(rows=120, test_rows=10, doc_chars=6000, seed=3))
+    spec = InputSpec(path=str(files["training_variants"]), text=str(files["training_text"]))
+    bundle = load_bundle(train(TrainConfig(input=spec), out_dir=tmp_path / "model").path)
+    model = bundle.model
+    blend = model.with_text_
+    assert blend.members_[1] is None and blend.member_weights["encoder"] == 0.0
+    assert blend.members_[0] is not None and blend.member_weights["linear"] > 0
+    rows = load_kaggle(files["test_variants"], files["test_text"], reduce_text=text_reduction(model))
+    proba = model.predict_proba(rows)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    row = rows.iloc[0]
+    assert explain(bundle, gene=row["gene"], variation=row["variation"], text=row["text"]) is not None

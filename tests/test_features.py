@@ -292,3 +292,20 @@ def test_hotspot_features_say_nothing_when_trained_without_the_source() -> None:
     assert list(features.get_feature_names_out()) == ["hotspots: none in training"]
     with pytest.raises(ValueError, match="unknown keys"):
         HotspotFeatures(keys=("residue",)).fit(table, ["7", "1"] * 3)
+
+
+def test_string_arrays_are_fixed_width_unless_that_would_change_or_bloat_them() -> None:
+    from oncoclass.features.vectorize import string_array
+
+    plain = string_array(["BRAF", "V600E", "KRAS|G12D"])
+    assert plain.dtype.kind == "U" and plain.tolist() == ["BRAF", "V600E", "KRAS|G12D"]
+    assert string_array(["a", "b\x00"]).dtype == object  # NumPy would drop the trailing NUL
+    assert string_array(["a"] * 10 + ["x" * 100000]).dtype == object  # one long value: no padding
+    assert string_array([]).shape == (0,)
+    # A one-hot encoder and a response coder look values up in them as before.
+    frame = pd.DataFrame({"gene": ["BRAF", "KRAS", "BRAF\x00"], "variation": ["V600E", "G12D", "x"]})
+    encoded = OneHot().fit(frame).transform(frame).toarray()
+    assert (encoded.sum(axis=1) == 2).all()
+    coder = ResponseCoder(add_counts=False).fit(frame, ["a", "b", "a"])
+    assert [values.dtype.kind for values, _ in coder.tables_] == ["O", "U"]
+    np.testing.assert_allclose(coder.transform(frame).sum(axis=1), 2.0)

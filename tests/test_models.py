@@ -88,3 +88,25 @@ def test_direct_feature_transform_matches_scikit_learns(small_corpus, name: str)
         np.testing.assert_array_equal(
             ours.toarray() if sp.issparse(ours) else ours, theirs.toarray() if sp.issparse(theirs) else theirs
         )
+
+
+def test_blend_leaves_out_a_member_whose_columns_are_all_zero() -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import FunctionTransformer
+
+    from oncoclass.models.blend import BlendedClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    y = np.where(X[:, 0] + 0.5 * rng.normal(size=120) > 0, "a", "b")
+    features = ColumnTransformer(
+        [("x", "passthrough", [0, 1, 2, 3]), ("zeros", FunctionTransformer(np.zeros_like), [0, 1])]
+    )
+    lr = LogisticRegression(max_iter=500)
+    both = BlendedClassifier(features=features, members=[("x", lr, ("x",)), ("z", lr, ("zeros",))], cv=3)
+    alone = BlendedClassifier(features=features, members=[("x", lr, ("x",))], cv=3)
+    both.fit(X, y)
+    alone.fit(X, y)
+    assert both.members_[1] is None and both.member_weights["z"] == 0.0
+    np.testing.assert_allclose(both.predict_proba(X), alone.predict_proba(X))

@@ -454,3 +454,19 @@ def test_sparse_matrices_must_be_well_formed_csr_or_csc() -> None:
     bad.indices[0] = 99  # a column outside the matrix
     with pytest.raises(ModelFileError, match="damaged sparse matrix"):
         check_trees([bad], source="m")
+
+
+def test_skops_is_imported_without_trusting_every_estimator_by_default() -> None:
+    """skops' import-time list of every scikit-learn estimator (its default trust, which it adds
+    to any explicit list) costs ~1 s per process and is skipped: skops then trusts exactly the
+    names the audit passes it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sklearn.utils, sys; every = sklearn.utils.all_estimators\n"
+        "from oncoclass.persist import skops_io; sio = skops_io()\n"
+        "from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES as names\n"
+        "assert names == [] and sklearn.utils.all_estimators is every and sio is sys.modules['skops.io']\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

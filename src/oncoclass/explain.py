@@ -188,6 +188,8 @@ def _parts(model: Any) -> _Decomposition | None:
     if isinstance(model, BlendedClassifier):
         parts = []
         for member, columns, weight in zip(model.members_, model.columns_, model.weights_, strict=True):
+            if member is None:  # left out at fit (its columns were all zero): contributes nothing
+                continue
             linear = _scaled_linear(_flatten(member))
             if linear is not None:
                 parts.append(_Part("linear", linear[0], float(weight), columns, linear[1]))

@@ -34,7 +34,9 @@ import json
 import os
 import shutil
 import stat
+import sys
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -356,11 +358,35 @@ def check_bundle_target(out: Path) -> None:
         )
 
 
+_SKOPS_IMPORT = threading.Lock()
+
+
+def skops_io() -> Any:
+    """``skops.io``, imported without the list of every scikit-learn estimator it builds as it is
+    imported (:func:`sklearn.utils.all_estimators` imports all of scikit-learn: about 1 s, paid by
+    every ``train`` and ``predict``). That list is only skops' default trust, which it adds to an
+    explicit ``trusted`` list; oncoclass always passes one, built by :func:`audit_schema` from its
+    own lists, so without the defaults skops trusts exactly the names the audit allowed."""
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import sklearn.utils
+
+    with _SKOPS_IMPORT:
+        if "skops.io" not in sys.modules:
+            every = sklearn.utils.all_estimators
+            sklearn.utils.all_estimators = lambda *args, **kwargs: []
+            try:
+                import skops.io  # noqa: F401  (imported for sys.modules)
+            finally:
+                sklearn.utils.all_estimators = every
+    return sys.modules["skops.io"]
+
+
 def save_bundle(
     model: Any, out_dir: str | Path, *, metadata: ModelMetadata, config: dict[str, Any], card: str
 ) -> Path:
     """Write the bundle atomically; with ``ONCOCLASS_MODEL_KEY`` set, sign it."""
-    import skops.io as sio
+    sio = skops_io()
 
     key = model_key()
     out = Path(out_dir)
@@ -477,6 +503,7 @@ def audit_schema(schema: Any, *, source: str | Path) -> set[str]:
         raise ModelFileError(
             f"{source} is not an oncoclass model (its schema is not an object); it was not loaded."
         )
+    skops_io()
     from skops.io._protocol import PROTOCOL
 
     protocol = schema.get("protocol")
@@ -547,7 +574,7 @@ def _schema(data: bytes, source: Path) -> dict[str, Any]:
 def load_bundle(model_dir: str | Path) -> Bundle:
     """Load a model folder, refusing anything that is not an oncoclass model (see the module's
     docstring for the order of the checks)."""
-    import skops.io as sio
+    sio = skops_io()
 
     path = Path(model_dir)
     _check_folder(path)

@@ -88,3 +88,18 @@ def test_a_row_imported_under_another_source_name_is_still_its_own(kb_url: str, 
         out = attach(load_table(table_path), store, leave_out_citations=True)
     assert out[EVIDENCE_IDS].tolist() == ["mylab:2", "mylab:1"]
     assert out[EVIDENCE].tolist() == ["variant|mylab|b", "variant|mylab|a"]
+
+
+def test_train_and_predict_without_a_store_never_import_sqlalchemy() -> None:
+    """The store's modules (SQLAlchemy, ~0.3 s) load only when a store is used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, oncoclass.cli, oncoclass.jobs.train, oncoclass.jobs.predict\n"
+        "from oncoclass.kb.retrieve import with_store\n"
+        "import pandas as pd\n"
+        "with_store(pd.DataFrame({'id': ['1'], 'gene': ['BRAF'], 'variation': ['V600E']}), None)\n"
+        "assert not any(m == 'sqlalchemy' or m.startswith('sqlalchemy.') for m in sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

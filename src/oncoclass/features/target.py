@@ -16,7 +16,7 @@ from sklearn.model_selection import KFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from oncoclass.features.vectorize import positions, value_rows
+from oncoclass.features.vectorize import positions, string_array, value_rows
 from oncoclass.variation import parse
 
 #: A key that is never counted: rows carrying it get the prior (e.g. no residue to pool on).
@@ -120,7 +120,7 @@ class ResponseCoder(TransformerMixin, BaseEstimator):
         frame = _as_frame(array)
         self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
         self.prior_ = np.bincount(codes, minlength=len(self.classes_)) / len(codes)
-        self.tables_ = self._tables(frame, codes)
+        self.tables_ = [(string_array(values), counts) for values, counts in self._tables(frame, codes)]
         return self
 
     def transform(self, X: Any) -> np.ndarray:

@@ -122,6 +122,19 @@ def value_rows(estimator: Any, values: list[list[Any]]) -> list[dict[Any, int]]:
     return lookups
 
 
+def string_array(values: Any) -> np.ndarray:
+    """Strings as one fixed-width NumPy array: a saved model holds it as one array file, where a
+    list or object array is a schema node per string (tens of thousands of them made the default's
+    model file 24 MB, most of it JSON, and its saving and loading seconds long). An object array
+    instead where fixed width would change a value (a trailing NUL, which NumPy drops) or waste
+    much memory (one value far longer than the rest)."""
+    strings = [str(v) for v in values]
+    width = max(map(len, strings), default=0)
+    if any(s.endswith("\x00") for s in strings) or width * len(strings) > 4 * sum(map(len, strings)) + 4096:
+        return np.asarray(strings, dtype=object)
+    return np.asarray(strings, dtype=f"<U{max(width, 1)}")
+
+
 def positions(lookup: dict[Any, int], values: Any) -> np.ndarray:
     """Each value's position in one of :func:`value_rows`' dicts; -1 for a value it lacks."""
     return np.fromiter((lookup.get(v, -1) for v in values), dtype=np.intp, count=len(values))
@@ -146,9 +159,7 @@ class OneHot(TransformerMixin, BaseEstimator):
         # Checked in full here (fitting is rare); transform checks only the column count.
         array = validate_data(self, X, dtype=None, ensure_all_finite=False)
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(array)
-        self.categories_ = [
-            np.asarray(sorted({str(v) for v in frame[c]}), dtype=object) for c in frame.columns
-        ]
+        self.categories_ = [string_array(sorted({str(v) for v in frame[c]})) for c in frame.columns]
         return self
 
     def transform(self, X: pd.DataFrame) -> sp.csr_matrix:

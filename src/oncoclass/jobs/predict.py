@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,10 +30,12 @@ from oncoclass.errors import ConfigError
 from oncoclass.evaluate import align_proba
 from oncoclass.jobs.inputs import load_input
 from oncoclass.kb.retrieve import attach, ensure, with_store
-from oncoclass.kb.store import Store
 from oncoclass.output import atomic_write, to_json
 from oncoclass.persist import Bundle
 from oncoclass.progress import Progress
+
+if TYPE_CHECKING:
+    from oncoclass.kb.store import Store
 
 #: What a predictions file holds beside ``ID`` and one probability column per class.
 PREDICTION = "prediction"

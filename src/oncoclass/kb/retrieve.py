@@ -13,6 +13,8 @@ training and evaluation it also never retrieves anything from its own paper.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from oncoclass.data.table import (
@@ -30,9 +32,12 @@ from oncoclass.data.table import (
     without_evidence,
 )
 from oncoclass.features.evidence import CLOSE_TIERS
-from oncoclass.kb.search import Hit, Query, candidates, rank, search, tier_rows
-from oncoclass.kb.sources import citation_key, source_name
-from oncoclass.kb.store import Store, open_store, store_errors
+
+if TYPE_CHECKING:
+    # The store's modules (SQLAlchemy: ~0.3 s to import) load when a store is used: `train` and
+    # `predict` without one never import them.
+    from oncoclass.kb.search import Hit, Query
+    from oncoclass.kb.store import Store
 
 #: Items a row's features count (closest tiers first).
 FEATURE_HITS = 60
@@ -62,6 +67,10 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
     leave out every item from a row's own paper (training and evaluation)."""
     if store is None or table.empty:
         return without_evidence(table.drop(columns=[c for c in EVIDENCE_COLUMNS if c in table.columns]))
+    from oncoclass.kb.search import Query, candidates, rank, tier_rows
+    from oncoclass.kb.sources import citation_key, source_name
+    from oncoclass.kb.store import store_errors
+
     out = table.copy()
     n = len(out)
     texts = out[TEXT].fillna("").astype(str).tolist() if TEXT in out.columns else [""] * n
@@ -108,10 +117,11 @@ def with_store(
     """``table`` with the evidence the store ``kb`` (a path or URL; None: no store) holds for each
     row, and a summary of the store for a model's metadata. In training and evaluation a row never
     sees its own paper's evidence; otherwise only its own item is left out."""
-    from oncoclass.kb.load import stats
-
     if kb is None:
         return attach(table, None), None
+    from oncoclass.kb.load import stats
+    from oncoclass.kb.store import open_store
+
     with open_store(kb, create=False) as store:
         summary = stats(store)
         table = attach(table, store, leave_out_citations=training)
@@ -124,4 +134,6 @@ def with_store(
 
 def similar_labelled(store: Store, query: Query, *, limit: int = 5) -> list[Hit]:
     """The labelled items closest to a variant: what a curator would compare a prediction with."""
+    from oncoclass.kb.search import search
+
     return [hit for hit in search(store, query, limit=200) if hit.label][:limit]

@@ -69,6 +69,12 @@ def transform_features(features: Any, X: Any) -> Any:
     return np.hstack([b.toarray() if sp.issparse(b) else np.asarray(b) for b in blocks])
 
 
+def _any_nonzero(part: Any) -> bool:
+    if sp.issparse(part):
+        return bool(part.count_nonzero())
+    return bool(np.any(np.asarray(part)))
+
+
 class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
     """Fit ``features`` once, then ``members`` — ``(name, estimator, blocks)`` where ``blocks`` names
     the ``features`` transformers whose columns the member sees (``None``: all) — and blend their
@@ -76,6 +82,9 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
 
     ``features`` is a ``ColumnTransformer`` over the table (``None``: the input is already a
     numeric matrix). ``n_jobs`` runs the members' fold fits in parallel processes (joblib).
+
+    A member whose columns are all zero on the training rows is left out: its entry in
+    ``members_`` is ``None`` and its weight 0.
     """
 
     def __init__(
@@ -138,25 +147,31 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
         folds = calibration_folds(codes, self.cv, self.random_state)
         self.columns_ = [self._columns(blocks, Z.shape[1]) for _, _, blocks in self.members]
         parts = [self._member_input(Z, columns) for columns in self.columns_]
+        # A member whose columns are all zero on the training rows (the statements' embedding on
+        # a corpus of articles) has nothing to learn: it is left out, with weight 0, unfitted.
+        # If every member is, all are fitted (each then learns the class prior).
+        used = [m for m, part in enumerate(parts) if _any_nonzero(part)] or list(range(len(parts)))
         # Every member's fold fits and final fit are independent: one batch of jobs, so with
         # n_jobs=2 both cores fit while the features (computed once, above) are shared.
         jobs = [
-            delayed(fold_scores)(estimator, part, y, train, held, self.classes_)
-            for (_, estimator, _), part in zip(self.members, parts, strict=True)
+            delayed(fold_scores)(self.members[m][1], parts[m], y, train, held, self.classes_)
+            for m in used
             for train, held in folds
-        ] + [
-            delayed(fitted)(estimator, part, y)
-            for (_, estimator, _), part in zip(self.members, parts, strict=True)
-        ]
+        ] + [delayed(fitted)(self.members[m][1], parts[m], y) for m in used]
         results = Parallel(n_jobs=self.n_jobs)(jobs)
         scores = []
-        for m in range(len(self.members)):
+        for u in range(len(used)):
             oof = np.zeros((len(y), len(self.classes_)))
             for f, (_, held) in enumerate(folds):
-                oof[held] = results[m * len(folds) + f]
+                oof[held] = results[u * len(folds) + f]
             scores.append(oof)
-        self.members_ = results[len(self.members) * len(folds) :]
-        self.weights_, self.bias_ = fit_blend(scores, codes, bias=True)
+        final = results[len(used) * len(folds) :]
+        weights, self.bias_ = fit_blend(scores, codes, bias=True)
+        self.members_ = [None] * len(self.members)
+        self.weights_ = np.zeros(len(self.members))
+        for u, m in enumerate(used):
+            self.members_[m] = final[u]
+            self.weights_[m] = weights[u]
         return self
 
     def member_scores(self, X: Any) -> list[np.ndarray]:
@@ -165,6 +180,9 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
         Z = self._matrix(X, fitting=False)
         out = []
         for member, columns in zip(self.members_, self.columns_, strict=True):
+            if member is None:  # left out at fit: it adds nothing (weight 0)
+                out.append(np.zeros((Z.shape[0], len(self.classes_))))
+                continue
             scores = class_scores(member, self._member_input(Z, columns), self.classes_)
             out.append(scores - scores.mean(axis=1, keepdims=True))
         return out

@@ -5,6 +5,7 @@ model that expected a statement."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,9 @@ class TextGated(ClassifierMixin, BaseEstimator):
     training row (the text-free member never reads the text, so it learns what gene, variation and
     evidence alone say).
 
+    When ``with_text`` runs its fits in worker processes (``n_jobs`` other than ``None`` or 1),
+    ``without_text`` is fitted beside it, from a thread.
+
     ``cut`` (optional, never fitted) names what the members read of a long text: an object with
     ``reduce(gene, variation, text)`` (:class:`~oncoclass.features.text.ArticleText`) that the
     loaders apply to each text as it streams in. The members read the same from a cut text as
@@ -49,8 +53,17 @@ class TextGated(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: Any) -> TextGated:
         X = _readable(X)
-        self.with_text_ = clone(self.with_text).fit(X, y)
-        self.without_text_ = clone(self.without_text).fit(X, y)
+        if getattr(self.with_text, "n_jobs", None) in (None, 1):
+            self.with_text_ = clone(self.with_text).fit(X, y)
+            self.without_text_ = clone(self.without_text).fit(X, y)
+        else:
+            # The text member's fold fits run in worker processes, which wait while this process
+            # computes its features: the text-free member is fitted meanwhile, from a thread (its
+            # own fold fits join the same workers' queue). Each fit is what it is alone.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                without = pool.submit(clone(self.without_text).fit, X, y)
+                self.with_text_ = clone(self.with_text).fit(X, y)
+                self.without_text_ = without.result()
         if list(self.with_text_.classes_) != list(self.without_text_.classes_):
             raise ValueError("the members learned different classes")
         self.classes_ = self.with_text_.classes_
