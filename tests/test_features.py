@@ -294,6 +294,25 @@ def test_hotspot_features_say_nothing_when_trained_without_the_source() -> None:
         HotspotFeatures(keys=("residue",)).fit(table, ["7", "1"] * 3)
 
 
+def test_a_vectorizer_saves_its_vocabulary_as_one_array_and_loads_it_back(tmp_path) -> None:
+    import skops.io as sio
+
+    from oncoclass.persist import _schema, audit_schema
+
+    docs = pd.Series(["BRAF V600E activates kinase", "KRAS G12D activates signalling", "TP53 loss kinase"])
+    fitted = TextVectorizer(min_df=1, ngram_max=2).fit(docs)
+    state = fitted.__getstate__()
+    assert state["terms_"].dtype.kind == "U" and not hasattr(state["vectorizer_"], "vocabulary_")
+    assert isinstance(fitted.vectorizer_.vocabulary_, dict)  # saving leaves the fitted object whole
+    sio.dump(fitted, tmp_path / "v.skops")
+    data = (tmp_path / "v.skops").read_bytes()
+    # What a model's audit allows (no type beyond its lists) is all the saved state needs.
+    trusted = audit_schema(_schema(data, tmp_path / "v.skops"), source=tmp_path / "v.skops")
+    loaded = sio.load(tmp_path / "v.skops", trusted=sorted(trusted))
+    assert loaded.vectorizer_.vocabulary_ == fitted.vectorizer_.vocabulary_
+    assert (loaded.transform(docs) != fitted.transform(docs)).nnz == 0
+
+
 def test_string_arrays_are_fixed_width_unless_that_would_change_or_bloat_them() -> None:
     from oncoclass.features.vectorize import string_array
 

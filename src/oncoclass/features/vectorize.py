@@ -8,6 +8,7 @@ all-zero column (not zero columns, which ColumnTransformer cannot stack).
 
 from __future__ import annotations
 
+import copy
 import threading
 import weakref
 from typing import Any
@@ -98,6 +99,31 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         if self.vectorizer_ is None:
             return np.asarray(["(no text)"], dtype=object)
         return self.vectorizer_.get_feature_names_out()
+
+    # The vocabulary is saved as one array of terms in index order instead of a dict: skops writes
+    # each string of a dict as a node of its own, and the default's vocabularies made ~13,000 of
+    # them, most of a model's schema and of the time to save and load it.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        vectorizer = state.get("vectorizer_")
+        vocabulary = getattr(vectorizer, "vocabulary_", None)
+        if isinstance(vocabulary, dict):
+            terms = [""] * len(vocabulary)
+            for term, index in vocabulary.items():
+                terms[index] = term
+            saved = copy.copy(vectorizer)  # the fitted object itself keeps its dict
+            del saved.vocabulary_
+            state["vectorizer_"] = saved
+            state["terms_"] = string_array(terms)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        terms = state.pop("terms_", None)
+        super().__setstate__(state)
+        if terms is not None and self.vectorizer_ is not None:
+            self.vectorizer_ = copy.copy(self.vectorizer_)
+            self.vectorizer_.vocabulary_ = {str(term): index for index, term in enumerate(terms.tolist())}
 
 
 #: Per fitted estimator, the dicts :func:`value_rows` built: outside the estimator, so that
