@@ -230,6 +230,25 @@ def test_a_header_with_a_name_twice_is_refused(cli, tmp_path: Path, default_mode
         assert refused.returncode == 2 and "appears twice" in refused.stderr
 
 
+def test_a_file_cut_short_is_refused_with_its_row(cli, tmp_path: Path, default_model: Path) -> None:
+    # A MAF or table cut mid-download ends inside a row with fewer fields than the header; read in
+    # chunks, that row would come back with its last values empty, without a word.
+    maf = tmp_path / "cut.maf"
+    maf.write_text("\n".join(MAF)[:-3], encoding="utf-8")  # the last row loses its last field
+    table = tmp_path / "cut.csv"
+    table.write_text('sample,gene,variation,note\nS1,BRAF,V600E,"two\nlines"\nS2,KRAS', encoding="utf-8")
+    for source, row in ((maf, 9), (table, 3)):  # a table counts records, as every reader does
+        out = tmp_path / f"out-{source.name}"
+        refused = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+        assert refused.returncode == 2 and f"row {row}: the last row has" in refused.stderr, refused.stderr
+        assert not out.exists()
+    # A complete file without a final line break, a quoted value over two lines last, is read.
+    whole = tmp_path / "whole.csv"
+    whole.write_text('sample,gene,variation,note\nS1,BRAF,V600E,"two\nlines"', encoding="utf-8")
+    done = cli(["annotate", "-m", default_model, "-i", whole, "-o", tmp_path / "whole.out.csv"])
+    assert done.returncode == 0, done.stderr
+
+
 def test_the_most_severe_of_several_consequences_is_read(tmp_path: Path) -> None:
     lines = ["SYMBOL\tConsequence\tHGVSp", "TP53\tstop_gained&splice_region_variant\t", "KRAS\t\t"]
     rows = variants_of(read_sheet(_write(tmp_path / "vep.tsv", lines)))

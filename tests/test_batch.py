@@ -97,6 +97,13 @@ def test_missing_columns_are_refused_before_a_cluster_starts(tmp_path, lr_model)
         predict_dask(lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler="tcp://127.0.0.1:1")
 
 
+def test_a_file_cut_short_is_refused_before_a_cluster_starts(tmp_path, lr_model) -> None:
+    source = tmp_path / "cut.csv"
+    source.write_text("id,gene,variation,text\n1,BRAF,V600E,kinase\n2,KRAS")
+    with pytest.raises(InputError, match="row 3: the last row has 2 of the header's 4 fields"):
+        predict_dask(lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler="tcp://127.0.0.1:1")
+
+
 def test_malformed_rows_fail_clearly_by_default(tmp_path, lr_model, rows, cluster) -> None:
     source = _with_bad_rows(tmp_path, rows)
     with pytest.raises(InputError, match=r"malformed|cannot"):

@@ -41,6 +41,7 @@ from oncoclass.data.files import (
     read_bytes,
     read_start,
     refuse_binary,
+    refuse_cut_short_file,
     spool,
 )
 from oncoclass.data.table import (
@@ -215,6 +216,10 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
     else:  # pandas would rename a repeated column ("sample.1") without a word
         delimiter = "\t" if fmt == "tsv" else ","
         _refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
+    if kind is None:  # a plain file; a compressed one cut short fails as it is decompressed
+        refuse_cut_short_file(
+            source, path, delimiter="," if fmt == "csv" else "\t", quoted=fmt == "csv", skip=len(comments)
+        )
     if chunk_rows == 0:
         # As many rows as fit in CHUNK_BYTES of text, judged from the rows of the file's start.
         sample = [line for line in lines[1:-1] if line]

@@ -39,7 +39,7 @@ from oncoclass.annotate import (
 )
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
-from oncoclass.data.files import STDIN, archive_kind, existing_file
+from oncoclass.data.files import STDIN, archive_kind, existing_file, refuse_cut_short_file
 from oncoclass.data.table import (
     ID,
     check_columns,
@@ -218,6 +218,8 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> tuple[Any,
         return (frame.repartition(npartitions=partitions) if partitions else frame), fmt
     if fmt == "jsonl":
         return dd.read_json(str(path), lines=True, blocksize=blocksize, dtype=False), fmt
+    # Dask fills a last row cut short with empty values, as pandas does: refused here as by every reader.
+    refuse_cut_short_file(path, spec.path, delimiter="\t" if fmt == "tsv" else ",", quoted=fmt != "tsv")
     options: dict[str, Any] = {
         "sep": "\t" if fmt == "tsv" else ",", "dtype": str, "keep_default_na": False,
         "blocksize": blocksize, "quoting": 3 if fmt == "tsv" else 0,

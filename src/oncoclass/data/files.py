@@ -362,20 +362,48 @@ def refuse_cut_short(data: bytes | str, path: str | Path, *, delimiter: str, quo
     text = data if isinstance(data, str) else data.decode("utf-8-sig", errors="replace")
     if not text or text.endswith(("\n", "\r")):
         return
+    _refuse_short_last_row(io.StringIO(text, newline=""), path, delimiter=delimiter, quoted=quoted)
+
+
+def refuse_cut_short_file(
+    source: Path, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0
+) -> None:
+    """:func:`refuse_cut_short` for a plain file read in pieces (``annotate``, the Dask engine):
+    its last byte is looked at, and only a file that does not end with a line break is read
+    through, line by line, to its last row. ``skip``: comment lines before the header (a MAF's)."""
+    with source.open("rb") as handle:
+        size = handle.seek(0, io.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) in (b"\n", b"\r"):
+            return
+    with source.open(encoding="utf-8-sig", errors="replace", newline="") as lines:
+        for _ in range(skip):
+            next(lines, None)
+        _refuse_short_last_row(lines, path, delimiter=delimiter, quoted=quoted, first_row=skip + 1)
+
+
+def _refuse_short_last_row(
+    lines: Iterator[str], path: str | Path, *, delimiter: str, quoted: bool, first_row: int = 1
+) -> None:
     if quoted:  # a quoted value may hold line breaks: the last record, not the last line
         csv.field_size_limit(max(csv.field_size_limit(), get_settings().max_text_chars + 1))
         try:
-            records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+            records = csv.reader(lines, delimiter=delimiter)
             header = next(records, [])
-            row, last = 1, header
-            for row, last in enumerate(records, start=2):  # noqa: B007 (the last one is wanted)
+            row, last = first_row, header
+            for row, last in enumerate(records, start=first_row + 1):  # noqa: B007 (the last one is wanted)
                 pass
         except csv.Error:
             return  # the table's reader says what is wrong with it
     else:
-        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        header, last, row = lines[0].split(delimiter), lines[-1].split(delimiter), len(lines)
-    if row > 1 and len(last) < len(header):
+        first = next(lines, "")
+        row, final = first_row, first
+        for row, final in enumerate(lines, start=first_row + 1):  # noqa: B007 (the last one is wanted)
+            pass
+        header, last = first.rstrip("\r\n").split(delimiter), final.rstrip("\r\n").split(delimiter)
+    if row > first_row and len(last) < len(header):
         raise InputError(
             f"the last row has {len(last)} of the header's {len(header)} fields and the file ends "
             "without a line break: it was cut short (an interrupted download or copy).",
