@@ -209,17 +209,17 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
     refuse_binary(start, path)
     lines = head.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")
     comments: list[str] = []
+    delimiter = "," if fmt == "csv" else "\t"
     if fmt == "maf":
         while lines and lines[0].startswith("#"):
             comments.append(lines.pop(0))
         _refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
     else:  # pandas would rename a repeated column ("sample.1") without a word
-        delimiter = "\t" if fmt == "tsv" else ","
         _refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
-    if kind is None:  # a plain file; a compressed one cut short fails as it is decompressed
-        refuse_cut_short_file(
-            source, path, delimiter="," if fmt == "csv" else "\t", quoted=fmt == "csv", skip=len(comments)
-        )
+    # A plain file only: a cut gzip or zip stream fails as it is decompressed (a complete archive
+    # of a file cut short is not caught).
+    if kind is None:
+        refuse_cut_short_file(source, path, delimiter=delimiter, quoted=fmt == "csv", skip=len(comments))
     if chunk_rows == 0:
         # As many rows as fit in CHUNK_BYTES of text, judged from the rows of the file's start.
         sample = [line for line in lines[1:-1] if line]

@@ -218,10 +218,11 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> tuple[Any,
         return (frame.repartition(npartitions=partitions) if partitions else frame), fmt
     if fmt == "jsonl":
         return dd.read_json(str(path), lines=True, blocksize=blocksize, dtype=False), fmt
+    sep = "\t" if fmt == "tsv" else ","
     # Dask fills a last row cut short with empty values, as pandas does: refused here as by every reader.
-    refuse_cut_short_file(path, spec.path, delimiter="\t" if fmt == "tsv" else ",", quoted=fmt != "tsv")
+    refuse_cut_short_file(path, spec.path, delimiter=sep, quoted=fmt != "tsv")
     options: dict[str, Any] = {
-        "sep": "\t" if fmt == "tsv" else ",", "dtype": str, "keep_default_na": False,
+        "sep": sep, "dtype": str, "keep_default_na": False,
         "blocksize": blocksize, "quoting": 3 if fmt == "tsv" else 0,
     }  # fmt: skip
     if skip_bad:

@@ -121,8 +121,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         state = dict(state)
         terms = state.pop("terms_", None)
         super().__setstate__(state)
-        if terms is not None and self.vectorizer_ is not None:
-            self.vectorizer_ = copy.copy(self.vectorizer_)
+        if terms is not None and self.vectorizer_ is not None:  # a copy of its own, made by saving
             self.vectorizer_.vocabulary_ = {str(term): index for index, term in enumerate(terms.tolist())}
 
 
