@@ -20,6 +20,7 @@ from oncoclass.features.text import mention_window
 from oncoclass.models import TemperatureCalibrated
 from oncoclass.models.blend import BlendedClassifier
 from oncoclass.models.gate import TextGated
+from oncoclass.models.recipes import default_features
 
 # Out-of-fold fit_transform differs from fit().transform() by design (that is what stops the
 # leak), so the checks that compare the two are expected to fail for the target encoder.
@@ -78,6 +79,18 @@ def test_variation_features_shape() -> None:
 def test_text_vectorizer_survives_empty_corpus() -> None:
     out = TextVectorizer().fit_transform(pd.Series(["", "", ""]))
     assert out.shape == (3, 1) and out.nnz == 0
+
+
+def test_statement_views_keep_negations() -> None:
+    # "not associated with response" must not read as "associated with response".
+    docs = pd.Series(["V600E was not associated with response", "V600E was associated with response"])
+    kept = TextVectorizer(min_df=1, ngram_max=2, stop_words="english-but-negations").fit(docs)
+    dropped = TextVectorizer(min_df=1, ngram_max=2).fit(docs)
+    assert "not associated" in kept.get_feature_names_out()
+    assert "not" not in dropped.get_feature_names_out()
+    views = {name: view for name, view, _ in default_features().transformers}
+    for name in ("text", "mention"):
+        assert views[name].named_steps["tfidf"].stop_words == "english-but-negations"
 
 
 def test_mention_window_keeps_sentences_near_the_variant() -> None:

@@ -17,10 +17,22 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from oncoclass.features.text import clean_text
+
+#: Words that reverse what a sentence says ("was not associated with response", "no benefit",
+#: "without resistance"). scikit-learn's English stop words drop them, which leaves "not
+#: associated with response" reading as "associated with response"; a curator's "Does Not
+#: Support" and "Negative" rest on them.
+NEGATIONS = frozenset({"no", "not", "nor", "neither", "never", "none", "nothing", "cannot", "without"})
+
+#: ``stop_words`` by name: the English list, or the English list that keeps negations.
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "english": frozenset(ENGLISH_STOP_WORDS),
+    "english-but-negations": frozenset(ENGLISH_STOP_WORDS - NEGATIONS),
+}
 
 
 def _documents(X: Any) -> list[str]:
@@ -54,7 +66,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         extra: dict[str, Any] = {"sublinear_tf": True} if self.kind == "tfidf" else {}
         return cls(
             preprocessor=clean_text,
-            stop_words=self.stop_words,
+            stop_words=None if self.stop_words is None else sorted(STOP_WORDS[self.stop_words]),
             min_df=min_df,
             max_df=max_df,
             max_features=self.max_features,
