@@ -557,20 +557,26 @@ def _open_stream(path: Path, limit: int) -> Iterator[BinaryIO]:
             raise InputError(f"the zip archive is truncated or corrupt ({exc}).", path=path) from exc
 
 
-def iter_lines(path: str | Path, *, max_line_chars: int | None = None, block: int = 1 << 20) -> Iterator[str]:
+def iter_lines(
+    path: str | Path, *, max_line_chars: int | None = None, block: int = 1 << 20, keep_ends: bool = False
+) -> Iterator[str]:
     """The lines of a UTF-8 text file (or its single archive member), decoded as they stream in.
 
     Same rules as :func:`read_text` (byte-order mark dropped, CRLF and CR read as newlines, binary
     and invalid UTF-8 refused with the byte and line), but only one block and one line are held at
     a time, so a 500 MB Kaggle text file never sits in memory whole. A line longer than
-    ``max_line_chars`` is refused before it is assembled.
+    ``max_line_chars`` is refused before it is assembled. ``keep_ends``: each line with its
+    ``\n``, so a last line without one (the file ends inside it: cut short?) can be told apart.
     """
     path = existing_file(path)
     with _open_stream(path, get_settings().max_member_bytes) as stream:
-        yield from _lines(stream, path, max_line_chars, block)
+        yield from _lines(stream, path, max_line_chars, block, keep_ends=keep_ends)
 
 
-def _lines(stream: BinaryIO, path: Path, max_line_chars: int | None, block: int) -> Iterator[str]:
+def _lines(
+    stream: BinaryIO, path: Path, max_line_chars: int | None, block: int, *, keep_ends: bool = False
+) -> Iterator[str]:
+    end = "\n" if keep_ends else ""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     pending: list[str] = []  # pieces of the line still being read
     pending_chars = 0
@@ -600,7 +606,7 @@ def _lines(stream: BinaryIO, path: Path, max_line_chars: int | None, block: int)
         pieces = text.split("\n")
         for piece in pieces[:-1]:
             pending.append(piece)
-            yield "".join(pending)
+            yield "".join(pending) + end
             pending, pending_chars = [], 0
             line_number += 1
         if pieces[-1]:
