@@ -249,6 +249,62 @@ def test_a_file_cut_short_is_refused_with_its_row(cli, tmp_path: Path, default_m
     assert done.returncode == 0, done.stderr
 
 
+def _zipped(path: Path, name: str, data: bytes) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, data)
+    return path
+
+
+def test_a_compressed_file_cut_short_is_refused_with_its_row(
+    cli, tmp_path: Path, default_model: Path
+) -> None:
+    """A file cut short, then gzipped (or zipped) whole, is a valid archive of a table cut short:
+    refused with its row as the plain file is, and no output left behind."""
+    cut_maf = ("\n".join(MAF)[:-3]).encode()  # the last row loses its last field
+    cut_csv = b'sample,gene,variation,note\nS1,BRAF,V600E,"two\nlines"\nS2,KRAS'
+    cases = (
+        (tmp_path / "cut.maf.gz", gzip.compress(cut_maf), 9),
+        (tmp_path / "cut.csv.gz", gzip.compress(cut_csv), 3),
+    )
+    for source, data, _ in cases:
+        source.write_bytes(data)
+    cases += ((_zipped(tmp_path / "cut.zip", "cut.csv", cut_csv), b"", 3),)
+    for source, _, row in cases:
+        out = tmp_path / f"out-{source.name}.csv"
+        refused = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert f"{source.name}, row {row}: the last row has" in refused.stderr, refused.stderr
+        assert "cut short" in refused.stderr
+        assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    # Complete files without a final line break, compressed, are read.
+    whole = tmp_path / "whole.csv.gz"
+    whole.write_bytes(gzip.compress(b'sample,gene,variation,note\nS1,BRAF,V600E,"two\nlines"'))
+    maf = tmp_path / "whole.maf.gz"
+    maf.write_bytes(gzip.compress("\n".join(MAF).encode()))
+    for source in (whole, maf):
+        done = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / f"{source.name}.out.csv"])
+        assert done.returncode == 0, done.stderr
+
+
+def test_a_gzip_stream_cut_short_is_one_error_naming_the_file(
+    cli, tmp_path: Path, default_model: Path
+) -> None:
+    """Bytes cut off the .gz itself (the download of the archive interrupted)."""
+    text = ("\n".join(_cohort(4000)) + "\n").encode()
+    whole = gzip.compress(text)
+    for name, data in (("short.maf.gz", whole[: len(whole) // 2]), ("tail.maf.gz", whole[:-4])):
+        source = tmp_path / name
+        source.write_bytes(data)
+        out = tmp_path / f"out-{name}.csv"
+        refused = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert name in refused.stderr and "cut short or damaged" in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+        assert not out.exists()
+
+
 def test_the_most_severe_of_several_consequences_is_read(tmp_path: Path) -> None:
     lines = ["SYMBOL\tConsequence\tHGVSp", "TP53\tstop_gained&splice_region_variant\t", "KRAS\t\t"]
     rows = variants_of(read_sheet(_write(tmp_path / "vep.tsv", lines)))
@@ -416,6 +472,26 @@ def test_the_dask_engine_writes_the_local_engines_file(
     assert (tmp_path / f"dask-{out_name}").read_bytes() == (tmp_path / f"local-{out_name}").read_bytes()
     assert dask.stdout.split("written to")[0] == local.stdout.split("written to")[0]  # the same summary
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_the_dask_engine_refuses_a_gzipped_file_cut_short(
+    cli, tmp_path: Path, default_model: Path, cluster
+) -> None:
+    """Dask reads a .maf.gz with its own gzip reader, which takes a file cut short (then gzipped
+    whole) for complete, and fails on a .gz cut short with EOFError: both are one InputError."""
+    text = "\n".join(_cohort(4000))
+    whole = gzip.compress((text + "\n").encode())
+    cases = (("cut.maf.gz", gzip.compress(text[: text.rindex("\t")].encode()), "the last row has"),
+             ("short.maf.gz", whole[: len(whole) * 3 // 4], "cut short or damaged"))  # fmt: skip
+    engine = ["--engine", "dask", "--scheduler", cluster.scheduler_address, "--partitions", "3"]
+    for name, data, message in cases:
+        source = tmp_path / name
+        source.write_bytes(data)
+        out = tmp_path / f"out-{name}.csv"
+        refused = cli(["annotate", "-m", default_model, "-i", source, "-o", out, *engine])
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert f"{name}" in refused.stderr and message in refused.stderr, refused.stderr
+        assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_the_dask_engine_refuses_a_vcf(cli, tmp_path: Path, default_model: Path) -> None:

@@ -104,6 +104,25 @@ def test_a_file_cut_short_is_refused_before_a_cluster_starts(tmp_path, lr_model)
         predict_dask(lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler="tcp://127.0.0.1:1")
 
 
+@pytest.mark.parametrize("name", ["cut.csv.gz", "short.csv.gz"])
+def test_a_gzipped_file_cut_short_is_refused_before_a_cluster_starts(tmp_path, lr_model, name) -> None:
+    """A .gz of a file cut short, and a .gz whose own bytes were cut off: predict's Dask engine
+    reads an archive whole, as every command does, and refuses both."""
+    import gzip
+
+    rows = "id,gene,variation,text\n" + "".join(f"{i},BRAF,V600E,kinase {i}\n" for i in range(3000))
+    if name == "cut.csv.gz":
+        data, message = gzip.compress((rows + "3000,KRAS").encode()), "row 3002: the last row has 2"
+    else:
+        whole = gzip.compress(rows.encode())
+        data, message = whole[: len(whole) // 2], "cut short or damaged"
+    source = tmp_path / name
+    source.write_bytes(data)
+    with pytest.raises(InputError, match=message):
+        predict_dask(lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler="tcp://127.0.0.1:1")
+    assert not (tmp_path / "p.csv").exists()
+
+
 def test_malformed_rows_fail_clearly_by_default(tmp_path, lr_model, rows, cluster) -> None:
     source = _with_bad_rows(tmp_path, rows)
     with pytest.raises(InputError, match=r"malformed|cannot"):

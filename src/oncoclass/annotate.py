@@ -37,6 +37,7 @@ from oncoclass.data.files import (
     STDIN,
     archive_kind,
     existing_file,
+    open_checked_stream,
     open_stream,
     read_bytes,
     read_start,
@@ -123,7 +124,10 @@ class Sheet:
         if self.source is None:
             yield self.frame
             return
-        yield from _delimited(self.source, self.fmt, self.path, skip=len(self.comments), rows=self.chunk_rows)
+        yield from _delimited(
+            self.source, self.fmt, self.path, skip=len(self.comments), rows=self.chunk_rows,
+            check_end=self.compression is not None,
+        )  # fmt: skip
 
     def whole(self) -> pd.DataFrame:
         """Every row in one frame (a streamed sheet is read in full)."""
@@ -216,8 +220,9 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
         _refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
     else:  # pandas would rename a repeated column ("sample.1") without a word
         _refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
-    # A plain file only: a cut gzip or zip stream fails as it is decompressed (a complete archive
-    # of a file cut short is not caught).
+    # A plain file is checked here, from its last byte. A compressed one (a complete archive of a
+    # file cut short) is checked as its rows are read (Sheet.chunks), so it is not decompressed
+    # twice; a cut archive stream fails as it is decompressed.
     if kind is None:
         refuse_cut_short_file(source, path, delimiter=delimiter, quoted=fmt == "csv", skip=len(comments))
     if chunk_rows == 0:
@@ -232,11 +237,13 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
 
 
 def _delimited(
-    source: Path, fmt: str, path: str, *, skip: int, rows: int | None, header_only: bool = False
-) -> Iterator[pd.DataFrame]:
+    source: Path, fmt: str, path: str, *, skip: int, rows: int | None, header_only: bool = False,
+    check_end: bool = False,
+) -> Iterator[pd.DataFrame]:  # fmt: skip
     """A MAF, CSV or TSV file's rows, every value as the text it was (``dtype=str``, no NA
     guessing), ``rows`` at a time (None: all at once), after ``skip`` comment lines. The same
-    parser options whether streamed or whole, so both give the same values."""
+    parser options whether streamed or whole, so both give the same values. ``check_end``: a file
+    cut short is refused when its end is read (a compressed file, not checked when opened)."""
     tab = fmt in ("maf", "tsv")
     options: dict[str, Any] = {
         "sep": "\t" if tab else ",", "dtype": str, "keep_default_na": False, "encoding": "utf-8-sig",
@@ -247,7 +254,12 @@ def _delimited(
         options["nrows"] = 0
     what = "a MAF" if fmt == "maf" else fmt.upper()
     try:
-        with open_stream(source) as stream:
+        opened = (
+            open_checked_stream(source, path, delimiter=options["sep"], quoted=not tab, skip=skip)
+            if check_end and not header_only
+            else open_stream(source)
+        )
+        with opened as stream:
             if rows is None:
                 yield pd.read_csv(stream, **options)
                 return

@@ -11,11 +11,13 @@ a reject file with the reason: every input row ends up in exactly one of the two
 from __future__ import annotations
 
 import csv
+import gzip
 import logging
 import os
 import shutil
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ from oncoclass.annotate import (
 )
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
-from oncoclass.data.files import STDIN, archive_kind, existing_file, refuse_cut_short_file
+from oncoclass.data.files import STDIN, archive_kind, damaged_archive, existing_file, refuse_cut_short_file
 from oncoclass.data.table import (
     ID,
     check_columns,
@@ -241,6 +243,9 @@ def _unreadable_as_input_error(path: str) -> Iterator[None]:
     # malformed.
     try:
         yield
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        # Dask's own gzip reader, in a worker, on a .gz whose bytes were cut off.
+        raise damaged_archive(exc, path) from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         message = str(exc).replace("\n", " ")
         raise InputError(
@@ -494,8 +499,20 @@ def annotate_dask(
         if progress is not None:
             progress.start(2 * len(tasks), "annotating partitions")
         where = {"path": sheet.path, "columns": columns}
+        end_check = None
+        if sheet.source is not None and sheet.compression == "gzip":
+            # Dask's own gzip reader takes a file cut short (then gzipped whole) for complete, as
+            # pandas does; annotate_chunk's reader checks the end as it reads, Dask's cannot. So a
+            # worker checks it beside the tallies, before any output is written.
+            tab = sheet.fmt in ("maf", "tsv")
+            end_check = client.compute(dask.delayed(refuse_cut_short_file)(
+                sheet.source, sheet.path, delimiter="\t" if tab else ",", quoted=not tab,
+                skip=len(sheet.comments),
+            ))  # fmt: skip
         with _unreadable_as_input_error(sheet.path):
             tallies = _in_order(client, [dask.delayed(tally_partition)(t, **where) for t in tasks], progress)
+            if end_check is not None:
+                end_check.result()
             tally = Tally()
             for part in tallies:
                 tally.merge(part)

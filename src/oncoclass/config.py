@@ -104,7 +104,9 @@ class EvaluateConfig:
 
 def _shown_kb(value: str | None) -> str | None:
     """A store as it may be saved or printed: a URL loses its password."""
-    if value is None or "://" not in value:
+    from oncoclass.kb.store import is_url
+
+    if value is None or not is_url(value):
         return value
     from sqlalchemy.engine import make_url
 

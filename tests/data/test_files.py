@@ -225,3 +225,34 @@ def test_a_table_cut_short_is_refused_and_a_complete_one_is_not(tmp_path: Path) 
     refuse_cut_short(b'a,b,c\n1,2,"x\ny"', "t.csv", delimiter=",", quoted=True)
     # A short row that ends with a line break is whole: the table's reader judges it.
     refuse_cut_short(b"a,b,c\n1,2\n", "t.csv", delimiter=",", quoted=True)
+
+
+def test_a_compressed_table_cut_short_is_refused_as_the_plain_one_is(tmp_path: Path) -> None:
+    """The same rule for a file read in pieces, plain, gzipped or zipped: up front
+    (refuse_cut_short_file) or as the stream ends (open_checked_stream, which reads it once)."""
+    import gzip
+
+    from oncoclass.data.files import open_checked_stream, refuse_cut_short_file
+
+    cut, whole = b"#c\na\tb\tc\n1\t2\t3\n4\t5", b"#c\na\tb\tc\n1\t2\t3\n4\t5\t6"
+    for data, refused in ((cut, True), (whole, False)):
+        plain, gz, zipped = tmp_path / "t.tsv", tmp_path / "t.tsv.gz", tmp_path / "t.zip"
+        plain.write_bytes(data)
+        gz.write_bytes(gzip.compress(data))
+        with zipfile.ZipFile(zipped, "w") as archive:
+            archive.writestr("t.tsv", data)
+        for source in (plain, gz, zipped):
+            rule = {"delimiter": "\t", "quoted": False, "skip": 1}
+            if refused:
+                with pytest.raises(InputError, match=rf"{source.name}, row 4: the last row has 2 of"):
+                    refuse_cut_short_file(source, source.name, **rule)
+                with (
+                    pytest.raises(InputError, match=rf"{source.name}, row 4: .*cut short"),
+                    open_checked_stream(source, source.name, **rule) as stream,
+                ):
+                    while stream.read(3):
+                        pass
+            else:
+                refuse_cut_short_file(source, source.name, **rule)
+                with open_checked_stream(source, source.name, **rule) as stream:
+                    assert stream.read() == data

@@ -187,3 +187,64 @@ def test_a_release_imported_again_puts_back_what_a_later_one_changed(kb_url: str
         back = import_path(store, first)
         assert (back.updated, back.already_imported) == (1, False)
         assert import_path(store, first).already_imported
+
+
+def _provenance(store) -> list[tuple]:
+    """Each item with the release it is filed under (name, digest, time), not the store's row IDs."""
+    fields = [c for c in Item.__table__.columns if c.name not in ("id", "release_id")]
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(*fields, Release.source, Release.name, Release.sha256, Release.imported_at)
+            .join(Release, Item.release_id == Release.id)
+            .order_by(Item.source, Item.source_id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "parquet", "jsonl"])
+def test_an_export_keeps_each_items_release_through_import(cli, tmp_path: Path, suffix: str) -> None:
+    """``kb export`` then ``kb import`` into a new store gives the same items under the same
+    releases (name, digest and time), not under one release named after the export; importing
+    the export into its own store adds nothing, not even a release."""
+    kb = tmp_path / "kb.sqlite"
+    changed = [*CIVIC_2018[:5], CIVIC_2018[5].replace("poor prognosis", "worse prognosis")]
+    for name, lines in (("r1.tsv", CIVIC_2018), ("r2.tsv", changed), ("h.tsv", HOTSPOTS)):
+        assert cli(["kb", "import", write(tmp_path, name, lines), "--kb", kb]).returncode == 0
+    out = tmp_path / f"export.{suffix}"
+    assert cli(["kb", "export", "--kb", kb, "--out", out]).returncode == 0
+    copy = tmp_path / "copy.sqlite"
+    done = cli(["kb", "import", out, "--kb", copy])
+    assert done.returncode == 0, done.stderr
+    with open_store(kb) as original, open_store(copy) as restored:
+        kept = _provenance(original)
+        assert _provenance(restored) == kept
+        assert {r[-3] for r in kept} == {"r1.tsv", "r2.tsv", "h.tsv"}  # TP53 R175H is r2's
+        assert [s.releases for s in stats(restored).sources] == [s.releases for s in stats(original).sources]
+        with original.engine.connect() as connection:
+            releases = connection.execute(select(func.count()).select_from(Release)).scalar_one()
+    again = cli(["kb", "import", out, "--kb", kb])
+    assert again.returncode == 0 and "already in the store; nothing added" in again.stdout
+    with open_store(kb) as original:
+        assert _provenance(original) == kept
+        with original.engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(Release)).scalar_one() == releases
+
+
+def test_an_export_without_releases_is_one_release_and_a_bad_time_is_refused(
+    kb_url: str, tmp_path: Path
+) -> None:
+    """An older oncoclass's export (no release columns) still imports, as a release of its own;
+    an ``imported_at`` that is no time is refused with its row, the store untouched."""
+    columns = "source\tsource_id\tgene\tvariation\tdisease\tdrugs\tlabel\tstatement\tcitation\turl"
+    old = write(tmp_path, "old.tsv", [columns, "civic\t1\tBRAF\tV600E\t\t\t\tA statement.\tPMID:1\t"])
+    bad = write(
+        tmp_path,
+        "bad.tsv",
+        [f"{columns}\trelease\trelease_sha256\timported_at",
+         "civic\t1\tBRAF\tV600E\t\t\t\tA statement.\tPMID:1\t\tr1.tsv\tabc\tyesterday"],
+    )  # fmt: skip
+    with open_store(kb_url) as store:
+        with pytest.raises(InputError, match=r"bad\.tsv, row 2: imported_at 'yesterday'"):
+            import_path(store, bad)
+        assert import_path(store, old).added == 1
+        assert [s.releases[0].split(" (")[0] for s in stats(store).sources] == ["old.tsv"]

@@ -58,3 +58,27 @@ def test_reading_a_missing_store_does_not_create_it(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no evidence store"):
         open_store(tmp_path / "absent.sqlite", create=False)
     assert not (tmp_path / "absent.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    "name", ["kb?.sqlite", "a?mode=ro.sqlite", "a#b.sqlite", "a%3Fb.sqlite", "a b.sqlite", "in/x://y.sqlite"]
+)
+def test_a_plain_path_is_taken_literally(
+    name: str, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only ``name://`` at the start makes a URL: ``?``, ``#``, ``%`` or a space in a file's name
+    are part of the name, not a URL's options, fragment or escapes."""
+    from sources_data import HOTSPOTS, write
+
+    from oncoclass.kb.store import is_url, store_file
+
+    monkeypatch.chdir(tmp_path)  # relative, as a user types it
+    assert not is_url(name)
+    assert store_file(name) == tmp_path / name
+    done = cli(["kb", "import", write(tmp_path, "h.tsv", HOTSPOTS), "--kb", name])
+    assert done.returncode == 0, done.stderr
+    # exactly the file named, and nothing else beside the inputs
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(["h.tsv", Path(name).name])
+    assert (tmp_path / name).is_file()
+    stats = cli(["kb", "stats", "--kb", str(tmp_path / name), "--json"])
+    assert stats.returncode == 0 and '"items": 3' in stats.stdout

@@ -266,11 +266,21 @@ class _Counted(io.RawIOBase):
         try:
             data = self.stream.read(len(buffer))
         except _DAMAGED as exc:
-            raise InputError(f"the archive is damaged ({type(exc).__name__}).", path=self.path) from exc
+            raise damaged_archive(exc, self.path) from exc
         self.count += len(data)
         _check_size(self.path, self.count, self.compressed, self.limit)
         buffer[: len(data)] = data
         return len(data)
+
+
+def damaged_archive(exc: BaseException, path: str | Path) -> InputError:
+    """The error for an archive that fails while it is decompressed (by :func:`open_stream`, or
+    by Dask's own gzip reader): mostly one whose download was interrupted, which gzip reports as
+    EOFError ("Compressed file ended before the end-of-stream marker was reached")."""
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return InputError(
+        f"the archive is cut short or damaged ({reason}).", path=path, hint="Download or copy the file again."
+    )
 
 
 def _read_head(stream: BinaryIO, size: int = 8) -> bytes:
@@ -368,20 +378,72 @@ def refuse_cut_short(data: bytes | str, path: str | Path, *, delimiter: str, quo
 def refuse_cut_short_file(
     source: Path, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0
 ) -> None:
-    """:func:`refuse_cut_short` for a plain file read in pieces (``annotate``, the Dask engine):
-    its last byte is looked at, and only a file that does not end with a line break is read
-    through, line by line, to its last row. ``skip``: comment lines before the header (a MAF's)."""
+    """:func:`refuse_cut_short` for a file read in pieces (``annotate``, the Dask engine), plain
+    or compressed (gzip, or a zip or 7z archive's single member): a plain file's last byte is
+    looked at; a compressed one is decompressed through once to find its last byte. Only a file
+    that does not end with a line break is read through again, to its last row. ``skip``: comment
+    lines before the header (a MAF's)."""
     with source.open("rb") as handle:
+        compressed = archive_kind(_read_head(handle)) is not None
         size = handle.seek(0, io.SEEK_END)
         if size == 0:
             return
         handle.seek(size - 1)
-        if handle.read(1) in (b"\n", b"\r"):
-            return
-    with source.open(encoding="utf-8-sig", errors="replace", newline="") as lines:
+        last = handle.read(1)
+    if compressed:
+        with open_stream(source) as stream:
+            last = b""
+            while block := stream.read(1 << 20):
+                last = block[-1:]
+    if last not in (b"\n", b"\r", b""):
+        _refuse_short_last_row_of(source, path, delimiter=delimiter, quoted=quoted, skip=skip)
+
+
+def _refuse_short_last_row_of(
+    source: Path, path: str | Path, *, delimiter: str, quoted: bool, skip: int
+) -> None:
+    """The last row of ``source`` (decompressed as it is read), refused when cut short."""
+    with open_stream(source) as stream:
+        lines = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
         for _ in range(skip):
             next(lines, None)
         _refuse_short_last_row(lines, path, delimiter=delimiter, quoted=quoted, first_row=skip + 1)
+
+
+class _CutShortWatch(io.RawIOBase):
+    """A stream passed through as it is, which at its end refuses a table cut short (the rule of
+    :func:`refuse_cut_short_file`): its last byte is kept as the reader goes, so a compressed
+    input is decompressed once; only one that ends without a line break is read again."""
+
+    def __init__(self, stream: BinaryIO, source: Path, path: str | Path, **rule: object) -> None:
+        self.stream, self.source, self.path, self.rule = stream, source, path, rule
+        self.last, self.done = b"", False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.stream.read(len(buffer))
+        if data:
+            self.last = data[-1:]
+        elif len(buffer) and not self.done:
+            self.done = True  # the end: checked once, before the reader takes it for complete
+            if self.last not in (b"\n", b"\r", b""):
+                _refuse_short_last_row_of(self.source, self.path, **self.rule)  # type: ignore[arg-type]
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@contextmanager
+def open_checked_stream(
+    source: Path, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0
+) -> Iterator[BinaryIO]:
+    """:func:`open_stream` over a table whose end is checked as it is reached: a table cut short
+    raises the :func:`refuse_cut_short_file` error there, from inside the reader, so a compressed
+    file (whose last byte cannot be looked at without decompressing it) is not read twice."""
+    with open_stream(source) as stream:
+        watch = _CutShortWatch(stream, source, path, delimiter=delimiter, quoted=quoted, skip=skip)
+        yield io.BufferedReader(watch, buffer_size=1 << 16)  # type: ignore[arg-type]
 
 
 def _refuse_short_last_row(
@@ -495,20 +557,26 @@ def _open_stream(path: Path, limit: int) -> Iterator[BinaryIO]:
             raise InputError(f"the zip archive is truncated or corrupt ({exc}).", path=path) from exc
 
 
-def iter_lines(path: str | Path, *, max_line_chars: int | None = None, block: int = 1 << 20) -> Iterator[str]:
+def iter_lines(
+    path: str | Path, *, max_line_chars: int | None = None, block: int = 1 << 20, keep_ends: bool = False
+) -> Iterator[str]:
     """The lines of a UTF-8 text file (or its single archive member), decoded as they stream in.
 
     Same rules as :func:`read_text` (byte-order mark dropped, CRLF and CR read as newlines, binary
     and invalid UTF-8 refused with the byte and line), but only one block and one line are held at
     a time, so a 500 MB Kaggle text file never sits in memory whole. A line longer than
-    ``max_line_chars`` is refused before it is assembled.
+    ``max_line_chars`` is refused before it is assembled. ``keep_ends``: each line with its
+    ``\n``, so a last line without one (the file ends inside it: cut short?) can be told apart.
     """
     path = existing_file(path)
     with _open_stream(path, get_settings().max_member_bytes) as stream:
-        yield from _lines(stream, path, max_line_chars, block)
+        yield from _lines(stream, path, max_line_chars, block, keep_ends=keep_ends)
 
 
-def _lines(stream: BinaryIO, path: Path, max_line_chars: int | None, block: int) -> Iterator[str]:
+def _lines(
+    stream: BinaryIO, path: Path, max_line_chars: int | None, block: int, *, keep_ends: bool = False
+) -> Iterator[str]:
+    end = "\n" if keep_ends else ""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     pending: list[str] = []  # pieces of the line still being read
     pending_chars = 0
@@ -538,7 +606,7 @@ def _lines(stream: BinaryIO, path: Path, max_line_chars: int | None, block: int)
         pieces = text.split("\n")
         for piece in pieces[:-1]:
             pending.append(piece)
-            yield "".join(pending)
+            yield "".join(pending) + end
             pending, pending_chars = [], 0
             line_number += 1
         if pieces[-1]:

@@ -101,8 +101,9 @@ def read_texts(path: str | Path, *, keep: Keep | None = None) -> dict[str, str]:
     The file is streamed line by line; ``keep`` (when given) reduces each text as it is read, so
     a corpus of long articles costs memory only for what the model will look at.
     """
-    lines = iter_lines(path, max_line_chars=get_settings().max_text_chars)
+    lines = iter_lines(path, max_line_chars=get_settings().max_text_chars, keep_ends=True)
     first = next(lines, None)
+    first = None if first is None else first.removesuffix("\n")
     if first is None or header_kind(first) != "text":
         shown = (first or "")[:60]
         raise InputError(
@@ -112,10 +113,24 @@ def read_texts(path: str | Path, *, keep: Keep | None = None) -> dict[str, str]:
         )
     texts: dict[str, str] = {}
     for number, line in enumerate(lines, start=2):
+        # Only the last line can lack its line break: the file ends inside it.
+        ended = line.endswith("\n")
+        line = line[:-1] if ended else line
         if not line.strip():
             continue
         key, sep, text = line.partition("||")
         key = key.strip()
+        if not sep and not ended:
+            # Cut inside the ID or its '||': the one cut that shows. A cut inside the last text
+            # cannot be told from a whole file without a final line break, and is not guessed
+            # at; a cut before a whole document shows as its variant missing a text (load_kaggle).
+            raise InputError(
+                "the last line has no '||' after its ID and the file ends without a line break: "
+                "it was cut short (an interrupted download or copy).",
+                path=path,
+                row=number,
+                hint="Download or copy the file again.",
+            )
         if not sep:
             raise InputError(
                 "no '||' between the ID and the text.",

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oncoclass.errors import InputError, StoreError
 from oncoclass.kb.schema import ITEM_FIELDS, Item, Release
-from oncoclass.kb.sources import EXPORT_COLUMNS, SourceData, read_source
+from oncoclass.kb.sources import EXPORT_COLUMNS, EXPORT_ITEM_COLUMNS, SourceData, read_source
 from oncoclass.kb.store import Store, db_reason, store_errors
 from oncoclass.progress import Progress
 from oncoclass.variation import kind_group, parse, variation_key
@@ -66,9 +66,16 @@ def content_hash(item: dict[str, str]) -> str:
 MAX_CHARS = {"source": 300, "source_id": 300, "gene": 100, "variation": 1000, "label": 300, "citation": 500}
 
 
-def _rows(data: SourceData, path: str | Path) -> dict[tuple[str, str], dict[str, object]]:
+#: Where an exported item came from: (source, release name, release digest, imported_at or "").
+Origin = tuple[str, str, str, str]
+
+
+def _rows(
+    data: SourceData, path: str | Path, origins: dict[tuple[str, str], Origin] | None = None
+) -> dict[tuple[str, str], dict[str, object]]:
     """The items keyed by (source, the source's ID), checked: an item needs an ID and a gene, no
-    two items share a key, and no field is past its length (each refused with its row)."""
+    two items share a key, and no field is past its length (each refused with its row). An
+    exported item's release (its source's, not the file's) goes into ``origins``, same key."""
     rows: dict[tuple[str, str], dict[str, object]] = {}
     first_row: dict[tuple[str, str], int] = {}
     for number, item in enumerate(data.items, start=2):
@@ -92,6 +99,11 @@ def _rows(data: SourceData, path: str | Path) -> dict[tuple[str, str], dict[str,
             )  # fmt: skip
         row.update(content_hash=content_hash(item), **derived(item))
         rows[key], first_row[key] = row, number
+        if "source" in item and origins is not None:
+            # An exported item: filed under the release it names, or, in an older export naming
+            # none, under this file as a release of the item's own source (which stats lists).
+            release, sha256 = item.get("release") or data.release, item.get("release_sha256") or data.sha256
+            origins[key] = (source, release, sha256, item.get("imported_at", ""))
     return rows
 
 
@@ -102,6 +114,8 @@ class Prepared:
     path: str
     data: SourceData
     rows: dict[tuple[str, str], dict[str, object]]
+    #: The releases an export's items came from (none for any other file: its items are its own).
+    origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
 
 
 def prepare(
@@ -114,7 +128,8 @@ def prepare(
     """Read and check one file for import, touching no store: a bad file is refused before
     anything is written (and before a new store file is created)."""
     data = read_source(path, text=text, columns=columns, source=source)
-    return Prepared(str(path), data, _rows(data, path))
+    origins: dict[tuple[str, str], Origin] = {}
+    return Prepared(str(path), data, _rows(data, path, origins), origins)
 
 
 def import_path(
@@ -141,28 +156,44 @@ def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = No
             progress(n)
 
     common = {"path": str(path), "source": data.source, "release": data.release, "notes": data.notes}
+    file_origin: Origin = (data.source, data.release, data.sha256, "")
     try:
         with store.engine.begin() as connection:
-            seen = connection.execute(
-                select(Release.id).where(Release.source == data.source, Release.sha256 == data.sha256)
-            ).first()
-            # A release seen before is compared item by item all the same: a later import may have
-            # changed what it holds, and importing it again puts it back.
-            release_id = (
-                seen[0]
-                if seen is not None
-                else connection.execute(
-                    insert(Release).values(
-                        source=data.source,
-                        name=data.release,
-                        sha256=data.sha256,
-                        imported_at=datetime.now(UTC),
-                        added=0,
-                        updated=0,
-                        unchanged=0,
+            # The file's own release, and for an export each release its items came from.
+            releases: dict[tuple[str, str], tuple[int, bool]] = {}
+
+            def release_of(origin: Origin) -> tuple[int, bool]:
+                source, name, sha256, imported_at = origin
+                if (source, sha256) not in releases:
+                    seen = connection.execute(
+                        select(Release.id).where(Release.source == source, Release.sha256 == sha256)
+                    ).first()
+                    # A release seen before is compared item by item all the same: a later import
+                    # may have changed what it holds, and importing it again puts it back.
+                    releases[(source, sha256)] = (
+                        (seen[0], True)
+                        if seen is not None
+                        else (
+                            connection.execute(
+                                insert(Release).values(
+                                    source=source,
+                                    name=name,
+                                    sha256=sha256,
+                                    imported_at=_when(imported_at),
+                                    added=0,
+                                    updated=0,
+                                    unchanged=0,
+                                )
+                            ).inserted_primary_key[0],
+                            False,
+                        )
                     )
-                ).inserted_primary_key[0]
-            )
+                return releases[(source, sha256)]
+
+            if not rows or len(prepared.origins) < len(rows):
+                # Only when some item is the file's own: an export whose items all name their
+                # release adds no release of its own, so importing it into its store adds nothing.
+                release_of(file_origin)
             sources = sorted({key[0] for key in rows})
             existing = {
                 (s, sid): (item_id, digest)
@@ -173,14 +204,21 @@ def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = No
                 )
             }
             new, changed, unchanged = [], [], 0
+            counts: dict[int, list[int]] = {}  # per release: added, updated, unchanged
             for key, row in rows.items():
+                origin = prepared.origins.get(key)
+                release_id = release_of(origin or file_origin)[0]
                 row["release_id"] = release_id
+                tally = counts.setdefault(release_id, [0, 0, 0])
                 if key not in existing:
                     new.append(row)
+                    tally[0] += 1
                 elif existing[key][1] != row["content_hash"]:
                     changed.append({**row, "_id": existing[key][0]})
+                    tally[1] += 1
                 else:
                     unchanged += 1
+                    tally[2] += 1
             advance(unchanged)
             for start in range(0, len(new), _BATCH):
                 connection.execute(insert(Item), new[start : start + _BATCH])
@@ -191,20 +229,30 @@ def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = No
                     batch = changed[start : start + _BATCH]
                     connection.execute(statement, [{k: v for k, v in row.items()} for row in batch])
                     advance(len(batch))
-            if seen is None:  # a release's counts are those of its first import
-                connection.execute(
-                    update(Release)
-                    .where(Release.id == release_id)
-                    .values(added=len(new), updated=len(changed), unchanged=unchanged)
-                )
+            for release_id, seen in releases.values():
+                if not seen:  # a release's counts are those of its first import
+                    added, updated, same = counts.get(release_id, [0, 0, 0])
+                    connection.execute(
+                        update(Release)
+                        .where(Release.id == release_id)
+                        .values(added=added, updated=updated, unchanged=same)
+                    )
     except SQLAlchemyError as exc:
         reason = db_reason(exc)
         raise StoreError(
             f"the import of {path} into {store.shown} failed ({reason}); nothing was changed."
         ) from None
-    again = seen is not None and not new and not changed
+    again = all(seen for _, seen in releases.values()) and not new and not changed
     return ImportResult(**common, items=len(rows), added=len(new), updated=len(changed),
                         unchanged=unchanged, already_imported=again)  # fmt: skip
+
+
+def _when(imported_at: str) -> datetime:
+    """When a release was imported: an export's own time (checked by the reader), else now."""
+    if not imported_at:
+        return datetime.now(UTC)
+    when = datetime.fromisoformat(imported_at)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -258,11 +306,26 @@ def stats(store: Store) -> StoreStats:
 
 
 def export_frame(store: Store) -> pd.DataFrame:
-    """Every item with its provenance, in :data:`~oncoclass.kb.sources.EXPORT_COLUMNS` order."""
-    columns = [getattr(Item, name) for name in EXPORT_COLUMNS]
+    """Every item with its provenance, its release included, in
+    :data:`~oncoclass.kb.sources.EXPORT_COLUMNS` order: ``kb import`` of it files each item under
+    its release again."""
+    columns = [getattr(Item, name) for name in EXPORT_ITEM_COLUMNS]
+    query = (
+        select(*columns, Release.name, Release.sha256, Release.imported_at)
+        .join(Release, Item.release_id == Release.id)
+        .order_by(Item.source, Item.id)
+    )
     with store_errors(store, "the export"), store.engine.connect() as connection:
-        rows = connection.execute(select(*columns).order_by(Item.source, Item.id)).all()
+        rows = [(*r[:-1], _iso(r[-1])) for r in connection.execute(query)]
     return pd.DataFrame(rows, columns=list(EXPORT_COLUMNS), dtype=object)
+
+
+def _iso(when: datetime | None) -> str:
+    """A release's time as text, the same in every format an export is written in (SQLite gives
+    it back without its zone, which is UTC: the import stored it so)."""
+    if when is None:
+        return ""
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).isoformat()
 
 
 def labelled_items(store: Store, labels: set[str]) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,13 @@ from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATIO
 from oncoclass.errors import InputError
 from oncoclass.kb.schema import ITEM_FIELDS
 
-#: The columns of ``kb export``, which ``kb import`` reads back with their sources kept.
-EXPORT_COLUMNS: tuple[str, ...] = ("source", *ITEM_FIELDS)
+#: The columns an export needs (those of an export by an older oncoclass); they identify one.
+EXPORT_ITEM_COLUMNS: tuple[str, ...] = ("source", *ITEM_FIELDS)
+#: Each item's release: its name, the digest of the file it came from and when that was imported.
+#: An export without them (an older oncoclass's) imports as one release of its own.
+RELEASE_COLUMNS: tuple[str, ...] = ("release", "release_sha256", "imported_at")
+#: The columns of ``kb export``, which ``kb import`` reads back with their sources and releases kept.
+EXPORT_COLUMNS: tuple[str, ...] = (*EXPORT_ITEM_COLUMNS, *RELEASE_COLUMNS)
 
 #: Chang et al., "Accelerating discovery of functional mutant alleles in cancer", Cancer Discovery
 #: 2018 (cancerhotspots.org v2).
@@ -37,7 +43,8 @@ _GENE_SUMMARY = {"gene_id", "name", "description"}
 @dataclass
 class SourceData:
     """What one file holds: its source's name, a release name, the file's digest and items (one
-    dict of :data:`~oncoclass.kb.schema.ITEM_FIELDS` each, plus ``source`` for an export)."""
+    dict of :data:`~oncoclass.kb.schema.ITEM_FIELDS` each, plus ``source`` for an export and, for
+    an export that has them, the item's :data:`RELEASE_COLUMNS`)."""
 
     source: str
     release: str
@@ -72,7 +79,7 @@ def detect_source(path: str | Path, data: bytes) -> str:
     of :func:`oncoclass.data.detect.detect_format` (``kaggle``, ``csv``…)."""
     header = _header(data)
     if data[:4] != b"PAR1":
-        if set(EXPORT_COLUMNS) <= set(header) or set(EXPORT_COLUMNS) <= set(header[0].split(",")):
+        if set(EXPORT_ITEM_COLUMNS) <= set(header) or set(EXPORT_ITEM_COLUMNS) <= set(header[0].split(",")):
             return "export"
         if len(header) == _HOTSPOT_WIDTH and header[1].isdigit() and header[6][:1].isalpha():
             return "hotspots"
@@ -92,9 +99,24 @@ def detect_source(path: str | Path, data: bytes) -> str:
             columns = set(pq.read_schema(io.BytesIO(data)).names)
         except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
             raise InputError(f"cannot be read as Parquet ({exc}).", path=path) from None
-        if set(EXPORT_COLUMNS) <= columns:
+        if set(EXPORT_ITEM_COLUMNS) <= columns:
             return "export"
+    if fmt == "jsonl" and set(EXPORT_ITEM_COLUMNS) <= _first_record_keys(data):
+        return "export"  # kb export writes JSONL too
     return fmt
+
+
+def _first_record_keys(data: bytes) -> set[str]:
+    """The keys of a JSON Lines file's first record (none when it is not one object): enough to
+    tell an export, whose records all have the same keys; the loader checks every line."""
+    import json
+
+    first = data.lstrip().split(b"\n", 1)[0]
+    try:
+        record = json.loads(first)
+    except (ValueError, RecursionError):
+        return set()
+    return {str(k).strip().lower() for k in record} if isinstance(record, dict) else set()
 
 
 def _clean(value: Any) -> str:
@@ -194,7 +216,7 @@ def _export(path: str | Path, data: bytes) -> list[dict[str, str]]:
 
     frame = read_frame(path, data=data)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in EXPORT_COLUMNS if c not in frame.columns]
+    missing = [c for c in EXPORT_ITEM_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)} of an oncoclass store export.", path=path)
     items = []
@@ -203,8 +225,33 @@ def _export(path: str | Path, data: bytes) -> list[dict[str, str]]:
         if not item["source"]:
             raise InputError("an item without a source.", path=path, row=number)
         item["citation"] = citation_key(item["citation"])
+        release = _clean(row.get("release", ""))
+        if release:  # kept with the item: import_prepared files it under that release again
+            item["release"] = release
+            item["release_sha256"] = (
+                _clean(row.get("release_sha256", ""))
+                or hashlib.sha256(f"{item['source']}\x1f{release}".encode()).hexdigest()
+            )  # a hand-made export naming a release alone: one release per name
+            item["imported_at"] = _imported_at(row.get("imported_at", ""), path, number)
         items.append(item)
     return items
+
+
+def _imported_at(value: object, path: str | Path, number: int) -> str:
+    """An export's ``imported_at``, checked (ISO 8601, as ``kb export`` writes it); empty is left
+    to the import to fill with now."""
+    text = _clean(value)
+    if text:
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            raise InputError(
+                f"imported_at {text[:40]!r} is not a date and time.",
+                path=path,
+                row=number,
+                hint="Write it as kb export does (2024-05-01T12:00:00), or leave it empty.",
+            ) from None
+    return text
 
 
 def _labelled_table(

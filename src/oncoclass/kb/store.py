@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from oncoclass.errors import StoreError
@@ -19,6 +19,14 @@ from oncoclass.settings import get_settings
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _SCHEMES = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
             "postgresql+psycopg": "postgresql+psycopg"}  # fmt: skip
+#: ``name://`` at the very start: a URL. Anything else is a file path, whatever it holds after
+#: (``kb?.sqlite``, ``a#b``, even ``x://y`` further in).
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(value: str | Path) -> bool:
+    """Whether a store given as ``value`` is a URL rather than a file path."""
+    return _URL_SCHEME.match(str(value)) is not None
 
 
 def data_dir() -> Path:
@@ -37,8 +45,11 @@ def resolve_url(value: str | Path | None) -> str:
     if value is None or str(value) == "":
         value = get_settings().kb or str(default_kb())
     text = str(value)
-    if "://" not in text:
-        return f"sqlite:///{Path(text).expanduser().resolve()}"
+    if not is_url(value):
+        # Built, not formatted: URL.create escapes what a URL would read as syntax (``?`` starts
+        # options, ``#`` a fragment, ``%`` an escape), so SQLite opens the file named, literally.
+        path = Path(text).expanduser().resolve()
+        return URL.create(drivername="sqlite", database=str(path)).render_as_string(hide_password=False)
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):
