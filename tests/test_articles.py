@@ -133,7 +133,8 @@ def test_the_default_embeds_statements_only_and_leaves_its_encoder_out_on_articl
     spec = InputSpec(path=str(files["training_variants"]), text=str(files["training_text"]))
     bundle = load_bundle(train(TrainConfig(input=spec), out_dir=tmp_path / "model").path)
     model = bundle.model
-    blend = model.with_text_
+    blend = model.with_text_.labels_model_  # Kaggle's classes are not linked: the blend alone
+    assert model.with_text_.groups_model_ is None
     assert blend.members_[1] is None and blend.member_weights["encoder"] == 0.0
     assert blend.members_[0] is not None and blend.member_weights["linear"] > 0
     rows = load_kaggle(files["test_variants"], files["test_text"], reduce_text=text_reduction(model))

@@ -20,6 +20,7 @@ from oncoclass.features.text import mention_window
 from oncoclass.models import TemperatureCalibrated
 from oncoclass.models.blend import BlendedClassifier
 from oncoclass.models.gate import TextGated
+from oncoclass.models.linked import LinkedLabels
 from oncoclass.models.recipes import default_features
 
 # Out-of-fold fit_transform differs from fit().transform() by design (that is what stops the
@@ -40,6 +41,7 @@ OOF_BY_DESIGN = {
         TemperatureCalibrated(estimator=LogisticRegression(max_iter=500), cv=3),
         BlendedClassifier(members=[("lr", LogisticRegression(max_iter=500), None)], cv=3),
         TextGated(with_text=LogisticRegression(max_iter=500), without_text=LogisticRegression(max_iter=500)),
+        LinkedLabels(estimator=LogisticRegression(max_iter=500)),
     ],
     expected_failed_checks=lambda est: OOF_BY_DESIGN if isinstance(est, ResponseCoder) else {},
 )

@@ -64,11 +64,11 @@ def test_shuffled_labels_fall_to_the_prior(small_corpus) -> None:
 def test_blend_gives_the_same_model_with_parallel_fold_fits(small_corpus) -> None:
     train, test = small_corpus
     y = train["label"].to_numpy()
-    serial = build("default").set_params(with_text__n_jobs=1).fit(train, y)
-    parallel = build("default").set_params(with_text__n_jobs=2).fit(train, y)
+    serial = build("default").set_params(with_text__estimator__n_jobs=1).fit(train, y)
+    parallel = build("default").set_params(with_text__estimator__n_jobs=2).fit(train, y)
     # Worker processes run BLAS single-threaded, which reorders sums: equal up to rounding.
     np.testing.assert_allclose(parallel.predict_proba(test), serial.predict_proba(test), atol=1e-5)
-    weights = [m.with_text_.member_weights for m in (parallel, serial)]
+    weights = [m.with_text_.labels_model_.member_weights for m in (parallel, serial)]
     assert weights[0] == pytest.approx(weights[1], abs=1e-4)
 
 
@@ -81,6 +81,7 @@ def test_direct_feature_transform_matches_scikit_learns(small_corpus, name: str)
     train, test = small_corpus
     model = build(name).fit(train, train["label"].to_numpy())
     model = getattr(model, "with_text_", model)  # the gated default: its text-reading member
+    model = getattr(model, "labels_model_", model)  # (whose labels are not linked here)
     features = model.features_ if hasattr(model, "features_") else model[:-1]
     for rows in (test, test.iloc[:1]):
         ours, theirs = transform_features(features, rows), features.transform(rows)
@@ -110,3 +111,30 @@ def test_blend_leaves_out_a_member_whose_columns_are_all_zero() -> None:
     alone.fit(X, y)
     assert both.members_[1] is None and both.member_weights["z"] == 0.0
     np.testing.assert_allclose(both.predict_proba(X), alone.predict_proba(X))
+
+
+def test_linked_labels_share_each_type_out_as_the_label_model_does() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from oncoclass.models.linked import LinkedLabels, label_groups, unlinked
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    labels = np.array(["Predictive: Resistance", "Predictive: Sensitivity", "Prognostic: Poor Outcome"])
+    y = labels[(X[:, 0] > 0).astype(int) * 2 + (X[:, 0] <= 0) * (X[:, 1] > 0)]
+    linked = LinkedLabels(estimator=LogisticRegression()).fit(X, y)
+    assert list(linked.classes_) == sorted(labels)
+    groups = linked.groups_model_.predict_proba(X)
+    within = linked.labels_model_.predict_proba(X)
+    proba = linked.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # The type's probability is the type model's, shared out as the label model shares it.
+    np.testing.assert_allclose(proba[:, :2].sum(axis=1), groups[:, 0])
+    shares = [p[:, 0] / p[:, :2].sum(axis=1) for p in (proba, within)]
+    np.testing.assert_allclose(*shares)
+    assert unlinked(linked) is linked
+    # Labels that are not type: value pairs, or whose groups each hold one label, are not linked.
+    assert label_groups(["1", "2", "3"]) is None and label_groups(["A: x", "B: y"]) is None
+    plain = LinkedLabels(estimator=LogisticRegression()).fit(X, (X[:, 0] > 0).astype(int))
+    assert plain.groups_model_ is None and unlinked(plain) is plain.labels_model_
+    np.testing.assert_array_equal(plain.predict_proba(X), plain.labels_model_.predict_proba(X))

@@ -69,4 +69,5 @@ def test_library_errors_name_fields_and_the_command_line_its_flags(cli, tmp_path
 
 def test_the_documented_example_is_a_parameter_of_the_default() -> None:
     """The README's and --help's example of --set names a real parameter of the default."""
-    configure(get_recipe("default").build(), params={"with_text__features__text__tfidf__min_df": 3})
+    name = "with_text__estimator__features__text__tfidf__min_df"
+    configure(get_recipe("default").build(), params={name: 3})

@@ -70,7 +70,7 @@ SetOpt = Annotated[
     typer.Option(
         "--set",
         help="Override a recipe parameter, step__param=value (repeatable; `oncoclass models --params "
-        "NAME` lists them), e.g. --set with_text__features__text__tfidf__min_df=3.",
+        "NAME` lists them), e.g. --set with_text__estimator__features__text__tfidf__min_df=3.",
     ),
 ]
 NJobsOpt = Annotated[

@@ -37,6 +37,7 @@ from oncoclass.features.text import split_sentences
 from oncoclass.models.blend import BlendedClassifier, transform_features
 from oncoclass.models.calibration import TemperatureCalibrated
 from oncoclass.models.gate import TextGated
+from oncoclass.models.linked import unlinked
 from oncoclass.persist import Bundle
 from oncoclass.phrases import phrase
 
@@ -528,7 +529,8 @@ def explain(
     gene, variation = table[GENE].iloc[0], table[VARIATION].iloc[0]
     gated = bundle.model if isinstance(bundle.model, TextGated) else None
     # A gated model predicts this row with one member; that member is what is explained.
-    model = gated.member_for(table) if gated is not None else bundle.model
+    member = gated.member_for(table) if gated is not None else bundle.model
+    model = unlinked(member)
     labels = [str(c) for c in model.classes_]
     unknown = [c for c in classes or [] if c not in labels]
     if unknown:
@@ -555,7 +557,7 @@ def explain(
         explained_class.meaning = (meanings or {}).get(explained_class.label)
         for item in (*explained_class.toward, *explained_class.against):
             item.phrase = phrase(item.feature, item.source, gene=gene, variation=variation, meanings=meanings)
-    if gated is not None and model is gated.without_text_:
+    if gated is not None and member is gated.without_text_:
         note = (
             "This row has no text: it is predicted by the model's text-free member, from the gene, "
             "the variation and the store's evidence on them (none without a store). " + note

@@ -88,6 +88,7 @@ TRUSTED_CLASSES: frozenset[str] = frozenset(
         "oncoclass.features.vectorize.TextVectorizer",
         "oncoclass.models.blend.BlendedClassifier",
         "oncoclass.models.gate.TextGated",
+        "oncoclass.models.linked.LinkedLabels",
         "oncoclass.models.calibration.TemperatureCalibrated",
         "sklearn.compose._column_transformer.ColumnTransformer",
         "sklearn.ensemble._forest.RandomForestClassifier",

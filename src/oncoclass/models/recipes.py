@@ -41,6 +41,7 @@ from oncoclass.features import (
 from oncoclass.models.blend import BlendedClassifier
 from oncoclass.models.calibration import TemperatureCalibrated
 from oncoclass.models.gate import TextGated
+from oncoclass.models.linked import LinkedLabels
 
 SEED = 0
 #: Parallel fold fits in the blends: the machines this is built for have two cores.
@@ -293,7 +294,14 @@ def _gated(with_text: Any) -> TextGated:
     # A model trained on statements, given a gene and variant alone, was confidently wrong
     # (worse than the class prior on later CIViC evidence): rows without text go to a member
     # trained for them.
-    return TextGated(with_text=with_text, without_text=text_free(), cut=ArticleText(short_chars=SHORT_TEXT))
+    # Labels such as CIViC's "Predictive: Resistance" are learned as type and significance,
+    # linked (LinkedLabels); other labels as they are. For rows without text too (CIViC time
+    # split, gene and variant only: 0.551 -> 0.537; citation-grouped CV 1.120 -> 1.119).
+    return TextGated(
+        with_text=LinkedLabels(estimator=with_text),
+        without_text=LinkedLabels(estimator=text_free()),
+        cut=ArticleText(short_chars=SHORT_TEXT),
+    )
 
 
 def default() -> Any:
