@@ -461,6 +461,7 @@ def predict_variants(
     bundle: Bundle, tally: Tally, *, store: Store | None = None, probabilities: bool = False
 ) -> Lookup:
     """Predict each distinct variant of ``tally`` once (in batches of :data:`PREDICT_BATCH`)."""
+    from oncoclass.jobs.predict import cited
     from oncoclass.jobs.predict import probabilities as predict_proba
 
     labels = bundle.labels
@@ -477,7 +478,7 @@ def predict_variants(
         table = records_to_table(
             [{"id": str(begin + i), "gene": g, "variation": v, "text": ""} for i, (g, v) in enumerate(batch)]
         )
-        table = attach(table, store)
+        table = cited(bundle, attach(table, store))
         proba = predict_proba(bundle, table)
         best = proba.argmax(axis=1)
         rows = values[begin : begin + len(batch)]

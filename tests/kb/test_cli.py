@@ -67,18 +67,22 @@ def test_predictions_say_what_they_used_and_cite_the_store(
     rows = tmp_path / "variants.csv"
     train = pd.read_csv(synth_files["training_variants"])
     known = train.iloc[0]
-    pd.DataFrame({"gene": [known["Gene"], "NOTAGENE"], "variation": [known["Variation"], "V1A"]}).to_csv(
-        rows, index=False
-    )
+    # The third row has its own text: the default's text member reads no store evidence, so
+    # the row cites none, although the store holds evidence on its variant.
+    pd.DataFrame(
+        {
+            "gene": [known["Gene"], "NOTAGENE", known["Gene"]],
+            "variation": [known["Variation"], "V1A", known["Variation"]],
+            "text": ["", "", "The variant activates the kinase in cell lines."],
+        }
+    ).to_csv(rows, index=False)
     out = tmp_path / "p.csv"
     done = cli(["predict", "--model", kb_model, "--input", rows, "--kb", synth_kb, "--out", out])
     assert done.returncode == 0, done.stderr
     predictions = pd.read_csv(out, keep_default_na=False)
-    assert predictions["text_source"].tolist() == ["retrieved", "none"]
-    assert (
-        predictions["evidence_ids"].iloc[0].startswith("kaggle:")
-        and predictions["evidence_ids"].iloc[1] == ""
-    )
+    assert predictions["text_source"].tolist() == ["retrieved", "none", "given"]
+    assert predictions["evidence_ids"].iloc[0].startswith("kaggle:")
+    assert predictions["evidence_ids"].iloc[1:].tolist() == ["", ""]
     # Without the store, the model says what it is missing.
     plain = cli(["predict", "--model", kb_model, "--input", rows, "--out", tmp_path / "q.csv"])
     assert "learned from the evidence store" in plain.stderr

@@ -17,6 +17,7 @@ from oncoclass.conformal import (
     prediction_sets,
 )
 from oncoclass.data.table import (
+    EVIDENCE_CITATIONS,
     EVIDENCE_IDS,
     GENE,
     ID,
@@ -30,6 +31,7 @@ from oncoclass.errors import ConfigError
 from oncoclass.evaluate import align_proba
 from oncoclass.jobs.inputs import load_input
 from oncoclass.kb.retrieve import attach, ensure, with_store
+from oncoclass.models.gate import reads_evidence
 from oncoclass.output import atomic_write, to_json
 from oncoclass.persist import Bundle
 from oncoclass.progress import Progress
@@ -57,6 +59,20 @@ def probabilities(bundle: Bundle, table: pd.DataFrame) -> np.ndarray:
     table = ensure(table)
     proba = align_proba(bundle.model.predict_proba(table), bundle.model.classes_, bundle.labels)
     return proba / proba.sum(axis=1, keepdims=True)
+
+
+def cited(bundle: Bundle, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` whose ``evidence_ids`` (and their citations) name only evidence its prediction
+    read: a row the model predicts without reading the store (a row with text, in the default)
+    cites none, whatever was retrieved for it."""
+    table = ensure(table)
+    unread = ~reads_evidence(bundle.model, table)
+    if not unread.any():
+        return table
+    table = table.copy()
+    for column in (EVIDENCE_IDS, EVIDENCE_CITATIONS):
+        table.loc[unread, column] = ""
+    return table
 
 
 def conformal_scores(bundle: Bundle) -> np.ndarray:
@@ -95,7 +111,7 @@ def predict_table(
         out[PREDICTION_SET] = prediction_sets(proba, scores, bundle.labels, coverage) if len(proba) else []
     # What each prediction used: the row's own text, the store's, or neither; and the store's
     # items it drew on (source:source_id), so a curator can read them.
-    table = ensure(table)
+    table = cited(bundle, table)
     for column in (TEXT_SOURCE, EVIDENCE_IDS):
         out[column] = table[column].to_numpy()
     # --keep-columns: the input's own columns, unchanged, after ours; a name ours already use
@@ -112,7 +128,7 @@ def predict_records(
     """Predict variants given as records (``{gene, variation, text?, context?, disease?, drugs?,
     id?}``, the service's unit of work): probabilities per class, the top class, the model, and
     what the prediction used (``text_source``, the store's ``evidence_ids``)."""
-    table = attach(records_to_table(records), store)
+    table = cited(bundle, attach(records_to_table(records), store))
     proba = probabilities(bundle, table)
     meanings = bundle.meanings or None
     out = []

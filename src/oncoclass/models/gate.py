@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from oncoclass.data.table import TEXT, without_evidence
+from oncoclass.data.table import EVIDENCE, TEXT, without_evidence
 
 
 def _readable(X: Any) -> Any:
@@ -100,3 +100,42 @@ class TextGated(ClassifierMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         proba = self.predict_proba(X)  # first: it checks the model is fitted
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _columns_read(estimator: Any, seen: set[int] | None = None) -> set[str]:
+    """The input columns a fitted model's column transformers select, wherever they sit in it
+    (pipelines, blends, calibration, linked labels): found by walking its fitted parts."""
+    from sklearn.compose import ColumnTransformer
+
+    seen = set() if seen is None else seen
+    if id(estimator) in seen:
+        return set()
+    seen.add(id(estimator))
+    found: set[str] = set()
+    if isinstance(estimator, ColumnTransformer) and hasattr(estimator, "transformers_"):
+        for _, transformer, columns in estimator.transformers_:
+            if isinstance(transformer, str) and transformer == "drop":
+                continue
+            found |= {columns} if isinstance(columns, str) else {c for c in columns if isinstance(c, str)}
+    if isinstance(estimator, BaseEstimator):
+        children: Any = vars(estimator).values()
+    elif isinstance(estimator, list | tuple):
+        children = estimator
+    else:
+        return found
+    for child in children:
+        if isinstance(child, BaseEstimator | list | tuple):
+            found |= _columns_read(child, seen)
+    return found
+
+
+def reads_evidence(model: Any, X: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``X`` are predicted by a member that reads the store's evidence: a gated
+    model's text-free member does; its text member (the default's) does not, so a row with text
+    draws on none of the evidence retrieved for it, whatever was retrieved."""
+    if isinstance(model, TextGated):
+        given = has_text(X, model.text_column)
+        with_text = EVIDENCE in _columns_read(model.with_text_)
+        without = EVIDENCE in _columns_read(model.without_text_)
+        return np.where(given, with_text, without)
+    return np.full(_num_samples(X), EVIDENCE in _columns_read(model), dtype=bool)
