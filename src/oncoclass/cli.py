@@ -21,7 +21,7 @@ import typer
 
 from oncoclass import api
 from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig, parse_columns, parse_overrides
-from oncoclass.errors import ConfigError, OncoclassError
+from oncoclass.errors import ConfigError, OncoclassError, shortened
 from oncoclass.output import Interrupted, check_output, cleanup_on_signals, is_stdout, to_json, write_json
 from oncoclass.persist import load_bundle
 
@@ -1213,7 +1213,10 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if STATE["debug"]:
             traceback.print_exc()
-        err(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)")
+        err(
+            f"internal error: {type(exc).__name__}: {shortened(str(exc))} (rerun as `oncoclass --debug "
+            "COMMAND …` for a traceback)"
+        )
         return 1
     return 0
 

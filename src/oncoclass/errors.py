@@ -8,6 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: A message longer than this is shortened in its middle: a value quoted from a hostile file (a
+#: 50 MB line read as a header) must not become a 50 MB message.
+MAX_MESSAGE_CHARS = 2000
+
+
+def shortened(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text``, or its beginning and end with how much was left out between them."""
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 3 // 4], text[-(limit // 8) :]
+    return f"{head} … ({len(text) - len(head) - len(tail):,} characters left out) … {tail}"
+
 
 class OncoclassError(Exception):
     """Base of every error that is the user's to fix (bad input, bad model file, bad option)."""
@@ -17,12 +29,16 @@ class OncoclassError(Exception):
     http_status = 422
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        self.message = message
+        self.message = shortened(message)
         self.hint = hint
         super().__init__(self.render())
 
     def render(self) -> str:
-        return f"{self.message} {self.hint}" if self.hint else self.message
+        if not self.hint:
+            return self.message
+        # A message quoting a library's reason may end without a full stop.
+        stop = "" if self.message.rstrip().endswith((".", "!", "?", ":")) else "."
+        return f"{self.message}{stop} {self.hint}"
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only constructors don't survive default pickling; errors raised in Dask

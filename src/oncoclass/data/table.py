@@ -265,8 +265,9 @@ def canonicalize(
         if out[TEXT].iloc[first] and len(out[TEXT].iloc[first]) > get_settings().max_text_chars:
             check_text_length(len(out[TEXT].iloc[first]), path=source, row=first + row_offset)
         same = int((problems == problems.iloc[first]).sum()) - 1
+        more = f" (and {same} more rows like it)" if same else ""
         raise InputError(
-            f"{problems.iloc[first]} (and {same} more rows like it).",
+            f"{problems.iloc[first]}{more}.",
             path=source,
             row=first + row_offset,
             hint="Every row needs an id, a gene and a variation.",
