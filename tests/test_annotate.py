@@ -230,6 +230,21 @@ def test_a_header_with_a_name_twice_is_refused(cli, tmp_path: Path, default_mode
         assert refused.returncode == 2 and "appears twice" in refused.stderr
 
 
+def test_a_byte_that_is_not_utf8_is_named_with_its_row(cli, tmp_path: Path, default_model: Path) -> None:
+    # Read in chunks, pandas knows neither the row nor the byte: the file's own reader says them.
+    rows = b"sample,gene,variation\nS1,BRAF,V600E\nS2,Caf\xe9,A1B\n"
+    plain = tmp_path / "latin1.csv"
+    plain.write_bytes(rows)
+    packed = tmp_path / "latin1.csv.gz"
+    packed.write_bytes(gzip.compress(rows))
+    for source in (plain, packed):
+        out = tmp_path / f"out-{source.name}"
+        refused = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+        said = refused.stderr  # byte 42 counted from 0: the header's 22, the first row's 14, "S2,Caf"
+        assert refused.returncode == 2 and "row 3: byte 42 is not valid UTF-8" in said, said
+        assert not out.exists()
+
+
 def test_a_file_cut_short_is_refused_with_its_row(cli, tmp_path: Path, default_model: Path) -> None:
     # A MAF or table cut mid-download ends inside a row with fewer fields than the header; read in
     # chunks, that row would come back with its last values empty, without a word.

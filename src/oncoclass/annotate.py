@@ -37,6 +37,7 @@ from oncoclass.data.files import (
     STDIN,
     archive_kind,
     existing_file,
+    not_utf8,
     open_checked_stream,
     open_stream,
     read_bytes,
@@ -270,7 +271,7 @@ def _delimited(
     except pd.errors.ParserError as exc:
         raise InputError(f"cannot be parsed as {what} ({exc}).", path=path) from exc
     except UnicodeDecodeError as exc:
-        raise InputError(
+        raise not_utf8(source, path) or InputError(
             f"is not valid UTF-8 ({exc.reason}).",
             path=path,
             hint="Save the file as UTF-8 (for example with iconv -t UTF-8).",

@@ -573,6 +573,19 @@ def iter_lines(
         yield from _lines(stream, path, max_line_chars, block, keep_ends=keep_ends)
 
 
+def not_utf8(source: Path, path: str | Path) -> InputError | None:
+    """Where ``source`` (named ``path``) first fails to decode as UTF-8, with its byte and row as
+    :func:`iter_lines` says it, for a reader whose own decoder knows neither (pandas reading in
+    chunks); None if it decodes. Read through again, so only once a reader has failed."""
+    try:
+        with _open_stream(source, get_settings().max_member_bytes) as stream:
+            for _ in _lines(stream, Path(path), None, 1 << 20):
+                pass
+    except InputError as exc:
+        return exc
+    return None
+
+
 def _lines(
     stream: BinaryIO, path: Path, max_line_chars: int | None, block: int, *, keep_ends: bool = False
 ) -> Iterator[str]:
