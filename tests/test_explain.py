@@ -22,7 +22,22 @@ def _centred_logits(model, row: pd.Series) -> np.ndarray:
     return logits - logits.mean()
 
 
-@pytest.mark.parametrize("fixture", ["lr_model", "default_model", "fast_model"])
+@pytest.fixture(scope="module")
+def linked_model(tmp_path_factory: pytest.TempPathFactory, small_corpus) -> str:
+    """The default trained on labels that name a group and a value, as CIViC's do: its type and
+    label models are linked (LinkedLabels)."""
+    from oncoclass.api import train
+    from oncoclass.config import InputSpec, TrainConfig
+
+    rows, _ = small_corpus
+    folder = tmp_path_factory.mktemp("linked")
+    labelled = rows.assign(label=[f"{'Low' if int(c) <= 4 else 'High'}: class {c}" for c in rows["label"]])
+    labelled[["id", "gene", "variation", "text", "label"]].to_csv(folder / "rows.csv", index=False)
+    config = TrainConfig(input=InputSpec(path=str(folder / "rows.csv")))
+    return str(train(config, out_dir=folder / "model").path)
+
+
+@pytest.mark.parametrize("fixture", ["lr_model", "default_model", "fast_model", "linked_model"])
 def test_exact_contributions_sum_to_the_logit(request, small_corpus, fixture) -> None:
     bundle = load_bundle(request.getfixturevalue(fixture))
     row = _one(small_corpus)

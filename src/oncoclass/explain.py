@@ -37,7 +37,7 @@ from oncoclass.features.text import split_sentences
 from oncoclass.models.blend import BlendedClassifier, transform_features
 from oncoclass.models.calibration import TemperatureCalibrated
 from oncoclass.models.gate import TextGated
-from oncoclass.models.linked import unlinked
+from oncoclass.models.linked import LinkedLabels, unlinked
 from oncoclass.persist import Bundle
 from oncoclass.phrases import phrase
 
@@ -347,25 +347,110 @@ def _sentence_scores(
 # --- the two methods ------------------------------------------------------------------------
 
 
-def _exact(
-    model: Any,
-    decomposition: _Decomposition,
-    table: pd.DataFrame,
-    targets: list[int],
-    top: int,
-    top_sentences: int,
-) -> list[ClassExplanation]:
+@dataclass
+class _Split:
+    """One row's logits split exactly: ``contrib[class, column]`` plus ``baseline[class]``, with
+    each column's block, name and value, and the features whose analyzers find words in the text
+    the model read."""
+
+    contrib: np.ndarray
+    baseline: np.ndarray
+    blocks: np.ndarray
+    names: np.ndarray
+    values: np.ndarray
+    features: Any
+    text: str
+
+
+def _split(model: Any, decomposition: _Decomposition, table: pd.DataFrame) -> _Split:
     features, parts, bias = decomposition.features, decomposition.parts, decomposition.bias
     table = decomposition.prepare(table)  # sentences are then those the model actually read
     Z = transform_features(features, table)
     Z = Z.tocsr() if sp.issparse(Z) else np.asarray(Z, dtype=float)
-    n_classes = len(model.classes_)
-    contrib, baseline = _contributions(parts, Z, n_classes)
-    baseline = baseline + bias
-    logits = contrib.sum(axis=1) + baseline
-    proba = softmax(logits)
+    contrib, baseline = _contributions(parts, Z, len(model.classes_))
     blocks, names = _block_of(features, Z.shape[1])
     values = np.asarray(Z.toarray() if sp.issparse(Z) else Z, dtype=float)[0]
+    return _Split(contrib, baseline + bias, blocks, names, values, features, str(table["text"].iloc[0]))
+
+
+def _linked_split(model: LinkedLabels, table: pd.DataFrame) -> _Split | None:
+    """The exact split of a :class:`LinkedLabels` model's logits, when its two models split.
+
+    Its log-probability of label ``l`` of type ``t`` is ``log P(t) + z(l) - LSE(z over t's
+    labels)``, ``z`` the label model's logits; and ``LSE(z) = sum p*z + H(p)`` for ``p`` the
+    label model's shares within the type. So each column contributes what it gives the type in
+    the type model plus what it gives ``l`` beyond the share-weighted mean of the type's labels
+    in the label model; the baseline holds the biases and ``-H(p)``. Sums are unchanged: exact.
+    The two models' columns are put side by side, the same feature (a word) merged into one."""
+    halves = [_parts(model.groups_model_), _parts(model.labels_model_)]
+    if halves[0] is None or halves[1] is None:
+        return None
+    groups = _split(model.groups_model_, halves[0], table)
+    labels = _split(model.labels_model_, halves[1], table)
+    logits = labels.contrib.sum(axis=1) + labels.baseline
+    width = groups.contrib.shape[1]
+    contrib = np.zeros((len(model.classes_), width + labels.contrib.shape[1]))
+    baseline = np.zeros(len(model.classes_))
+    for group in range(groups.contrib.shape[0]):
+        members = np.flatnonzero(model.group_index_ == group)
+        share = softmax(logits[members][None, :])[0]
+        entropy = -float(np.sum(share * np.log(np.clip(share, 1e-300, None))))
+        mean, mean_bias = share @ labels.contrib[members], float(share @ labels.baseline[members])
+        contrib[members, :width] = groups.contrib[group]
+        contrib[members, width:] = labels.contrib[members] - mean
+        baseline[members] = groups.baseline[group] + labels.baseline[members] - mean_bias - entropy
+    blocks = np.concatenate([groups.blocks, labels.blocks])
+    names = np.concatenate([groups.names, labels.names])
+    values = np.concatenate([groups.values, labels.values])
+    keys = np.asarray([f"{b}\x00{n}" for b, n in zip(blocks, names, strict=True)], dtype=object)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    merged = np.zeros((contrib.shape[0], len(first)))
+    np.add.at(merged.T, inverse, contrib.T)
+    order = np.argsort(first)  # the columns in their first order: type model's, then the label's
+    kept = first[order]
+    # Centred over the labels, as every logit here is (softmax is unchanged by it).
+    merged, baseline = _centre(merged[:, order], axis=0), _centre(baseline[:, None], axis=0)[:, 0]
+    return _Split(merged, baseline, blocks[kept], names[kept], values[kept], labels.features, labels.text)
+
+
+def _exact_split(model: Any, table: pd.DataFrame) -> tuple[_Split | None, str]:
+    """The exact split of ``model``'s logits for the row, with the note that says how it was
+    made; ``(None, "")`` for a model whose logits do not split over its columns."""
+    if isinstance(model, LinkedLabels):
+        split = _linked_split(model, table)
+        inner = _parts(model.labels_model_)
+        if split is None or inner is None:
+            return None, ""
+        return split, (
+            "Exact, for two linked models: one gives the type, the other the label within it; a "
+            "feature contributes what it gives the type plus what it gives the label beyond the "
+            "type's other labels (their probability-weighted mean). Each model: "
+            + inner.note[0].lower()
+            + inner.note[1:]
+        )
+    decomposition = _parts(model)
+    if decomposition is None:
+        return None, ""
+    return _split(model, decomposition, table), decomposition.note
+
+
+def _exact(
+    model: Any,
+    split: _Split,
+    targets: list[int],
+    top: int,
+    top_sentences: int,
+) -> list[ClassExplanation]:
+    contrib, baseline, blocks, names, values = (
+        split.contrib,
+        split.baseline,
+        split.blocks,
+        split.names,
+        split.values,
+    )
+    features = split.features
+    logits = contrib.sum(axis=1) + baseline
+    proba = softmax(logits)
     contrib, names, values = _collapse_embedding(blocks, names, values, contrib)
     contrib, names, values = _collapse_shares(blocks, names, values, contrib)
     labels = [str(c) for c in model.classes_]
@@ -384,9 +469,7 @@ def _exact(
 
         toward = [item(j) for j in order[::-1][:top] if contrib[k, j] > 0]
         against = [item(j) for j in order[:top] if contrib[k, j] < 0]
-        sentences, scores, unassigned = _sentence_scores(
-            features, blocks, names, contrib[k], str(table["text"].iloc[0])
-        )
+        sentences, scores, unassigned = _sentence_scores(features, blocks, names, contrib[k], split.text)
         out.append(
             ClassExplanation(
                 label=labels[k],
@@ -540,10 +623,10 @@ def explain(
     proba = model.predict_proba(table)[0]
     predicted = int(np.argmax(proba))
     targets = [predicted] + [labels.index(c) for c in classes or [] if labels.index(c) != predicted]
-    decomposition = _parts(model)
-    if decomposition is not None:
-        method, note = "exact", decomposition.note
-        explained = _exact(model, decomposition, table, targets, top, top_sentences)
+    split, note = _exact_split(model, table)
+    if split is not None:
+        method = "exact"
+        explained = _exact(model, split, targets, top, top_sentences)
     else:
         method = "occlusion"
         note = (
