@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oncoclass.variation import AMINO_ACIDS, KINDS, parse
+from oncoclass.variation import AMINO_ACIDS, KINDS, is_compound, parse
 
 CASES = {
     "V600E": ("missense", "V", "E", 600),
@@ -116,3 +116,10 @@ def test_notations_of_one_change_share_a_key() -> None:
 
     assert {variation_key(v) for v in ("V600E", "p.V600E", "p.Val600Glu", "(V600E)")} == {"V600E"}
     assert variation_key("p.Q16Rfs*28") == variation_key("Q16fs") == "Q16fs"
+
+
+def test_a_compound_profile_is_no_one_change() -> None:
+    for text in ("NOT BRAF V600E", "EGFR L858R AND EGFR T790M", "BRAF V600E OR BRAF V600K"):
+        assert is_compound(text) and parse(text).kind == "other"
+    # Upper-case operators only, between words: a gene such as NOTCH1 or a word "and" is not one.
+    assert not is_compound("NOTCH1 MUTATION") and parse("Exon 19 and 20 deletion").kind == "exon"

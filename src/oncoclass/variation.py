@@ -111,6 +111,18 @@ _WORDS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+#: CIViC's compound molecular profiles: ``EGFR L858R AND EGFR T790M``, ``NOT BRAF V600E``,
+#: ``BRAF V600E OR BRAF V600K`` (the operators upper-case, as CIViC writes them, so a word such
+#: as "and" in a free description is not one).
+_COMPOUND = re.compile(r"^\(?NOT\s|\s(?:AND|OR)\s|\sNOT\s")
+
+
+def is_compound(text: str) -> bool:
+    """Whether ``text`` joins several variants (or negates one): no one change, so it parses as
+    ``other`` and never shares a variant, residue or kind with a single change."""
+    return bool(_COMPOUND.search(" ".join(str(text).split())))
+
+
 def _pos(text: str | None) -> int | None:
     return int(text) if text else None
 
@@ -134,7 +146,7 @@ def _parse(raw: str) -> Variation:
     if text.lower().startswith("p."):
         text = text[2:]
     text = text.strip("()")
-    if not text:
+    if not text or is_compound(text):
         return Variation(raw=raw, kind="other")
     three = _THREE_LETTER.match(text)
     if three:

@@ -131,9 +131,10 @@ def _item(**fields: Any) -> dict[str, str]:
     return item
 
 
-def _civic_evidence(path: str | Path, data: bytes) -> list[dict[str, str]]:
+def _civic_evidence(path: str | Path, data: bytes, notes: list[str]) -> list[dict[str, str]]:
     raw = civic.read_rows(path, data)
     table = civic.load_civic(path, raw=raw)
+    notes.extend(table.attrs.get("notes", []))  # compound molecular profiles, counted
     found = civic.columns_of(raw)
 
     def column(key: str) -> pd.Series:
@@ -295,7 +296,7 @@ def read_source(
             "--text belongs to a Kaggle variants file; this input carries its own text.", path=path
         )
     if kind == "civic":
-        items, found = _civic_evidence(path, data), "civic"
+        items, found = _civic_evidence(path, data, notes), "civic"
     elif kind in ("civic-variants", "civic-genes"):
         items, found = _summaries(path, data, kind, notes), kind
     elif kind == "hotspots":
