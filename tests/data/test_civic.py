@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from oncoclass.data import load_table
-from oncoclass.data.civic import OUTCOME_COLUMNS, load_civic
+from oncoclass.data.civic import OUTCOME_COLUMNS, citation_key, load_civic
 from oncoclass.variation import parse, variation_key
 
 NEW_HEADER = (
@@ -116,3 +116,23 @@ def test_a_compound_profile_is_gene_level_evidence_never_one_variant(tmp_path: P
     assert [parse(v).kind for v in table["variation"]] == ["other", "other", "other", "missense"]
     (note,) = table.attrs["notes"]
     assert "3 compound molecular profile(s)" in note and "row(s) 2, 3, 4." in note
+
+
+def test_a_citation_is_named_by_its_source_type(tmp_path: Path) -> None:
+    path = tmp_path / "sources.tsv"
+    rows = [
+        ("111", "PubMed"),
+        ("128093", "ASCO"),
+        ("https://doi.org/10.1182/blood-2019-1", "ASH"),
+    ]
+    path.write_text(
+        NEW_HEADER
+        + "".join(
+            f"BRAF V600E\t\tMelanoma\t\t\t\t\tPredictive\tSupports\tA\tResistance\tS.\t{cid}\t{kind}\t"
+            f"\t\t\t\taccepted\t{i}\t\t\t\n"
+            for i, (cid, kind) in enumerate(rows, start=1)
+        )
+    )
+    groups = load_civic(path).attrs["groups"]["citation"]
+    assert groups == ["PMID:111", "ASCO:128093", "doi:10.1182/blood-2019-1"]
+    assert citation_key("222") == "PMID:222" and citation_key("ASCO:128093") == "ASCO:128093"

@@ -151,3 +151,19 @@ def test_current_profiles_import_as_the_2018_export_filed_them(cli, tmp_path: Pa
     assert [(h["tier"], h["variation"]) for h in braf] == [("gene", "NOT BRAF V600E")]
     nothing = json.loads(cli(["kb", "search", "--kb", kb, "--gene", "NOT", "--json"]).stdout)
     assert nothing == []
+
+
+def test_a_conference_abstract_is_not_shown_as_a_pubmed_article(cli, tmp_path: Path) -> None:
+    kb = tmp_path / "kb.sqlite"
+    header = CIVIC_CURRENT[0] + "\tsource_type"
+    row = (
+        "BRAF V600E\tMelanoma\tVemurafenib\tPredictive\tSupports\tB\tSensitivity/Response"
+        "\tAn ASCO abstract on BRAF V600E.\t128093\t31\thttps://civic/31\tASCO"
+    )
+    assert cli(["kb", "import", write(tmp_path, "asco.tsv", [header, row]), "--kb", kb]).returncode == 0
+    hits = json.loads(
+        cli(["kb", "search", "--kb", kb, "--gene", "BRAF", "--variation", "V600E", "--json"]).stdout
+    )
+    assert [h["citation"] for h in hits] == ["ASCO:128093"]
+    shown = cli(["kb", "search", "--kb", kb, "--gene", "BRAF", "--variation", "V600E"]).stdout
+    assert "ASCO:128093" in shown and "PMID:" not in shown

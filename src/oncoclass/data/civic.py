@@ -37,6 +37,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "evidence_level": ("evidence_level",),
     "evidence_direction": ("evidence_direction",),
     "citation_id": ("citation_id", "pubmed_id", "source_id"),
+    # The current schema's kind of source: PubMed, ASCO, ASH… (the 2018 export cites PubMed only).
+    "source_type": ("source_type",),
     "url": ("evidence_civic_url", "evidence_url", "url"),
 }
 #: Curated by CIViC's editors: the answer, so never a model input.
@@ -114,6 +116,31 @@ def compound_note(path: str | Path, rows: list[int]) -> str:
         "under the first gene each names, the whole profile as the variation: gene-level evidence, "
         f"never one variant; row(s) {shown}."
     )
+
+
+def citation_key(value: object, source_type: object = "") -> str:
+    """A citation as the store and the citation groups keep it, the one rule: a PubMed ID (a bare
+    number with no source type, or of type PubMed) is ``PMID:<id>``; another source's ID is named
+    by its type (an ASCO abstract ``ASCO:128093``), a DOI link ``doi:…`` (which
+    :func:`oncoclass.report.citation_link` links), so a conference abstract is never shown or
+    matched as a PubMed article. A citation already qualified is kept as it is."""
+    text = _text(value)
+    kind = _text(source_type)
+    lowered = text.lower()
+    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/"):
+        if lowered.startswith(prefix):
+            return "doi:" + text[len(prefix) :]
+    if not text or not text.isdigit():
+        return text
+    if kind and kind.lower() != "pubmed":
+        return f"{kind.upper()}:{text}"
+    return f"PMID:{text}"
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return " ".join(str(value).split())
 
 
 def read_rows(
@@ -218,7 +245,10 @@ def load_civic(
     table.attrs["source"] = str(path)
     table.attrs["notes"] = notes
     if found["citation_id"]:
-        table.attrs["groups"] = {"citation": list(raw[found["citation_id"]].str.strip())}
+        kinds = raw[found["source_type"]] if found["source_type"] else [""] * len(raw)
+        table.attrs["groups"] = {
+            "citation": [citation_key(c, k) for c, k in zip(raw[found["citation_id"]], kinds, strict=True)]
+        }
     return table
 
 

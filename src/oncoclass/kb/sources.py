@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from oncoclass.data import civic
+from oncoclass.data.civic import citation_key
 from oncoclass.data.detect import detect_format, load_table
 from oncoclass.data.files import decode, read_bytes
 from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION
@@ -61,12 +62,6 @@ def source_name(fmt: str, path: str | Path) -> str:
         return fmt
     # Kaggle's IDs and a table's mean something only within their file.
     return f"{'kaggle' if fmt == 'kaggle' else 'table'}:{Path(str(path)).name}"
-
-
-def citation_key(value: object) -> str:
-    """A citation as the store keeps it: a bare PubMed ID becomes ``PMID:<id>``."""
-    text = _clean(value)
-    return f"PMID:{text}" if text.isdigit() else text
 
 
 def _header(data: bytes) -> list[str]:
@@ -141,6 +136,7 @@ def _civic_evidence(path: str | Path, data: bytes, notes: list[str]) -> list[dic
         return raw[found[key]] if found[key] else pd.Series("", index=raw.index)
 
     citation, url, disease, drugs = column("citation_id"), column("url"), column("disease"), column("drugs")
+    kind = column("source_type")
     items = []
     for i, row in enumerate(table.itertuples(index=False)):
         items.append(
@@ -152,7 +148,7 @@ def _civic_evidence(path: str | Path, data: bytes, notes: list[str]) -> list[dic
                 drugs=drugs.iloc[i],
                 label=getattr(row, "label", ""),
                 statement=row.text,
-                citation=citation_key(citation.iloc[i]),
+                citation=citation_key(citation.iloc[i], kind.iloc[i]),
                 url=url.iloc[i],
             )
         )
