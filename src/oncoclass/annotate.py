@@ -52,7 +52,13 @@ from oncoclass.data.table import (
     as_text,
     records_to_table,
 )
-from oncoclass.data.tables import guess_format, output_format, read_frame, write_frame
+from oncoclass.data.tables import (
+    guess_format,
+    output_format,
+    read_frame,
+    refuse_duplicate_names,
+    write_frame,
+)
 from oncoclass.errors import InputError, OutputError
 from oncoclass.kb.retrieve import attach
 from oncoclass.kb.store import Store
@@ -217,9 +223,9 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
     if fmt == "maf":
         while lines and lines[0].startswith("#"):
             comments.append(lines.pop(0))
-        _refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
+        refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
     else:  # pandas would rename a repeated column ("sample.1") without a word
-        _refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
+        refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
     # A plain file is checked here, from its last byte. A compressed one (a complete archive of a
     # file cut short) is checked as its rows are read (Sheet.chunks), so it is not decompressed
     # twice; a cut archive stream fails as it is decompressed.
@@ -298,19 +304,6 @@ def _vep_change(amino_acids: str, position: str) -> str:
     if len(ref) != 1 or len(alt) > 1:
         return ""
     return f"{ref}{start}{alt or '='}"
-
-
-def _refuse_duplicate_names(names: list[str], path: str | Path) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise InputError(
-                f"the column {name!r} appears twice in the header; the annotated file could not give "
-                "both back unchanged.",
-                path=path,
-                hint="Rename one of them.",
-            )
-        seen.add(name)
 
 
 def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataFrame:

@@ -236,3 +236,25 @@ def test_a_csv_text_field_over_128_kib_is_read(tmp_path: Path) -> None:
     path.write_text(f"ID,Gene,Variation,Class\n{long_id},BRAF,V600E,7\n1,TP53,R175H,4\n")
     table = load_table(path)
     assert table["id"].iloc[0] == long_id
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("gene,gene,variation", "'gene' appears twice"),
+        ("Gene,gene,variation", "'Gene' and 'gene' differ only in case"),
+    ],
+)
+def test_a_column_named_twice_is_refused_by_the_one_reader(tmp_path: Path, header: str, message: str) -> None:
+    for suffix, sep in ((".csv", ","), (".tsv", "\t")):
+        path = tmp_path / f"dup{suffix}"
+        path.write_text(header.replace(",", sep) + "\n" + sep.join(["BRAF", "KRAS", "V600E"]) + "\n")
+        with pytest.raises(InputError, match=message):
+            load_table(path)
+
+
+def test_kb_import_refuses_a_column_named_twice(cli, tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("id,gene,gene,variation,label\n1,BRAF,KRAS,V600E,x\n")
+    refused = cli(["kb", "import", path, "--kb", tmp_path / "kb.sqlite"])
+    assert refused.returncode == 2 and "appears twice" in refused.stderr and "Traceback" not in refused.stderr
