@@ -102,6 +102,8 @@ def test_real_kaggle_variations_mostly_parse(kaggle_dir) -> None:
         ("Truncating Mutations", "Truncating Mutations", "truncating"),
         ("EML4-ALK  Fusion", "EML4-ALK Fusion", "fusion"),
         ("Promoter Hypermethylation", "Promoter Hypermethylation", "methylation"),
+        ("ENSP00000288602.6:p.Val600Glu", "V600E", "missense"),
+        ("BRAF:NM_004333:exon15:c.T1799A:p.V600E,BRAF:NM_1:exon1:c.T1A:p.V9E", "V600E", "missense"),
     ],
 )
 def test_hgvs_protein_notation_reads_as_the_grammar_writes_it(given: str, read: str, kind: str) -> None:

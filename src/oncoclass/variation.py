@@ -255,6 +255,10 @@ def protein_change(raw: str) -> str:
     that is not protein notation (``Truncating Mutations``, ``EML4-ALK Fusion``) is returned as it
     was, white space aside."""
     text = " ".join(str(raw).split())
+    if ":p." in text or ":P." in text:
+        # The protein named first: ENSP…:p.Val600Glu (VEP, snpEff), or ANNOVAR's AAChange
+        # (BRAF:NM_004333:exon15:c.T1799A:p.V600E, one entry per transcript: the first is read).
+        text = text.split(",")[0].rsplit(":", 1)[-1].strip()
     if text[:2].lower() == "p.":
         body = text[2:].strip()
     elif _STARTS_THREE.match(text):

@@ -1,7 +1,8 @@
 """Generic tables (CSV, TSV, JSONL, Parquet) with columns id, gene, variation, text, label.
 
 Other column names are mapped with ``columns={"gene": "Hugo_Symbol", ...}``; common spellings
-(``ID``, ``Gene``, ``Variation``, ``Text``, ``Class``) are recognised without a mapping.
+(:data:`oncoclass.data.table.COLUMN_ALIASES`: ``ID``, ``Gene``, ``HGVSp_Short``, ``Class``…) are
+recognised without a mapping.
 """
 
 from __future__ import annotations
@@ -15,20 +16,10 @@ from typing import Any
 import pandas as pd
 
 from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short
-from oncoclass.data.table import CANONICAL_COLUMNS, CONTEXT_FIELDS, LABEL, canonicalize
+from oncoclass.data.table import CANONICAL_COLUMNS, COLUMN_ALIASES, CONTEXT_FIELDS, LABEL, canonicalize
 from oncoclass.errors import InputError, OutputError
 from oncoclass.settings import get_settings
 
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "id": ("id", "identifier", "row_id"),
-    "gene": ("gene", "gene_symbol", "hugo_symbol", "symbol"),
-    "variation": ("variation", "variant", "protein_change", "hgvsp"),
-    "text": ("text", "statement", "abstract"),
-    "context": ("context",),
-    "disease": ("disease", "disease_name", "cancer_type", "tumor_type"),
-    "drugs": ("drugs", "drug", "therapies", "therapy"),
-    "label": ("label", "class", "y"),
-}
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 
 
@@ -233,7 +224,7 @@ def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str |
             path=path,
         )
     lowered: dict[str, Any] = {}
-    recognised = {synonym for names in _SYNONYMS.values() for synonym in names}
+    recognised = {synonym for names in COLUMN_ALIASES.values() for synonym in names}
     for column in frame.columns:
         name = str(column).strip().lower()
         if name in lowered and name in recognised:
@@ -250,7 +241,7 @@ def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str |
         if canonical in columns:
             renames[columns[canonical]] = canonical
             continue
-        for synonym in _SYNONYMS[canonical]:
+        for synonym in COLUMN_ALIASES[canonical]:
             if synonym in lowered and lowered[synonym] not in renames:
                 renames[lowered[synonym]] = canonical
                 break
