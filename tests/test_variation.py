@@ -125,3 +125,21 @@ def test_a_compound_profile_is_no_one_change() -> None:
         assert is_compound(text) and parse(text).kind == "other"
     # Upper-case operators only, between words: a gene such as NOTCH1 or a word "and" is not one.
     assert not is_compound("NOTCH1 MUTATION") and parse("Exon 19 and 20 deletion").kind == "exon"
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        ("v600e", "V600E"),
+        ("p.v600e", "V600E"),
+        ("p.val600glu", "V600E"),
+        ("val600glu", "V600E"),
+        ("p.(v600e)", "V600E"),
+        ("EML4::ALK Fusion", "EML4-ALK Fusion"),
+    ],
+)
+def test_a_change_in_lower_case_or_hgvs_fusion_notation_is_the_same_change(given: str, read: str) -> None:
+    from oncoclass.variation import protein_change, variation_key
+
+    assert protein_change(given) == read
+    assert variation_key(given) == variation_key(read)

@@ -167,3 +167,11 @@ def test_a_conference_abstract_is_not_shown_as_a_pubmed_article(cli, tmp_path: P
     assert [h["citation"] for h in hits] == ["ASCO:128093"]
     shown = cli(["kb", "search", "--kb", kb, "--gene", "BRAF", "--variation", "V600E"]).stdout
     assert "ASCO:128093" in shown and "PMID:" not in shown
+
+
+def test_a_search_in_lower_case_finds_the_variant(cli, tmp_path: Path) -> None:
+    kb = tmp_path / "kb.sqlite"
+    assert cli(["kb", "import", write(tmp_path, "e.tsv", CIVIC_2018), "--kb", kb]).returncode == 0
+    for variation in ("v600e", "p.v600e", "p.val600glu"):
+        found = cli(["kb", "search", "--kb", kb, "--gene", "braf", "--variation", variation, "--json"])
+        assert json.loads(found.stdout)[0]["tier"] == "variant", variation

@@ -178,6 +178,11 @@ def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
         )
     # One spelling of a protein change, whatever the input wrote: p.Val600Glu, p.(V600E), V600E.
     out[VARIATION] = out[VARIATION].map(protein_change)
+    # A symbol written all in lower case (braf) is a slip of case: HGNC symbols are upper case
+    # but for their orf and similar parts (C11orf30, kept as written), so only those are raised.
+    lower = out[GENE].str.islower() & (out[GENE] != "")
+    if lower.any():
+        out.loc[lower, GENE] = out.loc[lower, GENE].str.upper()
     if LABEL in out.columns:  # "NaN", "null", blank…: no label, counted where rows are left out
         out.loc[out[LABEL].str.lower().isin(MISSING_LABELS), LABEL] = ""
     return out
