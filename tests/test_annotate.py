@@ -515,3 +515,13 @@ def test_the_dask_engine_refuses_a_vcf(cli, tmp_path: Path, default_model: Path)
         ["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "o.vcf", "--engine", "dask"]
     )
     assert refused.returncode == 2 and "--engine local" in refused.stderr
+
+
+def test_older_maf_and_annovar_protein_columns_are_read(tmp_path: Path) -> None:
+    for column, value in (
+        ("amino_acid_change", "p.V600E"),
+        ("AAChange", "BRAF:NM_004333:exon15:c.T1799A:p.V600E"),
+    ):
+        lines = [f"Hugo_Symbol\tVariant_Classification\t{column}", f"BRAF\tMissense_Mutation\t{value}"]
+        rows = variants_of(read_sheet(_write(tmp_path / "old.maf", lines)))
+        assert rows["variation"].tolist() == ["V600E"], column

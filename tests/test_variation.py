@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oncoclass.variation import AMINO_ACIDS, KINDS, parse
+from oncoclass.variation import AMINO_ACIDS, KINDS, is_compound, parse
 
 CASES = {
     "V600E": ("missense", "V", "E", 600),
@@ -102,6 +102,8 @@ def test_real_kaggle_variations_mostly_parse(kaggle_dir) -> None:
         ("Truncating Mutations", "Truncating Mutations", "truncating"),
         ("EML4-ALK  Fusion", "EML4-ALK Fusion", "fusion"),
         ("Promoter Hypermethylation", "Promoter Hypermethylation", "methylation"),
+        ("ENSP00000288602.6:p.Val600Glu", "V600E", "missense"),
+        ("BRAF:NM_004333:exon15:c.T1799A:p.V600E,BRAF:NM_1:exon1:c.T1A:p.V9E", "V600E", "missense"),
     ],
 )
 def test_hgvs_protein_notation_reads_as_the_grammar_writes_it(given: str, read: str, kind: str) -> None:
@@ -116,3 +118,28 @@ def test_notations_of_one_change_share_a_key() -> None:
 
     assert {variation_key(v) for v in ("V600E", "p.V600E", "p.Val600Glu", "(V600E)")} == {"V600E"}
     assert variation_key("p.Q16Rfs*28") == variation_key("Q16fs") == "Q16fs"
+
+
+def test_a_compound_profile_is_no_one_change() -> None:
+    for text in ("NOT BRAF V600E", "EGFR L858R AND EGFR T790M", "BRAF V600E OR BRAF V600K"):
+        assert is_compound(text) and parse(text).kind == "other"
+    # Upper-case operators only, between words: a gene such as NOTCH1 or a word "and" is not one.
+    assert not is_compound("NOTCH1 MUTATION") and parse("Exon 19 and 20 deletion").kind == "exon"
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        ("v600e", "V600E"),
+        ("p.v600e", "V600E"),
+        ("p.val600glu", "V600E"),
+        ("val600glu", "V600E"),
+        ("p.(v600e)", "V600E"),
+        ("EML4::ALK Fusion", "EML4-ALK Fusion"),
+    ],
+)
+def test_a_change_in_lower_case_or_hgvs_fusion_notation_is_the_same_change(given: str, read: str) -> None:
+    from oncoclass.variation import protein_change, variation_key
+
+    assert protein_change(given) == read
+    assert variation_key(given) == variation_key(read)

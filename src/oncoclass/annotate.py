@@ -1,12 +1,14 @@
 """Annotate sequencing results: a MAF or a table of variants in, the same file out with columns
 added (as OncoKB's MafAnnotator does), every input row and value kept.
 
-The protein change of a row comes from the first column that has one: ``HGVSp_Short``, ``HGVSp``,
-``Protein_Change``, then VEP's ``Amino_acids`` + ``Protein_position``; it is normalised by the one
-rule every input goes through (:func:`oncoclass.variation.protein_change`). A row without one is
-classified from its consequence where that says enough (a nonsense or frameshift change is a
-truncating mutation of its gene) and otherwise kept with the reason in ``oncoclass_note``: a row is
-never dropped. The same variant in many samples is predicted once.
+The protein change of a row comes from the first column that has one, in the order of the one alias
+list (:data:`oncoclass.data.table.PROTEIN_CHANGE_COLUMNS`: ``HGVSp_Short``, ``HGVSp``,
+``Protein_Change``, ``amino_acid_change``, ``AAChange``…), then VEP's ``Amino_acids`` +
+``Protein_position``; it is normalised by the one rule every input goes through
+(:func:`oncoclass.variation.protein_change`). A row without one is classified from its consequence
+where that says enough (a nonsense or frameshift change is a truncating mutation of its gene) and
+otherwise kept with the reason in ``oncoclass_note``: a row is never dropped.
+The same variant in many samples is predicted once.
 
 A MAF or table is streamed (:func:`open_sheet`, :func:`annotate_file`): read a chunk at a time in
 two passes, the first tallying the distinct variants (:class:`Tally`), predicted once each
@@ -49,11 +51,18 @@ from oncoclass.data.files import (
 from oncoclass.data.table import (
     EVIDENCE_CITATIONS,
     EVIDENCE_IDS,
+    PROTEIN_CHANGE_COLUMNS,
     TEXT_SOURCE,
     as_text,
     records_to_table,
 )
-from oncoclass.data.tables import guess_format, output_format, read_frame, write_frame
+from oncoclass.data.tables import (
+    guess_format,
+    output_format,
+    read_frame,
+    refuse_duplicate_names,
+    write_frame,
+)
 from oncoclass.errors import InputError, OutputError
 from oncoclass.kb.retrieve import attach
 from oncoclass.kb.store import Store
@@ -64,14 +73,8 @@ from oncoclass.variation import parse, protein_change
 PREFIX = "oncoclass_"
 #: Where a row's gene and protein change are read from, first found first (MAF, VEP, tables).
 GENE_COLUMNS: tuple[str, ...] = ("Hugo_Symbol", "gene", "Gene", "SYMBOL", "gene_symbol")
-PROTEIN_COLUMNS: tuple[str, ...] = (
-    "HGVSp_Short",
-    "HGVSp",
-    "Protein_Change",
-    "protein_change",
-    "variation",
-    "hgvsp",
-)
+#: The protein change: the one list every reader uses (``HGVSp_Short``, ``Protein_Change``…).
+PROTEIN_COLUMNS: tuple[str, ...] = PROTEIN_CHANGE_COLUMNS
 CONSEQUENCE_COLUMNS: tuple[str, ...] = ("Variant_Classification", "Consequence", "consequence")
 #: Consequences that end the protein early: without a written change, a truncating mutation.
 TRUNCATING = frozenset(
@@ -218,9 +221,9 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
     if fmt == "maf":
         while lines and lines[0].startswith("#"):
             comments.append(lines.pop(0))
-        _refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
+        refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
     else:  # pandas would rename a repeated column ("sample.1") without a word
-        _refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
+        refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
     # A plain file is checked here, from its last byte. A compressed one (a complete archive of a
     # file cut short) is checked as its rows are read (Sheet.chunks), so it is not decompressed
     # twice; a cut archive stream fails as it is decompressed.
@@ -301,19 +304,6 @@ def _vep_change(amino_acids: str, position: str) -> str:
     return f"{ref}{start}{alt or '='}"
 
 
-def _refuse_duplicate_names(names: list[str], path: str | Path) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise InputError(
-                f"the column {name!r} appears twice in the header; the annotated file could not give "
-                "both back unchanged.",
-                path=path,
-                hint="Rename one of them.",
-            )
-        seen.add(name)
-
-
 def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataFrame:
     """Per row of the whole sheet: see :func:`variants_in`."""
     return variants_in(sheet.whole(), sheet.path, columns)
@@ -331,10 +321,11 @@ def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None =
             path=path,
             hint="Name yours with --columns gene=COLUMN,variation=COLUMN.",
         )
+    by_name = {str(c).strip().lower(): c for c in frame.columns}  # matched whatever the case
     protein_cols = (
         [columns["variation"]]
         if "variation" in columns
-        else [c for c in PROTEIN_COLUMNS if c in frame.columns]
+        else [by_name[c] for c in PROTEIN_COLUMNS if c in by_name]
     )
     missing = [c for c in protein_cols if c not in frame.columns]
     if missing:
@@ -354,11 +345,9 @@ def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None =
             for a, p in zip(as_text(frame["Amino_acids"]), as_text(frame["Protein_position"]), strict=True)
         ]
         change = change.where(change != "", pd.Series(vep, index=frame.index))
-    # ENSP…:p.Val600Glu (VEP, snpEff) names the protein first; VEP writes "=" as %3D.
-    # Normalised once per distinct value: a cohort repeats its recurrent changes many times.
-    normal = {
-        v: protein_change(v.split(":", 1)[-1].replace("%3D", "=")) if v else "" for v in change.unique()
-    }
+    # VEP writes "=" as %3D; a protein's name before the change (ENSP…:p.Val600Glu) is dropped by
+    # protein_change. Normalised once per distinct value: a cohort repeats its recurrent changes.
+    normal = {v: protein_change(v.replace("%3D", "=")) if v else "" for v in change.unique()}
     change = change.map(normal)
     consequence = (
         # VEP and snpEff list a change's consequences most severe first: stop_gained&splice_region…

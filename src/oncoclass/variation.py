@@ -88,11 +88,17 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("truncating", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?_?trunc$", re.I)),
 ]
 _POINT = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|X|Ter|=)(?:/({_AA}|\*))*$")
+#: ``EML4::ALK`` (HGVS fusion notation) at the start of a description.
+_HGVS_FUSION = re.compile(r"^([A-Za-z0-9.]+)::([A-Za-z0-9.]+)(?=\s|$)")
+#: A one-letter point change in any case; read upper-cased by :data:`_POINT`.
+_POINT_ANY_CASE = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|=|X)$", re.I)
 #: A stop-loss extension, p.*757Lext*? (HGVS): the stop codon replaced, the protein read on.
 _EXTENSION = re.compile(rf"^(\*)(\d+)({_AA})ext\*?(?:\d+|\?)?$", re.I)
 _POSITION = re.compile(rf"^({_AA})(\d+)$")
 _THREE_LETTER = re.compile(rf"^({_THREE})(\d+)({_THREE}|\*|=|fs.*)$", re.I)
-_FUSION_PAIR = re.compile(r"^([A-Z0-9][A-Z0-9.]*)\s*[-:/]\s*([A-Z0-9][A-Z0-9.]*)(?:\s+fusions?)?$", re.I)
+_FUSION_PAIR = re.compile(
+    r"^([A-Z0-9][A-Z0-9.]*)\s*(?:::|[-:/])\s*([A-Z0-9][A-Z0-9.]*)(?:\s+fusions?)?$", re.I
+)
 _EXON = re.compile(r"\bexon\s*(\d+)", re.I)
 _ISOFORM = re.compile(r"(v[IVX]+$|^[A-Z0-9]+-?V\d+$|^p\d+|es$)", re.I)
 
@@ -109,6 +115,18 @@ _WORDS: list[tuple[str, re.Pattern[str]]] = [
     ("wildtype", re.compile(r"^wild[- ]?type$", re.I)),
     ("any_mutation", re.compile(r"^(mutations?|mutant|any mutation)$", re.I)),
 ]
+
+
+#: CIViC's compound molecular profiles: ``EGFR L858R AND EGFR T790M``, ``NOT BRAF V600E``,
+#: ``BRAF V600E OR BRAF V600K`` (the operators upper-case, as CIViC writes them, so a word such
+#: as "and" in a free description is not one).
+_COMPOUND = re.compile(r"^\(?NOT\s|\s(?:AND|OR)\s|\sNOT\s")
+
+
+def is_compound(text: str) -> bool:
+    """Whether ``text`` joins several variants (or negates one): no one change, so it parses as
+    ``other`` and never shares a variant, residue or kind with a single change."""
+    return bool(_COMPOUND.search(" ".join(str(text).split())))
 
 
 def _pos(text: str | None) -> int | None:
@@ -134,7 +152,7 @@ def _parse(raw: str) -> Variation:
     if text.lower().startswith("p."):
         text = text[2:]
     text = text.strip("()")
-    if not text:
+    if not text or is_compound(text):
         return Variation(raw=raw, kind="other")
     three = _THREE_LETTER.match(text)
     if three:
@@ -144,7 +162,8 @@ def _parse(raw: str) -> Variation:
             return Variation(raw, "frameshift", ref=ref, start=int(three.group(2)))
         alt = "*" if tail == "*" else (ref if tail == "=" else THREE_TO_ONE[tail.upper()])
         return _point(raw, ref, int(three.group(2)), alt)
-    point = _POINT.match(text)
+    # A one-letter change written in lower case (v600e, p.v600e) is the same change: read upper.
+    point = _POINT.match(text) or (_POINT_ANY_CASE.match(text) and _POINT.match(text.upper()))
     if point:
         alt = point.group(3)
         alt = "*" if alt in ("*", "X", "Ter") else (point.group(1) if alt == "=" else alt)
@@ -243,13 +262,36 @@ def protein_change(raw: str) -> str:
     that is not protein notation (``Truncating Mutations``, ``EML4-ALK Fusion``) is returned as it
     was, white space aside."""
     text = " ".join(str(raw).split())
+    if ":p." in text or ":P." in text:
+        # The protein named first: ENSP…:p.Val600Glu (VEP, snpEff), or ANNOVAR's AAChange
+        # (BRAF:NM_004333:exon15:c.T1799A:p.V600E, one entry per transcript: the first is read).
+        text = text.split(",")[0].rsplit(":", 1)[-1].strip()
     if text[:2].lower() == "p.":
         body = text[2:].strip()
     elif _STARTS_THREE.match(text):
         body = text
     else:
-        return text
+        # HGVS's fusion EML4::ALK (CIViC's current schema) as the grammar and CIViC's 2018
+        # export write it, EML4-ALK, so both spellings are one change to every model.
+        return _point_change(text) or _HGVS_FUSION.sub(r"\1-\2", text)
     if body.startswith("(") and body.endswith(")"):
         body = body[1:-1].strip()
+    point = _point_change(body)
+    if point:
+        return point
     body = _THREE_ANY.sub(lambda m: {**THREE_TO_ONE, **_RARE_THREE}[m.group(0).upper()], body)
     return body or text
+
+
+def _point_change(body: str) -> str:
+    """A point change in any case as one-letter upper case (``v600e`` → ``V600E``,
+    ``val600glu`` → ``V600E``, ``l858=`` → ``L858=``): the case of a written change carries no
+    meaning. Empty when ``body`` is not one."""
+    if _POINT_ANY_CASE.match(body):
+        return body.upper()
+    three = _THREE_LETTER.match(body)
+    if three is None or three.group(3).lower().startswith("fs"):
+        return ""  # a frameshift keeps its written tail (Q16Rfs*28), converted by the caller
+    tail = three.group(3)
+    alt = tail if tail in ("*", "=") else THREE_TO_ONE[tail.upper()]
+    return THREE_TO_ONE[three.group(1).upper()] + three.group(2) + alt

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from oncoclass.data import load_table
-from oncoclass.data.civic import OUTCOME_COLUMNS, load_civic
+from oncoclass.data.civic import OUTCOME_COLUMNS, citation_key, load_civic
+from oncoclass.variation import parse, variation_key
 
 NEW_HEADER = (
     "molecular_profile\tmolecular_profile_id\tdisease\tdoid\tphenotypes\ttherapies\t"
@@ -83,3 +84,55 @@ def test_a_target_on_a_table_that_is_not_civic_says_what_to_do(tmp_path: Path) -
     path.write_text("id,gene,variation,label\n1,BRAF,V600E,x\n")
     with pytest.raises(Exception, match="--columns label=COLUMN"):
         load_table(path, target="evidence_level")
+
+
+def _profiles(tmp_path: Path, profiles: list[str]) -> Path:
+    path = tmp_path / "profiles.tsv"
+    rows = [
+        f"{profile}\t\tCancer\t\t\t\t\tPredictive\tSupports\tA\tSensitivity/Response\tS {i}.\t{i}\t"
+        f"PubMed\t\t\t\t\taccepted\t{i}\t\t\t\n"
+        for i, profile in enumerate(profiles, start=1)
+    ]
+    path.write_text(NEW_HEADER + "".join(rows))
+    return path
+
+
+def test_a_fusion_profile_is_filed_as_the_2018_export_filed_fusions(tmp_path: Path) -> None:
+    table = load_civic(_profiles(tmp_path, ["EML4::ALK Fusion", "BCR::ABL1 e14-a2", "NOTCH1 MUTATION"]))
+    assert table[["gene", "variation"]].values.tolist() == [
+        ["ALK", "EML4-ALK Fusion"],  # 2018: gene ALK, variant EML4-ALK
+        ["ABL1", "BCR-ABL1 e14-a2"],
+        ["NOTCH1", "MUTATION"],  # NOT… is a word, not the operator
+    ]
+    assert variation_key("EML4-ALK Fusion") == variation_key("EML4-ALK")
+    assert table.attrs["notes"] == []
+
+
+def test_a_compound_profile_is_gene_level_evidence_never_one_variant(tmp_path: Path) -> None:
+    profiles = ["NOT BRAF V600E", "EGFR L858R AND EGFR T790M", "BRAF V600E OR BRAF V600K", "BRAF V600E"]
+    table = load_civic(_profiles(tmp_path, profiles))
+    assert table["gene"].tolist() == ["BRAF", "EGFR", "BRAF", "BRAF"]
+    assert table["variation"].tolist()[:3] == profiles[:3]  # the whole profile, nothing dropped
+    assert [parse(v).kind for v in table["variation"]] == ["other", "other", "other", "missense"]
+    (note,) = table.attrs["notes"]
+    assert "3 compound molecular profile(s)" in note and "row(s) 2, 3, 4." in note
+
+
+def test_a_citation_is_named_by_its_source_type(tmp_path: Path) -> None:
+    path = tmp_path / "sources.tsv"
+    rows = [
+        ("111", "PubMed"),
+        ("128093", "ASCO"),
+        ("https://doi.org/10.1182/blood-2019-1", "ASH"),
+    ]
+    path.write_text(
+        NEW_HEADER
+        + "".join(
+            f"BRAF V600E\t\tMelanoma\t\t\t\t\tPredictive\tSupports\tA\tResistance\tS.\t{cid}\t{kind}\t"
+            f"\t\t\t\taccepted\t{i}\t\t\t\n"
+            for i, (cid, kind) in enumerate(rows, start=1)
+        )
+    )
+    groups = load_civic(path).attrs["groups"]["citation"]
+    assert groups == ["PMID:111", "ASCO:128093", "doi:10.1182/blood-2019-1"]
+    assert citation_key("222") == "PMID:222" and citation_key("ASCO:128093") == "ASCO:128093"

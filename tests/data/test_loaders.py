@@ -236,3 +236,45 @@ def test_a_csv_text_field_over_128_kib_is_read(tmp_path: Path) -> None:
     path.write_text(f"ID,Gene,Variation,Class\n{long_id},BRAF,V600E,7\n1,TP53,R175H,4\n")
     table = load_table(path)
     assert table["id"].iloc[0] == long_id
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("gene,gene,variation", "'gene' appears twice"),
+        ("Gene,gene,variation", "'Gene' and 'gene' differ only in case"),
+    ],
+)
+def test_a_column_named_twice_is_refused_by_the_one_reader(tmp_path: Path, header: str, message: str) -> None:
+    for suffix, sep in ((".csv", ","), (".tsv", "\t")):
+        path = tmp_path / f"dup{suffix}"
+        path.write_text(header.replace(",", sep) + "\n" + sep.join(["BRAF", "KRAS", "V600E"]) + "\n")
+        with pytest.raises(InputError, match=message):
+            load_table(path)
+
+
+def test_kb_import_refuses_a_column_named_twice(cli, tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("id,gene,gene,variation,label\n1,BRAF,KRAS,V600E,x\n")
+    refused = cli(["kb", "import", path, "--kb", tmp_path / "kb.sqlite"])
+    assert refused.returncode == 2 and "appears twice" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "column", ["HGVSp_Short", "amino_acid_change", "AAChange", "Protein_Change", "hgvsp"]
+)
+def test_a_protein_change_column_is_found_by_the_one_alias_list(tmp_path: Path, column: str) -> None:
+    path = tmp_path / "maf.tsv"
+    path.write_text(f"Hugo_Symbol\t{column}\nBRAF\tp.V600E\n")
+    table = load_table(path)
+    assert table[["gene", "variation"]].values.tolist() == [["BRAF", "V600E"]]
+
+
+def test_missing_columns_name_what_was_looked_for_and_not_the_optional_id(tmp_path: Path) -> None:
+    path = tmp_path / "genes.csv"
+    path.write_text("gene,protein\nBRAF,V600E\n")
+    with pytest.raises(InputError) as refused:
+        load_table(path)
+    message = str(refused.value)
+    assert "missing column(s) variation;" in message and "hgvsp_short" in message
+    assert "id," not in message.split(";")[0]

@@ -80,3 +80,9 @@ def test_a_table_without_ids_is_numbered(tmp_path) -> None:
     table = load_table(tmp_path / "v.csv")
     assert list(table["id"]) == ["1", "2"]
     assert "numbered 1 to 2" in table.attrs["notes"][0]
+
+
+def test_a_gene_symbol_in_lower_case_is_read_upper_and_an_orf_symbol_as_written() -> None:
+    table = text_columns(pd.DataFrame({"gene": ["braf", "C11orf30", "BRAF"], "variation": ["p.v600e"] * 3}))
+    assert table["gene"].tolist() == ["BRAF", "C11orf30", "BRAF"]
+    assert table["variation"].tolist() == ["V600E"] * 3

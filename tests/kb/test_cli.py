@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from sources_data import CIVIC_2018, HOTSPOTS, write
+from sources_data import CIVIC_2018, CIVIC_CURRENT, HOTSPOTS, write
 
 
 def test_import_search_stats_and_export(cli, tmp_path: Path) -> None:
@@ -131,3 +131,51 @@ def test_a_kaggle_solution_file_is_named_without_options_kb_import_lacks(cli, tm
     done = cli(["kb", "import", solution, "--kb", tmp_path / "kb.sqlite"])
     assert done.returncode == 2 and "Kaggle solution file" in done.stderr
     assert "--input" not in done.stderr and not (tmp_path / "kb.sqlite").exists()
+
+
+def test_current_profiles_import_as_the_2018_export_filed_them(cli, tmp_path: Path) -> None:
+    kb = tmp_path / "kb.sqlite"
+    header = CIVIC_CURRENT[0]
+    rows = [
+        "EML4::ALK Fusion\tLung Cancer\tCrizotinib\tPredictive\tSupports\tA\tSensitivity/Response"
+        "\tEML4-ALK responds to crizotinib.\t11\t21\thttps://civic/21",
+        "NOT BRAF V600E\tColorectal Cancer\tCetuximab\tPredictive\tSupports\tB\tSensitivity/Response"
+        "\tBRAF wild-type tumours respond to cetuximab.\t12\t22\thttps://civic/22",
+    ]
+    done = cli(["kb", "import", write(tmp_path, "cur.tsv", [header, *rows]), "--kb", kb])
+    assert done.returncode == 0, done.stderr
+    assert "1 compound molecular profile(s)" in done.stdout + done.stderr
+    fusion = json.loads(
+        cli(["kb", "search", "--kb", kb, "--gene", "ALK", "--variation", "EML4-ALK Fusion", "--json"]).stdout
+    )
+    assert fusion[0]["tier"] == "variant" and fusion[0]["gene"] == "ALK"
+    braf = json.loads(
+        cli(["kb", "search", "--kb", kb, "--gene", "BRAF", "--variation", "V600E", "--json"]).stdout
+    )
+    assert [(h["tier"], h["variation"]) for h in braf] == [("gene", "NOT BRAF V600E")]
+    nothing = json.loads(cli(["kb", "search", "--kb", kb, "--gene", "NOT", "--json"]).stdout)
+    assert nothing == []
+
+
+def test_a_conference_abstract_is_not_shown_as_a_pubmed_article(cli, tmp_path: Path) -> None:
+    kb = tmp_path / "kb.sqlite"
+    header = CIVIC_CURRENT[0] + "\tsource_type"
+    row = (
+        "BRAF V600E\tMelanoma\tVemurafenib\tPredictive\tSupports\tB\tSensitivity/Response"
+        "\tAn ASCO abstract on BRAF V600E.\t128093\t31\thttps://civic/31\tASCO"
+    )
+    assert cli(["kb", "import", write(tmp_path, "asco.tsv", [header, row]), "--kb", kb]).returncode == 0
+    hits = json.loads(
+        cli(["kb", "search", "--kb", kb, "--gene", "BRAF", "--variation", "V600E", "--json"]).stdout
+    )
+    assert [h["citation"] for h in hits] == ["ASCO:128093"]
+    shown = cli(["kb", "search", "--kb", kb, "--gene", "BRAF", "--variation", "V600E"]).stdout
+    assert "ASCO:128093" in shown and "PMID:" not in shown
+
+
+def test_a_search_in_lower_case_finds_the_variant(cli, tmp_path: Path) -> None:
+    kb = tmp_path / "kb.sqlite"
+    assert cli(["kb", "import", write(tmp_path, "e.tsv", CIVIC_2018), "--kb", kb]).returncode == 0
+    for variation in ("v600e", "p.v600e", "p.val600glu"):
+        found = cli(["kb", "search", "--kb", kb, "--gene", "braf", "--variation", variation, "--json"])
+        assert json.loads(found.stdout)[0]["tier"] == "variant", variation

@@ -10,6 +10,7 @@ curator decides; they form the label and never reach a model as input.
 
 from __future__ import annotations
 
+import re
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from oncoclass.config import cache_dir
 from oncoclass.data.files import decode, read_text, refuse_cut_short
 from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
 from oncoclass.errors import InputError
+from oncoclass.variation import is_compound
 
 NIGHTLY_URL = "https://civicdb.org/downloads/nightly/nightly-ClinicalEvidenceSummaries.tsv"
 
@@ -35,6 +37,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "evidence_level": ("evidence_level",),
     "evidence_direction": ("evidence_direction",),
     "citation_id": ("citation_id", "pubmed_id", "source_id"),
+    # The current schema's kind of source: PubMed, ASCO, ASH… (the 2018 export cites PubMed only).
+    "source_type": ("source_type",),
     "url": ("evidence_civic_url", "evidence_url", "url"),
 }
 #: Curated by CIViC's editors: the answer, so never a model input.
@@ -69,6 +73,74 @@ def _find(columns: list[str], key: str) -> str | None:
         if alias in lowered:
             return lowered[alias]
     return None
+
+
+#: ``EML4::ALK Fusion``, ``BCR::ABL1 e14-a2``: the current schema's fusion, 5' partner first.
+_FUSION = re.compile(r"^([A-Za-z0-9.\-]+)::([A-Za-z0-9.\-]+)(?:\s+(.*))?$")
+
+
+def split_profile(profile: str) -> tuple[str, str, bool]:
+    """A current-schema molecular profile as the gene and variant CIViC's gene + variant schema
+    filed it under, and whether it is a compound profile; the one rule for every reader of a
+    profile (training tables and ``kb import`` both go through :func:`load_civic`).
+
+    * ``BRAF V600E`` → ``BRAF``, ``V600E``.
+    * ``EML4::ALK Fusion`` → ``ALK``, ``EML4-ALK Fusion``: the 2018 export filed a fusion under
+      its 3' partner (the kinase: ALK ``EML4-ALK``, ABL1 ``BCR-ABL``) with the partners joined by
+      ``-``, which :func:`oncoclass.variation.parse` reads as the same fusion either way.
+    * ``EGFR L858R AND EGFR T790M``, ``NOT BRAF V600E``, ``BRAF V600E OR BRAF V600K``: several
+      variants (or the absence of one) are no one variant. The item is filed under the first gene
+      it names with the whole profile as its variation, which the grammar parses as no change of
+      its own (:func:`oncoclass.variation.is_compound`): it is evidence about the gene, found at
+      gene level and never as the variant it names. The caller counts these in a note.
+    """
+    text = " ".join(profile.split())
+    if is_compound(text):
+        words = [w for w in text.split(" ") if w.upper() not in ("NOT", "AND", "OR") and w != "("]
+        first = words[0].strip("()") if words else ""
+        fusion = _FUSION.match(first)
+        return (fusion.group(2) if fusion else first).upper(), text, True
+    fusion = _FUSION.match(text)
+    if fusion:
+        five, three, rest = fusion.group(1), fusion.group(2), fusion.group(3) or ""
+        return three.upper(), f"{five}-{three}{' ' + rest if rest else ''}", False
+    gene, _, variant = text.partition(" ")
+    # A profile of one word names a gene alone; its variation is then that word, as before.
+    return gene, variant or text, False
+
+
+def compound_note(path: str | Path, rows: list[int]) -> str:
+    shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+    return (
+        f"{path}: {len(rows)} compound molecular profile(s) (AND / OR / NOT between variants) kept "
+        "under the first gene each names, the whole profile as the variation: gene-level evidence, "
+        f"never one variant; row(s) {shown}."
+    )
+
+
+def citation_key(value: object, source_type: object = "") -> str:
+    """A citation as the store and the citation groups keep it, the one rule: a PubMed ID (a bare
+    number with no source type, or of type PubMed) is ``PMID:<id>``; another source's ID is named
+    by its type (an ASCO abstract ``ASCO:128093``), a DOI link ``doi:…`` (which
+    :func:`oncoclass.report.citation_link` links), so a conference abstract is never shown or
+    matched as a PubMed article. A citation already qualified is kept as it is."""
+    text = _text(value)
+    kind = _text(source_type)
+    lowered = text.lower()
+    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/"):
+        if lowered.startswith(prefix):
+            return "doi:" + text[len(prefix) :]
+    if not text or not text.isdigit():
+        return text
+    if kind and kind.lower() != "pubmed":
+        return f"{kind.upper()}:{text}"
+    return f"PMID:{text}"
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return " ".join(str(value).split())
 
 
 def read_rows(
@@ -134,16 +206,19 @@ def load_civic(
     found = columns_of(raw)
     if found["evidence_id"] is None:
         raise InputError("no evidence_id column.", path=path)
+    notes: list[str] = []
     frame = pd.DataFrame({ID: raw[found["evidence_id"]]})
     if found["gene"] and found["variant"]:
         frame[GENE] = raw[found["gene"]]
         frame[VARIATION] = raw[found["variant"]]
     elif found["molecular_profile"]:
         # Newer exports name a molecular profile ("BRAF V600E") instead of gene + variant.
-        profile = raw[found["molecular_profile"]].str.strip()
-        parts = profile.str.split(" ", n=1, expand=True).reindex(columns=[0, 1])
-        frame[GENE] = parts[0].fillna("")
-        frame[VARIATION] = parts[1].fillna("").where(parts[1].fillna("") != "", profile)
+        split = [split_profile(p) for p in raw[found["molecular_profile"]].fillna("")]
+        frame[GENE] = [gene for gene, _, _ in split]
+        frame[VARIATION] = [variation for _, variation, _ in split]
+        compound = [number for number, (_, _, many) in enumerate(split, start=2) if many]
+        if compound:
+            notes.append(compound_note(path, compound))
     else:
         raise InputError("no gene/variant or molecular_profile columns.", path=path)
     frame[TEXT] = raw[found["statement"]] if found["statement"] else ""
@@ -168,9 +243,12 @@ def load_civic(
         frame[LABEL] = label.where(kind != "", "")
     table = canonicalize(frame, source=path, keep=keep, as_read=raw)
     table.attrs["source"] = str(path)
-    table.attrs["notes"] = []
+    table.attrs["notes"] = notes
     if found["citation_id"]:
-        table.attrs["groups"] = {"citation": list(raw[found["citation_id"]].str.strip())}
+        kinds = raw[found["source_type"]] if found["source_type"] else [""] * len(raw)
+        table.attrs["groups"] = {
+            "citation": [citation_key(c, k) for c, k in zip(raw[found["citation_id"]], kinds, strict=True)]
+        }
     return table
 
 

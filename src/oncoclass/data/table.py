@@ -26,6 +26,25 @@ CANONICAL_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION, TEXT, CONTEXT)
 #: ("disease: Melanoma. drugs: Vemurafenib"), whichever loader or edge they came from.
 CONTEXT_FIELDS: tuple[str, ...] = ("disease", "drugs")
 REQUIRED_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION)
+#: Where a protein change is read from, in order, whatever the case: a table's own names, MAF
+#: (``HGVSp_Short``, ``HGVSp``), Oncotator and older MAFs (``Protein_Change``,
+#: ``amino_acid_change``) and ANNOVAR (``AAChange``). The one list: ``predict``/``train``/``kb
+#: import`` (:func:`oncoclass.data.tables.map_columns`) and ``annotate`` read the same names.
+PROTEIN_CHANGE_COLUMNS: tuple[str, ...] = (
+    "variation", "variant", "hgvsp_short", "hgvsp", "protein_change", "amino_acid_change", "aachange",
+)  # fmt: skip
+#: Every canonical column's accepted names (lower case; a file's names are matched whatever their
+#: case). ``id`` is optional: a table without one is numbered.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "identifier", "row_id"),
+    "gene": ("gene", "gene_symbol", "hugo_symbol", "symbol"),
+    "variation": PROTEIN_CHANGE_COLUMNS,
+    "text": ("text", "statement", "abstract"),
+    "context": ("context",),
+    "disease": ("disease", "disease_name", "cancer_type", "tumor_type"),
+    "drugs": ("drugs", "drug", "therapies", "therapy"),
+    "label": ("label", "class", "y"),
+}
 #: Added by :func:`oncoclass.kb.retrieve.attach` from the evidence store (empty without one): the
 #: retrieved items as ``tier|source|label`` lines, the closest items' statements, the cited items'
 #: ``source:source_id`` keys and their citations (``;``-separated, in the
@@ -159,6 +178,11 @@ def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
         )
     # One spelling of a protein change, whatever the input wrote: p.Val600Glu, p.(V600E), V600E.
     out[VARIATION] = out[VARIATION].map(protein_change)
+    # A symbol written all in lower case (braf) is a slip of case: HGNC symbols are upper case
+    # but for their orf and similar parts (C11orf30, kept as written), so only those are raised.
+    lower = out[GENE].str.islower() & (out[GENE] != "")
+    if lower.any():
+        out.loc[lower, GENE] = out.loc[lower, GENE].str.upper()
     if LABEL in out.columns:  # "NaN", "null", blank…: no label, counted where rows are left out
         out.loc[out[LABEL].str.lower().isin(MISSING_LABELS), LABEL] = ""
     return out
@@ -225,11 +249,16 @@ def check_columns(columns: Iterable[object], source: str | Path) -> None:
     """The canonical columns a table must have (after numbering and ``--columns``)."""
     names = list(columns)
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing and missing != [ID]:
+        # id is optional (a table without one is numbered): it is named only when it alone lacks.
+        missing = [c for c in missing if c != ID]
     if missing:
+        looked = "; ".join(f"{c} as {', '.join(COLUMN_ALIASES[c])}" for c in missing)
         raise InputError(
-            f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, names))}.",
+            f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, names))}. "
+            f"Looked for {looked} (any case).",
             path=source,
-            hint="Name the columns id, gene, variation[, text, label] or map them with --columns.",
+            hint="Name the columns gene, variation[, id, text, label] or map them with --columns.",
         )
 
 

@@ -1,7 +1,8 @@
 """Generic tables (CSV, TSV, JSONL, Parquet) with columns id, gene, variation, text, label.
 
 Other column names are mapped with ``columns={"gene": "Hugo_Symbol", ...}``; common spellings
-(``ID``, ``Gene``, ``Variation``, ``Text``, ``Class``) are recognised without a mapping.
+(:data:`oncoclass.data.table.COLUMN_ALIASES`: ``ID``, ``Gene``, ``HGVSp_Short``, ``Class``…) are
+recognised without a mapping.
 """
 
 from __future__ import annotations
@@ -15,20 +16,10 @@ from typing import Any
 import pandas as pd
 
 from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short
-from oncoclass.data.table import CANONICAL_COLUMNS, CONTEXT_FIELDS, LABEL, canonicalize
+from oncoclass.data.table import CANONICAL_COLUMNS, COLUMN_ALIASES, CONTEXT_FIELDS, LABEL, canonicalize
 from oncoclass.errors import InputError, OutputError
 from oncoclass.settings import get_settings
 
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "id": ("id", "identifier", "row_id"),
-    "gene": ("gene", "gene_symbol", "hugo_symbol", "symbol"),
-    "variation": ("variation", "variant", "protein_change", "hgvsp"),
-    "text": ("text", "statement", "abstract"),
-    "context": ("context",),
-    "disease": ("disease", "disease_name", "cancer_type", "tumor_type"),
-    "drugs": ("drugs", "drug", "therapies", "therapy"),
-    "label": ("label", "class", "y"),
-}
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 
 
@@ -109,6 +100,21 @@ def guess_format(path: Path, data: bytes) -> str:
     return "csv"
 
 
+def refuse_duplicate_names(names: list[Any], path: str | Path) -> None:
+    """A header naming one column twice is refused, by every reader: pandas would rename the
+    second (``gene.1``) or keep one of them without a word, and which one the user meant cannot be
+    known (nor could ``annotate`` give both back unchanged)."""
+    seen: set[str] = set()
+    for name in map(str, names):
+        if name in seen:
+            raise InputError(
+                f"the column {name!r} appears twice in the header; which one is meant cannot be known.",
+                path=path,
+                hint="Rename one of them.",
+            )
+        seen.add(name)
+
+
 def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = None) -> pd.DataFrame:
     path = Path(path)
     data = read_bytes(path) if data is None else data
@@ -116,13 +122,20 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
     try:
         if fmt == "parquet":
             _check_parquet_size(data, path)
-            return pd.read_parquet(io.BytesIO(data))  # typed columns: checked by canonicalize
+            frame = pd.read_parquet(io.BytesIO(data))  # typed columns: checked by canonicalize
+            refuse_duplicate_names(list(frame.columns), path)
+            return frame
         if fmt == "jsonl":
             return _read_jsonl(decode(data, path), path)
         check_text(data, path)
         sep = "\t" if fmt == "tsv" else ","
         quoting = 3 if fmt == "tsv" else 0  # TSV exports are unquoted; CSV follows RFC 4180
         refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv")
+        first = data[:65536].decode("utf-8-sig", errors="replace").split("\n", 1)[0].rstrip("\r")
+        if fmt == "tsv":
+            refuse_duplicate_names(first.split("\t"), path)
+        else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)
+            refuse_duplicate_names(next(csv.reader([first]), []), path)
         # Parsed from the bytes (checked above to be UTF-8 text), not from a decoded copy: a
         # StringIO would hold the table again, four bytes a character.
         return pd.read_csv(
@@ -210,13 +223,25 @@ def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str |
             f"{', '.join(map(str, frame.columns))}.",
             path=path,
         )
-    lowered = {str(c).strip().lower(): c for c in frame.columns}
+    lowered: dict[str, Any] = {}
+    recognised = {synonym for names in COLUMN_ALIASES.values() for synonym in names}
+    for column in frame.columns:
+        name = str(column).strip().lower()
+        if name in lowered and name in recognised:
+            # Names are matched whatever their case: "Gene" and "gene" would be one column.
+            raise InputError(
+                f"the columns {lowered[name]!r} and {column!r} differ only in case, and both would be "
+                "read as one column; which one is meant cannot be known.",
+                path=path,
+                hint="Rename one of them.",
+            )
+        lowered.setdefault(name, column)
     renames: dict[str, str] = {}
     for canonical in (*CANONICAL_COLUMNS, *CONTEXT_FIELDS, LABEL):
         if canonical in columns:
             renames[columns[canonical]] = canonical
             continue
-        for synonym in _SYNONYMS[canonical]:
+        for synonym in COLUMN_ALIASES[canonical]:
             if synonym in lowered and lowered[synonym] not in renames:
                 renames[lowered[synonym]] = canonical
                 break

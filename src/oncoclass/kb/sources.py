@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from oncoclass.data import civic
+from oncoclass.data.civic import citation_key
 from oncoclass.data.detect import detect_format, load_table
 from oncoclass.data.files import decode, read_bytes
 from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION
@@ -61,12 +62,6 @@ def source_name(fmt: str, path: str | Path) -> str:
         return fmt
     # Kaggle's IDs and a table's mean something only within their file.
     return f"{'kaggle' if fmt == 'kaggle' else 'table'}:{Path(str(path)).name}"
-
-
-def citation_key(value: object) -> str:
-    """A citation as the store keeps it: a bare PubMed ID becomes ``PMID:<id>``."""
-    text = _clean(value)
-    return f"PMID:{text}" if text.isdigit() else text
 
 
 def _header(data: bytes) -> list[str]:
@@ -131,15 +126,17 @@ def _item(**fields: Any) -> dict[str, str]:
     return item
 
 
-def _civic_evidence(path: str | Path, data: bytes) -> list[dict[str, str]]:
+def _civic_evidence(path: str | Path, data: bytes, notes: list[str]) -> list[dict[str, str]]:
     raw = civic.read_rows(path, data)
     table = civic.load_civic(path, raw=raw)
+    notes.extend(table.attrs.get("notes", []))  # compound molecular profiles, counted
     found = civic.columns_of(raw)
 
     def column(key: str) -> pd.Series:
         return raw[found[key]] if found[key] else pd.Series("", index=raw.index)
 
     citation, url, disease, drugs = column("citation_id"), column("url"), column("disease"), column("drugs")
+    kind = column("source_type")
     items = []
     for i, row in enumerate(table.itertuples(index=False)):
         items.append(
@@ -151,7 +148,7 @@ def _civic_evidence(path: str | Path, data: bytes) -> list[dict[str, str]]:
                 drugs=drugs.iloc[i],
                 label=getattr(row, "label", ""),
                 statement=row.text,
-                citation=citation_key(citation.iloc[i]),
+                citation=citation_key(citation.iloc[i], kind.iloc[i]),
                 url=url.iloc[i],
             )
         )
@@ -295,7 +292,7 @@ def read_source(
             "--text belongs to a Kaggle variants file; this input carries its own text.", path=path
         )
     if kind == "civic":
-        items, found = _civic_evidence(path, data), "civic"
+        items, found = _civic_evidence(path, data, notes), "civic"
     elif kind in ("civic-variants", "civic-genes"):
         items, found = _summaries(path, data, kind, notes), kind
     elif kind == "hotspots":
