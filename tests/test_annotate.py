@@ -197,6 +197,50 @@ def test_vcfs_without_annotations_or_broken_are_refused(cli, tmp_path: Path, def
     assert odd.returncode == 2 and "canonical, first" in odd.stderr
 
 
+def _refused_alone(done, tmp_path: Path, out: Path) -> str:
+    """The one-line error of a refused input, with no output and no temporary file left."""
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(("out", ".out"))]
+    return lines[0]
+
+
+HANDMADE = [
+    "##fileformat=VCFv4.2",
+    '##INFO=<ID=CSQ,Number=.,Type=String,Description="VEP. Format: Allele|SYMBOL|HGVSp|CANONICAL">',
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1",
+    # GT and DP have no ##FORMAT line, FOO and SOMATIC no ##INFO line: common in hand-made files.
+    "7\t140453136\t.\tA\tT\t50\tPASS\tCSQ=T|BRAF|p.Val600Glu|YES;FOO=3;SOMATIC\tGT:DP\t0/1:40",
+]
+
+
+def test_keys_without_header_lines_are_read_declared_and_said(
+    cli, tmp_path: Path, default_model: Path
+) -> None:
+    from cyvcf2 import VCF
+
+    source = _write(tmp_path / "hand.vcf", HANDMADE)
+    out = tmp_path / "out.vcf"
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+    assert done.returncode == 0, done.stderr
+    assert "INFO FOO, INFO SOMATIC, FORMAT GT, FORMAT DP used without a" in done.stderr
+    header = VCF(str(out)).raw_header
+    assert '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">' in header
+    assert "##INFO=<ID=SOMATIC,Number=0,Type=Flag" in header and "##INFO=<ID=FOO,Number=." in header
+    record = out.read_text(encoding="utf-8").splitlines()[-1].split("\t")
+    assert record[7].startswith("CSQ=T|BRAF|p.Val600Glu|YES;FOO=3;SOMATIC;ONCOCLASS_PREDICTION=")
+    assert record[8:] == ["GT:DP", "0/1:40"]
+
+
+def test_a_chrom_line_with_too_few_columns_is_refused(cli, tmp_path: Path, default_model: Path) -> None:
+    source = _write(tmp_path / "bad.vcf", ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT", "7\tabc"])
+    out = tmp_path / "out.vcf"
+    line = _refused_alone(cli(["annotate", "-m", default_model, "-i", source, "-o", out]), tmp_path, out)
+    assert "bad.vcf, row 2: the #CHROM header line should name at least 8 tab-separated columns" in line
+    assert "but this line has 5" in line
+
+
 def test_odd_but_valid_inputs_come_back_whole(cli, tmp_path: Path, default_model: Path) -> None:
     header_only = _write(tmp_path / "empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"])
     done = cli(["annotate", "-m", default_model, "-i", header_only, "-o", tmp_path / "e.maf"])

@@ -453,7 +453,7 @@ def annotate(
                 )
         else:
             summary = annotation.annotate_file(bundle, sheet, out, **options)
-    _notes(api.store_notes(bundle, kb))
+    _notes([*sheet.frame.attrs.get("notes", []), *api.store_notes(bundle, kb)])
     skipped = ", ".join(f"{n} {reason}" for reason, n in summary["not_predicted"].items())
     _done(
         f"{summary['rows']} rows ({summary['variants']} distinct variants): {summary['predicted']} predicted"

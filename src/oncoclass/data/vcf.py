@@ -9,14 +9,17 @@ keeps every header line and record and gains ``ONCOCLASS_*`` INFO fields, declar
 
 from __future__ import annotations
 
+import io
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 
+from oncoclass.data.files import open_stream, read_start
 from oncoclass.errors import InputError
 from oncoclass.output import atomic_path
 
@@ -27,13 +30,110 @@ _PROTEIN = {"CSQ": "HGVSp", "ANN": "HGVS.p"}
 _CONSEQUENCE = {"CSQ": "Consequence", "ANN": "Annotation"}
 
 
-def _vcf(path: str | Path) -> Any:
+#: The columns every VCF header line names, in order, before FORMAT and the samples.
+_FIXED = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
+_DECLARED = re.compile(r"##(INFO|FORMAT)=<ID=([^,>]+)")
+
+
+@dataclass
+class _Text:
+    """What a text VCF's own lines say, read before htslib sees it: htslib's messages for a
+    damaged header are vague, and a record's key without a header line makes cyvcf2 fail on
+    writing (and crash on reading its FORMAT)."""
+
+    meta: int = 0  # the ``##`` lines before ``#CHROM``
+    declared: set[tuple[str, str]] = field(default_factory=set)  # ("INFO"|"FORMAT", ID)
+    #: keys the records use with no header line, in the order first met; INFO: whether any value
+    undeclared: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    @property
+    def first_record_line(self) -> int:
+        return self.meta + 2
+
+
+def _scan_text(source: Path, path: str | Path) -> _Text | None:
+    """The header of a text VCF checked, and the INFO and FORMAT keys its records use without a
+    ``##INFO`` or ``##FORMAT`` line; None for a BCF (binary: its header declares every key)."""
+    if read_start(source, 3) == b"BCF":
+        return None
+    text = _Text()
+    with open_stream(source) as stream:
+        for line in io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=""):
+            if line.startswith("##"):
+                text.meta += 1
+                if match := _DECLARED.match(line):
+                    text.declared.add((match[1], match[2]))
+                continue
+            columns = line.rstrip("\r\n").split("\t")
+            if not line.startswith("#") or len(columns) < len(_FIXED):
+                raise InputError(
+                    f"the #CHROM header line should name at least {len(_FIXED)} tab-separated "
+                    f"columns, but this line has {len(columns)}.",
+                    path=path,
+                    row=text.meta + 1,
+                    hint="Write it as " + "<tab>".join(_FIXED) + " (then <tab>FORMAT<tab>sample... "
+                    "when the records carry genotypes), separated by tabs, not spaces.",
+                )
+            break
+        else:
+            raise InputError("has no #CHROM header line.", path=path, row=text.meta + 1)
+    with open_stream(source) as stream:
+        lines = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+        for _ in range(text.meta + 1):
+            next(lines, None)
+        for line in lines:
+            fields = line.rstrip("\r\n").split("\t", 9)
+            if len(fields) > 7:
+                for item in fields[7].split(";"):
+                    key, equals, _ = item.partition("=")
+                    if key not in ("", ".") and ("INFO", key) not in text.declared:
+                        had = text.undeclared.get(("INFO", key), False)
+                        text.undeclared[("INFO", key)] = had or bool(equals)
+            if len(fields) > 8:
+                for key in fields[8].split(":"):
+                    if key not in ("", ".") and ("FORMAT", key) not in text.declared:
+                        text.undeclared.setdefault(("FORMAT", key), True)
+    return text
+
+
+def _declare(reader: Any, text: _Text | None) -> None:
+    """Declare the keys the records use without a header line, before htslib reads a record, as
+    bcftools does: INFO values and FORMAT keys as text (Type=String, any number), an INFO key
+    never given a value as a Flag, GT as the genotype the VCF specification defines."""
+    for (kind, key), valued in (text.undeclared if text else {}).items():
+        line = {"ID": key, "Number": ".", "Type": "String"}
+        if kind == "INFO" and not valued:
+            line.update(Number="0", Type="Flag")
+        if kind == "FORMAT" and key == "GT":
+            line.update(Number="1", Description="Genotype")
+        line.setdefault("Description", "Not declared in the input's header; added by oncoclass")
+        (reader.add_info_to_header if kind == "INFO" else reader.add_format_to_header)(line)
+
+
+def _undeclared_note(text: _Text | None, path: str | Path) -> list[str]:
+    if not text or not text.undeclared:
+        return []
+    keys = ", ".join(f"{kind} {key}" for kind, key in text.undeclared)
+    return [
+        f"{path}: {keys} used without a ##INFO/##FORMAT header line; read as text and declared in "
+        "the output's header (as bcftools does). Add the header lines to the input to give their types."
+    ]
+
+
+def _vcf(path: str | Path, text: _Text | None = None) -> Any:
+    """A cyvcf2 reader over ``path``, with the keys its records use undeclared declared."""
     from cyvcf2 import VCF
 
     try:
-        return VCF(str(path), lazy=True)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot be read as a VCF ({exc}).", path=path) from exc
+        reader = VCF(str(path), lazy=True)
+    except Exception as exc:  # cyvcf2 raises bare Exception ("cannot parse VCF header")
+        raise InputError(
+            f"cannot be read as a VCF ({exc}).",
+            path=path,
+            hint="Check its header lines (##fileformat=VCFv4.x first, then the ## lines, then #CHROM).",
+        ) from exc
+    _declare(reader, text)
+    return reader
 
 
 def _fields(reader: Any, path: str | Path) -> tuple[str, list[str]]:
@@ -105,9 +205,14 @@ def isolated(func: Any, *args: Any, path: str | Path, **kwargs: Any) -> Any:
 
 def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFrame:
     """One row per record: its position and the chosen consequence's gene (``SYMBOL``), protein
-    change (``HGVSp``) and consequence (``Consequence``)."""
-    reader = _vcf(path)
-    key, names = _fields(reader, path)
+    change (``HGVSp``) and consequence (``Consequence``). ``attrs["notes"]``: for the user."""
+    text = _scan_text(Path(path), path)
+    reader = _vcf(path, text)
+    try:
+        key, names = _fields(reader, path)
+    except InputError:
+        reader.close()
+        raise
     if "ONCOCLASS_PREDICTION" in reader.raw_header:
         reader.close()
         raise InputError(
@@ -116,6 +221,7 @@ def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFram
             hint="Annotate the original file.",
         )
     rows = []
+    records = 0
     try:
         for record in reader:
             raw = record.INFO.get(key) or ""
@@ -123,15 +229,16 @@ def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFram
                 dict(zip(names, item.split("|"), strict=False)) for item in str(raw).split(",") if item
             ]
             chosen = _choose(entries, transcript)
-            rows.append(
-                (record.CHROM, str(record.POS), record.ID or ".", record.REF, ",".join(record.ALT),
-                 chosen.get(_GENE[key], ""), chosen.get(_PROTEIN[key], ""), chosen.get(_CONSEQUENCE[key], ""))
-            )  # fmt: skip
+            where = (record.CHROM, str(record.POS), record.ID or ".", record.REF, ",".join(record.ALT))
+            rows.append((*where, *(chosen.get(f[key], "") for f in (_GENE, _PROTEIN, _CONSEQUENCE))))
+            records += 1
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"record {len(rows) + 1} cannot be read ({exc}).", path=path) from exc
+        raise InputError(f"record {records + 1} cannot be read ({exc}).", path=path) from exc
     finally:
         reader.close()
-    return pd.DataFrame(rows, columns=[*POSITION_COLUMNS, "SYMBOL", "HGVSp", "Consequence"], dtype=object)
+    frame = pd.DataFrame(rows, columns=[*POSITION_COLUMNS, "SYMBOL", "HGVSp", "Consequence"], dtype=object)
+    frame.attrs["notes"] = _undeclared_note(text, path)
+    return frame
 
 
 def _encode(value: str) -> str:
@@ -150,7 +257,8 @@ def _write_vcf(frame: pd.DataFrame, source: str | Path, out: Path, *, prefix: st
     from cyvcf2 import Writer
 
     added = [c for c in frame.columns if str(c).startswith(prefix)]
-    reader = _vcf(source)
+    text = _scan_text(Path(source), source)
+    reader = _vcf(source, text)
     ids = {}
     for column in added:
         ids[column] = info = _info_id(column, prefix)
@@ -163,15 +271,17 @@ def _write_vcf(frame: pd.DataFrame, source: str | Path, out: Path, *, prefix: st
             }
         )
     mode = "wb" if out.name.endswith(".bcf") else "wz" if out.name.endswith(".gz") else "w"
+    values = frame[added].astype(str).to_numpy()
+    records = 0
     try:
         with atomic_path(out) as tmp:
             writer = Writer(str(tmp), reader, mode=mode)
-            values = frame[added].astype(str).to_numpy()
-            for i, record in enumerate(reader):
-                for column, value in zip(added, values[i], strict=True):
+            for record in reader:
+                for column, value in zip(added, values[records], strict=True):
                     if value:
                         record.INFO[ids[column]] = _encode(value)
                 writer.write_record(record)
+                records += 1
             writer.close()
     finally:
         reader.close()
