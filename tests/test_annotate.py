@@ -241,6 +241,53 @@ def test_a_chrom_line_with_too_few_columns_is_refused(cli, tmp_path: Path, defau
     assert "but this line has 5" in line
 
 
+def _bgzip(data: bytes) -> bytes:
+    """``data`` as bgzip writes it: one BGZF block (a gzip member whose extra field gives its size),
+    then the empty block that ends the file."""
+    import struct
+    import zlib
+
+    def block(chunk: bytes) -> bytes:
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        body = packer.compress(chunk) + packer.flush()
+        head = b"\x1f\x8b\x08\x04\0\0\0\0\0\xff" + struct.pack("<H2sHH", 6, b"BC", 2, len(body) + 25)
+        return head + body + struct.pack("<II", zlib.crc32(chunk), len(chunk))
+
+    return block(data) + block(b"")
+
+
+@pytest.mark.parametrize("packing", ["plain", "gzip", "bgzip"])
+@pytest.mark.parametrize("cut", ["inside INFO", "after QUAL"])
+def test_a_vcf_cut_short_is_refused(cli, tmp_path: Path, default_model: Path, packing: str, cut: str) -> None:
+    # With samples: a last record cut anywhere before them has fewer fields than #CHROM names.
+    header = [*VEP_HEADER[:-1], '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">']
+    whole = (
+        "\n".join([*header, VEP_HEADER[-1] + "\tFORMAT\tS1", *(r + "\tGT\t0/1" for r in VEP_RECORDS)]) + "\n"
+    )
+    last = whole.rindex("\n17\t7579700") + 1
+    end = whole.index("CSQ=A|syn", last) + 12 if cut == "inside INFO" else whole.index("\t50\t", last) + 3
+    data = whole[:end].encode()
+    name = {"plain": "cut.vcf", "gzip": "cut.vcf.gz", "bgzip": "cut.vcf.gz"}[packing]
+    pack = {"plain": bytes, "gzip": gzip.compress, "bgzip": _bgzip}[packing]
+    (tmp_path / name).write_bytes(pack(data))
+    out = tmp_path / "out.vcf"
+    line = _refused_alone(
+        cli(["annotate", "-m", default_model, "-i", tmp_path / name, "-o", out]), tmp_path, out
+    )
+    assert f"{name}, row {len(header) + 1 + len(VEP_RECORDS)}:" in line
+    assert "cut short" in line and "Download or copy the file again." in line
+
+
+def test_a_record_htslib_cannot_read_is_refused_with_its_line(
+    cli, tmp_path: Path, default_model: Path
+) -> None:
+    broken = VEP_RECORDS[1].replace("7579529", "75x9529")
+    source = _write(tmp_path / "x.vcf", [*VEP_HEADER, VEP_RECORDS[0], broken, VEP_RECORDS[2]])
+    out = tmp_path / "out.vcf"
+    line = _refused_alone(cli(["annotate", "-m", default_model, "-i", source, "-o", out]), tmp_path, out)
+    assert f"x.vcf, row {len(VEP_HEADER) + 2}: record 2 cannot be read as VCF" in line
+
+
 def test_odd_but_valid_inputs_come_back_whole(cli, tmp_path: Path, default_model: Path) -> None:
     header_only = _write(tmp_path / "empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"])
     done = cli(["annotate", "-m", default_model, "-i", header_only, "-o", tmp_path / "e.maf"])

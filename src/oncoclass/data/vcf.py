@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from oncoclass.data.files import open_stream, read_start
+from oncoclass.data.files import open_checked_stream, open_stream, read_start
 from oncoclass.errors import InputError
 from oncoclass.output import atomic_path
 
@@ -53,7 +53,10 @@ class _Text:
 
 def _scan_text(source: Path, path: str | Path) -> _Text | None:
     """The header of a text VCF checked, and the INFO and FORMAT keys its records use without a
-    ``##INFO`` or ``##FORMAT`` line; None for a BCF (binary: its header declares every key)."""
+    ``##INFO`` or ``##FORMAT`` line; None for a BCF (binary: its header declares every key). The
+    records are read through :func:`open_checked_stream`, so a VCF cut short (an interrupted
+    download or copy: a last record with fewer fields than ``#CHROM`` names) is refused by the
+    rule every table follows, plain or compressed, before htslib reads its cut record as whole."""
     if read_start(source, 3) == b"BCF":
         return None
     text = _Text()
@@ -77,7 +80,7 @@ def _scan_text(source: Path, path: str | Path) -> _Text | None:
             break
         else:
             raise InputError("has no #CHROM header line.", path=path, row=text.meta + 1)
-    with open_stream(source) as stream:
+    with open_checked_stream(source, path, delimiter="\t", quoted=False, skip=text.meta) as stream:
         lines = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
         for _ in range(text.meta + 1):
             next(lines, None)
@@ -232,13 +235,26 @@ def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFram
             where = (record.CHROM, str(record.POS), record.ID or ".", record.REF, ",".join(record.ALT))
             rows.append((*where, *(chosen.get(f[key], "") for f in (_GENE, _PROTEIN, _CONSEQUENCE))))
             records += 1
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"record {records + 1} cannot be read ({exc}).", path=path) from exc
+    except InputError:
+        raise
+    except Exception as exc:  # htslib's errors reach Python as bare Exception (bcf_read failed)
+        raise _record_error(exc, records, text, path) from exc
     finally:
         reader.close()
     frame = pd.DataFrame(rows, columns=[*POSITION_COLUMNS, "SYMBOL", "HGVSp", "Consequence"], dtype=object)
     frame.attrs["notes"] = _undeclared_note(text, path)
     return frame
+
+
+def _record_error(exc: BaseException, done: int, text: _Text | None, path: str | Path) -> InputError:
+    """The error for record ``done + 1`` that htslib could not read, with its line in a text VCF
+    (blank lines aside, which htslib skips)."""
+    return InputError(
+        f"record {done + 1} cannot be read as VCF ({exc}).",
+        path=path,
+        row=None if text is None else text.first_record_line + done,
+        hint="Check that record's columns are tab-separated and complete.",
+    )
 
 
 def _encode(value: str) -> str:
@@ -281,8 +297,12 @@ def _write_vcf(frame: pd.DataFrame, source: str | Path, out: Path, *, prefix: st
                     if value:
                         record.INFO[ids[column]] = _encode(value)
                 writer.write_record(record)
-                records += 1
+                records += 1  # written: an error is record records + 1's
             writer.close()
+    except InputError:
+        raise
+    except Exception as exc:  # htslib's errors reach Python as bare Exception
+        raise _record_error(exc, records, text, source) from exc
     finally:
         reader.close()
     return out
