@@ -288,6 +288,38 @@ def test_a_record_htslib_cannot_read_is_refused_with_its_line(
     assert f"x.vcf, row {len(VEP_HEADER) + 2}: record 2 cannot be read as VCF" in line
 
 
+MULTI = [
+    # A, C and T: C's consequence listed first, T with none, A's protein change with a transcript.
+    "17\t7577122\t.\tG\tA,C,T\t50\tPASS\tCSQ=C|missense_variant|MODERATE|TP53|c.2|ENSP3:p.Arg273Gly|YES,"
+    "A|missense_variant|MODERATE|TP53|c.1|ENSP3:p.Arg273Cys|YES",
+    # VEP writes an indel's allele without the base REF and ALT share: "-" for a deletion.
+    "17\t7579700\t.\tGC\tG,GCC\t50\tPASS\tCSQ=-|frameshift_variant|HIGH|TP53|c.3|ENSP3:p.Pro72fs|YES,"
+    "CC|frameshift_variant|HIGH|TP53|c.4|ENSP3:p.Pro72ArgfsTer5|YES",
+]
+
+
+def test_each_alt_allele_of_a_record_is_predicted(cli, tmp_path: Path, default_model: Path) -> None:
+    from cyvcf2 import VCF
+
+    source = _write(tmp_path / "multi.vcf", [*VEP_HEADER, VEP_RECORDS[0], *MULTI])
+    rows = variants_of(read_sheet(source))
+    assert rows["protein_change"].tolist() == ["V600E", "R273C", "R273G", "", "P72fs", "P72Rfs*5"]
+    out = tmp_path / "out.vcf"
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+    assert done.returncode == 0, done.stderr
+    assert "6 alleles in 3 records" in done.stdout + done.stderr
+    header = VCF(str(out)).raw_header
+    assert "##INFO=<ID=ONCOCLASS_PREDICTION,Number=A,Type=String" in header
+    assert "##INFO=<ID=ONCOCLASS_PROTEIN_CHANGE,Number=A,Type=String" in header
+    written = [{k: str(v).split(",") for k, v in r.INFO if k.startswith("ONCO")} for r in VCF(str(out))]
+    assert written[0]["ONCOCLASS_PROTEIN_CHANGE"] == ["V600E"]
+    assert written[1]["ONCOCLASS_PROTEIN_CHANGE"] == ["R273C", "R273G", "."]  # in ALT order
+    assert written[1]["ONCOCLASS_NOTE"][2] == "no%20gene"  # T has no consequence of its own
+    predicted = written[1]["ONCOCLASS_PREDICTION"]
+    assert len(predicted) == 3 and "." not in predicted[:2] and predicted[2] == "."
+    assert written[2]["ONCOCLASS_PROTEIN_CHANGE"] == ["P72fs", "P72Rfs*5"]
+
+
 def test_odd_but_valid_inputs_come_back_whole(cli, tmp_path: Path, default_model: Path) -> None:
     header_only = _write(tmp_path / "empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"])
     done = cli(["annotate", "-m", default_model, "-i", header_only, "-o", tmp_path / "e.maf"])

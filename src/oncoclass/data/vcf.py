@@ -4,7 +4,8 @@ A record's gene, protein change and consequence come from VEP's ``CSQ`` or snpEf
 INFO field, whose sub-fields the header names. A record with several transcripts' consequences
 uses the canonical one (VEP's ``CANONICAL=YES``) and otherwise the first listed (VEP and snpEff
 list the most severe first); ``--transcript first`` always takes the first. Written back, a VCF
-keeps every header line and record and gains ``ONCOCLASS_*`` INFO fields, declared in its header.
+keeps every header line and record and gains ``ONCOCLASS_*`` INFO fields, declared in its header
+as ``Number=A``: a record is read as one row per ALT allele, each predicted, a value for each.
 """
 
 from __future__ import annotations
@@ -206,9 +207,39 @@ def isolated(func: Any, *args: Any, path: str | Path, **kwargs: Any) -> Any:
             ) from None
 
 
+def _vep_allele(ref: str, alts: list[str], alt: str) -> str:
+    # VEP's Allele drops the first base when REF and every ALT share it (an indel), "-" when
+    # nothing is left; snpEff's is the ALT as written. Either may be in a file.
+    if ref and all(a and a[0] == ref[0] for a in alts):
+        return alt[1:] or "-"
+    return alt
+
+
+def _per_allele(
+    ref: str, alts: list[str], entries: list[dict[str, str]], transcript: str
+) -> list[tuple[str, dict[str, str]]]:
+    """Each ALT allele with its chosen consequence. A record with one ALT takes its entries
+    whole; a multi-allelic one gives each allele the entries of its own (VEP's ALLELE_NUM when
+    present, else the Allele sub-field), so an allele with none has no protein change, not the
+    first allele's."""
+    if len(alts) <= 1:
+        return [(alts[0] if alts else "", _choose(entries, transcript))]
+    numbered = any("ALLELE_NUM" in e for e in entries)
+    chosen = []
+    for number, alt in enumerate(alts, start=1):
+        forms = {alt, _vep_allele(ref, alts, alt)}
+        if numbered:
+            mine = [e for e in entries if e.get("ALLELE_NUM") == str(number)]
+        else:
+            mine = [e for e in entries if e.get("Allele") in forms]
+        chosen.append((alt, _choose(mine, transcript) if mine else {}))
+    return chosen
+
+
 def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFrame:
-    """One row per record: its position and the chosen consequence's gene (``SYMBOL``), protein
-    change (``HGVSp``) and consequence (``Consequence``). ``attrs["notes"]``: for the user."""
+    """One row per ALT allele of each record (one for a record without ALT): its position, the
+    allele, and its chosen consequence's gene (``SYMBOL``), protein change (``HGVSp``) and
+    consequence (``Consequence``). ``attrs``: ``records`` (how many), ``notes`` (for the user)."""
     text = _scan_text(Path(path), path)
     reader = _vcf(path, text)
     try:
@@ -231,9 +262,10 @@ def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFram
             entries = [
                 dict(zip(names, item.split("|"), strict=False)) for item in str(raw).split(",") if item
             ]
-            chosen = _choose(entries, transcript)
-            where = (record.CHROM, str(record.POS), record.ID or ".", record.REF, ",".join(record.ALT))
-            rows.append((*where, *(chosen.get(f[key], "") for f in (_GENE, _PROTEIN, _CONSEQUENCE))))
+            alts = list(record.ALT)
+            for allele, chosen in _per_allele(record.REF, alts, entries, transcript):
+                where = (record.CHROM, str(record.POS), record.ID or ".", record.REF, allele)
+                rows.append((*where, *(chosen.get(f[key], "") for f in (_GENE, _PROTEIN, _CONSEQUENCE))))
             records += 1
     except InputError:
         raise
@@ -242,6 +274,7 @@ def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFram
     finally:
         reader.close()
     frame = pd.DataFrame(rows, columns=[*POSITION_COLUMNS, "SYMBOL", "HGVSp", "Consequence"], dtype=object)
+    frame.attrs["records"] = records
     frame.attrs["notes"] = _undeclared_note(text, path)
     return frame
 
@@ -267,9 +300,10 @@ def _info_id(column: str, prefix: str) -> str:
 
 
 def _write_vcf(frame: pd.DataFrame, source: str | Path, out: Path, *, prefix: str) -> Path:
-    """``source`` again with the frame's ``prefix`` columns as INFO fields, row i on record i;
-    bgzipped when ``out`` ends in ``.gz``, BCF when it ends in ``.bcf``. Written to a temporary
-    file beside ``out`` and renamed into place when complete."""
+    """``source`` again with the frame's ``prefix`` columns as INFO fields, declared Number=A: a
+    value per ALT allele, in ALT order, ``.`` for an allele with none (rows come one per allele,
+    as :func:`_read_vcf` gives them). Bgzipped when ``out`` ends in ``.gz``, BCF when it ends in
+    ``.bcf``. Written to a temporary file beside ``out`` and renamed into place when complete."""
     from cyvcf2 import Writer
 
     added = [c for c in frame.columns if str(c).startswith(prefix)]
@@ -281,25 +315,30 @@ def _write_vcf(frame: pd.DataFrame, source: str | Path, out: Path, *, prefix: st
         reader.add_info_to_header(
             {
                 "ID": info,
-                "Number": "1",
+                "Number": "A",
                 "Type": "String",
-                "Description": f"oncoclass: {column[len(prefix) :]}",
+                "Description": f"oncoclass: {column[len(prefix) :]}, one per ALT allele",
             }
         )
     mode = "wb" if out.name.endswith(".bcf") else "wz" if out.name.endswith(".gz") else "w"
     values = frame[added].astype(str).to_numpy()
-    records = 0
+    row = records = 0
     try:
         with atomic_path(out) as tmp:
             writer = Writer(str(tmp), reader, mode=mode)
-            for record in reader:
-                for column, value in zip(added, values[records], strict=True):
-                    if value:
-                        record.INFO[ids[column]] = _encode(value)
+            for records, record in enumerate(reader, start=1):  # noqa: B007 (counted for errors)
+                alleles = len(record.ALT)
+                mine = values[row : row + max(alleles, 1)]
+                row += max(alleles, 1)
+                for j, column in enumerate(added):
+                    given = list(mine[:, j])
+                    if alleles and any(given):  # Number=A: nothing to write without an ALT
+                        record.INFO[ids[column]] = ",".join(_encode(v) if v else "." for v in given)
                 writer.write_record(record)
-                records += 1  # written: an error is record records + 1's
             writer.close()
-    except InputError:
+            if row != len(values):  # the reader's rows and the records disagree: a bug, not input
+                raise RuntimeError(f"{len(values)} rows for {row} alleles of {source}")
+    except (InputError, RuntimeError):
         raise
     except Exception as exc:  # htslib's errors reach Python as bare Exception
         raise _record_error(exc, records, text, source) from exc
