@@ -197,6 +197,129 @@ def test_vcfs_without_annotations_or_broken_are_refused(cli, tmp_path: Path, def
     assert odd.returncode == 2 and "canonical, first" in odd.stderr
 
 
+def _refused_alone(done, tmp_path: Path, out: Path) -> str:
+    """The one-line error of a refused input, with no output and no temporary file left."""
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(("out", ".out"))]
+    return lines[0]
+
+
+HANDMADE = [
+    "##fileformat=VCFv4.2",
+    '##INFO=<ID=CSQ,Number=.,Type=String,Description="VEP. Format: Allele|SYMBOL|HGVSp|CANONICAL">',
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1",
+    # GT and DP have no ##FORMAT line, FOO and SOMATIC no ##INFO line: common in hand-made files.
+    "7\t140453136\t.\tA\tT\t50\tPASS\tCSQ=T|BRAF|p.Val600Glu|YES;FOO=3;SOMATIC\tGT:DP\t0/1:40",
+]
+
+
+def test_keys_without_header_lines_are_read_declared_and_said(
+    cli, tmp_path: Path, default_model: Path
+) -> None:
+    from cyvcf2 import VCF
+
+    source = _write(tmp_path / "hand.vcf", HANDMADE)
+    out = tmp_path / "out.vcf"
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+    assert done.returncode == 0, done.stderr
+    assert "INFO FOO, INFO SOMATIC, FORMAT GT, FORMAT DP used without a" in done.stderr
+    header = VCF(str(out)).raw_header
+    assert '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">' in header
+    assert "##INFO=<ID=SOMATIC,Number=0,Type=Flag" in header and "##INFO=<ID=FOO,Number=." in header
+    record = out.read_text(encoding="utf-8").splitlines()[-1].split("\t")
+    assert record[7].startswith("CSQ=T|BRAF|p.Val600Glu|YES;FOO=3;SOMATIC;ONCOCLASS_PREDICTION=")
+    assert record[8:] == ["GT:DP", "0/1:40"]
+
+
+def test_a_chrom_line_with_too_few_columns_is_refused(cli, tmp_path: Path, default_model: Path) -> None:
+    source = _write(tmp_path / "bad.vcf", ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT", "7\tabc"])
+    out = tmp_path / "out.vcf"
+    line = _refused_alone(cli(["annotate", "-m", default_model, "-i", source, "-o", out]), tmp_path, out)
+    assert "bad.vcf, row 2: the #CHROM header line should name at least 8 tab-separated columns" in line
+    assert "but this line has 5" in line
+
+
+def _bgzip(data: bytes) -> bytes:
+    """``data`` as bgzip writes it: one BGZF block (a gzip member whose extra field gives its size),
+    then the empty block that ends the file."""
+    import struct
+    import zlib
+
+    def block(chunk: bytes) -> bytes:
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        body = packer.compress(chunk) + packer.flush()
+        head = b"\x1f\x8b\x08\x04\0\0\0\0\0\xff" + struct.pack("<H2sHH", 6, b"BC", 2, len(body) + 25)
+        return head + body + struct.pack("<II", zlib.crc32(chunk), len(chunk))
+
+    return block(data) + block(b"")
+
+
+@pytest.mark.parametrize("packing", ["plain", "gzip", "bgzip"])
+@pytest.mark.parametrize("cut", ["inside INFO", "after QUAL"])
+def test_a_vcf_cut_short_is_refused(cli, tmp_path: Path, default_model: Path, packing: str, cut: str) -> None:
+    # With samples: a last record cut anywhere before them has fewer fields than #CHROM names.
+    header = [*VEP_HEADER[:-1], '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">']
+    whole = (
+        "\n".join([*header, VEP_HEADER[-1] + "\tFORMAT\tS1", *(r + "\tGT\t0/1" for r in VEP_RECORDS)]) + "\n"
+    )
+    last = whole.rindex("\n17\t7579700") + 1
+    end = whole.index("CSQ=A|syn", last) + 12 if cut == "inside INFO" else whole.index("\t50\t", last) + 3
+    data = whole[:end].encode()
+    name = {"plain": "cut.vcf", "gzip": "cut.vcf.gz", "bgzip": "cut.vcf.gz"}[packing]
+    pack = {"plain": bytes, "gzip": gzip.compress, "bgzip": _bgzip}[packing]
+    (tmp_path / name).write_bytes(pack(data))
+    out = tmp_path / "out.vcf"
+    line = _refused_alone(
+        cli(["annotate", "-m", default_model, "-i", tmp_path / name, "-o", out]), tmp_path, out
+    )
+    assert f"{name}, row {len(header) + 1 + len(VEP_RECORDS)}:" in line
+    assert "cut short" in line and "Download or copy the file again." in line
+
+
+def test_a_record_htslib_cannot_read_is_refused_with_its_line(
+    cli, tmp_path: Path, default_model: Path
+) -> None:
+    broken = VEP_RECORDS[1].replace("7579529", "75x9529")
+    source = _write(tmp_path / "x.vcf", [*VEP_HEADER, VEP_RECORDS[0], broken, VEP_RECORDS[2]])
+    out = tmp_path / "out.vcf"
+    line = _refused_alone(cli(["annotate", "-m", default_model, "-i", source, "-o", out]), tmp_path, out)
+    assert f"x.vcf, row {len(VEP_HEADER) + 2}: record 2 cannot be read as VCF" in line
+
+
+MULTI = [
+    # A, C and T: C's consequence listed first, T with none, A's protein change with a transcript.
+    "17\t7577122\t.\tG\tA,C,T\t50\tPASS\tCSQ=C|missense_variant|MODERATE|TP53|c.2|ENSP3:p.Arg273Gly|YES,"
+    "A|missense_variant|MODERATE|TP53|c.1|ENSP3:p.Arg273Cys|YES",
+    # VEP writes an indel's allele without the base REF and ALT share: "-" for a deletion.
+    "17\t7579700\t.\tGC\tG,GCC\t50\tPASS\tCSQ=-|frameshift_variant|HIGH|TP53|c.3|ENSP3:p.Pro72fs|YES,"
+    "CC|frameshift_variant|HIGH|TP53|c.4|ENSP3:p.Pro72ArgfsTer5|YES",
+]
+
+
+def test_each_alt_allele_of_a_record_is_predicted(cli, tmp_path: Path, default_model: Path) -> None:
+    from cyvcf2 import VCF
+
+    source = _write(tmp_path / "multi.vcf", [*VEP_HEADER, VEP_RECORDS[0], *MULTI])
+    rows = variants_of(read_sheet(source))
+    assert rows["protein_change"].tolist() == ["V600E", "R273C", "R273G", "", "P72fs", "P72Rfs*5"]
+    out = tmp_path / "out.vcf"
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+    assert done.returncode == 0, done.stderr
+    assert "6 alleles in 3 records" in done.stdout + done.stderr
+    header = VCF(str(out)).raw_header
+    assert "##INFO=<ID=ONCOCLASS_PREDICTION,Number=A,Type=String" in header
+    assert "##INFO=<ID=ONCOCLASS_PROTEIN_CHANGE,Number=A,Type=String" in header
+    written = [{k: str(v).split(",") for k, v in r.INFO if k.startswith("ONCO")} for r in VCF(str(out))]
+    assert written[0]["ONCOCLASS_PROTEIN_CHANGE"] == ["V600E"]
+    assert written[1]["ONCOCLASS_PROTEIN_CHANGE"] == ["R273C", "R273G", "."]  # in ALT order
+    assert written[1]["ONCOCLASS_NOTE"][2] == "no%20gene"  # T has no consequence of its own
+    predicted = written[1]["ONCOCLASS_PREDICTION"]
+    assert len(predicted) == 3 and "." not in predicted[:2] and predicted[2] == "."
+    assert written[2]["ONCOCLASS_PROTEIN_CHANGE"] == ["P72fs", "P72Rfs*5"]
+
+
 def test_odd_but_valid_inputs_come_back_whole(cli, tmp_path: Path, default_model: Path) -> None:
     header_only = _write(tmp_path / "empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"])
     done = cli(["annotate", "-m", default_model, "-i", header_only, "-o", tmp_path / "e.maf"])

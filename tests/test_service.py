@@ -294,6 +294,19 @@ def test_annotate_an_uploaded_maf(client) -> None:
     assert "annotated.maf" in response.headers["content-disposition"]
 
 
+def test_an_uploaded_multi_allelic_vcf_is_summed_up_in_alleles(client) -> None:
+    vcf = (
+        "##fileformat=VCFv4.2\n"
+        '##INFO=<ID=CSQ,Number=.,Type=String,Description="VEP. Format: Allele|SYMBOL|HGVSp">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "7\t140453136\t.\tA\tT,C\t50\tPASS\tCSQ=T|BRAF|p.Val600Glu,C|BRAF|p.Val600Gly\n"
+    )
+    response = client.post("/annotate", content=vcf.encode(), headers={"content-type": "text/plain"})
+    assert response.status_code == 200, response.text
+    assert response.headers["x-oncoclass-summary"].startswith("2 alleles in 1 records, 2 distinct variants")
+    assert "ONCOCLASS_PROTEIN_CHANGE=V600E,V600G" in response.text
+
+
 def test_annotate_refuses_what_it_cannot_read(client) -> None:
     response = client.post("/annotate", content=b"a,b\n1,2\n", headers={"content-type": "text/csv"})
     assert response.status_code == 422 and "no gene column" in response.json()["error"]

@@ -453,10 +453,14 @@ def annotate(
                 )
         else:
             summary = annotation.annotate_file(bundle, sheet, out, **options)
-    _notes(api.store_notes(bundle, kb))
+    _notes([*sheet.frame.attrs.get("notes", []), *api.store_notes(bundle, kb)])
     skipped = ", ".join(f"{n} {reason}" for reason, n in summary["not_predicted"].items())
+    # A VCF's rows are its ALT alleles (a multi-allelic record is several), each predicted.
+    rows = f"{summary['rows']} rows"
+    if sheet.fmt == "vcf":
+        rows = f"{summary['rows']} alleles in {sheet.frame.attrs.get('records', summary['rows'])} records"
     _done(
-        f"{summary['rows']} rows ({summary['variants']} distinct variants): {summary['predicted']} predicted"
+        f"{rows} ({summary['variants']} distinct variants): {summary['predicted']} predicted"
         + (f", not predicted: {skipped}" if skipped else "")
         + f"; model {bundle.model_id}; written to",
         out,

@@ -519,9 +519,10 @@ def _annotate_upload(bundle: Bundle, body: bytes, store: Any, probabilities: boo
         except InputError as exc:  # the server's temporary path means nothing to the client
             raise InputError(exc.message.replace(str(source), "the upload"), hint=exc.hint) from None
         content = out.read_bytes()
-    line = (
-        f"{summary['rows']} rows, {summary['variants']} distinct variants, {summary['predicted']} predicted"
-    )
+    rows = f"{summary['rows']} rows"
+    if sheet.fmt == "vcf":  # a VCF's rows are its ALT alleles, as the CLI's summary says
+        rows = f"{summary['rows']} alleles in {sheet.frame.attrs.get('records', summary['rows'])} records"
+    line = f"{rows}, {summary['variants']} distinct variants, {summary['predicted']} predicted"
     return Response(
         content,
         media_type=_ANNOTATED_TYPES.get(sheet.fmt, "application/octet-stream"),

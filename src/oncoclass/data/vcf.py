@@ -4,19 +4,23 @@ A record's gene, protein change and consequence come from VEP's ``CSQ`` or snpEf
 INFO field, whose sub-fields the header names. A record with several transcripts' consequences
 uses the canonical one (VEP's ``CANONICAL=YES``) and otherwise the first listed (VEP and snpEff
 list the most severe first); ``--transcript first`` always takes the first. Written back, a VCF
-keeps every header line and record and gains ``ONCOCLASS_*`` INFO fields, declared in its header.
+keeps every header line and record and gains ``ONCOCLASS_*`` INFO fields, declared in its header
+as ``Number=A``: a record is read as one row per ALT allele, each predicted, a value for each.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 
+from oncoclass.data.files import open_checked_stream, open_stream, read_start
 from oncoclass.errors import InputError
 from oncoclass.output import atomic_path
 
@@ -27,13 +31,113 @@ _PROTEIN = {"CSQ": "HGVSp", "ANN": "HGVS.p"}
 _CONSEQUENCE = {"CSQ": "Consequence", "ANN": "Annotation"}
 
 
-def _vcf(path: str | Path) -> Any:
+#: The columns every VCF header line names, in order, before FORMAT and the samples.
+_FIXED = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
+_DECLARED = re.compile(r"##(INFO|FORMAT)=<ID=([^,>]+)")
+
+
+@dataclass
+class _Text:
+    """What a text VCF's own lines say, read before htslib sees it: htslib's messages for a
+    damaged header are vague, and a record's key without a header line makes cyvcf2 fail on
+    writing (and crash on reading its FORMAT)."""
+
+    meta: int = 0  # the ``##`` lines before ``#CHROM``
+    declared: set[tuple[str, str]] = field(default_factory=set)  # ("INFO"|"FORMAT", ID)
+    #: keys the records use with no header line, in the order first met; INFO: whether any value
+    undeclared: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    @property
+    def first_record_line(self) -> int:
+        return self.meta + 2
+
+
+def _scan_text(source: Path, path: str | Path) -> _Text | None:
+    """The header of a text VCF checked, and the INFO and FORMAT keys its records use without a
+    ``##INFO`` or ``##FORMAT`` line; None for a BCF (binary: its header declares every key). The
+    records are read through :func:`open_checked_stream`, so a VCF cut short (an interrupted
+    download or copy: a last record with fewer fields than ``#CHROM`` names) is refused by the
+    rule every table follows, plain or compressed, before htslib reads its cut record as whole."""
+    if read_start(source, 3) == b"BCF":
+        return None
+    text = _Text()
+    with open_stream(source) as stream:
+        for line in io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=""):
+            if line.startswith("##"):
+                text.meta += 1
+                if match := _DECLARED.match(line):
+                    text.declared.add((match[1], match[2]))
+                continue
+            columns = line.rstrip("\r\n").split("\t")
+            if not line.startswith("#") or len(columns) < len(_FIXED):
+                raise InputError(
+                    f"the #CHROM header line should name at least {len(_FIXED)} tab-separated "
+                    f"columns, but this line has {len(columns)}.",
+                    path=path,
+                    row=text.meta + 1,
+                    hint="Write it as " + "<tab>".join(_FIXED) + " (then <tab>FORMAT<tab>sample... "
+                    "when the records carry genotypes), separated by tabs, not spaces.",
+                )
+            break
+        else:
+            raise InputError("has no #CHROM header line.", path=path, row=text.meta + 1)
+    with open_checked_stream(source, path, delimiter="\t", quoted=False, skip=text.meta) as stream:
+        lines = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+        for _ in range(text.meta + 1):
+            next(lines, None)
+        for line in lines:
+            fields = line.rstrip("\r\n").split("\t", 9)
+            if len(fields) > 7:
+                for item in fields[7].split(";"):
+                    key, equals, _ = item.partition("=")
+                    if key not in ("", ".") and ("INFO", key) not in text.declared:
+                        had = text.undeclared.get(("INFO", key), False)
+                        text.undeclared[("INFO", key)] = had or bool(equals)
+            if len(fields) > 8:
+                for key in fields[8].split(":"):
+                    if key not in ("", ".") and ("FORMAT", key) not in text.declared:
+                        text.undeclared.setdefault(("FORMAT", key), True)
+    return text
+
+
+def _declare(reader: Any, text: _Text | None) -> None:
+    """Declare the keys the records use without a header line, before htslib reads a record, as
+    bcftools does: INFO values and FORMAT keys as text (Type=String, any number), an INFO key
+    never given a value as a Flag, GT as the genotype the VCF specification defines."""
+    for (kind, key), valued in (text.undeclared if text else {}).items():
+        line = {"ID": key, "Number": ".", "Type": "String"}
+        if kind == "INFO" and not valued:
+            line.update(Number="0", Type="Flag")
+        if kind == "FORMAT" and key == "GT":
+            line.update(Number="1", Description="Genotype")
+        line.setdefault("Description", "Not declared in the input's header; added by oncoclass")
+        (reader.add_info_to_header if kind == "INFO" else reader.add_format_to_header)(line)
+
+
+def _undeclared_note(text: _Text | None, path: str | Path) -> list[str]:
+    if not text or not text.undeclared:
+        return []
+    keys = ", ".join(f"{kind} {key}" for kind, key in text.undeclared)
+    return [
+        f"{path}: {keys} used without a ##INFO/##FORMAT header line; read as text and declared in "
+        "the output's header (as bcftools does). Add the header lines to the input to give their types."
+    ]
+
+
+def _vcf(path: str | Path, text: _Text | None = None) -> Any:
+    """A cyvcf2 reader over ``path``, with the keys its records use undeclared declared."""
     from cyvcf2 import VCF
 
     try:
-        return VCF(str(path), lazy=True)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot be read as a VCF ({exc}).", path=path) from exc
+        reader = VCF(str(path), lazy=True)
+    except Exception as exc:  # cyvcf2 raises bare Exception ("cannot parse VCF header")
+        raise InputError(
+            f"cannot be read as a VCF ({exc}).",
+            path=path,
+            hint="Check its header lines (##fileformat=VCFv4.x first, then the ## lines, then #CHROM).",
+        ) from exc
+    _declare(reader, text)
+    return reader
 
 
 def _fields(reader: Any, path: str | Path) -> tuple[str, list[str]]:
@@ -103,11 +207,46 @@ def isolated(func: Any, *args: Any, path: str | Path, **kwargs: Any) -> Any:
             ) from None
 
 
+def _vep_allele(ref: str, alts: list[str], alt: str) -> str:
+    # VEP's Allele drops the first base when REF and every ALT share it (an indel), "-" when
+    # nothing is left; snpEff's is the ALT as written. Either may be in a file.
+    if ref and all(a and a[0] == ref[0] for a in alts):
+        return alt[1:] or "-"
+    return alt
+
+
+def _per_allele(
+    ref: str, alts: list[str], entries: list[dict[str, str]], transcript: str
+) -> list[tuple[str, dict[str, str]]]:
+    """Each ALT allele with its chosen consequence. A record with one ALT takes its entries
+    whole; a multi-allelic one gives each allele the entries of its own (VEP's ALLELE_NUM when
+    present, else the Allele sub-field), so an allele with none has no protein change, not the
+    first allele's."""
+    if len(alts) <= 1:
+        return [(alts[0] if alts else "", _choose(entries, transcript))]
+    numbered = any("ALLELE_NUM" in e for e in entries)
+    chosen = []
+    for number, alt in enumerate(alts, start=1):
+        forms = {alt, _vep_allele(ref, alts, alt)}
+        if numbered:
+            mine = [e for e in entries if e.get("ALLELE_NUM") == str(number)]
+        else:
+            mine = [e for e in entries if e.get("Allele") in forms]
+        chosen.append((alt, _choose(mine, transcript) if mine else {}))
+    return chosen
+
+
 def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFrame:
-    """One row per record: its position and the chosen consequence's gene (``SYMBOL``), protein
-    change (``HGVSp``) and consequence (``Consequence``)."""
-    reader = _vcf(path)
-    key, names = _fields(reader, path)
+    """One row per ALT allele of each record (one for a record without ALT): its position, the
+    allele, and its chosen consequence's gene (``SYMBOL``), protein change (``HGVSp``) and
+    consequence (``Consequence``). ``attrs``: ``records`` (how many), ``notes`` (for the user)."""
+    text = _scan_text(Path(path), path)
+    reader = _vcf(path, text)
+    try:
+        key, names = _fields(reader, path)
+    except InputError:
+        reader.close()
+        raise
     if "ONCOCLASS_PREDICTION" in reader.raw_header:
         reader.close()
         raise InputError(
@@ -116,22 +255,39 @@ def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFram
             hint="Annotate the original file.",
         )
     rows = []
+    records = 0
     try:
         for record in reader:
             raw = record.INFO.get(key) or ""
             entries = [
                 dict(zip(names, item.split("|"), strict=False)) for item in str(raw).split(",") if item
             ]
-            chosen = _choose(entries, transcript)
-            rows.append(
-                (record.CHROM, str(record.POS), record.ID or ".", record.REF, ",".join(record.ALT),
-                 chosen.get(_GENE[key], ""), chosen.get(_PROTEIN[key], ""), chosen.get(_CONSEQUENCE[key], ""))
-            )  # fmt: skip
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"record {len(rows) + 1} cannot be read ({exc}).", path=path) from exc
+            alts = list(record.ALT)
+            for allele, chosen in _per_allele(record.REF, alts, entries, transcript):
+                where = (record.CHROM, str(record.POS), record.ID or ".", record.REF, allele)
+                rows.append((*where, *(chosen.get(f[key], "") for f in (_GENE, _PROTEIN, _CONSEQUENCE))))
+            records += 1
+    except InputError:
+        raise
+    except Exception as exc:  # htslib's errors reach Python as bare Exception (bcf_read failed)
+        raise _record_error(exc, records, text, path) from exc
     finally:
         reader.close()
-    return pd.DataFrame(rows, columns=[*POSITION_COLUMNS, "SYMBOL", "HGVSp", "Consequence"], dtype=object)
+    frame = pd.DataFrame(rows, columns=[*POSITION_COLUMNS, "SYMBOL", "HGVSp", "Consequence"], dtype=object)
+    frame.attrs["records"] = records
+    frame.attrs["notes"] = _undeclared_note(text, path)
+    return frame
+
+
+def _record_error(exc: BaseException, done: int, text: _Text | None, path: str | Path) -> InputError:
+    """The error for record ``done + 1`` that htslib could not read, with its line in a text VCF
+    (blank lines aside, which htslib skips)."""
+    return InputError(
+        f"record {done + 1} cannot be read as VCF ({exc}).",
+        path=path,
+        row=None if text is None else text.first_record_line + done,
+        hint="Check that record's columns are tab-separated and complete.",
+    )
 
 
 def _encode(value: str) -> str:
@@ -144,35 +300,48 @@ def _info_id(column: str, prefix: str) -> str:
 
 
 def _write_vcf(frame: pd.DataFrame, source: str | Path, out: Path, *, prefix: str) -> Path:
-    """``source`` again with the frame's ``prefix`` columns as INFO fields, row i on record i;
-    bgzipped when ``out`` ends in ``.gz``, BCF when it ends in ``.bcf``. Written to a temporary
-    file beside ``out`` and renamed into place when complete."""
+    """``source`` again with the frame's ``prefix`` columns as INFO fields, declared Number=A: a
+    value per ALT allele, in ALT order, ``.`` for an allele with none (rows come one per allele,
+    as :func:`_read_vcf` gives them). Bgzipped when ``out`` ends in ``.gz``, BCF when it ends in
+    ``.bcf``. Written to a temporary file beside ``out`` and renamed into place when complete."""
     from cyvcf2 import Writer
 
     added = [c for c in frame.columns if str(c).startswith(prefix)]
-    reader = _vcf(source)
+    text = _scan_text(Path(source), source)
+    reader = _vcf(source, text)
     ids = {}
     for column in added:
         ids[column] = info = _info_id(column, prefix)
         reader.add_info_to_header(
             {
                 "ID": info,
-                "Number": "1",
+                "Number": "A",
                 "Type": "String",
-                "Description": f"oncoclass: {column[len(prefix) :]}",
+                "Description": f"oncoclass: {column[len(prefix) :]}, one per ALT allele",
             }
         )
     mode = "wb" if out.name.endswith(".bcf") else "wz" if out.name.endswith(".gz") else "w"
+    values = frame[added].astype(str).to_numpy()
+    row = records = 0
     try:
         with atomic_path(out) as tmp:
             writer = Writer(str(tmp), reader, mode=mode)
-            values = frame[added].astype(str).to_numpy()
-            for i, record in enumerate(reader):
-                for column, value in zip(added, values[i], strict=True):
-                    if value:
-                        record.INFO[ids[column]] = _encode(value)
+            for records, record in enumerate(reader, start=1):  # noqa: B007 (counted for errors)
+                alleles = len(record.ALT)
+                mine = values[row : row + max(alleles, 1)]
+                row += max(alleles, 1)
+                for j, column in enumerate(added):
+                    given = list(mine[:, j])
+                    if alleles and any(given):  # Number=A: nothing to write without an ALT
+                        record.INFO[ids[column]] = ",".join(_encode(v) if v else "." for v in given)
                 writer.write_record(record)
             writer.close()
+            if row != len(values):  # the reader's rows and the records disagree: a bug, not input
+                raise RuntimeError(f"{len(values)} rows for {row} alleles of {source}")
+    except (InputError, RuntimeError):
+        raise
+    except Exception as exc:  # htslib's errors reach Python as bare Exception
+        raise _record_error(exc, records, text, source) from exc
     finally:
         reader.close()
     return out
