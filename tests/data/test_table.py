@@ -16,19 +16,34 @@ MAX_TEXT_CHARS = get_settings().max_text_chars
 def test_row_problems_name_the_first_thing_wrong_with_each_row() -> None:
     frame = pd.DataFrame(
         {
-            "id": ["1", "", "3", "4", "5"],
-            "gene": ["BRAF", "KRAS", "", "TP53", "EGFR"],
-            "variation": ["V600E", "G12D", "R175H", "", "L858R"],
-            "text": ["", "", "", "", "x" * (MAX_TEXT_CHARS + 1)],
+            "id": ["1", "", "3", "4", "5", "6", "7", "8", "9"],
+            "gene": [
+                "BRAF",
+                "KRAS",
+                "",
+                "TP53",
+                "EGFR",
+                "=cmd|' /C calc'!A0",
+                "@SUM(1)",
+                "../etc",
+                "C11orf30",
+            ],
+            "variation": ["V600E", "G12D", "R175H", "", "L858R", "V1A", "V1A", "V1A", "V1A"],
+            "text": ["", "", "", "", "x" * (MAX_TEXT_CHARS + 1), "", "", "", ""],
         }
     )
     problems = row_problems(text_columns(frame))
+    symbol = "a gene that does not begin with a letter or digit (a formula or a path, not a gene symbol)"
     assert list(problems) == [
         "",
         "empty id",
         "empty gene",
         "empty variation",
         f"a text past the limit of {MAX_TEXT_CHARS:,} characters",
+        symbol,
+        symbol,
+        symbol,
+        "",
     ]
 
 

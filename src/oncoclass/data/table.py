@@ -195,6 +195,13 @@ def row_problems(table: pd.DataFrame) -> pd.Series:
     problems = pd.Series("", index=table.index, dtype=object)
     for column in (ID, GENE, VARIATION):
         problems[(problems == "") & (table[column] == "")] = f"empty {column}"
+    # A gene symbol begins with a letter or digit. One that begins with "=", "+", "-" or "@" is a
+    # spreadsheet formula (it would run when a curator opens an output in Excel), and one that
+    # begins with "." or "/" a path: neither names a gene, and every output would repeat it.
+    symbol = table[GENE].astype(str).str.match(r"[^\W_]", na=False)
+    problems[(problems == "") & ~symbol] = (
+        "a gene that does not begin with a letter or digit (a formula or a path, not a gene symbol)"
+    )
     if TEXT in table.columns:
         limit = get_settings().max_text_chars
         problems[(problems == "") & (table[TEXT].str.len() > limit)] = (
@@ -299,7 +306,7 @@ def canonicalize(
             f"{problems.iloc[first]}{more}.",
             path=source,
             row=first + row_offset,
-            hint="Every row needs an id, a gene and a variation.",
+            hint="Every row needs an id, a gene symbol and a variation.",
         )
     duplicated = out.index[out[ID].duplicated()]
     if len(duplicated):
