@@ -50,6 +50,26 @@ def test_vep_amino_acids_and_position_give_the_change(tmp_path: Path) -> None:
     assert rows["variation"].tolist() == ["V600E", "W53*", ""]
 
 
+def test_vep_symbol_is_the_gene_not_its_ensembl_id(tmp_path: Path) -> None:
+    # VEP's tab output: Gene holds the Ensembl ID, SYMBOL the symbol the models and store know.
+    lines = ["Gene\tSYMBOL\tConsequence\tHGVSp", "ENSG00000157764\tBRAF\tmissense_variant\tp.Val600Glu"]
+    rows = variants_of(read_sheet(_write(tmp_path / "vep.tsv", lines)))
+    assert rows[["gene", "variation", "note"]].values.tolist() == [["BRAF", "V600E", ""]]
+
+
+def test_ensembl_ids_alone_are_noted_not_predicted(cli, tmp_path: Path, default_model: Path) -> None:
+    lines = ["Gene\tConsequence\tHGVSp", "ENSG00000157764\tmissense_variant\tp.Val600Glu",
+             "ENSG00000133703.12\tmissense_variant\tp.G12D"]  # fmt: skip
+    source, out = _write(tmp_path / "vep.tsv", lines), tmp_path / "out.tsv"
+    done = cli(["annotate", "--model", default_model, "--input", source, "--out", out])
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False)
+    assert frame["Gene"].tolist() == ["ENSG00000157764", "ENSG00000133703.12"]  # rows kept as they were
+    assert (frame["oncoclass_prediction"] == "").all()
+    assert frame["oncoclass_note"].str.startswith("a gene given as an Ensembl ID").all()
+    assert "a gene given as an Ensembl ID" in done.stdout + done.stderr
+
+
 def test_annotate_keeps_the_maf_and_adds_columns(cli, tmp_path: Path, default_model: Path) -> None:
     source = _write(tmp_path / "in.maf", MAF)
     out = tmp_path / "out.maf"

@@ -120,6 +120,29 @@ def test_notations_of_one_change_share_a_key() -> None:
     assert variation_key("p.Q16Rfs*28") == variation_key("Q16fs") == "Q16fs"
 
 
+@pytest.mark.parametrize(
+    ("long", "short"),
+    [
+        ("p.Gln16ArgfsTer28", "Q16Rfs*28"),
+        ("p.Gln16fs", "Q16fs"),
+        ("p.Trp802Ter", "W802*"),
+        ("p.Trp802*", "W802*"),
+        ("p.Glu746_Ala750del", "E746_A750del"),
+        ("p.Ala767_Val769dup", "A767_V769dup"),
+        ("p.Ser768_Val769insValAlaSer", "S768_V769insVAS"),
+        ("p.Ala859_Leu883delinsVal", "A859_L883delinsV"),
+        ("p.Arg1627", "R1627"),
+        ("gln16argfster28", "Q16Rfs*28"),
+    ],
+)
+def test_a_three_letter_hgvs_change_shares_its_one_letter_key(long: str, short: str) -> None:
+    from oncoclass.variation import variation_key
+
+    # The store's lookup key: the long form must find evidence filed under the short one.
+    assert variation_key(long) == variation_key(short)
+    assert parse(long).kind == parse(short).kind != "other"
+
+
 def test_a_compound_profile_is_no_one_change() -> None:
     for text in ("NOT BRAF V600E", "EGFR L858R AND EGFR T790M", "BRAF V600E OR BRAF V600K"):
         assert is_compound(text) and parse(text).kind == "other"
@@ -136,6 +159,10 @@ def test_a_compound_profile_is_no_one_change() -> None:
         ("val600glu", "V600E"),
         ("p.(v600e)", "V600E"),
         ("EML4::ALK Fusion", "EML4-ALK Fusion"),
+        ("r1627", "R1627"),
+        ("e746_a750del", "E746_A750del"),
+        ("s768_v769insvas", "S768_V769insVAS"),
+        ("f1088lfs*5", "F1088Lfs*5"),
     ],
 )
 def test_a_change_in_lower_case_or_hgvs_fusion_notation_is_the_same_change(given: str, read: str) -> None:
@@ -143,3 +170,9 @@ def test_a_change_in_lower_case_or_hgvs_fusion_notation_is_the_same_change(given
 
     assert protein_change(given) == read
     assert variation_key(given) == variation_key(read)
+    assert parse(given).kind == parse(read).kind
+
+
+def test_lower_case_p61_stays_an_isoform() -> None:
+    # CIViC writes BRAF's p61 isoform in lower case: not residue 61 of a proline.
+    assert parse("p61").kind == "isoform"

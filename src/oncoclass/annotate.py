@@ -49,8 +49,11 @@ from oncoclass.data.files import (
     spool,
 )
 from oncoclass.data.table import (
+    ENSEMBL_GENE,
+    ENSEMBL_PROBLEM,
     EVIDENCE_CITATIONS,
     EVIDENCE_IDS,
+    GENE_COLUMNS,
     PROTEIN_CHANGE_COLUMNS,
     TEXT_SOURCE,
     as_text,
@@ -71,9 +74,8 @@ from oncoclass.persist import Bundle
 from oncoclass.variation import parse, protein_change
 
 PREFIX = "oncoclass_"
-#: Where a row's gene and protein change are read from, first found first (MAF, VEP, tables).
-GENE_COLUMNS: tuple[str, ...] = ("Hugo_Symbol", "gene", "Gene", "SYMBOL", "gene_symbol")
-#: The protein change: the one list every reader uses (``HGVSp_Short``, ``Protein_Change``…).
+#: The gene and the protein change: the one lists every reader uses, first found first
+#: (``Hugo_Symbol``, ``SYMBOL``… ``gene``; ``HGVSp_Short``, ``Protein_Change``…).
 PROTEIN_COLUMNS: tuple[str, ...] = PROTEIN_CHANGE_COLUMNS
 CONSEQUENCE_COLUMNS: tuple[str, ...] = ("Variant_Classification", "Consequence", "consequence")
 #: Consequences that end the protein early: without a written change, a truncating mutation.
@@ -314,14 +316,16 @@ def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None =
     (normalised; empty when none), ``variation`` (what the model reads: the change, or
     ``Truncating Mutations`` from the consequence) and ``note``."""
     columns = columns or {}
-    gene_col = _first(frame, GENE_COLUMNS, columns.get("gene"))
+    by_name: dict[str, Any] = {}
+    for c in frame.columns:  # matched whatever the case; the first of two such names
+        by_name.setdefault(str(c).strip().lower(), c)
+    gene_col = columns.get("gene") or next((by_name[c] for c in GENE_COLUMNS if c in by_name), None)
     if gene_col is None or gene_col not in frame.columns:
         raise InputError(
-            f"no gene column (looked for {', '.join(GENE_COLUMNS)}).",
+            f"no gene column (looked for {', '.join(GENE_COLUMNS)}, whatever the case).",
             path=path,
             hint="Name yours with --columns gene=COLUMN,variation=COLUMN.",
         )
-    by_name = {str(c).strip().lower(): c for c in frame.columns}  # matched whatever the case
     protein_cols = (
         [columns["variation"]]
         if "variation" in columns
@@ -360,6 +364,8 @@ def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None =
         note = ""
         if not gene or gene in (".", "Unknown"):
             read, note = "", "no gene"
+        elif ENSEMBL_GENE.match(gene):
+            read, note = "", ENSEMBL_PROBLEM
         elif value and (kind in ("Silent", "synonymous_variant") or parse(value).kind == "synonymous"):
             read, note = "", "silent: the protein is unchanged"
         elif value:

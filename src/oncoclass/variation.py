@@ -14,7 +14,7 @@ fails, because a model must still predict for notation nobody anticipated.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 KINDS: tuple[str, ...] = (
@@ -94,8 +94,11 @@ _HGVS_FUSION = re.compile(r"^([A-Za-z0-9.]+)::([A-Za-z0-9.]+)(?=\s|$)")
 _POINT_ANY_CASE = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|=|X)$", re.I)
 #: A stop-loss extension, p.*757Lext*? (HGVS): the stop codon replaced, the protein read on.
 _EXTENSION = re.compile(rf"^(\*)(\d+)({_AA})ext\*?(?:\d+|\?)?$", re.I)
-_POSITION = re.compile(rf"^({_AA})(\d+)$")
+_POSITION = re.compile(rf"^({_AA})(\d+)$", re.I)
 _THREE_LETTER = re.compile(rf"^({_THREE})(\d+)({_THREE}|\*|=|fs.*)$", re.I)
+#: Any change that begins with a three-letter residue and its position (``Glu746_Ala750del``,
+#: ``Gln16ArgfsTer28``), in any case: read once its codes are one letter.
+_LEADS_THREE = re.compile(rf"^{_THREE}\d", re.I)
 _FUSION_PAIR = re.compile(
     r"^([A-Z0-9][A-Z0-9.]*)\s*(?:::|[-:/])\s*([A-Z0-9][A-Z0-9.]*)(?:\s+fusions?)?$", re.I
 )
@@ -180,8 +183,15 @@ def _parse(raw: str) -> Variation:
             alt = groups[4] if len(groups) > 4 and groups[4] else ""
             return Variation(raw, kind, ref=(groups[0] or "").upper(), alt=alt.upper(), start=start, end=end)
     position = _POSITION.match(text)
-    if position:
-        return Variation(raw, "position", ref=position.group(1), start=int(position.group(2)))
+    # Lower case is the same residue (r1627 is R1627), but CIViC names BRAF's p61 isoform so.
+    if position and (text[0].isupper() or not _ISOFORM.search(text)):
+        return Variation(raw, "position", ref=position.group(1).upper(), start=int(position.group(2)))
+    if _LEADS_THREE.match(text):
+        # The long HGVS forms of frameshifts, indels and extensions: the same change as its
+        # one-letter spelling (p.Gln16ArgfsTer28 is Q16Rfs*28), so it gets that kind and key.
+        one = _one_letter(text, re.I)
+        if not _LEADS_THREE.match(one):
+            return replace(_parse(one), raw=raw)
     lowered = text.lower()
     exon = _EXON.search(text)
     if exon:
@@ -232,7 +242,8 @@ def kind_group(kind: str) -> str:
 
 def variation_key(raw: str) -> str:
     """One spelling per change, whatever the notation: ``p.Val600Glu``, ``p.V600E``, ``(V600E)``
-    and ``V600E`` all give ``V600E``; ``p.Q16Rfs*28`` and ``Q16fs`` give ``Q16fs``. Changes the
+    and ``V600E`` all give ``V600E``; ``p.Q16Rfs*28``, ``p.Gln16ArgfsTer28`` and ``Q16fs`` give
+    ``Q16fs``; ``p.Glu746_Ala750del``, ``E746_A750del`` and ``e746_a750del`` one key. Changes the
     grammar places but does not spell out keep their kind and residues; anything else is its
     lower-cased text without ``p.``, so two spellings of an unparsed change match only when equal."""
     parsed = parse(raw)
@@ -279,8 +290,25 @@ def protein_change(raw: str) -> str:
     point = _point_change(body)
     if point:
         return point
-    body = _THREE_ANY.sub(lambda m: {**THREE_TO_ONE, **_RARE_THREE}[m.group(0).upper()], body)
+    body = _one_letter(body)
     return body or text
+
+
+def _one_letter(text: str, flags: int = 0) -> str:
+    """``text`` with each three-letter amino-acid code as its one letter (``Ter`` as ``*``);
+    ``flags=re.I`` also reads codes not written capitalised."""
+    codes = re.compile(_THREE_ANY.pattern, flags)
+    return codes.sub(lambda m: {**THREE_TO_ONE, **_RARE_THREE}[m.group(0).upper()], text)
+
+
+#: A one-letter change whose first residue is written in lower case (``e746_a750del``).
+_LOWER_SPAN = re.compile(r"^[a-z]\d")
+_SPAN_KINDS = frozenset(
+    {"position", "frameshift", "inframe_deletion", "insertion", "delins", "duplication", "splice"}
+    | {"truncating"}
+)
+#: The keyword after a span's last position (and a frameshift's new residue), upper-cased.
+_KEYWORD = re.compile(r"(?<=\d)([A-Z]?)(DELINS|DEL|INS|DUP|FS|_?SPLICE|_?TRUNC)")
 
 
 def _point_change(body: str) -> str:
@@ -289,6 +317,9 @@ def _point_change(body: str) -> str:
     meaning. Empty when ``body`` is not one."""
     if _POINT_ANY_CASE.match(body):
         return body.upper()
+    if _LOWER_SPAN.match(body) and parse(body).kind in _SPAN_KINDS:
+        # e746_a750del, r1627: residues and inserted sequence upper case, the keyword lower.
+        return _KEYWORD.sub(lambda m: m.group(1) + m.group(2).lower(), body.upper(), count=1)
     three = _THREE_LETTER.match(body)
     if three is None or three.group(3).lower().startswith("fs"):
         return ""  # a frameshift keeps its written tail (Q16Rfs*28), converted by the caller

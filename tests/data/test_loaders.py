@@ -278,3 +278,15 @@ def test_missing_columns_name_what_was_looked_for_and_not_the_optional_id(tmp_pa
     message = str(refused.value)
     assert "missing column(s) variation;" in message and "hgvsp_short" in message
     assert "id," not in message.split(";")[0]
+
+
+def test_a_symbol_column_is_read_before_vep_gene_ids_by_the_one_alias_list(tmp_path: Path) -> None:
+    path = tmp_path / "vep.tsv"
+    path.write_text("Gene\tSYMBOL\tHGVSp\nENSG00000157764\tBRAF\tp.V600E\n")
+    assert load_table(path)[["gene", "variation"]].values.tolist() == [["BRAF", "V600E"]]
+    # Only Ensembl IDs: one clear refusal, never a prediction for "ENSG…" as an unknown symbol.
+    path.write_text("Gene\tHGVSp\nENSG00000157764\tp.V600E\nENSG00000133703.12\tp.G12D\n")
+    with pytest.raises(
+        InputError, match=r"row 2: a gene given as an Ensembl ID .* \(and 1 more rows like it\)"
+    ):
+        load_table(path)

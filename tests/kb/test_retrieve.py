@@ -103,3 +103,23 @@ def test_train_and_predict_without_a_store_never_import_sqlalchemy() -> None:
         "assert not any(m == 'sqlalchemy' or m.startswith('sqlalchemy.') for m in sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_fusion_row_retrieves_evidence_filed_under_its_other_partner(
+    kb_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    import oncoclass.kb.search as search
+
+    row = (
+        "EWSR1\tEWSR1-FLI1 Fusion\tEwing Sarcoma\t\tDiagnostic\tSupports\tB\tPositive"
+        "\tEWSR1-FLI1 defines Ewing sarcoma.\t555\t61\thttps://civic/61"
+    )
+    table = pd.DataFrame({"id": ["x"], "gene": ["FLI1"], "variation": ["EWSR1::FLI1 Fusion"], "text": [""],
+                          "context": [""]})  # fmt: skip
+    with open_store(kb_url) as store:
+        import_path(store, write(tmp_path, "e.tsv", [CIVIC_2018[0], row]))
+        pooled = attach(table, store)
+        monkeypatch.setattr(search, "POOL_LIMIT", 0)  # EWSR1 read tier by tier: the same evidence
+        tiered = attach(table, store)
+    assert pooled[EVIDENCE_IDS].tolist() == ["civic:61"] and pooled[TEXT_SOURCE].tolist() == ["retrieved"]
+    pd.testing.assert_frame_equal(pooled, tiered)

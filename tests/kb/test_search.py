@@ -72,3 +72,34 @@ def test_unknown_genes_find_nothing_and_a_gene_is_required(store: Store) -> None
     assert search(store, Query(gene="NOPE1", variation="V1A")) == []
     with pytest.raises(ConfigError, match="gene"):
         Query(gene=" ")
+
+
+#: CIViC 2018 filed EWSR1-FLI1 under its 5' gene; the current schema files A::B under the 3' one.
+FUSIONS = [
+    CIVIC_2018[0],
+    "EWSR1\tEWSR1-FLI1 Fusion\tEwing Sarcoma\t\tDiagnostic\tSupports\tB\tPositive"
+    "\tEWSR1-FLI1 defines Ewing sarcoma.\t555\t61\thttps://civic/61",
+    "EWSR1\tOverexpression\tEwing Sarcoma\t\tPrognostic\tSupports\tC\tPoor Outcome"
+    "\tEWSR1 overexpression.\t556\t62\thttps://civic/62",
+]
+
+
+@pytest.mark.parametrize(
+    ("gene", "variation"),
+    [("FLI1", "EWSR1::FLI1 Fusion"), ("EWSR1", "EWSR1-FLI1 Fusion"), ("fli1", "EWSR1-FLI1")],
+)
+def test_a_fusion_is_found_under_either_partner(cli, tmp_path: Path, gene: str, variation: str) -> None:
+    import json
+
+    kb = tmp_path / "kb.sqlite"
+    assert cli(["kb", "import", write(tmp_path, "f.tsv", FUSIONS), "--kb", kb]).returncode == 0
+    found = cli(["kb", "search", "--kb", kb, "--gene", gene, "--variation", variation, "--json"])
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert (hits[0]["tier"], hits[0]["gene"], hits[0]["variation"]) == (
+        "variant",
+        "EWSR1",
+        "EWSR1-FLI1 Fusion",
+    )
+    if gene.upper() == "FLI1":  # the partner's other items are not FLI1's evidence
+        assert [h["variation"] for h in hits] == ["EWSR1-FLI1 Fusion"]

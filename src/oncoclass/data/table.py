@@ -8,6 +8,7 @@ labelled, ``label``. Everything is a string so that IDs like ``007`` and labels 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,18 @@ REQUIRED_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION)
 PROTEIN_CHANGE_COLUMNS: tuple[str, ...] = (
     "variation", "variant", "hgvsp_short", "hgvsp", "protein_change", "amino_acid_change", "aachange",
 )  # fmt: skip
+#: Where a gene is read from, in order, whatever the case: a symbol first (MAF's ``Hugo_Symbol``,
+#: VEP's ``SYMBOL``), ``gene`` last, because VEP's ``Gene`` holds Ensembl IDs (ENSG00000157764)
+#: where the models and the store know genes by symbol. The one list: ``predict``/``train``/``kb
+#: import`` (:func:`oncoclass.data.tables.map_columns`) and ``annotate`` read the same names.
+GENE_COLUMNS: tuple[str, ...] = ("hugo_symbol", "symbol", "gene_symbol", "gene")
+#: An Ensembl gene ID (ENSG00000157764, with or without its version): not a gene symbol.
+ENSEMBL_GENE = re.compile(r"^ENSG\d{11}(?:\.\d+)?$", re.I)
 #: Every canonical column's accepted names (lower case; a file's names are matched whatever their
 #: case). ``id`` is optional: a table without one is numbered.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "identifier", "row_id"),
-    "gene": ("gene", "gene_symbol", "hugo_symbol", "symbol"),
+    "gene": GENE_COLUMNS,
     "variation": PROTEIN_CHANGE_COLUMNS,
     "text": ("text", "statement", "abstract"),
     "context": ("context",),
@@ -188,6 +196,12 @@ def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+ENSEMBL_PROBLEM = (
+    "a gene given as an Ensembl ID (ENSG…), not a gene symbol (name a symbol column with "
+    "--columns gene=COLUMN, such as VEP's SYMBOL)"
+)
+
+
 def row_problems(table: pd.DataFrame) -> pd.Series:
     """Why each row of a canonical table cannot be used ("" when it can): the one row rule. The
     file loaders raise on the first problem, the batch engine writes each to its reject file, and
@@ -202,6 +216,10 @@ def row_problems(table: pd.DataFrame) -> pd.Series:
     problems[(problems == "") & ~symbol] = (
         "a gene that does not begin with a letter or digit (a formula or a path, not a gene symbol)"
     )
+    # Evidence and vocabularies are keyed by symbol: an Ensembl ID would be predicted as an
+    # unknown gene, with nothing said.
+    ensembl = table[GENE].astype(str).str.match(ENSEMBL_GENE, na=False)
+    problems[(problems == "") & ensembl] = ENSEMBL_PROBLEM
     if TEXT in table.columns:
         limit = get_settings().max_text_chars
         problems[(problems == "") & (table[TEXT].str.len() > limit)] = (

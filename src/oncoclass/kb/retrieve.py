@@ -67,7 +67,7 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
     leave out every item from a row's own paper (training and evaluation)."""
     if store is None or table.empty:
         return without_evidence(table.drop(columns=[c for c in EVIDENCE_COLUMNS if c in table.columns]))
-    from oncoclass.kb.search import Query, candidates, rank, tier_rows
+    from oncoclass.kb.search import Query, candidates, fusion_genes, pooled, rank, tier_rows
     from oncoclass.kb.sources import citation_key, source_name
     from oncoclass.kb.store import store_errors
 
@@ -76,7 +76,9 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
     texts = out[TEXT].fillna("").astype(str).tolist() if TEXT in out.columns else [""] * n
     own = source_name(str(table.attrs.get("format", "")), str(table.attrs.get("source", "")))
     citations = table.attrs.get("groups", {}).get("citation") if leave_out_citations else None
-    pool = candidates(store, out[GENE].astype(str))
+    # A fusion's evidence may be filed under either partner: both are pooled.
+    pairs = list(zip(out[GENE].astype(str), out[VARIATION].astype(str), strict=True))
+    pool = candidates(store, {filed for gene, variation in pairs for filed in fusion_genes(gene, variation)})
     contexts = out[CONTEXT].fillna("").astype(str).tolist() if CONTEXT in out.columns else [""] * n
     lines, retrieved, cited, cited_citations = [], [], [], []
     for i, (row_id, gene, variation) in enumerate(zip(out[ID], out[GENE], out[VARIATION], strict=True)):
@@ -92,7 +94,7 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
             own_id=str(row_id),
         )
         key = str(gene).strip().upper()
-        rows = pool.get(key, [])
+        rows = pooled(pool, key, str(variation))
         if rows is None:  # a gene too large to hold whole: its tiers, read for this row
             with store_errors(store, "reading evidence"), store.engine.connect() as connection:
                 rows = tier_rows(connection, key, str(variation))

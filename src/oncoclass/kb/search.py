@@ -108,6 +108,16 @@ def _bm25(query: str, documents: Sequence[str], k1: float = 1.2, b: float = 0.75
     return scores
 
 
+def fusion_genes(gene: str, variation: str) -> tuple[str, ...]:
+    """The genes whose items can rank for ``variation`` of ``gene``: the gene, and for a fusion
+    (``EWSR1::FLI1``, ``EML4-ALK Fusion``) both partners too. CIViC files a fusion under either
+    partner (EWSR1-FLI1 under EWSR1, EML4-ALK under ALK; its current schema under the 3' gene), so
+    a query names whichever gene its own source chose."""
+    parsed = parse(variation) if variation else None
+    partners = parsed.partners if parsed is not None and parsed.kind == "fusion" else ()
+    return tuple(dict.fromkeys([gene.strip().upper(), *partners]))
+
+
 def tier_of(query_key: str, query_position: int | None, query_group: str, row: object) -> str:
     if query_key and row.variation_key == query_key:  # type: ignore[attr-defined]
         return "variant"
@@ -119,14 +129,18 @@ def tier_of(query_key: str, query_position: int | None, query_group: str, row: o
 
 
 def rank(query: Query, rows: Iterable[object], *, limit: int) -> list[Hit]:
-    """Tier, filter and order candidate rows (of the query's gene) for ``query``."""
+    """Tier, filter and order candidate rows for ``query``: those of the query's gene, and those
+    of another gene (a fusion's partner, :func:`fusion_genes`) with the query's very change."""
     parsed = parse(query.variation) if query.variation else None
     key = variation_key(query.variation) if query.variation else ""
     position = parsed.start if parsed else None
     group = kind_group(parsed.kind) if parsed else "gene"
     statement = query.exclude_statement.strip()
+    gene = query.gene.strip().upper()
     kept: list[tuple[int, object]] = []
     for row in rows:
+        if row.gene.upper() != gene and not (key and row.variation_key == key):  # type: ignore[attr-defined]
+            continue  # a fusion partner's item counts only when it is the same fusion
         if (row.source, row.source_id) in query.exclude or (  # type: ignore[attr-defined]
             row.citation and row.citation in query.exclude_citations  # type: ignore[attr-defined]
         ):
@@ -183,13 +197,30 @@ def tier_rows(connection: Any, gene: str, variation: str) -> list[Any]:
         if kind_group(parsed.kind) not in _VAGUE_KINDS:
             tiers.append(Item.kind_group == kind_group(parsed.kind))
     tiers.append(None)  # the gene
+    # A fusion's partner genes are read for the same fusion only (rank keeps nothing else of theirs).
+    reads = [(gene, condition) for condition in tiers] + [
+        (partner, tiers[0]) for partner in fusion_genes(gene, variation)[1:]
+    ]
     rows: dict[int, Any] = {}
-    for condition in tiers:
-        where = [Item.gene == gene] + ([condition] if condition is not None else [])
+    for filed, condition in reads:
+        where = [Item.gene == filed] + ([condition] if condition is not None else [])
         statement = select(*_COLUMNS).where(*where).order_by(Item.id.desc()).limit(TIER_READ)
         for row in connection.execute(statement):
             rows.setdefault(row.id, row)
     return list(rows.values())
+
+
+def pooled(pool: dict[str, list[Any] | None], gene: str, variation: str) -> list[Any] | None:
+    """The rows of :func:`candidates`' ``pool`` that can rank for ``variation`` of ``gene`` (its
+    fusion partners' included); None when one of those genes was too large to pool, so its tiers
+    must be read (:func:`tier_rows`)."""
+    rows: list[Any] = []
+    for filed in fusion_genes(gene, variation):
+        found = pool.get(filed, [])
+        if found is None:
+            return None
+        rows.extend(found)
+    return rows
 
 
 def candidates(store: Store, genes: Iterable[str]) -> dict[str, list[Any] | None]:
