@@ -279,9 +279,9 @@ def check_columns(columns: Iterable[object], source: str | Path) -> None:
         missing = [c for c in missing if c != ID]
     if missing:
         looked = "; ".join(f"{c} as {', '.join(COLUMN_ALIASES[c])}" for c in missing)
+        found = ", ".join(map(str, names)) or "no named column"
         raise InputError(
-            f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, names))}. "
-            f"Looked for {looked} (any case).",
+            f"missing column(s) {', '.join(missing)}; found {found}. Looked for {looked} (any case).",
             path=source,
             hint="Name the columns gene, variation[, id, text, label] or map them with --columns.",
         )

@@ -7,9 +7,11 @@ recognised without a mapping.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -131,11 +133,13 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         sep = "\t" if fmt == "tsv" else ","
         quoting = 3 if fmt == "tsv" else 0  # TSV exports are unquoted; CSV follows RFC 4180
         refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv")
-        first = data[:65536].decode("utf-8-sig", errors="replace").split("\n", 1)[0].rstrip("\r")
+        # The header line: a lone CR ends a line too, as the table's reader takes it.
+        first = re.split(r"\r\n|\r|\n", data[:65536].decode("utf-8-sig", errors="replace"), maxsplit=1)[0]
         if fmt == "tsv":
             refuse_duplicate_names(first.split("\t"), path)
         else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)
-            refuse_duplicate_names(next(csv.reader([first]), []), path)
+            with contextlib.suppress(csv.Error):  # a header csv cannot read: pandas says why
+                refuse_duplicate_names(next(csv.reader([first]), []), path)
         # Parsed from the bytes (checked above to be UTF-8 text), not from a decoded copy: a
         # StringIO would hold the table again, four bytes a character.
         return pd.read_csv(
