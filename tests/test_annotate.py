@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from oncoclass.annotate import read_sheet, variants_of
+from oncoclass.data.table import NOT_A_SYMBOL
 from oncoclass.data.vocab import KAGGLE_CLASSES
 
 MAF = [
@@ -55,6 +56,16 @@ def test_vep_symbol_is_the_gene_not_its_ensembl_id(tmp_path: Path) -> None:
     lines = ["Gene\tSYMBOL\tConsequence\tHGVSp", "ENSG00000157764\tBRAF\tmissense_variant\tp.Val600Glu"]
     rows = variants_of(read_sheet(_write(tmp_path / "vep.tsv", lines)))
     assert rows[["gene", "variation", "note"]].values.tolist() == [["BRAF", "V600E", ""]]
+
+
+def test_a_protein_change_is_read_before_a_variant_column_and_bad_genes_are_noted(tmp_path: Path) -> None:
+    # A MAF-like table's Variant may be a genomic change; HGVSp_Short is what the models read. A
+    # gene that is no symbol (VEP's "-", a formula) is noted on its row, never the run refused.
+    lines = ["Hugo_Symbol\tVariant\tHGVSp_Short", "BRAF\tchr7:g.140453136A>T\tp.V600E",
+             "-\tchr1:g.1A>T\tp.A1B", "=1+1\tchr1:g.2A>T\tp.G12D"]  # fmt: skip
+    rows = variants_of(read_sheet(_write(tmp_path / "a.tsv", lines)))
+    assert rows["variation"].tolist() == ["V600E", "", ""]
+    assert rows["note"].tolist()[1:] == ["no gene", NOT_A_SYMBOL]
 
 
 def test_ensembl_ids_alone_are_noted_not_predicted(cli, tmp_path: Path, default_model: Path) -> None:

@@ -49,18 +49,19 @@ from oncoclass.data.files import (
     spool,
 )
 from oncoclass.data.table import (
-    ENSEMBL_GENE,
-    ENSEMBL_PROBLEM,
     EVIDENCE_CITATIONS,
     EVIDENCE_IDS,
     GENE_COLUMNS,
     PROTEIN_CHANGE_COLUMNS,
     TEXT_SOURCE,
+    VARIATION_NAMES,
     as_text,
+    gene_problem,
     records_to_table,
 )
 from oncoclass.data.tables import (
     guess_format,
+    names_by_case,
     output_format,
     read_frame,
     refuse_duplicate_names,
@@ -74,9 +75,11 @@ from oncoclass.persist import Bundle
 from oncoclass.variation import parse, protein_change
 
 PREFIX = "oncoclass_"
+#: What MAF and VEP write where a variant has no gene ("-" is VEP's empty field).
+NO_GENE = frozenset({".", "-", "Unknown"})
 #: The gene and the protein change: the one lists every reader uses, first found first
 #: (``Hugo_Symbol``, ``SYMBOL``… ``gene``; ``HGVSp_Short``, ``Protein_Change``…).
-PROTEIN_COLUMNS: tuple[str, ...] = PROTEIN_CHANGE_COLUMNS
+PROTEIN_COLUMNS: tuple[str, ...] = (*PROTEIN_CHANGE_COLUMNS, *VARIATION_NAMES)
 CONSEQUENCE_COLUMNS: tuple[str, ...] = ("Variant_Classification", "Consequence", "consequence")
 #: Consequences that end the protein early: without a written change, a truncating mutation.
 TRUNCATING = frozenset(
@@ -316,9 +319,7 @@ def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None =
     (normalised; empty when none), ``variation`` (what the model reads: the change, or
     ``Truncating Mutations`` from the consequence) and ``note``."""
     columns = columns or {}
-    by_name: dict[str, Any] = {}
-    for c in frame.columns:  # matched whatever the case; the first of two such names
-        by_name.setdefault(str(c).strip().lower(), c)
+    by_name = names_by_case(list(frame.columns), path)
     gene_col = columns.get("gene") or next((by_name[c] for c in GENE_COLUMNS if c in by_name), None)
     if gene_col is None or gene_col not in frame.columns:
         raise InputError(
@@ -362,10 +363,10 @@ def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None =
     variation, notes = [], []
     for gene, value, kind in zip(genes, change, consequence, strict=True):
         note = ""
-        if not gene or gene in (".", "Unknown"):
+        if not gene or gene in NO_GENE:
             read, note = "", "no gene"
-        elif ENSEMBL_GENE.match(gene):
-            read, note = "", ENSEMBL_PROBLEM
+        elif problem := gene_problem(gene):  # the row rule's, noted here rather than refused
+            read, note = "", problem
         elif value and (kind in ("Silent", "synonymous_variant") or parse(value).kind == "synonymous"):
             read, note = "", "silent: the protein is unchanged"
         elif value:

@@ -290,3 +290,12 @@ def test_a_symbol_column_is_read_before_vep_gene_ids_by_the_one_alias_list(tmp_p
         InputError, match=r"row 2: a gene given as an Ensembl ID .* \(and 1 more rows like it\)"
     ):
         load_table(path)
+
+
+def test_a_symbol_column_is_read_before_gene_which_is_kept_beside_it(tmp_path: Path) -> None:
+    # Hugo_Symbol is read first; the table's own "gene" column stays, as input_gene, rather than
+    # standing beside it as a second "gene".
+    path = tmp_path / "both.csv"
+    path.write_text("id,gene,Hugo_Symbol,variation\n1,ENSG00000157764,BRAF,V600E\n", encoding="utf-8")
+    table = load_table(path, keep=("*",))
+    assert table["gene"].tolist() == ["BRAF"]

@@ -32,8 +32,11 @@ REQUIRED_COLUMNS: tuple[str, ...] = (ID, GENE, VARIATION)
 #: ``amino_acid_change``) and ANNOVAR (``AAChange``). The one list: ``predict``/``train``/``kb
 #: import`` (:func:`oncoclass.data.tables.map_columns`) and ``annotate`` read the same names.
 PROTEIN_CHANGE_COLUMNS: tuple[str, ...] = (
-    "variation", "variant", "hgvsp_short", "hgvsp", "protein_change", "amino_acid_change", "aachange",
+    "hgvsp_short", "hgvsp", "protein_change", "amino_acid_change", "aachange",
 )  # fmt: skip
+#: A table's own names for the variation, which it reads before the protein-change columns
+#: (``annotate`` reads them after: a MAF's ``Variant`` may be a genomic change).
+VARIATION_NAMES: tuple[str, ...] = ("variation", "variant")
 #: Where a gene is read from, in order, whatever the case: a symbol first (MAF's ``Hugo_Symbol``,
 #: VEP's ``SYMBOL``), ``gene`` last, because VEP's ``Gene`` holds Ensembl IDs (ENSG00000157764)
 #: where the models and the store know genes by symbol. The one list: ``predict``/``train``/``kb
@@ -46,7 +49,7 @@ ENSEMBL_GENE = re.compile(r"^ENSG\d{11}(?:\.\d+)?$", re.I)
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "identifier", "row_id"),
     "gene": GENE_COLUMNS,
-    "variation": PROTEIN_CHANGE_COLUMNS,
+    "variation": (*VARIATION_NAMES, *PROTEIN_CHANGE_COLUMNS),
     "text": ("text", "statement", "abstract"),
     "context": ("context",),
     "disease": ("disease", "disease_name", "cancer_type", "tumor_type"),
@@ -202,6 +205,28 @@ ENSEMBL_PROBLEM = (
 )
 
 
+NOT_A_SYMBOL = "a gene that does not begin with a letter or digit (a formula or a path, not a gene symbol)"
+_SYMBOL_START = re.compile(r"[^\W_]")
+
+
+def gene_problem(gene: str) -> str:
+    """Why ``gene`` is not a gene symbol ("" when it is): the one gene rule, which the row rule
+    and ``annotate`` (which notes such a row and goes on) apply.
+
+    A symbol begins with a letter or digit. One that begins with "=", "+", "-" or "@" is a
+    spreadsheet formula (it would run when a curator opens an output in Excel), one that begins
+    with "." or "/" a path: neither names a gene, and every output would repeat it. An Ensembl ID
+    would be predicted as an unknown gene, with nothing said: evidence and vocabularies are keyed
+    by symbol."""
+    if not gene:
+        return "empty gene"
+    if not _SYMBOL_START.match(gene):
+        return NOT_A_SYMBOL
+    if ENSEMBL_GENE.match(gene):
+        return ENSEMBL_PROBLEM
+    return ""
+
+
 def row_problems(table: pd.DataFrame) -> pd.Series:
     """Why each row of a canonical table cannot be used ("" when it can): the one row rule. The
     file loaders raise on the first problem, the batch engine writes each to its reject file, and
@@ -209,17 +234,8 @@ def row_problems(table: pd.DataFrame) -> pd.Series:
     problems = pd.Series("", index=table.index, dtype=object)
     for column in (ID, GENE, VARIATION):
         problems[(problems == "") & (table[column] == "")] = f"empty {column}"
-    # A gene symbol begins with a letter or digit. One that begins with "=", "+", "-" or "@" is a
-    # spreadsheet formula (it would run when a curator opens an output in Excel), and one that
-    # begins with "." or "/" a path: neither names a gene, and every output would repeat it.
-    symbol = table[GENE].astype(str).str.match(r"[^\W_]", na=False)
-    problems[(problems == "") & ~symbol] = (
-        "a gene that does not begin with a letter or digit (a formula or a path, not a gene symbol)"
-    )
-    # Evidence and vocabularies are keyed by symbol: an Ensembl ID would be predicted as an
-    # unknown gene, with nothing said.
-    ensembl = table[GENE].astype(str).str.match(ENSEMBL_GENE, na=False)
-    problems[(problems == "") & ensembl] = ENSEMBL_PROBLEM
+    genes = table[GENE].astype(str)
+    problems[problems == ""] = genes[problems == ""].map(gene_problem)
     if TEXT in table.columns:
         limit = get_settings().max_text_chars
         problems[(problems == "") & (table[TEXT].str.len() > limit)] = (

@@ -227,20 +227,8 @@ def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str |
             f"{', '.join(map(str, frame.columns))}.",
             path=path,
         )
-    lowered: dict[str, Any] = {}
-    recognised = {synonym for names in COLUMN_ALIASES.values() for synonym in names}
-    for column in frame.columns:
-        name = str(column).strip().lower()
-        if name in lowered and name in recognised:
-            # Names are matched whatever their case: "Gene" and "gene" would be one column.
-            raise InputError(
-                f"the columns {lowered[name]!r} and {column!r} differ only in case, and both would be "
-                "read as one column; which one is meant cannot be known.",
-                path=path,
-                hint="Rename one of them.",
-            )
-        lowered.setdefault(name, column)
-    renames: dict[str, str] = {}
+    lowered = names_by_case(list(frame.columns), path)
+    renames: dict[Any, str] = {}
     for canonical in (*CANONICAL_COLUMNS, *CONTEXT_FIELDS, LABEL):
         if canonical in columns:
             renames[columns[canonical]] = canonical
@@ -249,7 +237,33 @@ def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str |
             if synonym in lowered and lowered[synonym] not in renames:
                 renames[lowered[synonym]] = canonical
                 break
+    # A column already named as a canonical one that another name won (``gene`` beside
+    # ``Hugo_Symbol``, which is read first) keeps its values under ``input_gene``, as an input
+    # column whose name ours use always is, rather than standing beside it as a second ``gene``.
+    taken = set(renames.values())
+    for column in frame.columns:
+        if column in taken and column not in renames:
+            renames[column] = f"input_{column}"
     return frame.rename(columns=renames)
+
+
+def names_by_case(names: list[Any], path: str | Path) -> dict[str, Any]:
+    """A table's column names by their lower case (names are matched whatever their case, by
+    every reader), refusing two recognised names that differ only in case: ``Gene`` and ``gene``
+    would be one column."""
+    lowered: dict[str, Any] = {}
+    recognised = {synonym for names in COLUMN_ALIASES.values() for synonym in names}
+    for column in names:
+        name = str(column).strip().lower()
+        if name in lowered and name in recognised:
+            raise InputError(
+                f"the columns {lowered[name]!r} and {column!r} differ only in case, and both would be "
+                "read as one column; which one is meant cannot be known.",
+                path=path,
+                hint="Rename one of them.",
+            )
+        lowered.setdefault(name, column)
+    return lowered
 
 
 def load_generic(

@@ -10,6 +10,7 @@ as ``Number=A``: a record is read as one row per ALT allele, each predicted, a v
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -53,11 +54,21 @@ class _Text:
 
 
 def _scan_text(source: Path, path: str | Path) -> _Text | None:
+    """:func:`_scan_once` of ``source`` as it is now: annotate reads a VCF to predict it and again
+    to write it, and the second read need not scan it again (a VEP VCF's CSQ fields can run to
+    kilobytes a record)."""
+    stat = source.stat()
+    return _scan_once(str(source), str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=4)
+def _scan_once(name: str, path: str, mtime_ns: int, size: int, inode: int) -> _Text | None:
     """The header of a text VCF checked, and the INFO and FORMAT keys its records use without a
     ``##INFO`` or ``##FORMAT`` line; None for a BCF (binary: its header declares every key). The
     records are read through :func:`open_checked_stream`, so a VCF cut short (an interrupted
     download or copy: a last record with fewer fields than ``#CHROM`` names) is refused by the
     rule every table follows, plain or compressed, before htslib reads its cut record as whole."""
+    source = Path(name)
     if read_start(source, 3) == b"BCF":
         return None
     text = _Text()

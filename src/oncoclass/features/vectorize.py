@@ -11,13 +11,14 @@ from __future__ import annotations
 import copy
 import threading
 import weakref
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from oncoclass.features.text import clean_text
@@ -43,6 +44,12 @@ def _documents(X: Any) -> list[str]:
 
 class TextVectorizer(TransformerMixin, BaseEstimator):
     """``kind="tfidf"`` (sublinear TF-IDF) or ``"counts"`` (bag of words) over cleaned text."""
+
+    # Checked by name before any work when a user sets them (`--set …stop_words=french`).
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "kind": [StrOptions({"tfidf", "counts"})],
+        "stop_words": [StrOptions(set(STOP_WORDS)), None],
+    }
 
     def __init__(
         self,

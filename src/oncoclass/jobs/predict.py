@@ -63,8 +63,9 @@ def probabilities(bundle: Bundle, table: pd.DataFrame) -> np.ndarray:
 
 def cited(bundle: Bundle, table: pd.DataFrame) -> pd.DataFrame:
     """``table`` whose ``evidence_ids`` (and their citations) name only evidence its prediction
-    read: a row the model predicts without reading the store (a row with text, in the default)
-    cites none, whatever was retrieved for it."""
+    read: a row the model predicts without reading the store (a row with text, in the default;
+    every row, for a model trained without evidence columns) cites none, whatever was retrieved
+    for it, and a text-less one says ``none`` rather than ``retrieved``."""
     table = ensure(table)
     unread = ~reads_evidence(bundle.model, table)
     if not unread.any():
@@ -72,6 +73,8 @@ def cited(bundle: Bundle, table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     for column in (EVIDENCE_IDS, EVIDENCE_CITATIONS):
         table.loc[unread, column] = ""
+    # Nor was such a row predicted from the retrieved statements: it had no text to go on.
+    table.loc[unread & (table[TEXT_SOURCE] == "retrieved").to_numpy(), TEXT_SOURCE] = "none"
     return table
 
 
