@@ -68,6 +68,27 @@ def test_a_protein_change_is_read_before_a_variant_column_and_bad_genes_are_note
     assert rows["note"].tolist()[1:] == ["no gene", NOT_A_SYMBOL]
 
 
+def test_what_is_no_protein_change_is_noted_not_predicted(tmp_path: Path) -> None:
+    # The model would answer from the gene alone, as if it had read the change; and a formula is
+    # never repeated into a column of ours.
+    lines = [
+        "gene,variation",
+        "BRAF,V600E",
+        "BRAF,hello world",
+        "BRAF,c.1799T>A",
+        "BRAF,=1+1",
+        "BRAF,Amplification",
+    ]
+    rows = variants_of(read_sheet(_write(tmp_path / "junk.csv", lines)))
+    assert rows["variation"].tolist() == ["V600E", "", "", "", "Amplification"]
+    assert rows["protein_change"].tolist() == ["V600E", "", "", "", "Amplification"]
+    assert rows["note"].tolist()[1:4] == [
+        "not a protein change that can be read (hello world)",
+        "not a protein change that can be read (c.1799T>A)",
+        "a variation that begins as a spreadsheet formula (=, + or @), not a variant",
+    ]
+
+
 def test_ensembl_ids_alone_are_noted_not_predicted(cli, tmp_path: Path, default_model: Path) -> None:
     lines = ["Gene\tConsequence\tHGVSp", "ENSG00000157764\tmissense_variant\tp.Val600Glu",
              "ENSG00000133703.12\tmissense_variant\tp.G12D"]  # fmt: skip
@@ -307,6 +328,32 @@ def test_a_vcf_cut_short_is_refused(cli, tmp_path: Path, default_model: Path, pa
     )
     assert f"{name}, row {len(header) + 1 + len(VEP_RECORDS)}:" in line
     assert "cut short" in line and "Download or copy the file again." in line
+
+
+def test_a_sites_only_vcf_cut_short_is_refused(cli, tmp_path: Path, default_model: Path) -> None:
+    # No samples: a record cut inside INFO still has its eight columns; the missing line break
+    # says it was cut. A record cut to four columns is refused wherever it is, and a bgzip file
+    # cut at a block boundary (each block whole) lacks its end-of-file block.
+    whole = "\n".join([*VEP_HEADER, *VEP_RECORDS]) + "\n"
+    out = tmp_path / "out.vcf"
+    cases = {
+        "inside.vcf": (whole[: whole.rindex("CSQ=") + 8].encode(), "ends without a line break"),
+        "short.vcf": (
+            "\n".join([*VEP_HEADER, VEP_RECORDS[0], "12\t25398284\t.\tC", VEP_RECORDS[1]]).encode() + b"\n",
+            "the record has 4 of the 8 columns",
+        ),
+        "noend.vcf.gz": (_bgzip(whole.encode())[:-28], "without its end-of-file block"),
+        "nochrom.vcf": (
+            "\n".join([*VEP_HEADER[:-1], *VEP_RECORDS]).encode() + b"\n",
+            "no #CHROM header line",
+        ),
+    }
+    for name, (data, said) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        line = _refused_alone(
+            cli(["annotate", "-m", default_model, "-i", tmp_path / name, "-o", out]), tmp_path, out
+        )
+        assert name in line and said in line, line
 
 
 def test_a_record_htslib_cannot_read_is_refused_with_its_line(

@@ -15,3 +15,8 @@ def test_a_hint_follows_a_full_stop() -> None:
     joined = StoreError("cannot open the store: unable to open database file", hint="Check the path.")
     assert joined.render() == "cannot open the store: unable to open database file. Check the path."
     assert StoreError("done.", hint="Next.").render() == "done. Next."
+
+
+def test_a_message_is_one_line() -> None:
+    said = InputError("cannot be parsed (C error: Expected 2 fields in line 3, saw 9\n).", path="f.csv")
+    assert "\n" not in said.render() and said.render().endswith("saw 9 ).")

@@ -58,6 +58,7 @@ from oncoclass.data.table import (
     as_text,
     gene_problem,
     records_to_table,
+    variation_problem,
 )
 from oncoclass.data.tables import (
     guess_format,
@@ -360,15 +361,21 @@ def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None =
         if consequence_col
         else pd.Series("", index=frame.index)
     )
-    variation, notes = [], []
+    variation, notes, changes = [], [], []
     for gene, value, kind in zip(genes, change, consequence, strict=True):
-        note = ""
+        note, shown = "", value
         if not gene or gene in NO_GENE:
             read, note = "", "no gene"
-        elif problem := gene_problem(gene):  # the row rule's, noted here rather than refused
-            read, note = "", problem
+        elif problem := gene_problem(gene):
+            read, note = "", problem  # the row rule's, noted here rather than refused
+        elif value and (problem := variation_problem(value)):
+            read, note, shown = "", problem, ""  # never repeated into a column of ours
         elif value and (kind in ("Silent", "synonymous_variant") or parse(value).kind == "synonymous"):
             read, note = "", "silent: the protein is unchanged"
+        elif value and parse(value).kind == "other":
+            # Not a protein change the parser knows (a free phrase, a genomic change): the model
+            # would answer from the gene alone, as if it had read the change.
+            read, note, shown = "", f"not a protein change that can be read ({_shown(value)})", ""
         elif value:
             read = value
         elif kind in TRUNCATING:
@@ -379,15 +386,20 @@ def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None =
             read, note = "", f"no protein change{f' ({kind})' if kind else ''}"
         variation.append(read)
         notes.append(note)
+        changes.append(shown)
     return pd.DataFrame(
         {
             "gene": genes.to_numpy(),
-            "protein_change": change.to_numpy(),
+            "protein_change": changes,
             "variation": variation,
             "note": notes,
         },
         dtype=object,
     )
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def refuse_annotated(columns: list[Any], path: str) -> None:

@@ -29,7 +29,8 @@ class OncoclassError(Exception):
     http_status = 422
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        self.message = shortened(message)
+        # One line, as the edges promise: a library's reason may carry line breaks of its own.
+        self.message = shortened(" ".join(message.split("\n")).strip())
         self.hint = hint
         super().__init__(self.render())
 

@@ -299,3 +299,12 @@ def test_a_symbol_column_is_read_before_gene_which_is_kept_beside_it(tmp_path: P
     path.write_text("id,gene,Hugo_Symbol,variation\n1,ENSG00000157764,BRAF,V600E\n", encoding="utf-8")
     table = load_table(path, keep=("*",))
     assert table["gene"].tolist() == ["BRAF"]
+
+
+def test_an_output_named_as_a_format_not_written_is_refused(tmp_path: Path) -> None:
+    from oncoclass.data.tables import output_format
+    from oncoclass.errors import OutputError
+
+    assert output_format(tmp_path / "p.tsv") == "tsv" and output_format(tmp_path / "p") == "csv"
+    with pytest.raises(OutputError, match=r"does not write \.xlsx files"):
+        output_format(tmp_path / "p.xlsx")

@@ -227,6 +227,23 @@ def gene_problem(gene: str) -> str:
     return ""
 
 
+#: The longest variation a row may name: CIViC's longest compound profiles are a few hundred
+#: characters; a 50 MB "variation" is a broken file, and every output would repeat it.
+MAX_VARIATION_CHARS = 1000
+
+
+def variation_problem(variation: str) -> str:
+    """Why ``variation`` cannot be read ("" when it can): one that begins as a spreadsheet formula
+    does ("=", "+", "@"), or runs past :data:`MAX_VARIATION_CHARS`."""
+    if not variation:
+        return "empty variation"
+    if variation[0] in "=+@":
+        return "a variation that begins as a spreadsheet formula (=, + or @), not a variant"
+    if len(variation) > MAX_VARIATION_CHARS:
+        return f"a variation past the limit of {MAX_VARIATION_CHARS:,} characters"
+    return ""
+
+
 def row_problems(table: pd.DataFrame) -> pd.Series:
     """Why each row of a canonical table cannot be used ("" when it can): the one row rule. The
     file loaders raise on the first problem, the batch engine writes each to its reject file, and
@@ -236,6 +253,8 @@ def row_problems(table: pd.DataFrame) -> pd.Series:
         problems[(problems == "") & (table[column] == "")] = f"empty {column}"
     genes = table[GENE].astype(str)
     problems[problems == ""] = genes[problems == ""].map(gene_problem)
+    variations = table[VARIATION].astype(str)
+    problems[problems == ""] = variations[problems == ""].map(variation_problem)
     if TEXT in table.columns:
         limit = get_settings().max_text_chars
         problems[(problems == "") & (table[TEXT].str.len() > limit)] = (

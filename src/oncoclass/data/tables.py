@@ -35,9 +35,22 @@ _OUTPUT_SUFFIXES = {
 }
 
 
+#: Names a table written as text must not carry: a spreadsheet or document program would be
+#: handed CSV under its own format's name.
+_NOT_WRITTEN = (".xlsx", ".xlsm", ".xls", ".ods", ".docx", ".doc", ".odt", ".pdf", ".json")
+
+
 def output_format(path: str | Path) -> str:
-    """``csv`` unless the name ends in ``.tsv``/``.tab``, ``.parquet`` or ``.jsonl``/``.ndjson``."""
-    return _OUTPUT_SUFFIXES.get(Path(str(path)).suffix.lower(), "csv")
+    """``csv`` unless the name ends in ``.tsv``/``.tab``, ``.parquet`` or ``.jsonl``/``.ndjson``;
+    a name of a format oncoclass does not write (``.xlsx``, ``.json``…) is refused."""
+    suffix = Path(str(path)).suffix.lower()
+    if suffix in _NOT_WRITTEN:
+        raise OutputError(
+            f"oncoclass does not write {suffix} files, and CSV under that name would not open as one.",
+            path=path,
+            hint="Name the output .csv, .tsv, .parquet or .jsonl (a spreadsheet opens .csv).",
+        )
+    return _OUTPUT_SUFFIXES.get(suffix, "csv")
 
 
 def write_frame(

@@ -80,7 +80,15 @@ def _scan_once(name: str, path: str, mtime_ns: int, size: int, inode: int) -> _T
                     text.declared.add((match[1], match[2]))
                 continue
             columns = line.rstrip("\r\n").split("\t")
-            if not line.startswith("#") or len(columns) < len(_FIXED):
+            if not line.startswith("#"):
+                raise InputError(
+                    "has no #CHROM header line before its first record.",
+                    path=path,
+                    row=text.meta + 1,
+                    hint="Add the line #CHROM<tab>POS<tab>ID<tab>REF<tab>ALT<tab>QUAL<tab>FILTER<tab>INFO "
+                    "before the records.",
+                )
+            if len(columns) < len(_FIXED):
                 raise InputError(
                     f"the #CHROM header line should name at least {len(_FIXED)} tab-separated "
                     f"columns, but this line has {len(columns)}.",
@@ -96,8 +104,18 @@ def _scan_once(name: str, path: str, mtime_ns: int, size: int, inode: int) -> _T
         lines = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
         for _ in range(text.meta + 1):
             next(lines, None)
-        for line in lines:
+        number, line = text.first_record_line - 1, "\n"
+        for number, line in enumerate(lines, start=text.first_record_line):
             fields = line.rstrip("\r\n").split("\t", 9)
+            if len(fields) < len(_FIXED) and line.strip():
+                # htslib reads the missing columns as "." and would write the record back whole.
+                raise InputError(
+                    f"the record has {len(fields)} of the {len(_FIXED)} columns a VCF record needs "
+                    "(CHROM POS ID REF ALT QUAL FILTER INFO): it was cut short or damaged.",
+                    path=path,
+                    row=number,
+                    hint="Download or copy the file again.",
+                )
             if len(fields) > 7:
                 for item in fields[7].split(";"):
                     key, equals, _ = item.partition("=")
@@ -108,7 +126,39 @@ def _scan_once(name: str, path: str, mtime_ns: int, size: int, inode: int) -> _T
                 for key in fields[8].split(":"):
                     if key not in ("", ".") and ("FORMAT", key) not in text.declared:
                         text.undeclared.setdefault(("FORMAT", key), True)
+    if not line.endswith(("\n", "\r")):
+        # Every tool ends a VCF's lines with a line break; a sites-only VCF cut inside its last
+        # INFO still has all eight columns, and only the missing break tells.
+        raise InputError(
+            "the last record ends without a line break: the file was cut short (an interrupted "
+            "download or copy).",
+            path=path,
+            row=number,
+            hint="Download or copy the file again (or, if it is whole, end it with a line break).",
+        )
+    _refuse_bgzf_without_end(source, path)
     return text
+
+
+#: The empty block bgzip (and htslib) writes at the end of every BGZF file.
+_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
+def _refuse_bgzf_without_end(source: Path, path: str | Path) -> None:
+    """A bgzipped VCF ends with an empty end-of-file block; one without it was cut at a block
+    boundary, where each block still decompresses whole (htslib only warns)."""
+    with source.open("rb") as handle:
+        head = handle.read(16)  # the file's own bytes, not what they decompress to
+        if len(head) < 16 or head[:4] != b"\x1f\x8b\x08\x04" or head[12:14] != b"BC":
+            return
+        handle.seek(max(handle.seek(0, os.SEEK_END) - len(_BGZF_EOF), 0))
+        if handle.read() != _BGZF_EOF:
+            raise InputError(
+                "the bgzip file ends without its end-of-file block: it was cut short (an interrupted "
+                "download or copy).",
+                path=path,
+                hint="Download or copy the file again.",
+            )
 
 
 def _declare(reader: Any, text: _Text | None) -> None:
