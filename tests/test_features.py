@@ -298,6 +298,21 @@ def test_text_gated_sends_text_less_rows_to_the_text_free_member() -> None:
     assert gated.member_for(X.iloc[[1]]) is gated.without_text_
 
 
+def test_a_gated_model_says_which_rows_read_the_store(small_corpus) -> None:
+    # The default's text member reads no evidence; its text-free member does: a row with text
+    # cites none of what was retrieved for it (jobs.predict.cited).
+    from oncoclass.kb.retrieve import ensure
+    from oncoclass.models.gate import reads_evidence
+    from oncoclass.models.recipes import build
+
+    train, test = small_corpus
+    rows = ensure(test.iloc[:2].assign(text=["some text", ""]))
+    gated = build("default").fit(ensure(train), train["label"].to_numpy())
+    assert reads_evidence(gated, rows).tolist() == [False, True]
+    plain = build("lr").fit(train, train["label"].to_numpy())
+    assert reads_evidence(plain, rows).tolist() == [False, False]
+
+
 def test_hotspot_features_say_nothing_when_trained_without_the_source() -> None:
     table = _hotspot_rows(3).assign(evidence="")
     features = HotspotFeatures(n_splits=3)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oncoclass.variation import AMINO_ACIDS, KINDS, is_compound, parse
+from oncoclass.variation import AMINO_ACIDS, KINDS, is_compound, parse, protein_change
 
 CASES = {
     "V600E": ("missense", "V", "E", 600),
@@ -176,3 +176,8 @@ def test_a_change_in_lower_case_or_hgvs_fusion_notation_is_the_same_change(given
 def test_lower_case_p61_stays_an_isoform() -> None:
     # CIViC writes BRAF's p61 isoform in lower case: not residue 61 of a proline.
     assert parse("p61").kind == "isoform"
+
+
+def test_annovar_reads_the_first_entry_that_names_a_protein_change() -> None:
+    # A non-coding transcript's entry (no p.) may come first in AAChange.
+    assert protein_change("BRAF:NR_1:exon1:c.1A>T,BRAF:NM_004333:exon15:c.T1799A:p.V600E") == "V600E"

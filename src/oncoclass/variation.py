@@ -275,8 +275,10 @@ def protein_change(raw: str) -> str:
     text = " ".join(str(raw).split())
     if ":p." in text or ":P." in text:
         # The protein named first: ENSP…:p.Val600Glu (VEP, snpEff), or ANNOVAR's AAChange
-        # (BRAF:NM_004333:exon15:c.T1799A:p.V600E, one entry per transcript: the first is read).
-        text = text.split(",")[0].rsplit(":", 1)[-1].strip()
+        # (BRAF:NM_004333:exon15:c.T1799A:p.V600E, one entry per transcript: the first that
+        # names a protein change is read; a non-coding transcript's entry names none).
+        entry = next(e for e in text.split(",") if ":p." in e or ":P." in e)
+        text = entry.rsplit(":", 1)[-1].strip()
     if text[:2].lower() == "p.":
         body = text[2:].strip()
     elif _STARTS_THREE.match(text):

@@ -136,3 +136,31 @@ def test_a_citation_is_named_by_its_source_type(tmp_path: Path) -> None:
     groups = load_civic(path).attrs["groups"]["citation"]
     assert groups == ["PMID:111", "ASCO:128093", "doi:10.1182/blood-2019-1"]
     assert citation_key("222") == "PMID:222" and citation_key("ASCO:128093") == "ASCO:128093"
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ("BRAF V600E", ("BRAF", "V600E", False)),
+        ("EML4::ALK Fusion", ("ALK", "EML4-ALK Fusion", False)),
+        ("BCR::ABL1 e14-a2", ("ABL1", "BCR-ABL1 e14-a2", False)),
+        # A partner CIViC does not name: a fusion of the named gene, never a gene called "?::NTRK1".
+        ("?::NTRK1 Fusion", ("NTRK1", "Fusion", False)),
+        ("MET::?", ("MET", "Fusion", False)),
+        ("NOT BRAF V600E", ("BRAF", "NOT BRAF V600E", True)),
+        ("EGFR L858R AND EGFR T790M", ("EGFR", "EGFR L858R AND EGFR T790M", True)),
+        ("NOTCH1 Mutation", ("NOTCH1", "Mutation", False)),
+    ],
+)
+def test_a_molecular_profile_is_filed_as_the_2018_export_filed_it(profile: str, expected: tuple) -> None:
+    from oncoclass.data.civic import split_profile
+
+    assert split_profile(profile) == expected
+
+
+def test_rows_keep_their_lines_past_blank_lines(tmp_path) -> None:
+    from oncoclass.data.civic import read_rows
+
+    path = tmp_path / "e.tsv"
+    path.write_text("gene\tvariant\n\nBRAF\tV600E\n\nKRAS\tG12D\n", encoding="utf-8")
+    assert read_rows(path).attrs["lines"] == [3, 5]

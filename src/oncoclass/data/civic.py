@@ -76,7 +76,9 @@ def _find(columns: list[str], key: str) -> str | None:
 
 
 #: ``EML4::ALK Fusion``, ``BCR::ABL1 e14-a2``: the current schema's fusion, 5' partner first.
-_FUSION = re.compile(r"^([A-Za-z0-9.\-]+)::([A-Za-z0-9.\-]+)(?:\s+(.*))?$")
+_FUSION = re.compile(r"^([^\s:]+)::([^\s:]+)(?:\s+(.*))?$")
+#: What CIViC writes for a fusion partner it does not name (``?::NTRK1``, ``v::ALK``).
+_UNNAMED = frozenset({"?", "v"})
 
 
 def split_profile(profile: str) -> tuple[str, str, bool]:
@@ -99,14 +101,21 @@ def split_profile(profile: str) -> tuple[str, str, bool]:
         words = [w for w in text.split(" ") if w.upper() not in ("NOT", "AND", "OR") and w != "("]
         first = words[0].strip("()") if words else ""
         fusion = _FUSION.match(first)
-        return (fusion.group(2) if fusion else first).upper(), text, True
+        return (_filed_under(fusion.group(1), fusion.group(2)) if fusion else first).upper(), text, True
     fusion = _FUSION.match(text)
     if fusion:
         five, three, rest = fusion.group(1), fusion.group(2), fusion.group(3) or ""
+        if five in _UNNAMED or three in _UNNAMED:  # one partner named: a fusion of that gene
+            return _filed_under(five, three).upper(), rest or "Fusion", False
         return three.upper(), f"{five}-{three}{' ' + rest if rest else ''}", False
     gene, _, variant = text.partition(" ")
     # A profile of one word names a gene alone; its variation is then that word, as before.
     return gene, variant or text, False
+
+
+def _filed_under(five: str, three: str) -> str:
+    """The gene a fusion is filed under: its 3' partner, or the one partner CIViC names."""
+    return five if three in _UNNAMED else three
 
 
 def compound_note(path: str | Path, rows: list[int]) -> str:
@@ -152,13 +161,14 @@ def read_rows(
     line number added to that list for the caller to report."""
     content = read_text(path) if data is None else decode(data, path)
     refuse_cut_short(content, path, delimiter="\t", quoted=False)
-    lines = [line for line in content.split("\n") if line != ""]
-    if not lines:
+    numbered = [(number, line) for number, line in enumerate(content.split("\n"), start=1) if line != ""]
+    if not numbered:
         raise InputError("the file is empty.", path=path)
-    header = lines[0].split("\t")
+    header = numbered[0][1].split("\t")
     width = len(header)
     body: list[list[str]] = []
-    for number, line in enumerate(lines[1:], start=2):
+    kept: list[int] = []  # each row's line in the file (blank lines and rows left out aside)
+    for number, line in numbered[1:]:
         fields = line.split("\t")
         if len(fields) > width:
             if any(f.strip() for f in fields[width:]):
@@ -175,7 +185,10 @@ def read_rows(
         elif len(fields) < width:
             fields = fields + [""] * (width - len(fields))
         body.append(fields)
-    return pd.DataFrame(body, columns=header, dtype=object)
+        kept.append(number)
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    frame.attrs["lines"] = kept
+    return frame
 
 
 def columns_of(raw: pd.DataFrame) -> dict[str, str | None]:
@@ -216,7 +229,8 @@ def load_civic(
         split = [split_profile(p) for p in raw[found["molecular_profile"]].fillna("")]
         frame[GENE] = [gene for gene, _, _ in split]
         frame[VARIATION] = [variation for _, variation, _ in split]
-        compound = [number for number, (_, _, many) in enumerate(split, start=2) if many]
+        lines = raw.attrs.get("lines") or list(range(2, len(split) + 2))
+        compound = [number for number, (_, _, many) in zip(lines, split, strict=True) if many]
         if compound:
             notes.append(compound_note(path, compound))
     else:

@@ -146,8 +146,10 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         sep = "\t" if fmt == "tsv" else ","
         quoting = 3 if fmt == "tsv" else 0  # TSV exports are unquoted; CSV follows RFC 4180
         refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv")
-        # The header line: a lone CR ends a line too, as the table's reader takes it.
-        first = re.split(r"\r\n|\r|\n", data[:65536].decode("utf-8-sig", errors="replace"), maxsplit=1)[0]
+        # The header line, however long (a wide sample matrix's runs past any fixed cut, and a name
+        # cut in two could read as a repeat); a lone CR ends a line too, as the reader takes it.
+        end = re.search(rb"[\r\n]", data)
+        first = data[: end.start() if end else len(data)].decode("utf-8-sig", errors="replace")
         if fmt == "tsv":
             refuse_duplicate_names(first.split("\t"), path)
         else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)

@@ -5,6 +5,8 @@ model that expected a statement."""
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -129,13 +131,26 @@ def _columns_read(estimator: Any, seen: set[int] | None = None) -> set[str]:
     return found
 
 
+#: Whether a fitted member reads the evidence column: walking a model costs ~2 ms, paid by every
+#: service request otherwise; a fitted member never changes (a refit makes new members).
+_READS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _reads(member: Any) -> bool:
+    try:
+        return _READS[member]
+    except (KeyError, TypeError):  # TypeError: an object that cannot be weakly referenced
+        reads = EVIDENCE in _columns_read(member)
+    with contextlib.suppress(TypeError):
+        _READS[member] = reads
+    return reads
+
+
 def reads_evidence(model: Any, X: pd.DataFrame) -> np.ndarray:
     """Which rows of ``X`` are predicted by a member that reads the store's evidence: a gated
     model's text-free member does; its text member (the default's) does not, so a row with text
     draws on none of the evidence retrieved for it, whatever was retrieved."""
     if isinstance(model, TextGated):
         given = has_text(X, model.text_column)
-        with_text = EVIDENCE in _columns_read(model.with_text_)
-        without = EVIDENCE in _columns_read(model.without_text_)
-        return np.where(given, with_text, without)
-    return np.full(_num_samples(X), EVIDENCE in _columns_read(model), dtype=bool)
+        return np.where(given, _reads(model.with_text_), _reads(model.without_text_))
+    return np.full(_num_samples(X), _reads(model), dtype=bool)
