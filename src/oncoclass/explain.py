@@ -373,7 +373,9 @@ def _split(model: Any, decomposition: _Decomposition, table: pd.DataFrame) -> _S
     return _Split(contrib, baseline + bias, blocks, names, values, features, str(table["text"].iloc[0]))
 
 
-def _linked_split(model: LinkedLabels, table: pd.DataFrame) -> _Split | None:
+def _linked_split(
+    model: LinkedLabels, table: pd.DataFrame, halves: tuple[_Decomposition, _Decomposition]
+) -> _Split:
     """The exact split of a :class:`LinkedLabels` model's logits, when its two models split.
 
     Its log-probability of label ``l`` of type ``t`` is ``log P(t) + z(l) - LSE(z over t's
@@ -381,10 +383,8 @@ def _linked_split(model: LinkedLabels, table: pd.DataFrame) -> _Split | None:
     label model's shares within the type. So each column contributes what it gives the type in
     the type model plus what it gives ``l`` beyond the share-weighted mean of the type's labels
     in the label model; the baseline holds the biases and ``-H(p)``. Sums are unchanged: exact.
-    The two models' columns are put side by side, the same feature (a word) merged into one."""
-    halves = [_parts(model.groups_model_), _parts(model.labels_model_)]
-    if halves[0] is None or halves[1] is None:
-        return None
+    The two models' columns are put side by side, the same feature (a word) merged into one.
+    ``halves``: the type model's and the label model's decompositions."""
     groups = _split(model.groups_model_, halves[0], table)
     labels = _split(model.labels_model_, halves[1], table)
     logits = labels.contrib.sum(axis=1) + labels.baseline
@@ -417,11 +417,10 @@ def _exact_split(model: Any, table: pd.DataFrame) -> tuple[_Split | None, str]:
     """The exact split of ``model``'s logits for the row, with the note that says how it was
     made; ``(None, "")`` for a model whose logits do not split over its columns."""
     if isinstance(model, LinkedLabels):
-        split = _linked_split(model, table)
-        inner = _parts(model.labels_model_)
-        if split is None or inner is None:
+        types, inner = _parts(model.groups_model_), _parts(model.labels_model_)
+        if types is None or inner is None:
             return None, ""
-        return split, (
+        return _linked_split(model, table, (types, inner)), (
             "Exact, for two linked models: one gives the type, the other the label within it; a "
             "feature contributes what it gives the type plus what it gives the label beyond the "
             "type's other labels (their probability-weighted mean). Each model: "

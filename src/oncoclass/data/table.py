@@ -249,12 +249,13 @@ def row_problems(table: pd.DataFrame) -> pd.Series:
     file loaders raise on the first problem, the batch engine writes each to its reject file, and
     the service and explain refuse the record."""
     problems = pd.Series("", index=table.index, dtype=object)
-    for column in (ID, GENE, VARIATION):
-        problems[(problems == "") & (table[column] == "")] = f"empty {column}"
-    genes = table[GENE].astype(str)
-    problems[problems == ""] = genes[problems == ""].map(gene_problem)
-    variations = table[VARIATION].astype(str)
-    problems[problems == ""] = variations[problems == ""].map(variation_problem)
+    problems[table[ID] == ""] = f"empty {ID}"
+    # The gene and variation rules say "empty" too; each is applied once per distinct value (a
+    # cohort repeats its genes and recurrent changes: a million rows are a few thousand values).
+    for column, rule in ((GENE, gene_problem), (VARIATION, variation_problem)):
+        values = table[column].astype(str)
+        unset = problems == ""
+        problems[unset] = values[unset].map({v: rule(v) for v in values[unset].unique()})
     if TEXT in table.columns:
         limit = get_settings().max_text_chars
         problems[(problems == "") & (table[TEXT].str.len() > limit)] = (
