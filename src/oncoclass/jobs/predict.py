@@ -22,6 +22,7 @@ from oncoclass.data.table import (
     GENE,
     ID,
     KEPT_PREFIX,
+    TEXT,
     TEXT_SOURCE,
     VARIATION,
     label_columns,
@@ -30,7 +31,7 @@ from oncoclass.data.table import (
 from oncoclass.errors import ConfigError
 from oncoclass.evaluate import align_proba
 from oncoclass.jobs.inputs import load_input
-from oncoclass.kb.retrieve import attach, ensure, with_store
+from oncoclass.kb.retrieve import attach, ensure, text_source, with_store
 from oncoclass.models.gate import reads_evidence
 from oncoclass.output import atomic_write, to_json
 from oncoclass.persist import Bundle
@@ -73,8 +74,9 @@ def cited(bundle: Bundle, table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     for column in (EVIDENCE_IDS, EVIDENCE_CITATIONS):
         table.loc[unread, column] = ""
-    # Nor was such a row predicted from the retrieved statements: it had no text to go on.
-    table.loc[unread & (table[TEXT_SOURCE] == "retrieved").to_numpy(), TEXT_SOURCE] = "none"
+    # Nor was such a row predicted from the retrieved statements: the rule again, citing nothing.
+    texts = table.loc[unread, TEXT].fillna("").astype(str)
+    table.loc[unread, TEXT_SOURCE] = [text_source(t, "") for t in texts]
     return table
 
 

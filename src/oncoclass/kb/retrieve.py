@@ -45,7 +45,9 @@ FEATURE_HITS = 60
 TEXT_HITS, CITED = 3, 5
 
 
-def _text_source(text: str, cited: str) -> str:
+def text_source(text: str, cited: str) -> str:
+    """Where a row's text came from: its own (``given``), the store's items it cites
+    (``retrieved``), or neither (``none``); the one rule."""
     if text.strip():
         return "given"
     return "retrieved" if cited else "none"
@@ -105,7 +107,7 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
         cited_citations.append(evidence[3])
     out[EVIDENCE], out[EVIDENCE_TEXT], out[EVIDENCE_IDS] = lines, retrieved, cited
     out[EVIDENCE_CITATIONS] = cited_citations
-    out[TEXT_SOURCE] = [_text_source(t, c) for t, c in zip(texts, cited, strict=True)]
+    out[TEXT_SOURCE] = [text_source(t, c) for t, c in zip(texts, cited, strict=True)]
     return out
 
 
