@@ -171,6 +171,10 @@ def test_the_real_tcga_maf_comes_back_whole(
     # Every row is either predicted or says why not.
     assert ((frame["oncoclass_prediction"] != "") | (frame["oncoclass_note"] != "")).all()
     assert (frame.loc[frame["Protein_Change"] == "p.R882H", "oncoclass_protein_change"] == "R882H").all()
+    # Oncotator's notation (NPM1's p.WQ288fs, FLT3's p.598_598E>EMVQ…) is read, not noted.
+    coding = frame["Variant_Classification"].str.match(r"^(Frame_Shift|In_Frame)_")
+    coding &= frame["Protein_Change"] != ""
+    assert (frame.loc[coding, "oncoclass_prediction"] != "").all()
 
 
 VEP_HEADER = [

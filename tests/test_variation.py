@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oncoclass.variation import AMINO_ACIDS, KINDS, is_compound, parse, protein_change
+from oncoclass.variation import AMINO_ACIDS, KINDS, is_compound, parse, protein_change, variation_key
 
 CASES = {
     "V600E": ("missense", "V", "E", 600),
@@ -181,3 +181,32 @@ def test_lower_case_p61_stays_an_isoform() -> None:
 def test_annovar_reads_the_first_entry_that_names_a_protein_change() -> None:
     # A non-coding transcript's entry (no p.) may come first in AAChange.
     assert protein_change("BRAF:NR_1:exon1:c.1A>T,BRAF:NM_004333:exon15:c.T1799A:p.V600E") == "V600E"
+
+
+@pytest.mark.parametrize(
+    ("oncotator", "hgvs"),
+    [
+        # Older TCGA MAFs (Oncotator) name every residue a frameshift starts in: NPM1's
+        # c.860_863dupTCTG is WQ288fs there, W288Cfs*12 in HGVS.
+        ("p.WQ288fs", "p.W288Cfs*12"),
+        ("p.KIM2014fs", "p.K2014fs"),
+        ("p.SG140del", "p.S140_G141del"),
+        ("p.310_311TQ>TKQNPQ", "p.T310_Q311insKQNP"),
+        ("p.307_309NVE>K", "p.N307_E309delinsK"),
+        # A FLT3 internal tandem duplication, as an insertion after the span's last residue.
+        ("p.600_600D>DSSDNEY", "p.D600_E601insSSDNEY"),
+        ("p.15945_15945I>SL", "p.I15945delinsSL"),
+    ],
+)
+def test_oncotator_notation_is_the_hgvs_change_it_names(oncotator: str, hgvs: str) -> None:
+    assert parse(protein_change(oncotator)).kind == parse(protein_change(hgvs)).kind != "other"
+    assert variation_key(oncotator) == variation_key(hgvs)
+
+
+def test_a_frameshift_without_its_residue_and_a_lost_start_are_placed() -> None:
+    assert (parse("p.-770fs").kind, parse("p.-770fs").start) == ("frameshift", 770)
+    assert (parse(protein_change("p.Met1?")).kind, parse(protein_change("p.M1?")).start) == ("position", 1)
+    # No protein made (p.0?) or its consequence unknown (p.?): nothing to place.
+    assert parse("p.0?").kind == parse("p.?").kind == "other"
+    # A stop read in with an insertion ends the protein where it stands (after Y599 and R).
+    assert (parse("p.599_600YD>YR*FQRI").kind, parse("p.599_600YD>YR*FQRI").start) == ("nonsense", 601)

@@ -7,8 +7,10 @@ Covers the notation in Kaggle's and CIViC's data: point changes (``V600E``, ``W8
 (``Amplification``, ``Deletion``, ``Copy Number Loss``), fusions (``EML4-ALK Fusion``,
 ``Fusions``, ``BCR-ABL``), regions (``Exon 19 deletion``, ``DNA binding domain missense
 mutations``), epigenetic changes (``Promoter Hypermethylation``), residue-only (``R1627``) and
-named isoforms (``EGFRvIII``, ``AR-V7``). Anything else parses as kind ``other``; parsing never
-fails, because a model must still predict for notation nobody anticipated.
+named isoforms (``EGFRvIII``, ``AR-V7``); and Oncotator's spellings in older TCGA MAFs
+(``WQ288fs``, ``SG140del``, ``598_598E>EMVQ…``, ``-770fs``). Anything else parses as kind
+``other``; parsing never fails, because a model must still predict for notation nobody
+anticipated.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ class Variation:
 _AA = "[ACDEFGHIKLMNPQRSTVWY]"
 _THREE = "(?:" + "|".join(k.capitalize() for k in THREE_TO_ONE) + ")"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("frameshift", re.compile(rf"^({_AA})?(\d+)(?:{_AA})?fs(?:\*|X|Ter)?(?:\d+|\?)?$", re.I)),
+    # Oncotator (older TCGA MAFs) names the residues a frameshift starts in, WQ288fs (NPM1's
+    # W288Cfs*12), or none, -770fs: the change is a frameshift from the first of them.
+    ("frameshift", re.compile(rf"^(?:({_AA}){_AA}*|-)?(\d+)(?:{_AA})?fs(?:\*|X|Ter)?(?:\d+|\?)?$", re.I)),
     ("delins", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?delins([A-Z*]+)$", re.I)),
     ("inframe_deletion", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?del({_AA}*)$", re.I)),
     ("insertion", re.compile(rf"^({_AA})?(\d+)_({_AA})?(\d+)ins([A-Z*]*)$", re.I)),
@@ -95,6 +99,13 @@ _POINT_ANY_CASE = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|=|X)$", re.I)
 #: A stop-loss extension, p.*757Lext*? (HGVS): the stop codon replaced, the protein read on.
 _EXTENSION = re.compile(rf"^(\*)(\d+)({_AA})ext\*?(?:\d+|\?)?$", re.I)
 _POSITION = re.compile(rf"^({_AA})(\d+)$", re.I)
+#: A lost start codon, p.M1? (HGVS: the protein's consequence unknown): a change at residue 1.
+_START_LOST = re.compile(rf"^({_AA})(1)\?$", re.I)
+#: Oncotator's (older TCGA MAFs) in-frame changes: the residues deleted from a start,
+#: SG140del (S140_G141del), and a span's residues replaced, 310_311TQ>TKQNPQ (an insertion of
+#: KQNP between T310 and Q311) or 307_309NVE>K (a deletion-insertion).
+_RESIDUES_DELETED = re.compile(rf"^({_AA}+)(\d+)del$", re.I)
+_SPAN_REPLACED = re.compile(r"^(\d+)_(\d+)([A-Z*]+)>([A-Z*]+)$", re.I)
 _THREE_LETTER = re.compile(rf"^({_THREE})(\d+)({_THREE}|\*|=|fs.*)$", re.I)
 #: Any change that begins with a three-letter residue and its position (``Glu746_Ala750del``,
 #: ``Gln16ArgfsTer28``), in any case: read once its codes are one letter.
@@ -174,6 +185,9 @@ def _parse(raw: str) -> Variation:
     extension = _EXTENSION.match(text)
     if extension:
         return _point(raw, "*", int(extension.group(2)), extension.group(3))
+    oncotator = _oncotator(raw, text)
+    if oncotator is not None:
+        return oncotator
     for kind, pattern in _PATTERNS:
         match = pattern.match(text)
         if match:
@@ -182,7 +196,7 @@ def _parse(raw: str) -> Variation:
             end = _pos(groups[3]) if len(groups) > 3 else None
             alt = groups[4] if len(groups) > 4 and groups[4] else ""
             return Variation(raw, kind, ref=(groups[0] or "").upper(), alt=alt.upper(), start=start, end=end)
-    position = _POSITION.match(text)
+    position = _POSITION.match(text) or _START_LOST.match(text)
     # Lower case is the same residue (r1627 is R1627), but CIViC names BRAF's p61 isoform so.
     if position and (text[0].isupper() or not _ISOFORM.search(text)):
         return Variation(raw, "position", ref=position.group(1).upper(), start=int(position.group(2)))
@@ -213,6 +227,41 @@ def _parse(raw: str) -> Variation:
     if _ISOFORM.search(text) or re.search(r"\bV\d+\b|splice variant|isoform", text):
         return Variation(raw, "isoform")
     return Variation(raw, "other")
+
+
+def _oncotator(raw: str, text: str) -> Variation | None:
+    """Oncotator's in-frame notations as the HGVS change they name, or None."""
+    deleted = _RESIDUES_DELETED.match(text)
+    if deleted and len(deleted.group(1)) > 1:
+        residues, start = deleted.group(1).upper(), int(deleted.group(2))
+        return Variation(raw, "inframe_deletion", ref=residues[0], start=start, end=start + len(residues) - 1)
+    replaced = _SPAN_REPLACED.match(text)
+    if not replaced:
+        return None
+    start, ref, alt = int(replaced.group(1)), replaced.group(3).upper(), replaced.group(4).upper()
+    # What the two sides share at either end is kept; the change is what lies between.
+    head = 0
+    while head < min(len(ref), len(alt)) and ref[head] == alt[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(ref), len(alt)) - head and ref[-1 - tail] == alt[-1 - tail]:
+        tail += 1
+    lost, gained = ref[head : len(ref) - tail], alt[head : len(alt) - tail]
+    first = start + head
+    if "*" in gained:  # a stop read in: the protein ends there
+        at = gained.index("*")
+        return _point(raw, lost[at] if at < len(lost) else "", first + at, "*")
+    if not lost and not gained:
+        return Variation(raw, "synonymous", ref=ref[0], alt=ref[0], start=start, end=start)
+    if not lost:  # inserted between the residue before and the one after
+        before = ref[head - 1] if head else ""
+        return Variation(raw, "insertion", ref=before, alt=gained, start=first - 1, end=first)
+    end = first + len(lost) - 1
+    if not gained:
+        return Variation(raw, "inframe_deletion", ref=lost[0], start=first, end=end if end > first else None)
+    if len(lost) == 1 and len(gained) == 1:
+        return _point(raw, lost, first, gained)
+    return Variation(raw, "delins", ref=lost[0], alt=gained, start=first, end=end if end > first else None)
 
 
 def _point(raw: str, ref: str, position: int, alt: str) -> Variation:
