@@ -140,7 +140,9 @@ class HotspotFeatures(TransformerMixin, BaseEstimator):
     ``"residue"``, ``"gene"``: the source holds other residues of the gene, or ``"none"``) and
     the gene and kind of change (``"gene_kind"``), the gene (``"gene"``) or the kind (``"kind"``).
     None by default: on Kaggle's variants ``("gene_kind", "kind")`` lowered 5-fold CV log loss
-    (0.9395 to 0.9365) but raised it on genes left out (1.6297 to 1.6457).
+    (0.9395 to 0.9365) but raised it on genes left out (1.6297 to 1.6457); with the text-free
+    member's present columns, 0.9305 to 0.9270 and 1.5920 to 1.6030 (benchmarks/hotspots.py,
+    2026-11-27).
 
     Fitted on rows none of whose residues the source holds (no store, or one without the
     source), it gives one column of zeros: the model is then the one it was without it.
