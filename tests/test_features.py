@@ -78,6 +78,27 @@ def test_variation_features_shape() -> None:
     assert np.isfinite(out).all()
 
 
+def test_variation_features_keep_the_numeric_columns_named() -> None:
+    frame = pd.DataFrame({"variation": ["V600E", "Amplification", "W802*"]})
+    full = VariationFeatures().fit(frame)
+    kept = VariationFeatures(numeric=("blosum62", "log_position")).fit(frame)
+    names, kept_names = list(full.get_feature_names_out()), list(kept.get_feature_names_out())
+    # The kinds, then the named columns in NUMERIC_NAMES' order, whatever order they were given in.
+    assert kept_names == [n for n in names if n.startswith("kind=")] + ["log_position", "blosum62"]
+    columns = [names.index(n) for n in kept_names]
+    np.testing.assert_array_equal(kept.transform(frame), full.transform(frame)[:, columns])
+    with pytest.raises(ValueError, match="unknown numeric columns"):
+        VariationFeatures(numeric=("grantham",)).fit(frame)
+
+
+def test_variation_features_saved_before_numeric_keep_every_column() -> None:
+    frame = pd.DataFrame({"variation": ["V600E", "W802*"]})
+    old = VariationFeatures().fit(frame)
+    del old.numeric, old.numeric_  # as a model saved before the parameter existed
+    np.testing.assert_array_equal(old.transform(frame), VariationFeatures().fit_transform(frame))
+    assert len(old.get_feature_names_out()) == len(VariationFeatures().fit(frame).get_feature_names_out())
+
+
 def test_text_vectorizer_survives_empty_corpus() -> None:
     out = TextVectorizer().fit_transform(pd.Series(["", "", ""]))
     assert out.shape == (3, 1) and out.nnz == 0
@@ -221,6 +242,25 @@ def test_evidence_features_are_shares_per_tier_and_counts() -> None:
         "variant evidence: civic|Unseen-once"
         not in EvidenceFeatures(min_count=2).fit(rows).get_feature_names_out()
     )
+
+
+def test_evidence_features_count_labelled_items_over_every_tier() -> None:
+    rows = [
+        "variant|civic|Resistance\ngene|civic|Sensitivity\nkind|civic|Sensitivity\ngene|hotspots|-",
+        "kind|hotspots|-\nposition|hotspots|-",
+        "",
+    ]
+    features = EvidenceFeatures(min_count=1, labelled_total=True).fit(pd.Series(rows))
+    X = features.transform(pd.Series(rows))
+    assert features.get_feature_names_out()[-1] == "labelled evidence count, all tiers"
+    # Three curated items whatever their tier; hotspots (unlabelled) are not counted.
+    np.testing.assert_array_equal(X[:, -1], [np.log1p(3), 0.0, 0.0])
+    plain = EvidenceFeatures(min_count=1).fit(pd.Series(rows))
+    np.testing.assert_array_equal(X[:, :-1], plain.transform(pd.Series(rows)))
+    # A model saved before the parameter existed reads as it did: no such column.
+    del features.labelled_total
+    np.testing.assert_array_equal(features.transform(pd.Series(rows)), X[:, :-1])
+    assert len(features.get_feature_names_out()) == X.shape[1] - 1
 
 
 def _hotspot_rows(n: int) -> pd.DataFrame:

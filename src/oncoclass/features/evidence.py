@@ -45,11 +45,21 @@ def _lines(value: str) -> list[tuple[str, str]]:
 
 class EvidenceFeatures(TransformerMixin, BaseEstimator):
     """Per tier in ``tiers``: shares of each ``source|label`` seen in fit (at least ``min_count``
-    times), and ``log1p`` of the tier's item count."""
+    times), and ``log1p`` of the tier's item count.
 
-    def __init__(self, *, min_count: int = 2, tiers: tuple[str, ...] = CLOSE_TIERS) -> None:
+    With ``labelled_total``, one more column: ``log1p`` of the row's labelled items over every
+    tier (items with a curated label, not hotspots or summaries), that is how much curated
+    evidence the store holds on the row's gene. A gene the store says nothing about is less
+    likely a known cancer gene, which is what a variant of a gene never seen in training has
+    left to go on.
+    """
+
+    def __init__(
+        self, *, min_count: int = 2, tiers: tuple[str, ...] = CLOSE_TIERS, labelled_total: bool = False
+    ) -> None:
         self.min_count = min_count
         self.tiers = tiers
+        self.labelled_total = labelled_total
 
     def fit(self, X: Any, y: Any = None) -> EvidenceFeatures:
         counts: dict[str, int] = {}
@@ -66,10 +76,16 @@ class EvidenceFeatures(TransformerMixin, BaseEstimator):
         index = {token: i for i, token in enumerate(self.tokens_)}
         width = len(self.tokens_) + 1
         tiers = list(self.tiers)
-        out = np.zeros((len(_column(X)), width * len(tiers)))
-        for row, value in enumerate(_column(X)):
+        # Models saved before `labelled_total` existed have no such attribute: they had no column.
+        labelled = bool(getattr(self, "labelled_total", False))
+        values = _column(X)
+        out = np.zeros((len(values), width * len(tiers) + int(labelled)))
+        for row, value in enumerate(values):
             totals = dict.fromkeys(tiers, 0)
-            for tier, token in _lines(value):
+            lines = _lines(value)
+            if labelled:
+                out[row, -1] = np.log1p(sum(not token.endswith("|" + UNLABELLED) for _, token in lines))
+            for tier, token in lines:
                 if tier not in totals:
                     continue
                 totals[tier] += 1
@@ -86,6 +102,8 @@ class EvidenceFeatures(TransformerMixin, BaseEstimator):
         names = []
         for tier in self.tiers:
             names += [f"{tier} evidence: {token}" for token in self.tokens_] + [f"{tier} evidence count"]
+        if getattr(self, "labelled_total", False):
+            names.append("labelled evidence count, all tiers")
         return np.asarray(names, dtype=object)
 
 
@@ -122,7 +140,9 @@ class HotspotFeatures(TransformerMixin, BaseEstimator):
     ``"residue"``, ``"gene"``: the source holds other residues of the gene, or ``"none"``) and
     the gene and kind of change (``"gene_kind"``), the gene (``"gene"``) or the kind (``"kind"``).
     None by default: on Kaggle's variants ``("gene_kind", "kind")`` lowered 5-fold CV log loss
-    (0.9395 to 0.9365) but raised it on genes left out (1.6297 to 1.6457).
+    (0.9395 to 0.9365) but raised it on genes left out (1.6297 to 1.6457); with the text-free
+    member's present columns, 0.9305 to 0.9270 and 1.5920 to 1.6030 (benchmarks/hotspots.py,
+    2026-11-27).
 
     Fitted on rows none of whose residues the source holds (no store, or one without the
     source), it gives one column of zeros: the model is then the one it was without it.

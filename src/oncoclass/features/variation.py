@@ -157,21 +157,40 @@ def variation_vector(v: Variation) -> list[float]:
 class VariationFeatures(TransformerMixin, BaseEstimator):
     """Kind one-hot plus position and residue-change properties (BLOSUM62, hydropathy, …).
 
-    Takes the canonical table (or any frame with a ``variation`` column); learns nothing but the
-    number of output features, so it is safe anywhere in a pipeline.
+    ``numeric`` names the numeric columns kept, among :data:`NUMERIC_NAMES` (``None``: all of
+    them), in that order. Takes the canonical table (or any frame with a ``variation`` column);
+    learns nothing but which columns it gives, so it is safe anywhere in a pipeline.
     """
 
-    def __init__(self, *, column: str = "variation") -> None:
+    def __init__(self, *, column: str = "variation", numeric: tuple[str, ...] | None = None) -> None:
         self.column = column
+        self.numeric = numeric
+
+    def _kept(self) -> list[int]:
+        # Models saved before `numeric` existed have no such attribute: they kept every column.
+        numeric = getattr(self, "numeric", None)
+        if numeric is None:
+            return list(range(len(NUMERIC_NAMES)))
+        unknown = sorted(set(numeric) - set(NUMERIC_NAMES))
+        if unknown:
+            raise ValueError(f"unknown numeric columns {unknown}: choose among {', '.join(NUMERIC_NAMES)}.")
+        return [i for i, name in enumerate(NUMERIC_NAMES) if name in set(numeric)]
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> VariationFeatures:
-        self.n_features_out_ = len(KINDS) + len(NUMERIC_NAMES)
+        self.numeric_ = self._kept()
+        self.n_features_out_ = len(KINDS) + len(self.numeric_)
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         values = X[self.column] if isinstance(X, pd.DataFrame) else pd.Series(np.ravel(X))
+        kept = getattr(self, "numeric_", None)
+        kept = kept if kept is not None else self._kept()
+        columns = list(range(len(KINDS))) + [len(KINDS) + i for i in kept]
         rows = [variation_vector(parse(str(v))) for v in values]
-        return np.asarray(rows, dtype=float).reshape(len(rows), len(KINDS) + len(NUMERIC_NAMES))
+        full = np.asarray(rows, dtype=float).reshape(len(rows), len(KINDS) + len(NUMERIC_NAMES))
+        return full if len(columns) == full.shape[1] else full[:, columns]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.asarray([f"kind={k}" for k in KINDS] + list(NUMERIC_NAMES), dtype=object)
+        kept = getattr(self, "numeric_", None)
+        numeric = [NUMERIC_NAMES[i] for i in (kept if kept is not None else self._kept())]
+        return np.asarray([f"kind={k}" for k in KINDS] + numeric, dtype=object)
