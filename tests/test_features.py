@@ -40,6 +40,7 @@ OOF_BY_DESIGN = {
         OneHot(),
         TemperatureCalibrated(estimator=LogisticRegression(max_iter=500), cv=3),
         BlendedClassifier(members=[("lr", LogisticRegression(max_iter=500), None)], cv=3),
+        BlendedClassifier(members=[("lr", LogisticRegression(max_iter=500), None)], cv=3, balance_from=2),
         TextGated(with_text=LogisticRegression(max_iter=500), without_text=LogisticRegression(max_iter=500)),
         LinkedLabels(estimator=LogisticRegression(max_iter=500)),
     ],
