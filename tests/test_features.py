@@ -16,7 +16,7 @@ from oncoclass.features import (
     VariationFeatures,
 )
 from oncoclass.features.evidence import TIERS, EvidenceFeatures, HotspotFeatures
-from oncoclass.features.text import mention_window
+from oncoclass.features.text import clean_text, mark_negations, mention_window
 from oncoclass.models import TemperatureCalibrated
 from oncoclass.models.blend import BlendedClassifier
 from oncoclass.models.gate import TextGated
@@ -40,6 +40,7 @@ OOF_BY_DESIGN = {
         OneHot(),
         TemperatureCalibrated(estimator=LogisticRegression(max_iter=500), cv=3),
         BlendedClassifier(members=[("lr", LogisticRegression(max_iter=500), None)], cv=3),
+        BlendedClassifier(members=[("lr", LogisticRegression(max_iter=500), None)], cv=3, balance_from=2),
         TextGated(with_text=LogisticRegression(max_iter=500), without_text=LogisticRegression(max_iter=500)),
         LinkedLabels(estimator=LogisticRegression(max_iter=500)),
     ],
@@ -114,6 +115,31 @@ def test_statement_views_keep_negations() -> None:
     views = {name: view for name, view, _ in default_features().transformers}
     for name in ("text", "mention"):
         assert views[name].named_steps["tfidf"].stop_words == "english-but-negations"
+
+
+def test_negation_scope_runs_from_the_cue_to_the_clause_end() -> None:
+    text = "V600E was not associated with response, but with PFS. Patients failed to respond (p=0.3)."
+    assert mark_negations(text) == (
+        "v600e was not neg_associated with neg_response but with pfs patients failed to neg_respond p 0 3"
+    )
+    # A contrast closes the scope; so does any clause punctuation.
+    assert mark_negations("no benefit however response") == "no neg_benefit however response"
+    assert mark_negations("without DNMT3A; mutated") == "without neg_dnmt3a mutated"
+    # No cue: the same words as the plain cleaning.
+    plain = "BRAF V600E confers sensitivity to vemurafenib."
+    assert mark_negations(plain) == clean_text(plain)
+
+
+def test_text_vectorizer_reads_negated_words_as_terms_of_their_own() -> None:
+    docs = pd.Series(["V600E was not associated with response", "V600E was associated with response"])
+    marked = TextVectorizer(min_df=1, ngram_max=2, stop_words="english-but-negations", negation=True)
+    terms = set(marked.fit(docs).get_feature_names_out())
+    assert {"neg_associated", "neg_response", "associated", "not neg_associated"} <= terms
+    out = marked.transform(pd.Series(["not associated"])).toarray()[0]
+    names = list(marked.get_feature_names_out())
+    assert out[names.index("neg_associated")] > 0 and out[names.index("associated")] == 0
+    views = {name: view for name, view, _ in default_features().transformers}
+    assert views["text"].named_steps["tfidf"].negation is True
 
 
 def test_mention_window_keeps_sentences_near_the_variant() -> None:

@@ -138,3 +138,68 @@ def test_linked_labels_share_each_type_out_as_the_label_model_does() -> None:
     plain = LinkedLabels(estimator=LogisticRegression()).fit(X, (X[:, 0] > 0).astype(int))
     assert plain.groups_model_ is None and unlinked(plain) is plain.labels_model_
     np.testing.assert_array_equal(plain.predict_proba(X), plain.labels_model_.predict_proba(X))
+
+
+def test_similar_rows_form_one_group_and_share_a_calibration_fold() -> None:
+    import scipy.sparse as sp
+
+    from oncoclass.models.calibration import calibration_folds, similar_groups
+
+    rows = np.array([[1.0, 0.0, 0.0], [0.96, 0.28, 0.0], [0.0, 1.0, 0.0], [0.0, 0.6, 0.8], [0.0, 0.0, 1.0]])
+    groups = similar_groups(sp.csr_matrix(rows), 0.7)
+    assert groups is not None
+    # 0 ~ 1 (0.96); 2 ~ 3 (0.6) is no link, 3 ~ 4 (0.8) is: linked sets, not pairs.
+    assert groups[0] == groups[1] and groups[3] == groups[4]
+    assert len({groups[0], groups[2], groups[3]}) == 3
+    np.testing.assert_array_equal(similar_groups(rows, 0.7, chunk=1), groups)
+    assert similar_groups(np.eye(4), 0.7) is None  # nothing alike: no groups
+
+    codes = np.tile([0, 1], 30)
+    pairs = np.repeat(np.arange(30), 2)  # rows 2k and 2k+1 alike
+    for _, held in calibration_folds(codes, 5, 0, pairs):
+        assert set(np.unique(pairs[held])).isdisjoint(np.unique(pairs[np.setdiff1d(np.arange(60), held)]))
+    # Fewer groups than folds: the ungrouped stratified folds.
+    few = calibration_folds(codes, 5, 0, np.zeros(60, dtype=int))
+    for (a, b), (c, d) in zip(few, calibration_folds(codes, 5, 0), strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+
+
+def test_blend_balances_members_and_groups_folds_only_where_every_class_is_large_enough() -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MaxAbsScaler, Normalizer
+
+    from oncoclass.models.blend import BlendedClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    y = np.where(X[:, 0] + 0.5 * rng.normal(size=200) > 1.0, "rare", "common")  # ~1 in 6 rare
+    features = ColumnTransformer([("x", "passthrough", [0, 1, 2, 3]), ("unit", Normalizer(), [0, 1])])
+    scaled = Pipeline([("scale", MaxAbsScaler()), ("lr", LogisticRegression(max_iter=500))])
+    members = [("x", scaled, ("x",)), ("plain", LogisticRegression(max_iter=500), ("x",))]
+    blend = BlendedClassifier(features=features, members=members, cv=3, group_block="unit")
+    balanced = blend.set_params(balance_from=10).fit(X, y)
+    assert balanced.balanced_
+    assert balanced.members_[0].named_steps["lr"].class_weight == "balanced"
+    assert balanced.members_[1].class_weight == "balanced"
+    assert members[1][1].class_weight is None  # the recipe's estimators are left as they were
+    proba = balanced.predict_proba(X)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    # Calibrated by the blend's biases: the mean probability of the rare class is near its share.
+    assert abs(proba[:, list(balanced.classes_).index("rare")].mean() - (y == "rare").mean()) < 0.05
+    # A class below balance_from: neither balanced nor grouped, the plain blend exactly.
+    rare = int((y == "rare").sum())
+    unbalanced = clone_of(blend, balance_from=rare + 1).fit(X, y)
+    plain = clone_of(blend, balance_from=None, group_block=None).fit(X, y)
+    assert not unbalanced.balanced_ and unbalanced.members_[1].class_weight is None
+    np.testing.assert_allclose(unbalanced.predict_proba(X), plain.predict_proba(X))
+    with pytest.raises(ValueError, match="not transformers"):
+        clone_of(blend, balance_from=1, group_block="nope").fit(X, y)
+
+
+def clone_of(estimator, **params):
+    from sklearn.base import clone
+
+    return clone(estimator).set_params(**params)

@@ -40,6 +40,14 @@ def test_an_unknown_parameter_is_refused_with_the_names_it_may_mean() -> None:
     assert caught.value.field == "params"
 
 
+def test_a_vectorizer_option_is_checked_by_name_before_any_fit() -> None:
+    name = "with_text__estimator__features__text__tfidf__negation"
+    model = configure(get_recipe("default").build(), params={name: False}, recipe="default")
+    assert model.get_params(deep=True)[name] is False
+    with pytest.raises(ConfigError, match="negation"):
+        configure(get_recipe("default").build(), params={name: "sometimes"}, recipe="default")
+
+
 def test_train_set_and_seed_are_applied_and_saved(cli, tmp_path: Path, synth_files) -> None:
     out = tmp_path / "m"
     done = cli(["train", "-m", "lr", "-i", synth_files["training_variants"], "-o", out,

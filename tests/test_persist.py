@@ -89,6 +89,7 @@ def test_trusted_list_is_explicit() -> None:
     assert not is_trusted("sklearn.preprocessing._function_transformer.FunctionTransformer")
     assert not is_trusted("numpy.testing._private.utils.runstring", "FunctionNode")
     assert is_trusted("oncoclass.features.text.clean_text", "FunctionNode")
+    assert is_trusted("oncoclass.features.text.mark_negations", "FunctionNode")  # the negation view
     assert not is_trusted("oncoclass.features.text.clean_text", "MethodNode")
     assert "default" in RECIPES
 

@@ -30,6 +30,8 @@ KAGGLE = {"7": "Gain-of-function", "4": "Loss-of-function"}
         ("kind=inframe_deletion", "variation", "the change is of the kind inframe deletion"),
         ("gene_EGFR", "gene", "the gene is EGFR"),
         ("osimertinib", "text", "“osimertinib” in the text"),
+        ("neg_response", "text", "“response” in the text after a negation"),
+        ("not neg_associated", "text", "“not associated” in the text after a negation"),
         ("patients treated", "text near the mention",
          "“patients treated” near the variant's mention in the text"),
         ("text", "text", "the text as a whole"),

@@ -111,7 +111,9 @@ TRUSTED_CLASSES: frozenset[str] = frozenset(
     }
 )
 #: Functions a model file may refer to, one by one (a text vectorizer's preprocessor).
-TRUSTED_FUNCTIONS: frozenset[str] = frozenset({"oncoclass.features.text.clean_text"})
+TRUSTED_FUNCTIONS: frozenset[str] = frozenset(
+    {"oncoclass.features.text.clean_text", "oncoclass.features.text.mark_negations"}
+)
 #: NumPy scalar types, which also serve as arrays' element types and ``dtype`` parameters.
 _NUMPY_SCALARS = frozenset(
     f"numpy.{name}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from oncoclass.data.vocab import named
+from oncoclass.features.text import NEGATED
 
 #: What each neighbour key groups a variant with, given the variant's gene and variation.
 _NEIGHBOURS = {
@@ -108,5 +109,11 @@ def phrase(feature: str, source: str, *, gene: str, variation: str, meanings: di
         # The context is "disease: … drugs: …": these words say which fields the evidence has.
         return "the evidence names a disease" if feature == "disease" else "the evidence names drugs"
     if source in _TEXT:
+        # A word in a negation's scope is a term of its own, "neg_response" (features.text's
+        # mark_negations): said as the word, and where it stood.
+        words = feature.split(" ")
+        plain = " ".join(w.removeprefix(NEGATED) for w in words)
+        if plain != feature:
+            return _TEXT[source].format(word=plain) + " after a negation"
         return _TEXT[source].format(word=feature)
     return feature

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from oncoclass.variation import parse
 
@@ -28,6 +29,39 @@ ARTICLE_MARK = "\x1e"
 def clean_text(text: str) -> str:
     """Lower-case, keep letters, digits and ``*``; the classic pipeline's cleaning."""
     return _NON_WORD.sub(" ", str(text).lower()).strip()
+
+
+#: Words that open a negation's scope ("did not respond to", "failed to show", "lack of benefit").
+NEGATION_CUES = frozenset(
+    {"no", "not", "nor", "neither", "never", "none", "nothing", "cannot", "without"}
+    | {"fail", "fails", "failed", "lack", "lacks", "lacked", "lacking"}
+)
+#: Words that close one: a contrast starts a new statement ("no benefit, but longer survival").
+_SCOPE_ENDS = frozenset({"but", "however", "whereas", "although", "though", "yet"})
+#: What closes a scope besides those words: clause punctuation.
+_CLAUSE = re.compile(r"[.,;:!?()\[\]]")
+#: The prefix of a word inside a negation's scope; ``_`` is a word character to the tokenizer
+#: and never survives :func:`clean_text`, so a marked word is never a word of the text.
+NEGATED = "neg_"
+
+
+def mark_negations(text: str) -> str:
+    """:func:`clean_text`, with each word after a negation cue up to the next clause punctuation
+    or contrast ("but", "however") prefixed ``neg_``: "was not associated with response" reads
+    "was not neg_associated with neg_response". Stop words stay unmarked (a vectorizer drops
+    them either way)."""
+    out: list[str] = []
+    for clause in _CLAUSE.split(str(text).lower()):
+        negated = False
+        for word in _NON_WORD.sub(" ", clause).split():
+            if word in _SCOPE_ENDS:
+                negated = False
+            elif negated and word not in ENGLISH_STOP_WORDS:
+                word = NEGATED + word
+            out.append(word)
+            if word in NEGATION_CUES:
+                negated = True
+    return " ".join(out)
 
 
 def split_sentences(text: str) -> list[str]:

@@ -21,7 +21,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer,
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from oncoclass.features.text import clean_text
+from oncoclass.features.text import clean_text, mark_negations
 
 #: Words that reverse what a sentence says ("was not associated with response", "no benefit",
 #: "without resistance"). scikit-learn's English stop words drop them, which leaves "not
@@ -43,12 +43,18 @@ def _documents(X: Any) -> list[str]:
 
 
 class TextVectorizer(TransformerMixin, BaseEstimator):
-    """``kind="tfidf"`` (sublinear TF-IDF) or ``"counts"`` (bag of words) over cleaned text."""
+    """``kind="tfidf"`` (sublinear TF-IDF) or ``"counts"`` (bag of words) over cleaned text.
+
+    With ``negation=True`` the words in a negation's scope are terms of their own
+    (:func:`~oncoclass.features.text.mark_negations`: "not associated with response" gives
+    ``neg_associated`` and ``neg_response``), so "associated" under a "not" is not read as
+    "associated"."""
 
     # Checked by name before any work when a user sets them (`--set …stop_words=french`).
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "kind": [StrOptions({"tfidf", "counts"})],
         "stop_words": [StrOptions(set(STOP_WORDS)), None],
+        "negation": ["boolean"],
     }
 
     def __init__(
@@ -60,6 +66,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         max_features: int | None = 50000,
         ngram_max: int = 1,
         stop_words: str | None = "english",
+        negation: bool = False,
     ) -> None:
         self.kind = kind
         self.min_df = min_df
@@ -67,12 +74,13 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         self.max_features = max_features
         self.ngram_max = ngram_max
         self.stop_words = stop_words
+        self.negation = negation
 
     def _make(self, min_df: int, max_df: float) -> CountVectorizer:
         cls = TfidfVectorizer if self.kind == "tfidf" else CountVectorizer
         extra: dict[str, Any] = {"sublinear_tf": True} if self.kind == "tfidf" else {}
         return cls(
-            preprocessor=clean_text,
+            preprocessor=mark_negations if self.negation else clean_text,
             stop_words=None if self.stop_words is None else sorted(STOP_WORDS[self.stop_words]),
             min_df=min_df,
             max_df=max_df,

@@ -29,6 +29,7 @@ from oncoclass.models.calibration import (
     fit_blend,
     fitted,
     fold_scores,
+    similar_groups,
 )
 
 
@@ -75,6 +76,12 @@ def _any_nonzero(part: Any) -> bool:
     return bool(np.any(np.asarray(part)))
 
 
+def _balanced(estimator: Any) -> Any:
+    """``estimator`` (a clone) with every ``class_weight`` it has, nested ones too, balanced."""
+    names = [k for k in estimator.get_params(deep=True) if k.rsplit("__", 1)[-1] == "class_weight"]
+    return clone(estimator).set_params(**dict.fromkeys(names, "balanced"))
+
+
 class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
     """Fit ``features`` once, then ``members`` — ``(name, estimator, blocks)`` where ``blocks`` names
     the ``features`` transformers whose columns the member sees (``None``: all) — and blend their
@@ -85,6 +92,16 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
 
     A member whose columns are all zero on the training rows is left out: its entry in
     ``members_`` is ``None`` and its weight 0.
+
+    With ``balance_from``, when every class has at least that many training rows, the members
+    are fitted class-balanced (each of their ``class_weight`` parameters set to ``"balanced"``;
+    the blend's class biases then restore calibrated probabilities), and ``group_block``, a
+    ``features`` transformer of L2-normalised rows (TF-IDF), groups the out-of-fold splits:
+    rows whose vectors there have a cosine of at least ``group_similarity`` (near-duplicates,
+    such as the statements one paper gives for several variants) are held out together, so the
+    blend learns how far to trust members that lean on a minority class's rows from texts unlike
+    those they learned from. A class of a few rows is not balanced: its weight would be its rows
+    repeated hundreds of times. ``balanced_`` says whether the fit was.
     """
 
     def __init__(
@@ -95,12 +112,18 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
         cv: int = 5,
         random_state: int = 0,
         n_jobs: int | None = None,
+        balance_from: int | None = None,
+        group_block: str | None = None,
+        group_similarity: float = 0.7,
     ) -> None:
         self.features = features
         self.members = members
         self.cv = cv
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.balance_from = balance_from
+        self.group_block = group_block
+        self.group_similarity = group_similarity
 
     def _matrix(self, X: Any, y: Any = None, *, fitting: bool) -> Any:
         if self.features is None:
@@ -144,7 +167,13 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
         if len(y) < 2:
             raise ValueError(f"n_samples={len(y)}: blending needs at least 2 samples")
         Z = self._matrix(X, y, fitting=True)
-        folds = calibration_folds(codes, self.cv, self.random_state)
+        self.balanced_ = self.balance_from is not None and int(np.bincount(codes).min()) >= self.balance_from
+        estimators = [_balanced(e) if self.balanced_ else e for _, e, _ in self.members]
+        groups = None
+        if self.balanced_ and self.group_block is not None:
+            block = Z[:, self._columns((self.group_block,), Z.shape[1])]
+            groups = similar_groups(block, self.group_similarity)
+        folds = calibration_folds(codes, self.cv, self.random_state, groups)
         self.columns_ = [self._columns(blocks, Z.shape[1]) for _, _, blocks in self.members]
         parts = [self._member_input(Z, columns) for columns in self.columns_]
         # A member whose columns are all zero on the training rows (the statements' embedding on
@@ -154,10 +183,10 @@ class BlendedClassifier(LogitMixin, ClassifierMixin, BaseEstimator):
         # Every member's fold fits and final fit are independent: one batch of jobs, so with
         # n_jobs=2 both cores fit while the features (computed once, above) are shared.
         jobs = [
-            delayed(fold_scores)(self.members[m][1], parts[m], y, train, held, self.classes_)
+            delayed(fold_scores)(estimators[m], parts[m], y, train, held, self.classes_)
             for m in used
             for train, held in folds
-        ] + [delayed(fitted)(self.members[m][1], parts[m], y) for m in used]
+        ] + [delayed(fitted)(estimators[m], parts[m], y) for m in used]
         results = Parallel(n_jobs=self.n_jobs)(jobs)
         scores = []
         for u in range(len(used)):

@@ -11,11 +11,13 @@ import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from scipy.optimize import minimize
+from scipy.sparse.csgraph import connected_components
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils import _safe_indexing
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -88,9 +90,39 @@ def fit_blend(
     return result.x[:m], (result.x[m:] if bias else np.zeros(k))
 
 
-def calibration_folds(codes: np.ndarray, cv: int, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified folds when some class can fill every fold; with only tiny classes, shuffled ones."""
+def similar_groups(rows: Any, threshold: float, *, chunk: int = 2048) -> np.ndarray | None:
+    """Each row's group: rows whose (L2-normalised) vectors have a dot product of at least
+    ``threshold`` are linked, and a group is a connected set of links. None when no two rows
+    are linked. Computed ``chunk`` rows at a time, so only the links are ever held."""
+    rows = sp.csr_matrix(rows, dtype=np.float64)
+    n = rows.shape[0]
+    linked_rows, linked_columns = [], []
+    for start in range(0, n, chunk):
+        block = (rows[start : start + chunk] @ rows.T).tocoo()
+        keep = (block.data >= threshold) & (block.row + start != block.col)
+        linked_rows.append(block.row[keep] + start)
+        linked_columns.append(block.col[keep])
+    if n == 0 or not sum(len(r) for r in linked_rows):
+        return None
+    rows_, columns = np.concatenate(linked_rows), np.concatenate(linked_columns)
+    links = sp.csr_matrix((np.ones(len(rows_)), (rows_, columns)), shape=(n, n))
+    return connected_components(links, directed=False)[1]
+
+
+def calibration_folds(
+    codes: np.ndarray, cv: int, random_state: int, groups: np.ndarray | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds when some class can fill every fold; with only tiny classes, shuffled ones.
+    With ``groups`` (one per row), a group's rows share a fold (stratified as far as the groups
+    allow), where there are groups enough to fill every fold."""
     n_splits = int(min(cv, len(codes)))
+    if groups is not None and n_splits >= 2 and len(np.unique(groups)) >= n_splits:
+        grouped = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The least populated class")
+            folds = list(grouped.split(np.zeros(len(codes)), codes, groups))
+        if all(len(held) for _, held in folds):
+            return folds
     if np.bincount(codes).max() >= n_splits:
         folds: Any = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
     else:
