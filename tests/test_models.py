@@ -143,7 +143,7 @@ def test_linked_labels_share_each_type_out_as_the_label_model_does() -> None:
 def test_similar_rows_form_one_group_and_share_a_calibration_fold() -> None:
     import scipy.sparse as sp
 
-    from oncoclass.models.calibration import calibration_folds, similar_groups
+    from oncoclass.models.calibration import MAX_GROUPED_ROWS, calibration_folds, similar_groups
 
     rows = np.array([[1.0, 0.0, 0.0], [0.96, 0.28, 0.0], [0.0, 1.0, 0.0], [0.0, 0.6, 0.8], [0.0, 0.0, 1.0]])
     groups = similar_groups(sp.csr_matrix(rows), 0.7)
@@ -153,6 +153,9 @@ def test_similar_rows_form_one_group_and_share_a_calibration_fold() -> None:
     assert len({groups[0], groups[2], groups[3]}) == 3
     np.testing.assert_array_equal(similar_groups(rows, 0.7, chunk=1), groups)
     assert similar_groups(np.eye(4), 0.7) is None  # nothing alike: no groups
+    # Every pair is compared: past MAX_GROUPED_ROWS the folds are left ungrouped.
+    many = sp.csr_matrix(np.ones((1, 1))[np.zeros(MAX_GROUPED_ROWS + 1, dtype=int)])
+    assert similar_groups(many, 0.7) is None
 
     codes = np.tile([0, 1], 30)
     pairs = np.repeat(np.arange(30), 2)  # rows 2k and 2k+1 alike

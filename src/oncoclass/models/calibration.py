@@ -90,12 +90,22 @@ def fit_blend(
     return result.x[:m], (result.x[m:] if bias else np.zeros(k))
 
 
+#: Past this many rows :func:`similar_groups` is not computed: it compares every pair (a
+#: statement view's vectors share common words, so each block of products is nearly dense), and
+#: the folds are then stratified as without it.
+MAX_GROUPED_ROWS = 20000
+
+
 def similar_groups(rows: Any, threshold: float, *, chunk: int = 2048) -> np.ndarray | None:
     """Each row's group: rows whose (L2-normalised) vectors have a dot product of at least
     ``threshold`` are linked, and a group is a connected set of links. None when no two rows
-    are linked. Computed ``chunk`` rows at a time, so only the links are ever held."""
+    are linked, or past :data:`MAX_GROUPED_ROWS` rows. Computed a block of rows at a time (at
+    most ``chunk``, and about four million products), so only the links are ever held."""
     rows = sp.csr_matrix(rows, dtype=np.float64)
     n = rows.shape[0]
+    if n > MAX_GROUPED_ROWS:
+        return None
+    chunk = max(1, min(chunk, 4_000_000 // max(n, 1)))
     linked_rows, linked_columns = [], []
     for start in range(0, n, chunk):
         block = (rows[start : start + chunk] @ rows.T).tocoo()
