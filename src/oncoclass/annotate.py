@@ -264,10 +264,20 @@ def _delimited(
         options["nrows"] = 0
     what = "a MAF" if fmt == "maf" else fmt.upper()
     try:
+        # Every record is checked to have the header's fields as it is read (RowWidths); the end
+        # is checked here only for a compressed file (a plain one was checked when opened).
         opened = (
-            open_checked_stream(source, path, delimiter=options["sep"], quoted=not tab, skip=skip)
-            if check_end and not header_only
-            else open_stream(source)
+            open_stream(source)
+            if header_only
+            else open_checked_stream(
+                source,
+                path,
+                delimiter=options["sep"],
+                quoted=not tab,
+                skip=skip,
+                cut_short=check_end,
+                widths=True,
+            )
         )
         with opened as stream:
             if rows is None:

@@ -41,7 +41,14 @@ from oncoclass.annotate import (
 )
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
-from oncoclass.data.files import STDIN, archive_kind, damaged_archive, existing_file, refuse_cut_short_file
+from oncoclass.data.files import (
+    STDIN,
+    archive_kind,
+    check_rows_of,
+    damaged_archive,
+    existing_file,
+    refuse_cut_short_file,
+)  # fmt: skip
 from oncoclass.data.table import (
     ID,
     check_columns,
@@ -223,6 +230,8 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> tuple[Any,
     sep = "\t" if fmt == "tsv" else ","
     # Dask fills a last row cut short with empty values, as pandas does: refused here as by every reader.
     refuse_cut_short_file(path, spec.path, delimiter=sep, quoted=fmt != "tsv")
+    if not skip_bad:  # and pads a short row, as pandas does: refused by every reader's one rule
+        check_rows_of(path, spec.path, delimiter=sep, quoted=fmt != "tsv")
     options: dict[str, Any] = {
         "sep": sep, "dtype": str, "keep_default_na": False,
         "blocksize": blocksize, "quoting": 3 if fmt == "tsv" else 0,
@@ -500,14 +509,15 @@ def annotate_dask(
             progress.start(2 * len(tasks), "annotating partitions")
         where = {"path": sheet.path, "columns": columns}
         end_check = None
-        if sheet.source is not None and sheet.compression == "gzip":
-            # Dask's own gzip reader takes a file cut short (then gzipped whole) for complete, as
-            # pandas does; annotate_chunk's reader checks the end as it reads, Dask's cannot. So a
-            # worker checks it beside the tallies, before any output is written.
+        if sheet.source is not None and sheet.compression in (None, "gzip"):
+            # Dask's reader pads a short row with empty values and its gzip reader takes a file cut
+            # short (then gzipped whole) for complete, as pandas does; annotate_chunk's reader
+            # checks both as it reads, Dask's cannot. So a worker checks them beside the tallies,
+            # before any output is written (a plain file's end was checked when it was opened).
             tab = sheet.fmt in ("maf", "tsv")
-            end_check = client.compute(dask.delayed(refuse_cut_short_file)(
+            end_check = client.compute(dask.delayed(check_rows_of)(
                 sheet.source, sheet.path, delimiter="\t" if tab else ",", quoted=not tab,
-                skip=len(sheet.comments),
+                skip=len(sheet.comments), cut_short=sheet.compression == "gzip",
             ))  # fmt: skip
         with _unreadable_as_input_error(sheet.path):
             tallies = _in_order(client, [dask.delayed(tally_partition)(t, **where) for t in tasks], progress)

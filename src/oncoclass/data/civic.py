@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from oncoclass.config import cache_dir
-from oncoclass.data.files import decode, read_text, refuse_cut_short
+from oncoclass.data.files import decode, ragged_row, read_text, refuse_cut_short
 from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
 from oncoclass.errors import InputError
 from oncoclass.variation import is_compound
@@ -155,7 +155,8 @@ def _text(value: object) -> str:
 def read_rows(
     path: str | Path, data: bytes | None = None, *, skipped: list[int] | None = None
 ) -> pd.DataFrame:
-    """The raw TSV with quoting off; rows with extra *empty* trailing fields are accepted. A row
+    """The raw TSV with quoting off; rows with extra *empty* trailing fields are accepted (a real
+    2018 export has one), a row with fewer fields than the header is refused. A row
     with more non-empty fields than the header (a value holding a tab: which column it belongs to
     cannot be known) is an error, or, when the caller passes a ``skipped`` list, left out and its
     line number added to that list for the caller to report."""
@@ -182,8 +183,8 @@ def read_rows(
                     hint="A value probably contains a tab; remove it.",
                 )
             fields = fields[:width]
-        elif len(fields) < width:
-            fields = fields + [""] * (width - len(fields))
+        elif len(fields) < width:  # values lost (or tabs stripped): which ones cannot be known
+            raise ragged_row(len(fields), width, path=path, row=number, delimiter="\t")
         body.append(fields)
         kept.append(number)
     frame = pd.DataFrame(body, columns=header, dtype=object)

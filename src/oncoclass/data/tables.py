@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short
+from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short, refuse_ragged_rows
 from oncoclass.data.table import CANONICAL_COLUMNS, COLUMN_ALIASES, CONTEXT_FIELDS, LABEL, canonicalize
 from oncoclass.errors import InputError, OutputError
 from oncoclass.settings import get_settings
@@ -146,6 +146,7 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         sep = "\t" if fmt == "tsv" else ","
         quoting = 3 if fmt == "tsv" else 0  # TSV exports are unquoted; CSV follows RFC 4180
         refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv")
+        refuse_ragged_rows(data, path, delimiter=sep, quoted=fmt != "tsv")
         # The header line, however long (a wide sample matrix's runs past any fixed cut, and a name
         # cut in two could read as a repeat); a lone CR ends a line too, as the reader takes it.
         end = re.search(rb"[\r\n]", data)
