@@ -322,13 +322,21 @@ def _vep_change(amino_acids: str, position: str) -> str:
 
 def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataFrame:
     """Per row of the whole sheet: see :func:`variants_in`."""
-    return variants_in(sheet.whole(), sheet.path, columns)
+    return variants_in(sheet.whole(), sheet.path, columns, vcf=sheet.fmt == "vcf")
 
 
-def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None = None) -> pd.DataFrame:
+#: Why a VCF record whose ALT is ``.`` (no alternate allele: a reference call) is not predicted:
+#: there is no change to classify, and its ``Number=A`` fields have no allele to hold a value.
+NO_ALT = "no alternate allele (ALT is .): nothing changed to classify"
+
+
+def variants_in(
+    frame: pd.DataFrame, path: str, columns: dict[str, str] | None = None, *, vcf: bool = False
+) -> pd.DataFrame:
     """Per row of ``frame`` (a sheet's rows, or a chunk of them): ``gene``, ``protein_change``
     (normalised; empty when none), ``variation`` (what the model reads: the change, or
-    ``Truncating Mutations`` from the consequence) and ``note``."""
+    ``Truncating Mutations`` from the consequence) and ``note``. ``vcf``: the rows are a VCF's
+    (:func:`oncoclass.data.vcf.read_vcf`), where a record without ALT is noted, never predicted."""
     columns = columns or {}
     by_name = names_by_case(list(frame.columns), path)
     gene_col = columns.get("gene") or next((by_name[c] for c in GENE_COLUMNS if c in by_name), None)
@@ -371,10 +379,17 @@ def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None =
         if consequence_col
         else pd.Series("", index=frame.index)
     )
+    no_alt = (
+        as_text(frame["ALT"]).isin(["", "."]).to_numpy()
+        if vcf and "ALT" in frame.columns
+        else np.zeros(n, dtype=bool)
+    )
     variation, notes, changes = [], [], []
-    for gene, value, kind in zip(genes, change, consequence, strict=True):
+    for gene, value, kind, alt_less in zip(genes, change, consequence, no_alt, strict=True):
         note, shown = "", value
-        if not gene or gene in NO_GENE:
+        if alt_less:
+            read, note = "", NO_ALT
+        elif not gene or gene in NO_GENE:
             read, note = "", "no gene"
         elif problem := gene_problem(gene):
             read, note = "", problem  # the row rule's, noted here rather than refused
@@ -559,7 +574,7 @@ def annotate(
     (:func:`annotate_file` does the same a chunk at a time, writing as it goes)."""
     frame = sheet.whole()
     refuse_annotated(list(frame.columns), sheet.path)
-    rows = variants_in(frame, sheet.path, columns)
+    rows = variants_in(frame, sheet.path, columns, vcf=sheet.fmt == "vcf")
     tally = Tally()
     tally.add(rows)
     lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
@@ -583,10 +598,11 @@ def annotate_file(
     refuse_annotated(list(sheet.frame.columns), sheet.path)
     tally = Tally()
     for chunk in sheet.chunks():
-        tally.add(variants_in(chunk, sheet.path, columns))
+        tally.add(variants_in(chunk, sheet.path, columns, vcf=sheet.fmt == "vcf"))
     lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
     annotated = (
-        annotate_chunk(chunk, variants_in(chunk, sheet.path, columns), lookup) for chunk in sheet.chunks()
+        annotate_chunk(chunk, variants_in(chunk, sheet.path, columns, vcf=sheet.fmt == "vcf"), lookup)
+        for chunk in sheet.chunks()
     )
     write_chunks(annotated, sheet, out)
     return tally.summary()

@@ -434,19 +434,21 @@ def _finish(staging: Path, out: Path, fmt: str, bundle: Bundle, rows: int) -> No
 # which the client joins in order into the output.
 
 
-def tally_partition(frame: pd.DataFrame, *, path: str, columns: dict[str, str] | None) -> Tally:
+def tally_partition(
+    frame: pd.DataFrame, *, path: str, columns: dict[str, str] | None, vcf: bool = False
+) -> Tally:
     """The first pass on one partition: its :class:`oncoclass.annotate.Tally`."""
     tally = Tally()
-    tally.add(variants_in(frame, path, columns))
+    tally.add(variants_in(frame, path, columns, vcf=vcf))
     return tally
 
 
 def annotate_partition(
     frame: pd.DataFrame, index: int, *, lookup: Lookup, path: str, columns: dict[str, str] | None,
-    staging: str, fmt: str,
+    staging: str, fmt: str, vcf: bool = False,
 ) -> None:  # fmt: skip
     """The second pass on one partition: annotated and written, header-less, as a part."""
-    annotated = annotate_chunk(frame, variants_in(frame, path, columns), lookup)
+    annotated = annotate_chunk(frame, variants_in(frame, path, columns, vcf=vcf), lookup)
     part = Path(staging) / f"part-{index:06d}"
     text = {} if fmt == "parquet" else {"encoding": "utf-8", "newline": ""}
     with part.open("wb" if fmt == "parquet" else "w", **text) as handle:  # type: ignore[call-overload]
@@ -507,7 +509,7 @@ def annotate_dask(
         tasks = frame.to_delayed()
         if progress is not None:
             progress.start(2 * len(tasks), "annotating partitions")
-        where = {"path": sheet.path, "columns": columns}
+        where = {"path": sheet.path, "columns": columns, "vcf": sheet.fmt == "vcf"}
         end_check = None
         if sheet.source is not None and sheet.compression in (None, "gzip"):
             # Dask's reader pads a short row with empty values and its gzip reader takes a file cut
@@ -533,7 +535,9 @@ def annotate_dask(
                 for i, t in enumerate(tasks)
             ], progress)  # fmt: skip
         empty = sheet.frame.iloc[:0]
-        header = annotate_chunk(empty, variants_in(empty, sheet.path, columns), lookup)
+        header = annotate_chunk(
+            empty, variants_in(empty, sheet.path, columns, vcf=sheet.fmt == "vcf"), lookup
+        )
 
         def write(sink: Sink) -> None:
             if fmt in ("maf", "csv", "tsv"):
