@@ -148,6 +148,9 @@ class Sheet:
 
 @dataclass(frozen=True)
 class AnnotateResult:
+    """What an annotation did, as every edge reports it (the CLI's summary and notes, the
+    service's headers): :func:`result_of` builds it from a sheet and its summary."""
+
     out: Path | None
     rows: int
     variants: int
@@ -155,6 +158,36 @@ class AnnotateResult:
     not_predicted: dict[str, int]
     model_id: str
     notes: list[str] = field(default_factory=list)
+    #: A VCF's records (its rows are its ALT alleles, a multi-allelic record several); None otherwise.
+    records: int | None = None
+
+    def counted(self) -> str:
+        """``N rows``, or for a VCF ``N alleles in M records``."""
+        if self.records is None:
+            return f"{self.rows} rows"
+        return f"{self.rows} alleles in {self.records} records"
+
+    def skipped(self) -> str:
+        """Why rows were not predicted, with how many: ``3 no gene, 1 silent``; "" when none."""
+        return ", ".join(f"{n} {reason}" for reason, n in self.not_predicted.items())
+
+
+def result_of(
+    sheet: Sheet, summary: dict[str, Any], out: str | Path, *, model_id: str, notes: list[str] | None = None
+) -> AnnotateResult:
+    """The :class:`AnnotateResult` of ``sheet`` annotated into ``out`` (``summary``: what
+    :func:`annotate_file` or the Dask engine returned), with the sheet's own notes (a VCF's
+    undeclared keys…) before ``notes`` (the caller's: a store the model learned from, absent)."""
+    return AnnotateResult(
+        out=None if is_stdout(out) else Path(out),
+        rows=summary["rows"],
+        variants=summary["variants"],
+        predicted=summary["predicted"],
+        not_predicted=dict(summary["not_predicted"]),
+        model_id=model_id,
+        notes=[*sheet.frame.attrs.get("notes", []), *(notes or [])],
+        records=sheet.frame.attrs.get("records", summary["rows"]) if sheet.fmt == "vcf" else None,
+    )
 
 
 def _is_maf(text_head: str) -> bool:
