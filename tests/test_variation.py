@@ -181,3 +181,15 @@ def test_lower_case_p61_stays_an_isoform() -> None:
 def test_annovar_reads_the_first_entry_that_names_a_protein_change() -> None:
     # A non-coding transcript's entry (no p.) may come first in AAChange.
     assert protein_change("BRAF:NR_1:exon1:c.1A>T,BRAF:NM_004333:exon15:c.T1799A:p.V600E") == "V600E"
+
+
+def test_a_fusion_is_keyed_by_its_partners_genes() -> None:
+    from oncoclass.variation import partner_gene, protein_change, variation_key
+
+    # CIViC 2018's BCR-ABL (ABL: ABL1's symbol before HGNC renamed it) and the current BCR::ABL1.
+    keys = {
+        variation_key(v) for v in ("BCR-ABL", "BCR::ABL1", "BCR-ABL1 Fusion", protein_change("BCR::ABL1"))
+    }
+    assert keys == {"BCR-ABL1 fusion"}
+    assert variation_key("MLL-AF9") == "KMT2A-AF9 fusion" and partner_gene("abl2") == "ABL2"
+    assert variation_key("ABL1-BCR") != variation_key("BCR-ABL")  # the reciprocal fusion is another

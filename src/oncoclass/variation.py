@@ -240,6 +240,25 @@ def kind_group(kind: str) -> str:
     return "truncating" if kind in _TRUNCATING else kind
 
 
+#: Fusion partners written under a symbol HGNC has since replaced (a previous symbol, or the
+#: alias the literature used before the rename) -> the current symbol, so that a fusion's partners
+#: are matched by gene: CIViC's 2018 export writes ``BCR-ABL`` where its current schema writes
+#: ``BCR::ABL1``. Only the renames seen as fusion partners in CIViC's and Kaggle's files are listed
+#: (the store keeps no gene aliases: CIViC's gene summaries carry none); a symbol is never guessed
+#: from its prefix (ABL2 is another gene). Used by the store's keys and searches only: a model reads
+#: the partners as written.
+PARTNER_SYMBOLS: dict[str, str] = {
+    "ABL": "ABL1", "MLL": "KMT2A", "TEL": "ETV6", "NPM": "NPM1", "EVI1": "MECOM", "MOZ": "KAT6A",
+    "ZNF198": "ZMYM2", "CEP110": "CNTRL", "FIG": "GOPC", "MGEA5": "OGA", "NUT": "NUTM1",
+}  # fmt: skip
+
+
+def partner_gene(symbol: str) -> str:
+    """A fusion partner's gene as HGNC names it now (:data:`PARTNER_SYMBOLS`), upper case."""
+    symbol = symbol.strip().upper()
+    return PARTNER_SYMBOLS.get(symbol, symbol)
+
+
 def variation_key(raw: str) -> str:
     """One spelling per change, whatever the notation: ``p.Val600Glu``, ``p.V600E``, ``(V600E)``
     and ``V600E`` all give ``V600E``; ``p.Q16Rfs*28``, ``p.Gln16ArgfsTer28`` and ``Q16fs`` give
@@ -254,8 +273,8 @@ def variation_key(raw: str) -> str:
         if parsed.kind in ("frameshift", "position"):
             return f"{parsed.ref}{span}{'fs' if parsed.kind == 'frameshift' else ''}"
         return f"{span}{_SUFFIX.get(parsed.kind, parsed.kind)}{parsed.alt}"
-    if parsed.kind == "fusion" and parsed.partners:
-        return "-".join(parsed.partners) + " fusion"
+    if parsed.kind == "fusion" and parsed.partners:  # by gene: BCR-ABL and BCR::ABL1 are one fusion
+        return "-".join(map(partner_gene, parsed.partners)) + " fusion"
     text = " ".join(str(raw).split()).lower()
     text = text[2:] if text.startswith("p.") else text
     return text.strip("()")

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from oncoclass.errors import ConfigError
 from oncoclass.kb.schema import Item
 from oncoclass.kb.store import Store, store_errors
-from oncoclass.variation import kind_group, parse, variation_key
+from oncoclass.variation import kind_group, parse, partner_gene, variation_key
 
 TIERS: tuple[str, ...] = ("variant", "position", "kind", "gene")
 #: Kinds too vague for "the same kind of change" to mean anything.
@@ -112,10 +112,11 @@ def fusion_genes(gene: str, variation: str) -> tuple[str, ...]:
     """The genes whose items can rank for ``variation`` of ``gene``: the gene, and for a fusion
     (``EWSR1::FLI1``, ``EML4-ALK Fusion``) both partners too. CIViC files a fusion under either
     partner (EWSR1-FLI1 under EWSR1, EML4-ALK under ALK; its current schema under the 3' gene), so
-    a query names whichever gene its own source chose."""
+    a query names whichever gene its own source chose. A partner is read as the gene HGNC names
+    now (:func:`oncoclass.variation.partner_gene`: ``BCR-ABL``'s ABL is ABL1)."""
     parsed = parse(variation) if variation else None
     partners = parsed.partners if parsed is not None and parsed.kind == "fusion" else ()
-    return tuple(dict.fromkeys([gene.strip().upper(), *partners]))
+    return tuple(dict.fromkeys([gene.strip().upper(), *map(partner_gene, partners)]))
 
 
 def tier_of(query_key: str, query_position: int | None, query_group: str, row: object) -> str:
