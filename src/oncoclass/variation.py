@@ -132,6 +132,17 @@ def is_compound(text: str) -> bool:
     return bool(_COMPOUND.search(" ".join(str(text).split())))
 
 
+_NEGATED = re.compile(r"(?:^|[\s(])NOT\s")
+
+
+def negates(text: str) -> bool:
+    """Whether ``text`` is a compound profile that negates a variant (``NOT KRAS G12C``,
+    ``EGFR L858R AND NOT EGFR T790M``): evidence about a variant's *absence*, so never evidence
+    about the gene it names being altered."""
+    text = " ".join(str(text).split())
+    return is_compound(text) and bool(_NEGATED.search(text))
+
+
 def _pos(text: str | None) -> int | None:
     return int(text) if text else None
 

@@ -20,7 +20,7 @@ from oncoclass.config import cache_dir
 from oncoclass.data.files import decode, ragged_row, read_text, refuse_cut_short
 from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
 from oncoclass.errors import InputError
-from oncoclass.variation import is_compound
+from oncoclass.variation import is_compound, negates
 
 NIGHTLY_URL = "https://civicdb.org/downloads/nightly/nightly-ClinicalEvidenceSummaries.tsv"
 
@@ -94,7 +94,10 @@ def split_profile(profile: str) -> tuple[str, str, bool]:
       variants (or the absence of one) are no one variant. The item is filed under the first gene
       it names with the whole profile as its variation, which the grammar parses as no change of
       its own (:func:`oncoclass.variation.is_compound`): it is evidence about the gene, found at
-      gene level and never as the variant it names. The caller counts these in a note.
+      gene level and never as the variant it names. A profile that negates a variant (``NOT``,
+      :func:`oncoclass.variation.negates`) is evidence about that variant's absence: the store
+      keeps it with its label, and search ranks it last, in a tier of its own that retrieval and
+      its features leave out (:data:`oncoclass.kb.search.ABSENCE`). The caller counts these in a note.
     """
     text = " ".join(profile.split())
     if is_compound(text):
@@ -118,12 +121,18 @@ def _filed_under(five: str, three: str) -> str:
     return five if three in _UNNAMED else three
 
 
-def compound_note(path: str | Path, rows: list[int]) -> str:
+def compound_note(path: str | Path, rows: list[int], negated: int = 0) -> str:
     shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+    absent = (
+        f" {negated} of them negate a variant (NOT): evidence about its absence, kept with its label "
+        "but never counted as the gene's evidence by retrieval or its features."
+        if negated
+        else ""
+    )
     return (
         f"{path}: {len(rows)} compound molecular profile(s) (AND / OR / NOT between variants) kept "
         "under the first gene each names, the whole profile as the variation: gene-level evidence, "
-        f"never one variant; row(s) {shown}."
+        f"never one variant; row(s) {shown}.{absent}"
     )
 
 
@@ -233,7 +242,8 @@ def load_civic(
         lines = raw.attrs.get("lines") or list(range(2, len(split) + 2))
         compound = [number for number, (_, _, many) in zip(lines, split, strict=True) if many]
         if compound:
-            notes.append(compound_note(path, compound))
+            negated = sum(negates(variation) for _, variation, many in split if many)
+            notes.append(compound_note(path, compound, negated))
     else:
         raise InputError("no gene/variant or molecular_profile columns.", path=path)
     frame[TEXT] = raw[found["statement"]] if found["statement"] else ""
