@@ -88,8 +88,24 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("truncating", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?_?trunc$", re.I)),
 ]
 _POINT = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|X|Ter|=)(?:/({_AA}|\*))*$")
-#: ``EML4::ALK`` (HGVS fusion notation) at the start of a description.
-_HGVS_FUSION = re.compile(r"^([A-Za-z0-9.]+)::([A-Za-z0-9.]+)(?=\s|$)")
+#: The characters of a fusion partner :func:`protein_change` reads in any user's text: a gene
+#: symbol's letters, digits and dots (CIViC's reader allows more: its placeholders ``?`` and ``v``).
+_SYMBOL = "[A-Za-z0-9.]"
+
+
+@lru_cache(maxsize=8)
+def _hgvs_fusion(partner: str) -> re.Pattern[str]:
+    return re.compile(rf"^({partner}+)::({partner}+)(?=\s|$)")
+
+
+def hgvs_fusion(text: str, *, partner: str = _SYMBOL) -> tuple[str, str, str] | None:
+    """HGVS's fusion ``A::B`` (``EML4::ALK``) at the start of ``text``: the 5' partner, the 3' one
+    and the rest of the text after them (its leading white space kept), or None. The one reader of
+    ``A::B``: ``partner`` is the character class a partner is written with."""
+    match = _hgvs_fusion(partner).match(text)
+    return (match.group(1), match.group(2), text[match.end() :]) if match else None
+
+
 #: A one-letter point change in any case; read upper-cased by :data:`_POINT`.
 _POINT_ANY_CASE = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|=|X)$", re.I)
 #: A stop-loss extension, p.*757Lext*? (HGVS): the stop codon replaced, the protein read on.
@@ -316,7 +332,8 @@ def protein_change(raw: str) -> str:
     else:
         # HGVS's fusion EML4::ALK (CIViC's current schema) as the grammar and CIViC's 2018
         # export write it, EML4-ALK, so both spellings are one change to every model.
-        return _point_change(text) or _HGVS_FUSION.sub(r"\1-\2", text)
+        fusion = hgvs_fusion(text)
+        return _point_change(text) or (f"{fusion[0]}-{fusion[1]}{fusion[2]}" if fusion else text)
     if body.startswith("(") and body.endswith(")"):
         body = body[1:-1].strip()
     point = _point_change(body)

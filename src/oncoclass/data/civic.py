@@ -10,7 +10,6 @@ curator decides; they form the label and never reach a model as input.
 
 from __future__ import annotations
 
-import re
 import urllib.request
 from pathlib import Path
 
@@ -18,9 +17,9 @@ import pandas as pd
 
 from oncoclass.config import cache_dir
 from oncoclass.data.files import decode, ragged_row, read_text, refuse_cut_short
-from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
+from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize, cell_text
 from oncoclass.errors import InputError
-from oncoclass.variation import is_compound, negates
+from oncoclass.variation import hgvs_fusion, is_compound, negates
 
 NIGHTLY_URL = "https://civicdb.org/downloads/nightly/nightly-ClinicalEvidenceSummaries.tsv"
 
@@ -75,8 +74,9 @@ def _find(columns: list[str], key: str) -> str | None:
     return None
 
 
-#: ``EML4::ALK Fusion``, ``BCR::ABL1 e14-a2``: the current schema's fusion, 5' partner first.
-_FUSION = re.compile(r"^([^\s:]+)::([^\s:]+)(?:\s+(.*))?$")
+#: How CIViC's current schema writes a fusion partner (``EML4::ALK Fusion``, ``BCR::ABL1 e14-a2``,
+#: ``?::NTRK1``, ``NKX2-1::…``): any symbol, its placeholders for an unnamed partner included.
+_PARTNER = r"[^\s:]"
 #: What CIViC writes for a fusion partner it does not name (``?::NTRK1``, ``v::ALK``).
 _UNNAMED = frozenset({"?", "v"})
 
@@ -103,11 +103,11 @@ def split_profile(profile: str) -> tuple[str, str, bool]:
     if is_compound(text):
         words = [w for w in text.split(" ") if w.upper() not in ("NOT", "AND", "OR") and w != "("]
         first = words[0].strip("()") if words else ""
-        fusion = _FUSION.match(first)
-        return (_filed_under(fusion.group(1), fusion.group(2)) if fusion else first).upper(), text, True
-    fusion = _FUSION.match(text)
+        fusion = hgvs_fusion(first, partner=_PARTNER)
+        return (_filed_under(fusion[0], fusion[1]) if fusion else first).upper(), text, True
+    fusion = hgvs_fusion(text, partner=_PARTNER)
     if fusion:
-        five, three, rest = fusion.group(1), fusion.group(2), fusion.group(3) or ""
+        five, three, rest = fusion[0], fusion[1], fusion[2].strip()
         if five in _UNNAMED or three in _UNNAMED:  # one partner named: a fusion of that gene
             return _filed_under(five, three).upper(), rest or "Fusion", False
         return three.upper(), f"{five}-{three}{' ' + rest if rest else ''}", False
@@ -142,8 +142,8 @@ def citation_key(value: object, source_type: object = "") -> str:
     by its type (an ASCO abstract ``ASCO:128093``), a DOI link ``doi:…`` (which
     :func:`oncoclass.report.citation_link` links), so a conference abstract is never shown or
     matched as a PubMed article. A citation already qualified is kept as it is."""
-    text = _text(value)
-    kind = _text(source_type)
+    text = cell_text(value, collapse=True)
+    kind = cell_text(source_type, collapse=True)
     lowered = text.lower()
     for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/"):
         if lowered.startswith(prefix):
@@ -153,12 +153,6 @@ def citation_key(value: object, source_type: object = "") -> str:
     if kind and kind.lower() != "pubmed":
         return f"{kind.upper()}:{text}"
     return f"PMID:{text}"
-
-
-def _text(value: object) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    return " ".join(str(value).split())
 
 
 def read_rows(

@@ -131,6 +131,18 @@ def check_types(frame: pd.DataFrame, *, source: str | Path, row_offset: int) -> 
             )
 
 
+def cell_text(value: object, *, collapse: bool = False) -> str:
+    """One value as stripped text, "" for a missing one (None, NaN): the one rule for a field read
+    from a file or a record (CIViC's citations, the store's items). ``collapse``: runs of white
+    space inside it become one space; a value that is not text (a number from Parquet or JSON) is
+    always written so."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if collapse or not isinstance(value, str):
+        return " ".join(str(value).split())
+    return value.strip()
+
+
 def as_text(series: pd.Series) -> pd.Series:
     """Strings, stripped, with missing values as empty strings."""
     if isinstance(series.dtype, pd.StringDtype):  # already text (CSV/TSV): no per-cell objects
