@@ -62,10 +62,12 @@ from oncoclass.data.table import (
 )
 from oncoclass.data.tables import (
     guess_format,
+    maf_comment_lines,
     names_by_case,
     output_format,
     read_frame,
     refuse_duplicate_names,
+    refuse_semicolons,
     write_frame,
 )
 from oncoclass.errors import InputError, OutputError
@@ -191,11 +193,7 @@ def result_of(
 
 
 def _is_maf(text_head: str) -> bool:
-    for line in text_head.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        return "Hugo_Symbol" in line.split("\t")
-    return False
+    return maf_comment_lines(text_head) is not None
 
 
 TRANSCRIPTS = ("canonical", "first")
@@ -262,6 +260,8 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
             comments.append(lines.pop(0))
         refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
     else:  # pandas would rename a repeated column ("sample.1") without a word
+        if fmt == "csv":
+            refuse_semicolons(lines[0] if lines else "", path)
         refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
     # A plain file is checked here, from its last byte. A compressed one (a complete archive of a
     # file cut short) is checked as its rows are read (Sheet.chunks), so it is not decompressed

@@ -59,7 +59,7 @@ from oncoclass.data.table import (
     row_problems,
     text_columns,
 )
-from oncoclass.data.tables import map_columns
+from oncoclass.data.tables import maf_comment_lines, map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.jobs.inputs import load_input
 from oncoclass.jobs.predict import (
@@ -228,13 +228,14 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> tuple[Any,
     if fmt == "jsonl":
         return dd.read_json(str(path), lines=True, blocksize=blocksize, dtype=False), fmt
     sep = "\t" if fmt == "tsv" else ","
+    skip = (maf_comment_lines(head) or 0) if fmt == "tsv" else 0  # a MAF's #version lines
     # Dask fills a last row cut short with empty values, as pandas does: refused here as by every reader.
-    refuse_cut_short_file(path, spec.path, delimiter=sep, quoted=fmt != "tsv")
+    refuse_cut_short_file(path, spec.path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
     if not skip_bad:  # and pads a short row, as pandas does: refused by every reader's one rule
-        check_rows_of(path, spec.path, delimiter=sep, quoted=fmt != "tsv")
+        check_rows_of(path, spec.path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
     options: dict[str, Any] = {
         "sep": sep, "dtype": str, "keep_default_na": False,
-        "blocksize": blocksize, "quoting": 3 if fmt == "tsv" else 0,
+        "blocksize": blocksize, "quoting": 3 if fmt == "tsv" else 0, "skiprows": skip,
     }  # fmt: skip
     if skip_bad:
         options.update(engine="python", on_bad_lines=_keep_bad_line)

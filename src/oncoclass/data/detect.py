@@ -19,6 +19,12 @@ def detect_format(path: str | Path, data: bytes | None = None) -> str:
     data = read_bytes(path) if data is None else data
     if data[:4] == b"PAR1":
         return "parquet"
+    if data.startswith(b"##fileformat=VCF") or data[:3] == b"BCF":
+        raise InputError(
+            "this is a VCF; this command reads tables (CSV, TSV, MAF, Kaggle's and CIViC's files).",
+            path=path,
+            hint="Annotate a VCF with `oncoclass annotate`, which writes it back with predictions.",
+        )
     first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
     kind = kaggle.header_kind(first)
     if kind == "variants":

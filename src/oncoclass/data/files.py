@@ -364,15 +364,21 @@ def _refuse_binary(head: bytes, path: str | Path) -> None:
         )
 
 
-def refuse_cut_short(data: bytes | str, path: str | Path, *, delimiter: str, quoted: bool) -> None:
+def refuse_cut_short(
+    data: bytes | str, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0
+) -> None:
     """Refuse a table that was cut short (an interrupted download or copy): it ends without a
     line break, inside a last row that has fewer fields than the header. Read as it is, that row
     would come in with its last values cut or empty (half a statement, no URL) without a word. A
-    complete file ends with a line break, so only a file that does not has its last row parsed."""
+    complete file ends with a line break, so only a file that does not has its last row parsed.
+    ``skip``: comment lines before the header (a MAF's)."""
     text = data if isinstance(data, str) else data.decode("utf-8-sig", errors="replace")
     if not text or text.endswith(("\n", "\r")):
         return
-    _refuse_short_last_row(io.StringIO(text, newline=""), path, delimiter=delimiter, quoted=quoted)
+    lines = io.StringIO(text, newline="")
+    for _ in range(skip):
+        lines.readline()
+    _refuse_short_last_row(lines, path, delimiter=delimiter, quoted=quoted, first_row=skip + 1)
 
 
 def refuse_cut_short_file(
