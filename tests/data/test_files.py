@@ -353,3 +353,24 @@ def test_every_command_refuses_a_short_row_in_the_middle(
     assert line in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "annotate", "kb import"])
+def test_a_nul_byte_past_the_start_is_named_with_its_row(
+    cli, tmp_path: Path, fast_model: Path, command
+) -> None:
+    """Past the first 8 KiB (where a file reads as binary), a NUL would have become part of a
+    value (a gene "BR\\x00AF") without a word: refused with its row by every reader."""
+    rows = ["id,gene,variation"] + [f"{i},BRAF,V600E" for i in range(1, 1500)]
+    rows[1200] = "1200,BR\x00AF,V600E"
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out.csv"
+    args = {
+        "predict": ["predict", "-m", fast_model, "-i", path, "-o", out],
+        "annotate": ["annotate", "-m", fast_model, "-i", path, "-o", out],
+        "kb import": ["kb", "import", path, "--kb", f"sqlite:///{tmp_path / 'kb.db'}"],
+    }[command]
+    done = cli(args)
+    assert done.returncode == 2 and "late.csv, row 1201: " in done.stderr and "is a NUL" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not out.exists()

@@ -362,6 +362,21 @@ def _refuse_binary(head: bytes, path: str | Path) -> None:
             path=path,
             hint="Pass the CSV/TSV/text file itself (zip and 7z archives are read directly).",
         )
+    if (where := head.find(b"\x00", 8192)) != -1:  # a whole file given: a NUL further on
+        raise nul_byte(where, head[:where].count(b"\n") + 1, path)
+
+
+def nul_byte(offset: int | None, row: int, path: str | Path) -> InputError:
+    """The error for a NUL byte inside a text file (past its start, which would have read as
+    binary): a damaged file or binary data pasted in; kept, it would become part of a value (a
+    gene "BR\\x00AF") without a word."""
+    at = f"byte {offset} is" if offset is not None else "a byte is"
+    return InputError(
+        f"{at} a NUL (binary data, not text).",
+        path=path,
+        row=row,
+        hint="The file is damaged or holds binary data: export or copy it again as text.",
+    )
 
 
 def refuse_cut_short(
@@ -542,10 +557,16 @@ class RowWidths:
     def feed(self, data: bytes) -> None:
         if not data:
             return
+        if b"\x00" in data:  # a NUL in a text table: named with its row, never read into a value
+            self._nul(self.carry + data)
         lines = (self.carry + data).split(b"\n")
         self.carry = lines.pop()
         for line in lines:
             self._line(line)
+
+    def _nul(self, data: bytes) -> None:
+        where = data.find(b"\x00")
+        raise nul_byte(None, self.line + data[:where].replace(b"\r\n", b"\n").count(b"\n") + 1, self.path)
 
     def end(self) -> None:
         if self.carry:
