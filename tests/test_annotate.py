@@ -750,3 +750,17 @@ def test_a_record_without_alt_is_noted_and_counted_as_not_predicted(
     table = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
     assert table["ALT"].tolist() == ["T", "."] and table["oncoclass_prediction"].iloc[1] == ""
     assert table["oncoclass_note"].iloc[1].startswith("no alternate allele")
+
+
+def test_a_header_wider_than_the_head_read_is_read_whole(cli, tmp_path: Path, default_model: Path) -> None:
+    """A header past 64 KiB (a wide sample matrix) was cut where the head was read, and a name cut
+    in two read as a repeat ("the column 'c10' appears twice"): it is read whole, as every
+    reader reads it."""
+    names = ",".join(f"c{i}" for i in range(20_000))
+    path = tmp_path / "wide.csv"
+    path.write_text(f"gene,variation,{names}\nBRAF,V600E,{',' * 19_999}\n")
+    done = cli(["annotate", "-m", default_model, "-i", path, "-o", tmp_path / "out.csv"])
+    assert done.returncode == 0, done.stderr
+    path.write_text(f"{names},c10\n{',' * 20_000}\n")
+    refused = cli(["annotate", "-m", default_model, "-i", path, "-o", tmp_path / "out2.csv"])
+    assert refused.returncode == 2 and "the column 'c10' appears twice" in refused.stderr

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import shutil
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from oncoclass.data.files import (
     STDIN,
     archive_kind,
     existing_file,
+    iter_lines,
     not_utf8,
     open_checked_stream,
     open_stream,
@@ -258,6 +260,11 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
     if fmt == "maf":
         while lines and lines[0].startswith("#"):
             comments.append(lines.pop(0))
+    if len(lines) <= 1 and len(start) >= 65536:
+        # The header runs past the head read (a wide sample matrix): read whole, as every reader
+        # reads it; a name cut in two would read as a repeat, and the rows' width would be unknown.
+        lines = [next(itertools.islice(iter_lines(source), len(comments), None), "")]
+    if fmt == "maf":
         refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
     else:  # pandas would rename a repeated column ("sample.1") without a word
         if fmt == "csv":
@@ -270,7 +277,7 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
         refuse_cut_short_file(source, path, delimiter=delimiter, quoted=fmt == "csv", skip=len(comments))
     if chunk_rows == 0:
         # As many rows as fit in CHUNK_BYTES of text, judged from the rows of the file's start.
-        sample = [line for line in lines[1:-1] if line]
+        sample = [line for line in lines[1:-1] if line] or lines[:1]  # no whole row: the header's width
         width = max(1, sum(len(line) + 1 for line in sample) // max(1, len(sample)))
         chunk_rows = min(max(CHUNK_BYTES // width, CHUNK_ROWS[0]), CHUNK_ROWS[1])
     sheet = Sheet(pd.DataFrame(), comments, fmt, path, source, chunk_rows, kind)
