@@ -346,3 +346,13 @@ def test_predict_and_kb_import_read_a_maf_with_comment_lines(
         assert pd.read_csv(out, dtype=str)["ID"].tolist() == ["1", "2"]
         kb = cli(["kb", "import", path, "--kb", f"sqlite:///{tmp_path / 'kb.db'}"])
         assert kb.returncode == 0, kb.stderr
+
+
+def test_columns_for_a_kaggle_file_are_refused_not_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "variants.csv"
+    path.write_text("ID,Gene,Variation\n1,BRAF,V600E\n")
+    with pytest.raises(
+        InputError, match=r"--columns maps a table's own column names; this input is a Kaggle"
+    ):
+        load_table(path, columns={"gene": "nope"})
+    assert load_table(path, columns={"gene": "Gene"}, fmt="csv")["gene"].tolist() == ["BRAF"]

@@ -108,3 +108,10 @@ def test_one_cell_text_rule_strips_or_collapses() -> None:
 
     assert cell_text("  a  b ") == "a  b" and cell_text("  a  b ", collapse=True) == "a b"
     assert cell_text(None) == cell_text(float("nan")) == "" and cell_text(12) == "12"
+
+
+def test_a_gene_past_a_symbol_s_length_is_no_gene() -> None:
+    from oncoclass.data.table import MAX_GENE_CHARS, gene_problem
+
+    assert gene_problem("C11orf30") == "" and gene_problem("A" * MAX_GENE_CHARS) == ""
+    assert gene_problem("A" * (MAX_GENE_CHARS + 1)).startswith("a gene past the limit of 100 characters")

@@ -78,6 +78,15 @@ def load_table(
             f"{fmt.upper()}, which carries its own text and labels.",
             path=path,
         )
+    if columns and fmt in ("kaggle", "civic"):
+        # Their columns are known by name; a mapping would be dropped without a word.
+        what = "a Kaggle variants file" if fmt == "kaggle" else "a CIViC export"
+        raise InputError(
+            f"--columns maps a table's own column names; this input is {what}, whose columns "
+            "oncoclass reads by name.",
+            path=path,
+            hint="Leave out --columns, or pass --format csv (or tsv) to read it as a plain table.",
+        )
     if target != "significance" and fmt != "civic":
         civic.check_target(target)
         raise InputError(

@@ -218,6 +218,9 @@ ENSEMBL_PROBLEM = (
 
 
 NOT_A_SYMBOL = "a gene that does not begin with a letter or digit (a formula or a path, not a gene symbol)"
+#: The longest gene a row may name: HGNC symbols run to a few tens of characters (the real data's
+#: longest is 9); a longer one is a value from another column, and every output would repeat it.
+MAX_GENE_CHARS = 100
 _SYMBOL_START = re.compile(r"[^\W_]")
 
 
@@ -236,6 +239,8 @@ def gene_problem(gene: str) -> str:
         return NOT_A_SYMBOL
     if ENSEMBL_GENE.match(gene):
         return ENSEMBL_PROBLEM
+    if len(gene) > MAX_GENE_CHARS:
+        return f"a gene past the limit of {MAX_GENE_CHARS} characters (not a gene symbol)"
     return ""
 
 
