@@ -730,3 +730,41 @@ def test_older_maf_and_annovar_protein_columns_are_read(tmp_path: Path) -> None:
         lines = [f"Hugo_Symbol\tVariant_Classification\t{column}", f"BRAF\tMissense_Mutation\t{value}"]
         rows = variants_of(read_sheet(_write(tmp_path / "old.maf", lines)))
         assert rows["variation"].tolist() == ["V600E"], column
+
+
+def test_a_record_without_alt_is_noted_and_counted_as_not_predicted(
+    cli, tmp_path: Path, default_model: Path
+) -> None:
+    """ALT ``.`` (a reference call) names no change: it gets no prediction (its Number=A fields
+    have no allele to hold one), a note saying why, and the summary counts it as not predicted."""
+    from cyvcf2 import VCF
+
+    no_alt = "7\t140453137\t.\tA\t.\t50\tPASS\tCSQ=-|missense_variant|MODERATE|BRAF|c.1|ENSP2:p.Val600Glu|YES"
+    source = _write(tmp_path / "ref.vcf", [*VEP_HEADER, VEP_RECORDS[0], no_alt])
+    rows = variants_of(read_sheet(source))
+    assert rows["variation"].tolist() == ["V600E", ""]
+    assert rows["note"].tolist() == ["", "no alternate allele (ALT is .): nothing changed to classify"]
+    for out in (tmp_path / "out.vcf", tmp_path / "out.csv"):
+        done = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+        assert done.returncode == 0, done.stderr
+        said = done.stdout + done.stderr
+        assert "1 predicted, not predicted: 1 no alternate allele" in said, said
+    written = [dict(r.INFO) for r in VCF(str(tmp_path / "out.vcf"))]
+    assert "ONCOCLASS_PREDICTION" in written[0] and "ONCOCLASS_PREDICTION" not in written[1]
+    table = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert table["ALT"].tolist() == ["T", "."] and table["oncoclass_prediction"].iloc[1] == ""
+    assert table["oncoclass_note"].iloc[1].startswith("no alternate allele")
+
+
+def test_a_header_wider_than_the_head_read_is_read_whole(cli, tmp_path: Path, default_model: Path) -> None:
+    """A header past 64 KiB (a wide sample matrix) was cut where the head was read, and a name cut
+    in two read as a repeat ("the column 'c10' appears twice"): it is read whole, as every
+    reader reads it."""
+    names = ",".join(f"c{i}" for i in range(20_000))
+    path = tmp_path / "wide.csv"
+    path.write_text(f"gene,variation,{names}\nBRAF,V600E,{',' * 19_999}\n")
+    done = cli(["annotate", "-m", default_model, "-i", path, "-o", tmp_path / "out.csv"])
+    assert done.returncode == 0, done.stderr
+    path.write_text(f"{names},c10\n{',' * 20_000}\n")
+    refused = cli(["annotate", "-m", default_model, "-i", path, "-o", tmp_path / "out2.csv"])
+    assert refused.returncode == 2 and "the column 'c10' appears twice" in refused.stderr

@@ -313,3 +313,26 @@ def test_annotate_refuses_what_it_cannot_read(client) -> None:
     assert response.json()["error"].startswith("the upload: ") and "/tmp" not in response.json()["error"]
     big = client.post("/annotate", content=b"x" * 60_000, headers={"content-type": "text/plain"})
     assert big.status_code == 413
+
+
+def test_annotate_gives_the_notes_and_reasons_the_cli_reports(client) -> None:
+    """The route reports what `oncoclass annotate` reports, from the same AnnotateResult: the
+    rows not predicted with why, and the notes (here a VCF's INFO key without a header line, and
+    its record without ALT), the server's temporary path named as the upload."""
+    import json
+
+    vcf = (
+        "##fileformat=VCFv4.2\n"
+        '##INFO=<ID=CSQ,Number=.,Type=String,Description="VEP. Format: Allele|SYMBOL|HGVSp">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "7\t140453136\t.\tA\tT\t50\tPASS\tDP=4;CSQ=T|BRAF|p.Val600Glu\n"
+        "7\t140453137\t.\tA\t.\t50\tPASS\tCSQ=-|BRAF|p.Val600Glu\n"
+    )
+    response = client.post("/annotate", content=vcf.encode(), headers={"content-type": "text/plain"})
+    assert response.status_code == 200, response.text
+    summary = response.headers["x-oncoclass-summary"]
+    assert summary.startswith("2 alleles in 2 records, 1 distinct variants, 1 predicted")
+    assert summary.endswith("not predicted: 1 no alternate allele")
+    notes = json.loads(response.headers["x-oncoclass-notes"])
+    assert len(notes) == 1 and notes[0].startswith("the upload: INFO DP used without a ##INFO")
+    assert "/tmp" not in response.headers["x-oncoclass-notes"]

@@ -210,3 +210,32 @@ def test_a_frameshift_without_its_residue_and_a_lost_start_are_placed() -> None:
     assert parse("p.0?").kind == parse("p.?").kind == "other"
     # A stop read in with an insertion ends the protein where it stands (after Y599 and R).
     assert (parse("p.599_600YD>YR*FQRI").kind, parse("p.599_600YD>YR*FQRI").start) == ("nonsense", 601)
+
+
+def test_a_fusion_is_keyed_by_its_partners_genes() -> None:
+    from oncoclass.variation import partner_gene, protein_change, variation_key
+
+    # CIViC 2018's BCR-ABL (ABL: ABL1's symbol before HGNC renamed it) and the current BCR::ABL1.
+    keys = {
+        variation_key(v) for v in ("BCR-ABL", "BCR::ABL1", "BCR-ABL1 Fusion", protein_change("BCR::ABL1"))
+    }
+    assert keys == {"BCR-ABL1 fusion"}
+    assert variation_key("MLL-AF9") == "KMT2A-AF9 fusion" and partner_gene("abl2") == "ABL2"
+    assert variation_key("ABL1-BCR") != variation_key("BCR-ABL")  # the reciprocal fusion is another
+
+
+def test_one_reader_of_hgvs_fusions_serves_the_grammar_and_civic() -> None:
+    """``A::B`` is read by one function: protein_change with gene symbols' characters, CIViC's
+    profile reader with any symbol CIViC writes (its placeholder ``?``, NKX2-1)."""
+    from oncoclass.data.civic import split_profile
+    from oncoclass.variation import hgvs_fusion
+
+    assert hgvs_fusion("EML4::ALK Fusion") == ("EML4", "ALK", " Fusion")
+    assert hgvs_fusion("?::NTRK1") is None and hgvs_fusion("?::NTRK1", partner=r"[^\s:]") == (
+        "?",
+        "NTRK1",
+        "",
+    )
+    assert hgvs_fusion("A::B:C") is None
+    assert split_profile("?::NTRK1") == ("NTRK1", "Fusion", False)
+    assert split_profile("NKX2-1::NTRK1 Fusion") == ("NTRK1", "NKX2-1-NTRK1 Fusion", False)

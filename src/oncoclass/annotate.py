@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import shutil
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from oncoclass.data.files import (
     STDIN,
     archive_kind,
     existing_file,
+    iter_lines,
     not_utf8,
     open_checked_stream,
     open_stream,
@@ -62,10 +64,12 @@ from oncoclass.data.table import (
 )
 from oncoclass.data.tables import (
     guess_format,
+    maf_comment_lines,
     names_by_case,
     output_format,
     read_frame,
     refuse_duplicate_names,
+    refuse_semicolons,
     write_frame,
 )
 from oncoclass.errors import InputError, OutputError
@@ -148,6 +152,9 @@ class Sheet:
 
 @dataclass(frozen=True)
 class AnnotateResult:
+    """What an annotation did, as every edge reports it (the CLI's summary and notes, the
+    service's headers): :func:`result_of` builds it from a sheet and its summary."""
+
     out: Path | None
     rows: int
     variants: int
@@ -155,14 +162,40 @@ class AnnotateResult:
     not_predicted: dict[str, int]
     model_id: str
     notes: list[str] = field(default_factory=list)
+    #: A VCF's records (its rows are its ALT alleles, a multi-allelic record several); None otherwise.
+    records: int | None = None
+
+    def counted(self) -> str:
+        """``N rows``, or for a VCF ``N alleles in M records``."""
+        if self.records is None:
+            return f"{self.rows} rows"
+        return f"{self.rows} alleles in {self.records} records"
+
+    def skipped(self) -> str:
+        """Why rows were not predicted, with how many: ``3 no gene, 1 silent``; "" when none."""
+        return ", ".join(f"{n} {reason}" for reason, n in self.not_predicted.items())
+
+
+def result_of(
+    sheet: Sheet, summary: dict[str, Any], out: str | Path, *, model_id: str, notes: list[str] | None = None
+) -> AnnotateResult:
+    """The :class:`AnnotateResult` of ``sheet`` annotated into ``out`` (``summary``: what
+    :func:`annotate_file` or the Dask engine returned), with the sheet's own notes (a VCF's
+    undeclared keys…) before ``notes`` (the caller's: a store the model learned from, absent)."""
+    return AnnotateResult(
+        out=None if is_stdout(out) else Path(out),
+        rows=summary["rows"],
+        variants=summary["variants"],
+        predicted=summary["predicted"],
+        not_predicted=dict(summary["not_predicted"]),
+        model_id=model_id,
+        notes=[*sheet.frame.attrs.get("notes", []), *(notes or [])],
+        records=sheet.frame.attrs.get("records", summary["rows"]) if sheet.fmt == "vcf" else None,
+    )
 
 
 def _is_maf(text_head: str) -> bool:
-    for line in text_head.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        return "Hugo_Symbol" in line.split("\t")
-    return False
+    return maf_comment_lines(text_head) is not None
 
 
 TRANSCRIPTS = ("canonical", "first")
@@ -227,8 +260,15 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
     if fmt == "maf":
         while lines and lines[0].startswith("#"):
             comments.append(lines.pop(0))
+    if len(lines) <= 1 and len(start) >= 65536:
+        # The header runs past the head read (a wide sample matrix): read whole, as every reader
+        # reads it; a name cut in two would read as a repeat, and the rows' width would be unknown.
+        lines = [next(itertools.islice(iter_lines(source), len(comments), None), "")]
+    if fmt == "maf":
         refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
     else:  # pandas would rename a repeated column ("sample.1") without a word
+        if fmt == "csv":
+            refuse_semicolons(lines[0] if lines else "", path)
         refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
     # A plain file is checked here, from its last byte. A compressed one (a complete archive of a
     # file cut short) is checked as its rows are read (Sheet.chunks), so it is not decompressed
@@ -237,7 +277,7 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
         refuse_cut_short_file(source, path, delimiter=delimiter, quoted=fmt == "csv", skip=len(comments))
     if chunk_rows == 0:
         # As many rows as fit in CHUNK_BYTES of text, judged from the rows of the file's start.
-        sample = [line for line in lines[1:-1] if line]
+        sample = [line for line in lines[1:-1] if line] or lines[:1]  # no whole row: the header's width
         width = max(1, sum(len(line) + 1 for line in sample) // max(1, len(sample)))
         chunk_rows = min(max(CHUNK_BYTES // width, CHUNK_ROWS[0]), CHUNK_ROWS[1])
     sheet = Sheet(pd.DataFrame(), comments, fmt, path, source, chunk_rows, kind)
@@ -264,10 +304,20 @@ def _delimited(
         options["nrows"] = 0
     what = "a MAF" if fmt == "maf" else fmt.upper()
     try:
+        # Every record is checked to have the header's fields as it is read (RowWidths); the end
+        # is checked here only for a compressed file (a plain one was checked when opened).
         opened = (
-            open_checked_stream(source, path, delimiter=options["sep"], quoted=not tab, skip=skip)
-            if check_end and not header_only
-            else open_stream(source)
+            open_stream(source)
+            if header_only
+            else open_checked_stream(
+                source,
+                path,
+                delimiter=options["sep"],
+                quoted=not tab,
+                skip=skip,
+                cut_short=check_end,
+                widths=True,
+            )
         )
         with opened as stream:
             if rows is None:
@@ -312,13 +362,21 @@ def _vep_change(amino_acids: str, position: str) -> str:
 
 def variants_of(sheet: Sheet, columns: dict[str, str] | None = None) -> pd.DataFrame:
     """Per row of the whole sheet: see :func:`variants_in`."""
-    return variants_in(sheet.whole(), sheet.path, columns)
+    return variants_in(sheet.whole(), sheet.path, columns, vcf=sheet.fmt == "vcf")
 
 
-def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None = None) -> pd.DataFrame:
+#: Why a VCF record whose ALT is ``.`` (no alternate allele: a reference call) is not predicted:
+#: there is no change to classify, and its ``Number=A`` fields have no allele to hold a value.
+NO_ALT = "no alternate allele (ALT is .): nothing changed to classify"
+
+
+def variants_in(
+    frame: pd.DataFrame, path: str, columns: dict[str, str] | None = None, *, vcf: bool = False
+) -> pd.DataFrame:
     """Per row of ``frame`` (a sheet's rows, or a chunk of them): ``gene``, ``protein_change``
     (normalised; empty when none), ``variation`` (what the model reads: the change, or
-    ``Truncating Mutations`` from the consequence) and ``note``."""
+    ``Truncating Mutations`` from the consequence) and ``note``. ``vcf``: the rows are a VCF's
+    (:func:`oncoclass.data.vcf.read_vcf`), where a record without ALT is noted, never predicted."""
     columns = columns or {}
     by_name = names_by_case(list(frame.columns), path)
     gene_col = columns.get("gene") or next((by_name[c] for c in GENE_COLUMNS if c in by_name), None)
@@ -361,10 +419,17 @@ def variants_in(frame: pd.DataFrame, path: str, columns: dict[str, str] | None =
         if consequence_col
         else pd.Series("", index=frame.index)
     )
+    no_alt = (
+        as_text(frame["ALT"]).isin(["", "."]).to_numpy()
+        if vcf and "ALT" in frame.columns
+        else np.zeros(n, dtype=bool)
+    )
     variation, notes, changes = [], [], []
-    for gene, value, kind in zip(genes, change, consequence, strict=True):
+    for gene, value, kind, alt_less in zip(genes, change, consequence, no_alt, strict=True):
         note, shown = "", value
-        if not gene or gene in NO_GENE:
+        if alt_less:
+            read, note = "", NO_ALT
+        elif not gene or gene in NO_GENE:
             read, note = "", "no gene"
         elif problem := gene_problem(gene):
             read, note = "", problem  # the row rule's, noted here rather than refused
@@ -549,7 +614,7 @@ def annotate(
     (:func:`annotate_file` does the same a chunk at a time, writing as it goes)."""
     frame = sheet.whole()
     refuse_annotated(list(frame.columns), sheet.path)
-    rows = variants_in(frame, sheet.path, columns)
+    rows = variants_in(frame, sheet.path, columns, vcf=sheet.fmt == "vcf")
     tally = Tally()
     tally.add(rows)
     lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
@@ -573,10 +638,11 @@ def annotate_file(
     refuse_annotated(list(sheet.frame.columns), sheet.path)
     tally = Tally()
     for chunk in sheet.chunks():
-        tally.add(variants_in(chunk, sheet.path, columns))
+        tally.add(variants_in(chunk, sheet.path, columns, vcf=sheet.fmt == "vcf"))
     lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
     annotated = (
-        annotate_chunk(chunk, variants_in(chunk, sheet.path, columns), lookup) for chunk in sheet.chunks()
+        annotate_chunk(chunk, variants_in(chunk, sheet.path, columns, vcf=sheet.fmt == "vcf"), lookup)
+        for chunk in sheet.chunks()
     )
     write_chunks(annotated, sheet, out)
     return tally.summary()

@@ -41,7 +41,14 @@ from oncoclass.annotate import (
 )
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
-from oncoclass.data.files import STDIN, archive_kind, damaged_archive, existing_file, refuse_cut_short_file
+from oncoclass.data.files import (
+    STDIN,
+    archive_kind,
+    check_rows_of,
+    damaged_archive,
+    existing_file,
+    refuse_cut_short_file,
+)  # fmt: skip
 from oncoclass.data.table import (
     ID,
     check_columns,
@@ -52,7 +59,7 @@ from oncoclass.data.table import (
     row_problems,
     text_columns,
 )
-from oncoclass.data.tables import map_columns
+from oncoclass.data.tables import maf_comment_lines, map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.jobs.inputs import load_input
 from oncoclass.jobs.predict import (
@@ -221,11 +228,14 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> tuple[Any,
     if fmt == "jsonl":
         return dd.read_json(str(path), lines=True, blocksize=blocksize, dtype=False), fmt
     sep = "\t" if fmt == "tsv" else ","
+    skip = (maf_comment_lines(head) or 0) if fmt == "tsv" else 0  # a MAF's #version lines
     # Dask fills a last row cut short with empty values, as pandas does: refused here as by every reader.
-    refuse_cut_short_file(path, spec.path, delimiter=sep, quoted=fmt != "tsv")
+    refuse_cut_short_file(path, spec.path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
+    if not skip_bad:  # and pads a short row, as pandas does: refused by every reader's one rule
+        check_rows_of(path, spec.path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
     options: dict[str, Any] = {
         "sep": sep, "dtype": str, "keep_default_na": False,
-        "blocksize": blocksize, "quoting": 3 if fmt == "tsv" else 0,
+        "blocksize": blocksize, "quoting": 3 if fmt == "tsv" else 0, "skiprows": skip,
     }  # fmt: skip
     if skip_bad:
         options.update(engine="python", on_bad_lines=_keep_bad_line)
@@ -425,19 +435,21 @@ def _finish(staging: Path, out: Path, fmt: str, bundle: Bundle, rows: int) -> No
 # which the client joins in order into the output.
 
 
-def tally_partition(frame: pd.DataFrame, *, path: str, columns: dict[str, str] | None) -> Tally:
+def tally_partition(
+    frame: pd.DataFrame, *, path: str, columns: dict[str, str] | None, vcf: bool = False
+) -> Tally:
     """The first pass on one partition: its :class:`oncoclass.annotate.Tally`."""
     tally = Tally()
-    tally.add(variants_in(frame, path, columns))
+    tally.add(variants_in(frame, path, columns, vcf=vcf))
     return tally
 
 
 def annotate_partition(
     frame: pd.DataFrame, index: int, *, lookup: Lookup, path: str, columns: dict[str, str] | None,
-    staging: str, fmt: str,
+    staging: str, fmt: str, vcf: bool = False,
 ) -> None:  # fmt: skip
     """The second pass on one partition: annotated and written, header-less, as a part."""
-    annotated = annotate_chunk(frame, variants_in(frame, path, columns), lookup)
+    annotated = annotate_chunk(frame, variants_in(frame, path, columns, vcf=vcf), lookup)
     part = Path(staging) / f"part-{index:06d}"
     text = {} if fmt == "parquet" else {"encoding": "utf-8", "newline": ""}
     with part.open("wb" if fmt == "parquet" else "w", **text) as handle:  # type: ignore[call-overload]
@@ -498,16 +510,17 @@ def annotate_dask(
         tasks = frame.to_delayed()
         if progress is not None:
             progress.start(2 * len(tasks), "annotating partitions")
-        where = {"path": sheet.path, "columns": columns}
+        where = {"path": sheet.path, "columns": columns, "vcf": sheet.fmt == "vcf"}
         end_check = None
-        if sheet.source is not None and sheet.compression == "gzip":
-            # Dask's own gzip reader takes a file cut short (then gzipped whole) for complete, as
-            # pandas does; annotate_chunk's reader checks the end as it reads, Dask's cannot. So a
-            # worker checks it beside the tallies, before any output is written.
+        if sheet.source is not None and sheet.compression in (None, "gzip"):
+            # Dask's reader pads a short row with empty values and its gzip reader takes a file cut
+            # short (then gzipped whole) for complete, as pandas does; annotate_chunk's reader
+            # checks both as it reads, Dask's cannot. So a worker checks them beside the tallies,
+            # before any output is written (a plain file's end was checked when it was opened).
             tab = sheet.fmt in ("maf", "tsv")
-            end_check = client.compute(dask.delayed(refuse_cut_short_file)(
+            end_check = client.compute(dask.delayed(check_rows_of)(
                 sheet.source, sheet.path, delimiter="\t" if tab else ",", quoted=not tab,
-                skip=len(sheet.comments),
+                skip=len(sheet.comments), cut_short=sheet.compression == "gzip",
             ))  # fmt: skip
         with _unreadable_as_input_error(sheet.path):
             tallies = _in_order(client, [dask.delayed(tally_partition)(t, **where) for t in tasks], progress)
@@ -523,7 +536,9 @@ def annotate_dask(
                 for i, t in enumerate(tasks)
             ], progress)  # fmt: skip
         empty = sheet.frame.iloc[:0]
-        header = annotate_chunk(empty, variants_in(empty, sheet.path, columns), lookup)
+        header = annotate_chunk(
+            empty, variants_in(empty, sheet.path, columns, vcf=sheet.fmt == "vcf"), lookup
+        )
 
         def write(sink: Sink) -> None:
             if fmt in ("maf", "csv", "tsv"):

@@ -453,16 +453,14 @@ def annotate(
                 )
         else:
             summary = annotation.annotate_file(bundle, sheet, out, **options)
-    _notes([*sheet.frame.attrs.get("notes", []), *api.store_notes(bundle, kb)])
-    skipped = ", ".join(f"{n} {reason}" for reason, n in summary["not_predicted"].items())
-    # A VCF's rows are its ALT alleles (a multi-allelic record is several), each predicted.
-    rows = f"{summary['rows']} rows"
-    if sheet.fmt == "vcf":
-        rows = f"{summary['rows']} alleles in {sheet.frame.attrs.get('records', summary['rows'])} records"
+    notes = api.store_notes(bundle, kb)
+    result = annotation.result_of(sheet, summary, out, model_id=bundle.model_id, notes=notes)
+    _notes(result.notes)
+    skipped = result.skipped()
     _done(
-        f"{rows} ({summary['variants']} distinct variants): {summary['predicted']} predicted"
+        f"{result.counted()} ({result.variants} distinct variants): {result.predicted} predicted"
         + (f", not predicted: {skipped}" if skipped else "")
-        + f"; model {bundle.model_id}; written to",
+        + f"; model {result.model_id}; written to",
         out,
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import os
 import time
@@ -499,13 +500,18 @@ _ANNOTATED_TYPES = {
 _SUFFIX = {"maf": ".maf", "vcf": ".vcf"}
 
 
-def _annotate_upload(bundle: Bundle, body: bytes, store: Any, probabilities: bool) -> Response:
+def _annotate_upload(
+    bundle: Bundle, body: bytes, store: Any, probabilities: bool, kb: str | None = None
+) -> Response:
     """The upload goes through the same readers and writers as a file given to the CLI (they need
-    a path: htslib reads VCFs by name), in a private temporary folder removed afterwards."""
+    a path: htslib reads VCFs by name), in a private temporary folder removed afterwards. The
+    summary (``X-Oncoclass-Summary``) and the notes (``X-Oncoclass-Notes``, a JSON array) are the
+    CLI's, from the same :class:`oncoclass.annotate.AnnotateResult`."""
     import tempfile
     from pathlib import Path
 
     from oncoclass import annotate as annotation
+    from oncoclass.jobs.predict import store_notes
 
     with tempfile.TemporaryDirectory(prefix="oncoclass-annotate-") as folder:
         source = Path(folder) / "upload"
@@ -519,14 +525,22 @@ def _annotate_upload(bundle: Bundle, body: bytes, store: Any, probabilities: boo
         except InputError as exc:  # the server's temporary path means nothing to the client
             raise InputError(exc.message.replace(str(source), "the upload"), hint=exc.hint) from None
         content = out.read_bytes()
-    rows = f"{summary['rows']} rows"
-    if sheet.fmt == "vcf":  # a VCF's rows are its ALT alleles, as the CLI's summary says
-        rows = f"{summary['rows']} alleles in {sheet.frame.attrs.get('records', summary['rows'])} records"
-    line = f"{rows}, {summary['variants']} distinct variants, {summary['predicted']} predicted"
+    notes = store_notes(bundle, kb)
+    result = annotation.result_of(sheet, summary, out, model_id=bundle.model_id, notes=notes)
+    skipped = result.skipped()
+    line = f"{result.counted()}, {result.variants} distinct variants, {result.predicted} predicted" + (
+        f", not predicted: {skipped}" if skipped else ""
+    )
+    # ASCII JSON: a header carries Latin-1 only, and a note may quote a file's own words.
+    said = json.dumps([note.replace(str(source), "the upload") for note in result.notes])
     return Response(
         content,
         media_type=_ANNOTATED_TYPES.get(sheet.fmt, "application/octet-stream"),
-        headers={"Content-Disposition": f'attachment; filename="{out.name}"', "X-Oncoclass-Summary": line},
+        headers={
+            "Content-Disposition": f'attachment; filename="{out.name}"',
+            "X-Oncoclass-Summary": line,
+            "X-Oncoclass-Notes": said,
+        },
     )
 
 
@@ -681,13 +695,23 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
             200: {
                 "description": "The same file, with oncoclass_ columns (or INFO fields) added.",
                 "content": {t: {} for t in sorted(set(_ANNOTATED_TYPES.values()))},
+                "headers": {
+                    "X-Oncoclass-Summary": {
+                        "description": "What was predicted, and why other rows were not (as the CLI says).",
+                        "schema": {"type": "string"},
+                    },
+                    "X-Oncoclass-Notes": {
+                        "description": "The notes the CLI prints, as a JSON array of strings.",
+                        "schema": {"type": "string"},
+                    },
+                },
             }
         },
     )
     async def annotate_file(request: Request, probabilities: bool = False) -> Response:
         """Annotate an uploaded file, as `oncoclass annotate` does; the body limit applies."""
         body = await request.body()
-        return await run_in_threadpool(_annotate_upload, bundle, body, store, probabilities)
+        return await run_in_threadpool(_annotate_upload, bundle, body, store, probabilities, settings.kb)
 
     @app.post("/explain")
     def explain_one(request: ExplainIn) -> Any:

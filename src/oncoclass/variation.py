@@ -92,8 +92,24 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("truncating", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?_?trunc$", re.I)),
 ]
 _POINT = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|X|Ter|=)(?:/({_AA}|\*))*$")
-#: ``EML4::ALK`` (HGVS fusion notation) at the start of a description.
-_HGVS_FUSION = re.compile(r"^([A-Za-z0-9.]+)::([A-Za-z0-9.]+)(?=\s|$)")
+#: The characters of a fusion partner :func:`protein_change` reads in any user's text: a gene
+#: symbol's letters, digits and dots (CIViC's reader allows more: its placeholders ``?`` and ``v``).
+_SYMBOL = "[A-Za-z0-9.]"
+
+
+@lru_cache(maxsize=8)
+def _hgvs_fusion(partner: str) -> re.Pattern[str]:
+    return re.compile(rf"^({partner}+)::({partner}+)(?=\s|$)")
+
+
+def hgvs_fusion(text: str, *, partner: str = _SYMBOL) -> tuple[str, str, str] | None:
+    """HGVS's fusion ``A::B`` (``EML4::ALK``) at the start of ``text``: the 5' partner, the 3' one
+    and the rest of the text after them (its leading white space kept), or None. The one reader of
+    ``A::B``: ``partner`` is the character class a partner is written with."""
+    match = _hgvs_fusion(partner).match(text)
+    return (match.group(1), match.group(2), text[match.end() :]) if match else None
+
+
 #: A one-letter point change in any case; read upper-cased by :data:`_POINT`.
 _POINT_ANY_CASE = re.compile(rf"^({_AA}|\*)(\d+)({_AA}|\*|=|X)$", re.I)
 #: A stop-loss extension, p.*757Lext*? (HGVS): the stop codon replaced, the protein read on.
@@ -141,6 +157,17 @@ def is_compound(text: str) -> bool:
     """Whether ``text`` joins several variants (or negates one): no one change, so it parses as
     ``other`` and never shares a variant, residue or kind with a single change."""
     return bool(_COMPOUND.search(" ".join(str(text).split())))
+
+
+_NEGATED = re.compile(r"(?:^|[\s(])NOT\s")
+
+
+def negates(text: str) -> bool:
+    """Whether ``text`` is a compound profile that negates a variant (``NOT KRAS G12C``,
+    ``EGFR L858R AND NOT EGFR T790M``): evidence about a variant's *absence*, so never evidence
+    about the gene it names being altered."""
+    text = " ".join(str(text).split())
+    return is_compound(text) and bool(_NEGATED.search(text))
 
 
 def _pos(text: str | None) -> int | None:
@@ -289,6 +316,25 @@ def kind_group(kind: str) -> str:
     return "truncating" if kind in _TRUNCATING else kind
 
 
+#: Fusion partners written under a symbol HGNC has since replaced (a previous symbol, or the
+#: alias the literature used before the rename) -> the current symbol, so that a fusion's partners
+#: are matched by gene: CIViC's 2018 export writes ``BCR-ABL`` where its current schema writes
+#: ``BCR::ABL1``. Only the renames seen as fusion partners in CIViC's and Kaggle's files are listed
+#: (the store keeps no gene aliases: CIViC's gene summaries carry none); a symbol is never guessed
+#: from its prefix (ABL2 is another gene). Used by the store's keys and searches only: a model reads
+#: the partners as written.
+PARTNER_SYMBOLS: dict[str, str] = {
+    "ABL": "ABL1", "MLL": "KMT2A", "TEL": "ETV6", "NPM": "NPM1", "EVI1": "MECOM", "MOZ": "KAT6A",
+    "ZNF198": "ZMYM2", "CEP110": "CNTRL", "FIG": "GOPC", "MGEA5": "OGA", "NUT": "NUTM1",
+}  # fmt: skip
+
+
+def partner_gene(symbol: str) -> str:
+    """A fusion partner's gene as HGNC names it now (:data:`PARTNER_SYMBOLS`), upper case."""
+    symbol = symbol.strip().upper()
+    return PARTNER_SYMBOLS.get(symbol, symbol)
+
+
 def variation_key(raw: str) -> str:
     """One spelling per change, whatever the notation: ``p.Val600Glu``, ``p.V600E``, ``(V600E)``
     and ``V600E`` all give ``V600E``; ``p.Q16Rfs*28``, ``p.Gln16ArgfsTer28`` and ``Q16fs`` give
@@ -303,8 +349,8 @@ def variation_key(raw: str) -> str:
         if parsed.kind in ("frameshift", "position"):
             return f"{parsed.ref}{span}{'fs' if parsed.kind == 'frameshift' else ''}"
         return f"{span}{_SUFFIX.get(parsed.kind, parsed.kind)}{parsed.alt}"
-    if parsed.kind == "fusion" and parsed.partners:
-        return "-".join(parsed.partners) + " fusion"
+    if parsed.kind == "fusion" and parsed.partners:  # by gene: BCR-ABL and BCR::ABL1 are one fusion
+        return "-".join(map(partner_gene, parsed.partners)) + " fusion"
     text = " ".join(str(raw).split()).lower()
     text = text[2:] if text.startswith("p.") else text
     return text.strip("()")
@@ -335,7 +381,8 @@ def protein_change(raw: str) -> str:
     else:
         # HGVS's fusion EML4::ALK (CIViC's current schema) as the grammar and CIViC's 2018
         # export write it, EML4-ALK, so both spellings are one change to every model.
-        return _point_change(text) or _HGVS_FUSION.sub(r"\1-\2", text)
+        fusion = hgvs_fusion(text)
+        return _point_change(text) or (f"{fusion[0]}-{fusion[1]}{fusion[2]}" if fusion else text)
     if body.startswith("(") and body.endswith(")"):
         body = body[1:-1].strip()
     point = _point_change(body)

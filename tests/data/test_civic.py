@@ -6,6 +6,7 @@ import pytest
 
 from oncoclass.data import load_table
 from oncoclass.data.civic import OUTCOME_COLUMNS, citation_key, load_civic
+from oncoclass.errors import InputError
 from oncoclass.variation import parse, variation_key
 
 NEW_HEADER = (
@@ -164,3 +165,19 @@ def test_rows_keep_their_lines_past_blank_lines(tmp_path) -> None:
     path = tmp_path / "e.tsv"
     path.write_text("gene\tvariant\n\nBRAF\tV600E\n\nKRAS\tG12D\n", encoding="utf-8")
     assert read_rows(path).attrs["lines"] == [3, 5]
+
+
+def test_a_short_row_is_refused_and_extra_empty_fields_are_not(tmp_path: Path) -> None:
+    """A row with fewer fields than the header lost values (or had its trailing tabs stripped):
+    which ones cannot be known, so it is refused by the one rule's words rather than padded; the
+    extra *empty* trailing field a real 2018 export has is still accepted."""
+    from oncoclass.data.civic import read_rows
+
+    header = "gene\tvariant\tevidence_statement\tevidence_type\tevidence_id\n"
+    short = tmp_path / "short.tsv"
+    short.write_text(header + "A\tB\tC\tPredictive\t1\n" + "A\tB\tC\n" + "A\tB\tC\tPredictive\t3\n")
+    with pytest.raises(InputError, match=r"short.tsv, row 3: this row has only 3 of the header's 5 fields"):
+        load_civic(short)
+    extra = tmp_path / "extra.tsv"
+    extra.write_text(header + "A\tB\tC\tPredictive\t1\t\t\n")
+    assert read_rows(extra).values.tolist() == [["A", "B", "C", "Predictive", "1"]]

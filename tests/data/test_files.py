@@ -256,3 +256,121 @@ def test_a_compressed_table_cut_short_is_refused_as_the_plain_one_is(tmp_path: P
                 refuse_cut_short_file(source, source.name, **rule)
                 with open_checked_stream(source, source.name, **rule) as stream:
                     assert stream.read() == data
+
+
+_CELLS = st.text(alphabet=st.sampled_from(["a", ",", '"', "\n", "\r", " ", "é"]), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_CELLS, min_size=1, max_size=4), min_size=1, max_size=6), st.integers(1, 7))
+def test_row_widths_count_fields_as_the_csv_readers_do(rows: list[list[str]], block: int) -> None:
+    """RowWidths (the one width rule) counts each record's fields as Python's csv module parses
+    RFC 4180 (quoted values holding commas, quotes and line breaks), fed in any blocks."""
+    import csv
+    import io
+
+    from oncoclass.data.files import RowWidths
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([["h1", "h2", "h3"], *rows])
+    data = out.getvalue().encode()
+    # The readers skip a line of spaces alone (pandas' skip_blank_lines), as RowWidths does.
+    parsed = [
+        r for r in csv.reader(io.StringIO(out.getvalue(), newline=""))
+        if r and not (len(r) == 1 and r[0] and not r[0].strip(" "))
+    ]  # fmt: skip
+    bad = next((len(r) for r in parsed if len(r) != 3), None)
+    counter = RowWidths("t.csv", delimiter=",", quoted=True)
+    if bad is None:
+        for start in range(0, len(data), block):
+            counter.feed(data[start : start + block])
+        counter.end()
+    else:
+        with pytest.raises(InputError, match=f"row [0-9]+: this row has (only )?{bad} "):
+            for start in range(0, len(data), block):
+                counter.feed(data[start : start + block])
+            counter.end()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("id,gene,variation,text\n1,BRAF,V600E,a\n2,KRAS,G12D\n3,TP53,R175H,c\n",
+         "row 3: this row has only 3 of the header's 4 fields"),
+        # pandas would read the first row's extra field as an index and shift every value left.
+        ("id,gene,variation\n1,BRAF,V600E,x\n2,KRAS,G12D\n", "row 2: this row has 4 fields where the header"),
+        ("id\tgene\tvariation\ttext\r\n1\tBRAF\tV600E\ta\r\n2\tKRAS\tG12D\r\n", "row 3: this row has only 3"),
+        ('id,gene,variation,text\n1,BRAF,V600E,"a, ""b""\nc"\n2,KRAS,G12D\n', "row 4: this row has only 3"),
+    ],
+)  # fmt: skip
+def test_a_row_with_too_few_or_too_many_fields_is_refused_by_every_reader(
+    data: str, message: str, tmp_path: Path
+) -> None:
+    from oncoclass.data.tables import load_generic
+
+    path = tmp_path / ("t.tsv" if "\t" in data else "t.csv")
+    path.write_text(data, newline="")
+    with pytest.raises(InputError, match=message):
+        load_generic(path)
+
+
+def test_quoted_values_and_blank_lines_are_not_ragged_rows(tmp_path: Path) -> None:
+    from oncoclass.data.tables import load_generic
+
+    path = tmp_path / "t.csv"
+    path.write_text('id,gene,variation,text\n1,BRAF,V600E,"a,b\n\nc"\n\n   \n2,KRAS,G12D,"x ""y"""\n')
+    assert load_generic(path)["text"].tolist() == ["a,b\n\nc", 'x "y"']
+
+
+@pytest.mark.parametrize("command", ["predict", "annotate", "annotate-dask", "predict-dask", "kb import"])
+@pytest.mark.parametrize("packing", ["plain", "gzip"])
+def test_every_command_refuses_a_short_row_in_the_middle(
+    cli, tmp_path: Path, fast_model: Path, command: str, packing: str
+) -> None:
+    import gzip
+
+    text = "Hugo_Symbol\tProtein_Change\tid\nBRAF\tp.V600E\t1\nKRAS\tp.G12D\nTP53\tp.R175H\t3\n"
+    if command.startswith("annotate"):
+        text = "#version 2.4\n" + text  # its comment lines are skipped, and counted in the row
+    path = tmp_path / "in.maf"
+    if packing == "gzip":
+        path = tmp_path / "in.maf.gz"
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    out = tmp_path / "out.maf"
+    args = {
+        "predict": ["predict", "-m", fast_model, "-i", path, "-o", out],
+        "predict-dask": ["predict", "-m", fast_model, "-i", path, "-o", out, "--engine", "dask"],
+        "annotate": ["annotate", "-m", fast_model, "-i", path, "-o", out],
+        "annotate-dask": ["annotate", "-m", fast_model, "-i", path, "-o", out, "--engine", "dask"],
+        "kb import": ["kb", "import", path, "--kb", f"sqlite:///{tmp_path / 'kb.db'}"],
+    }[command]
+    result = cli(args)
+    assert result.returncode == 2, result.stderr
+    row = 4 if command.startswith("annotate") else 3
+    line = f"{path}, row {row}: this row has only 2 of the header's 3 fields"
+    assert line in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "annotate", "kb import"])
+def test_a_nul_byte_past_the_start_is_named_with_its_row(
+    cli, tmp_path: Path, fast_model: Path, command
+) -> None:
+    """Past the first 8 KiB (where a file reads as binary), a NUL would have become part of a
+    value (a gene "BR\\x00AF") without a word: refused with its row by every reader."""
+    rows = ["id,gene,variation"] + [f"{i},BRAF,V600E" for i in range(1, 1500)]
+    rows[1200] = "1200,BR\x00AF,V600E"
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out.csv"
+    args = {
+        "predict": ["predict", "-m", fast_model, "-i", path, "-o", out],
+        "annotate": ["annotate", "-m", fast_model, "-i", path, "-o", out],
+        "kb import": ["kb", "import", path, "--kb", f"sqlite:///{tmp_path / 'kb.db'}"],
+    }[command]
+    done = cli(args)
+    assert done.returncode == 2 and "late.csv, row 1201: " in done.stderr and "is a NUL" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not out.exists()

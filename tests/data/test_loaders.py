@@ -308,3 +308,51 @@ def test_an_output_named_as_a_format_not_written_is_refused(tmp_path: Path) -> N
     assert output_format(tmp_path / "p.tsv") == "tsv" and output_format(tmp_path / "p") == "csv"
     with pytest.raises(OutputError, match=r"does not write \.xlsx files"):
         output_format(tmp_path / "p.xlsx")
+
+
+def test_a_maf_s_comment_lines_are_skipped_and_counted_in_row_numbers(tmp_path: Path) -> None:
+    """GDC MAFs open with ``#version 2.4``: every table reader skips such lines before a header
+    naming Hugo_Symbol (annotate keeps them), and a row's number still counts them."""
+    path = tmp_path / "gdc.maf"
+    path.write_text("#version 2.4\n#filtered\nHugo_Symbol\tHGVSp_Short\nBRAF\tp.V600E\nKRAS\tp.G12D\n")
+    table = load_table(path)
+    assert table[["gene", "variation"]].values.tolist() == [["BRAF", "V600E"], ["KRAS", "G12D"]]
+    path.write_text("#version 2.4\nHugo_Symbol\tHGVSp_Short\nBRAF\tp.V600E\n=SUM(A1)\tp.G12D\n")
+    with pytest.raises(InputError, match=r"gdc.maf, row 4: a gene that does not begin"):
+        load_table(path)
+
+
+def test_a_semicolon_csv_and_a_vcf_are_named_for_what_they_are(tmp_path: Path) -> None:
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes("\ufeffid;gene;variation\r\n1;BRAF;V600E\r\n".encode())
+    with pytest.raises(InputError, match=r"excel.csv, row 1: the header is separated by semicolons"):
+        load_table(excel)
+    vcf = tmp_path / "calls.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+    with pytest.raises(InputError, match=r"calls.vcf: this is a VCF; .*`oncoclass annotate`"):
+        load_table(vcf)
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_predict_and_kb_import_read_a_maf_with_comment_lines(
+    cli, tmp_path: Path, fast_model: Path, engine: str
+) -> None:
+    path = tmp_path / "gdc.maf"
+    path.write_text("#version 2.4\nHugo_Symbol\tHGVSp_Short\nBRAF\tp.V600E\nKRAS\tp.G12D\n")
+    out = tmp_path / "out.csv"
+    done = cli(["predict", "-m", fast_model, "-i", path, "-o", out, "--engine", engine])
+    assert done.returncode == 0, done.stderr
+    if engine == "local":
+        assert pd.read_csv(out, dtype=str)["ID"].tolist() == ["1", "2"]
+        kb = cli(["kb", "import", path, "--kb", f"sqlite:///{tmp_path / 'kb.db'}"])
+        assert kb.returncode == 0, kb.stderr
+
+
+def test_columns_for_a_kaggle_file_are_refused_not_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "variants.csv"
+    path.write_text("ID,Gene,Variation\n1,BRAF,V600E\n")
+    with pytest.raises(
+        InputError, match=r"--columns maps a table's own column names; this input is a Kaggle"
+    ):
+        load_table(path, columns={"gene": "nope"})
+    assert load_table(path, columns={"gene": "Gene"}, fmt="csv")["gene"].tolist() == ["BRAF"]

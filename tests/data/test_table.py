@@ -101,3 +101,17 @@ def test_a_gene_symbol_in_lower_case_is_read_upper_and_an_orf_symbol_as_written(
     table = text_columns(pd.DataFrame({"gene": ["braf", "C11orf30", "BRAF"], "variation": ["p.v600e"] * 3}))
     assert table["gene"].tolist() == ["BRAF", "C11orf30", "BRAF"]
     assert table["variation"].tolist() == ["V600E"] * 3
+
+
+def test_one_cell_text_rule_strips_or_collapses() -> None:
+    from oncoclass.data.table import cell_text
+
+    assert cell_text("  a  b ") == "a  b" and cell_text("  a  b ", collapse=True) == "a b"
+    assert cell_text(None) == cell_text(float("nan")) == "" and cell_text(12) == "12"
+
+
+def test_a_gene_past_a_symbol_s_length_is_no_gene() -> None:
+    from oncoclass.data.table import MAX_GENE_CHARS, gene_problem
+
+    assert gene_problem("C11orf30") == "" and gene_problem("A" * MAX_GENE_CHARS) == ""
+    assert gene_problem("A" * (MAX_GENE_CHARS + 1)).startswith("a gene past the limit of 100 characters")

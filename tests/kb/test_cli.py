@@ -152,7 +152,8 @@ def test_current_profiles_import_as_the_2018_export_filed_them(cli, tmp_path: Pa
     braf = json.loads(
         cli(["kb", "search", "--kb", kb, "--gene", "BRAF", "--variation", "V600E", "--json"]).stdout
     )
-    assert [(h["tier"], h["variation"]) for h in braf] == [("gene", "NOT BRAF V600E")]
+    # Evidence about V600E's absence: shown, last, in a tier of its own, never as BRAF's evidence.
+    assert [(h["tier"], h["variation"]) for h in braf] == [("absence", "NOT BRAF V600E")]
     nothing = json.loads(cli(["kb", "search", "--kb", kb, "--gene", "NOT", "--json"]).stdout)
     assert nothing == []
 

@@ -166,7 +166,7 @@ EXPORT_HEADER = "source,source_id,gene,variation,disease,drugs,label,statement,c
     [
         ([EXPORT_HEADER, "s,1,BRAF,V600E,,,,,,", "s,1,BRAF,V600K,,,,,,"], "row 3: s:1 is also the item"),
         ([EXPORT_HEADER, "s,,BRAF,V600E,,,,,,"], "row 2: an item without a source_id"),
-        (["id,gene,variation,label", f"1,{'G' * 150},V600E,a"], "row 2: the gene is 150 characters long"),
+        (["id,gene,variation,label", f"1,{'G' * 150},V600E,a"], "row 2: a gene past the limit of 100"),
     ],
 )  # fmt: skip
 def test_items_that_cannot_be_kept_are_refused_with_their_row(

@@ -123,3 +123,40 @@ def test_a_fusion_row_retrieves_evidence_filed_under_its_other_partner(
         tiered = attach(table, store)
     assert pooled[EVIDENCE_IDS].tolist() == ["civic:61"] and pooled[TEXT_SOURCE].tolist() == ["retrieved"]
     pd.testing.assert_frame_equal(pooled, tiered)
+
+
+NOT_PROFILES = [
+    "molecular_profile\tdisease\ttherapies\tevidence_type\tevidence_direction\tevidence_level\tsignificance"
+    "\tevidence_statement\tcitation_id\tsource_type\tevidence_id\tevidence_civic_url",
+    "NOT KRAS G12C\tLung Cancer\tSotorasib\tPredictive\tSupports\tB\tResistance"
+    "\tTumours without KRAS G12C do not respond.\t901\tPubMed\t81\thttps://civic/81",
+    "KRAS G12V\tColorectal Cancer\tCetuximab\tPredictive\tSupports\tB\tResistance"
+    "\tKRAS G12V resists cetuximab.\t902\tPubMed\t82\thttps://civic/82",
+]
+
+
+def test_a_not_profile_is_never_the_gene_s_evidence(kb_url: str, tmp_path: Path) -> None:
+    """``NOT KRAS G12C`` is filed under KRAS with its label, but it is evidence about G12C's
+    absence: search shows it last, in the absence tier; retrieval gives a KRAS row none of it (no
+    evidence line for the features, no statement, no citation) and explain's similar labelled
+    items leave it out."""
+    from oncoclass.kb.retrieve import similar_labelled
+    from oncoclass.kb.search import Query, search
+
+    table = pd.DataFrame({"id": ["1", "2"], "gene": ["KRAS", "KRAS"], "variation": ["G12D", "G12C"],
+                          "text": ["", ""], "context": ["", ""]})  # fmt: skip
+    with open_store(kb_url) as store:
+        result = import_path(store, write(tmp_path, "now.tsv", NOT_PROFILES))
+        hits = search(store, Query(gene="KRAS", variation="G12C"), limit=10)
+        attached = attach(table, store)
+        similar = similar_labelled(store, Query(gene="KRAS", variation="G12D"))
+    assert [(h.tier, h.key) for h in hits] == [("position", "civic:82"), ("absence", "civic:81")]
+    assert hits[1].label == "Predictive: Resistance"  # kept as given
+    assert attached[EVIDENCE].tolist() == [
+        "position|civic|Predictive: Resistance",
+        "position|civic|Predictive: Resistance",
+    ]
+    assert not attached[EVIDENCE_TEXT].str.contains("without KRAS G12C").any()
+    assert "civic:81" not in ";".join(attached[EVIDENCE_IDS])
+    assert [h.key for h in similar] == ["civic:82"]
+    assert any("1 of them negate a variant (NOT)" in note for note in result.notes)

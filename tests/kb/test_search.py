@@ -103,3 +103,67 @@ def test_a_fusion_is_found_under_either_partner(cli, tmp_path: Path, gene: str, 
     )
     if gene.upper() == "FLI1":  # the partner's other items are not FLI1's evidence
         assert [h["variation"] for h in hits] == ["EWSR1-FLI1 Fusion"]
+
+
+#: CIViC's 2018 export writes BCR-ABL (ABL, the gene's symbol before HGNC renamed it ABL1); its
+#: current schema writes BCR::ABL1. Both are filed under ABL1.
+BCR_ABL_2018 = [
+    CIVIC_2018[0],
+    "ABL1\tBCR-ABL\tCML\tImatinib\tPredictive\tSupports\tA\tSensitivity/Response"
+    "\tBCR-ABL CML responds to imatinib.\t111\t71\thttps://civic/71",
+]
+BCR_ABL_NOW = [
+    "molecular_profile\tdisease\ttherapies\tevidence_type\tevidence_direction\tevidence_level\tsignificance"
+    "\tevidence_statement\tcitation_id\tsource_type\tevidence_id\tevidence_civic_url",
+    "BCR::ABL1 Fusion\tCML\tNilotinib\tPredictive\tSupports\tA\tSensitivity/Response"
+    "\tBCR::ABL1 responds to nilotinib.\t333\tPubMed\t72\thttps://civic/72",
+]
+
+
+@pytest.mark.parametrize(
+    ("gene", "variation"),
+    [
+        ("ABL1", "BCR::ABL1"),
+        ("ABL1", "BCR-ABL"),
+        ("BCR", "BCR::ABL1 Fusion"),
+        ("BCR", "BCR-ABL"),
+        ("ABL", "BCR-ABL"),
+    ],
+)
+def test_a_fusion_s_partners_are_matched_by_gene_whatever_their_symbol(
+    kb_url: str, tmp_path: Path, gene: str, variation: str
+) -> None:
+    with open_store(kb_url) as store:
+        import_path(store, write(tmp_path, "old.tsv", BCR_ABL_2018))
+        import_path(store, write(tmp_path, "new.tsv", BCR_ABL_NOW))
+        hits = search(store, Query(gene=gene, variation=variation), limit=10)
+    assert {(h.tier, h.key) for h in hits[:2]} == {("variant", "civic:71"), ("variant", "civic:72")}
+    assert len(hits) == 2  # nothing else of ABL1's, and BRAF's items are not a partner's
+
+
+def test_a_store_keyed_before_partner_genes_is_keyed_again_when_opened(tmp_path: Path) -> None:
+    """Migration 0004: a store whose fusion items were keyed by the partners as written (BCR-ABL
+    fusion) is keyed by their genes when this oncoclass opens it."""
+    from alembic import command
+    from sqlalchemy import select
+
+    from oncoclass.kb.schema import Item
+    from oncoclass.kb.store import _alembic_config, current_revision
+
+    url = f"sqlite:///{tmp_path / 'kb.sqlite'}"
+    with open_store(url) as store:
+        import_path(store, write(tmp_path, "old.tsv", BCR_ABL_2018))
+        with store.engine.begin() as connection:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+        with store.engine.connect() as connection:
+            assert connection.execute(select(Item.variation_key).where(Item.gene == "ABL1")).scalar() == (
+                "BCR-ABL fusion"
+            )
+    with open_store(url) as store:
+        assert current_revision(store) == "0004"
+        with store.engine.connect() as connection:
+            assert connection.execute(select(Item.variation_key).where(Item.gene == "ABL1")).scalar() == (
+                "BCR-ABL1 fusion"
+            )

@@ -10,17 +10,16 @@ curator decides; they form the label and never reach a model as input.
 
 from __future__ import annotations
 
-import re
 import urllib.request
 from pathlib import Path
 
 import pandas as pd
 
 from oncoclass.config import cache_dir
-from oncoclass.data.files import decode, read_text, refuse_cut_short
-from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize
+from oncoclass.data.files import decode, ragged_row, read_text, refuse_cut_short
+from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize, cell_text
 from oncoclass.errors import InputError
-from oncoclass.variation import is_compound
+from oncoclass.variation import hgvs_fusion, is_compound, negates
 
 NIGHTLY_URL = "https://civicdb.org/downloads/nightly/nightly-ClinicalEvidenceSummaries.tsv"
 
@@ -75,8 +74,9 @@ def _find(columns: list[str], key: str) -> str | None:
     return None
 
 
-#: ``EML4::ALK Fusion``, ``BCR::ABL1 e14-a2``: the current schema's fusion, 5' partner first.
-_FUSION = re.compile(r"^([^\s:]+)::([^\s:]+)(?:\s+(.*))?$")
+#: How CIViC's current schema writes a fusion partner (``EML4::ALK Fusion``, ``BCR::ABL1 e14-a2``,
+#: ``?::NTRK1``, ``NKX2-1::…``): any symbol, its placeholders for an unnamed partner included.
+_PARTNER = r"[^\s:]"
 #: What CIViC writes for a fusion partner it does not name (``?::NTRK1``, ``v::ALK``).
 _UNNAMED = frozenset({"?", "v"})
 
@@ -94,17 +94,20 @@ def split_profile(profile: str) -> tuple[str, str, bool]:
       variants (or the absence of one) are no one variant. The item is filed under the first gene
       it names with the whole profile as its variation, which the grammar parses as no change of
       its own (:func:`oncoclass.variation.is_compound`): it is evidence about the gene, found at
-      gene level and never as the variant it names. The caller counts these in a note.
+      gene level and never as the variant it names. A profile that negates a variant (``NOT``,
+      :func:`oncoclass.variation.negates`) is evidence about that variant's absence: the store
+      keeps it with its label, and search ranks it last, in a tier of its own that retrieval and
+      its features leave out (:data:`oncoclass.kb.search.ABSENCE`). The caller counts these in a note.
     """
     text = " ".join(profile.split())
     if is_compound(text):
         words = [w for w in text.split(" ") if w.upper() not in ("NOT", "AND", "OR") and w != "("]
         first = words[0].strip("()") if words else ""
-        fusion = _FUSION.match(first)
-        return (_filed_under(fusion.group(1), fusion.group(2)) if fusion else first).upper(), text, True
-    fusion = _FUSION.match(text)
+        fusion = hgvs_fusion(first, partner=_PARTNER)
+        return (_filed_under(fusion[0], fusion[1]) if fusion else first).upper(), text, True
+    fusion = hgvs_fusion(text, partner=_PARTNER)
     if fusion:
-        five, three, rest = fusion.group(1), fusion.group(2), fusion.group(3) or ""
+        five, three, rest = fusion[0], fusion[1], fusion[2].strip()
         if five in _UNNAMED or three in _UNNAMED:  # one partner named: a fusion of that gene
             return _filed_under(five, three).upper(), rest or "Fusion", False
         return three.upper(), f"{five}-{three}{' ' + rest if rest else ''}", False
@@ -118,12 +121,18 @@ def _filed_under(five: str, three: str) -> str:
     return five if three in _UNNAMED else three
 
 
-def compound_note(path: str | Path, rows: list[int]) -> str:
+def compound_note(path: str | Path, rows: list[int], negated: int = 0) -> str:
     shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+    absent = (
+        f" {negated} of them negate a variant (NOT): evidence about its absence, kept with its label "
+        "but never counted as the gene's evidence by retrieval or its features."
+        if negated
+        else ""
+    )
     return (
         f"{path}: {len(rows)} compound molecular profile(s) (AND / OR / NOT between variants) kept "
         "under the first gene each names, the whole profile as the variation: gene-level evidence, "
-        f"never one variant; row(s) {shown}."
+        f"never one variant; row(s) {shown}.{absent}"
     )
 
 
@@ -133,8 +142,8 @@ def citation_key(value: object, source_type: object = "") -> str:
     by its type (an ASCO abstract ``ASCO:128093``), a DOI link ``doi:…`` (which
     :func:`oncoclass.report.citation_link` links), so a conference abstract is never shown or
     matched as a PubMed article. A citation already qualified is kept as it is."""
-    text = _text(value)
-    kind = _text(source_type)
+    text = cell_text(value, collapse=True)
+    kind = cell_text(source_type, collapse=True)
     lowered = text.lower()
     for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/"):
         if lowered.startswith(prefix):
@@ -146,16 +155,11 @@ def citation_key(value: object, source_type: object = "") -> str:
     return f"PMID:{text}"
 
 
-def _text(value: object) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    return " ".join(str(value).split())
-
-
 def read_rows(
     path: str | Path, data: bytes | None = None, *, skipped: list[int] | None = None
 ) -> pd.DataFrame:
-    """The raw TSV with quoting off; rows with extra *empty* trailing fields are accepted. A row
+    """The raw TSV with quoting off; rows with extra *empty* trailing fields are accepted (a real
+    2018 export has one), a row with fewer fields than the header is refused. A row
     with more non-empty fields than the header (a value holding a tab: which column it belongs to
     cannot be known) is an error, or, when the caller passes a ``skipped`` list, left out and its
     line number added to that list for the caller to report."""
@@ -182,8 +186,8 @@ def read_rows(
                     hint="A value probably contains a tab; remove it.",
                 )
             fields = fields[:width]
-        elif len(fields) < width:
-            fields = fields + [""] * (width - len(fields))
+        elif len(fields) < width:  # values lost (or tabs stripped): which ones cannot be known
+            raise ragged_row(len(fields), width, path=path, row=number, delimiter="\t")
         body.append(fields)
         kept.append(number)
     frame = pd.DataFrame(body, columns=header, dtype=object)
@@ -232,7 +236,8 @@ def load_civic(
         lines = raw.attrs.get("lines") or list(range(2, len(split) + 2))
         compound = [number for number, (_, _, many) in zip(lines, split, strict=True) if many]
         if compound:
-            notes.append(compound_note(path, compound))
+            negated = sum(negates(variation) for _, variation, many in split if many)
+            notes.append(compound_note(path, compound, negated))
     else:
         raise InputError("no gene/variant or molecular_profile columns.", path=path)
     frame[TEXT] = raw[found["statement"]] if found["statement"] else ""

@@ -19,6 +19,12 @@ def detect_format(path: str | Path, data: bytes | None = None) -> str:
     data = read_bytes(path) if data is None else data
     if data[:4] == b"PAR1":
         return "parquet"
+    if data.startswith(b"##fileformat=VCF") or data[:3] == b"BCF":
+        raise InputError(
+            "this is a VCF; this command reads tables (CSV, TSV, MAF, Kaggle's and CIViC's files).",
+            path=path,
+            hint="Annotate a VCF with `oncoclass annotate`, which writes it back with predictions.",
+        )
     first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
     kind = kaggle.header_kind(first)
     if kind == "variants":
@@ -71,6 +77,15 @@ def load_table(
             "--text and --labels belong to Kaggle variants files; this input is "
             f"{fmt.upper()}, which carries its own text and labels.",
             path=path,
+        )
+    if columns and fmt in ("kaggle", "civic"):
+        # Their columns are known by name; a mapping would be dropped without a word.
+        what = "a Kaggle variants file" if fmt == "kaggle" else "a CIViC export"
+        raise InputError(
+            f"--columns maps a table's own column names; this input is {what}, whose columns "
+            "oncoclass reads by name.",
+            path=path,
+            hint="Leave out --columns, or pass --format csv (or tsv) to read it as a plain table.",
         )
     if target != "significance" and fmt != "civic":
         civic.check_target(target)

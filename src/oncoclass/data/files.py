@@ -362,17 +362,38 @@ def _refuse_binary(head: bytes, path: str | Path) -> None:
             path=path,
             hint="Pass the CSV/TSV/text file itself (zip and 7z archives are read directly).",
         )
+    if (where := head.find(b"\x00", 8192)) != -1:  # a whole file given: a NUL further on
+        raise nul_byte(where, head[:where].count(b"\n") + 1, path)
 
 
-def refuse_cut_short(data: bytes | str, path: str | Path, *, delimiter: str, quoted: bool) -> None:
+def nul_byte(offset: int | None, row: int, path: str | Path) -> InputError:
+    """The error for a NUL byte inside a text file (past its start, which would have read as
+    binary): a damaged file or binary data pasted in; kept, it would become part of a value (a
+    gene "BR\\x00AF") without a word."""
+    at = f"byte {offset} is" if offset is not None else "a byte is"
+    return InputError(
+        f"{at} a NUL (binary data, not text).",
+        path=path,
+        row=row,
+        hint="The file is damaged or holds binary data: export or copy it again as text.",
+    )
+
+
+def refuse_cut_short(
+    data: bytes | str, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0
+) -> None:
     """Refuse a table that was cut short (an interrupted download or copy): it ends without a
     line break, inside a last row that has fewer fields than the header. Read as it is, that row
     would come in with its last values cut or empty (half a statement, no URL) without a word. A
-    complete file ends with a line break, so only a file that does not has its last row parsed."""
+    complete file ends with a line break, so only a file that does not has its last row parsed.
+    ``skip``: comment lines before the header (a MAF's)."""
     text = data if isinstance(data, str) else data.decode("utf-8-sig", errors="replace")
     if not text or text.endswith(("\n", "\r")):
         return
-    _refuse_short_last_row(io.StringIO(text, newline=""), path, delimiter=delimiter, quoted=quoted)
+    lines = io.StringIO(text, newline="")
+    for _ in range(skip):
+        lines.readline()
+    _refuse_short_last_row(lines, path, delimiter=delimiter, quoted=quoted, first_row=skip + 1)
 
 
 def refuse_cut_short_file(
@@ -413,10 +434,15 @@ def _refuse_short_last_row_of(
 class _CutShortWatch(io.RawIOBase):
     """A stream passed through as it is, which at its end refuses a table cut short (the rule of
     :func:`refuse_cut_short_file`): its last byte is kept as the reader goes, so a compressed
-    input is decompressed once; only one that ends without a line break is read again."""
+    input is decompressed once; only one that ends without a line break is read again. With
+    ``widths``, every record's number of fields is checked as it passes (:class:`RowWidths`)."""
 
-    def __init__(self, stream: BinaryIO, source: Path, path: str | Path, **rule: object) -> None:
+    def __init__(
+        self, stream: BinaryIO, source: Path, path: str | Path, *, cut_short: bool = True,
+        widths: RowWidths | None = None, **rule: object,
+    ) -> None:  # fmt: skip
         self.stream, self.source, self.path, self.rule = stream, source, path, rule
+        self.cut_short, self.widths = cut_short, widths
         self.last, self.done = b"", False
 
     def readable(self) -> bool:
@@ -426,24 +452,48 @@ class _CutShortWatch(io.RawIOBase):
         data = self.stream.read(len(buffer))
         if data:
             self.last = data[-1:]
+            if self.widths is not None:
+                self.widths.feed(data)
         elif len(buffer) and not self.done:
             self.done = True  # the end: checked once, before the reader takes it for complete
-            if self.last not in (b"\n", b"\r", b""):
+            if self.cut_short and self.last not in (b"\n", b"\r", b""):
                 _refuse_short_last_row_of(self.source, self.path, **self.rule)  # type: ignore[arg-type]
+            if self.widths is not None:
+                self.widths.end()
         buffer[: len(data)] = data
         return len(data)
 
 
 @contextmanager
 def open_checked_stream(
-    source: Path, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0
-) -> Iterator[BinaryIO]:
+    source: Path, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0,
+    cut_short: bool = True, widths: bool = False,
+) -> Iterator[BinaryIO]:  # fmt: skip
     """:func:`open_stream` over a table whose end is checked as it is reached: a table cut short
     raises the :func:`refuse_cut_short_file` error there, from inside the reader, so a compressed
-    file (whose last byte cannot be looked at without decompressing it) is not read twice."""
+    file (whose last byte cannot be looked at without decompressing it) is not read twice.
+    ``cut_short=False`` leaves that check out (a plain file checked when it was opened);
+    ``widths``: every record must have the header's number of fields (:class:`RowWidths`)."""
     with open_stream(source) as stream:
-        watch = _CutShortWatch(stream, source, path, delimiter=delimiter, quoted=quoted, skip=skip)
+        counter = RowWidths(path, delimiter=delimiter, quoted=quoted, skip=skip) if widths else None
+        watch = _CutShortWatch(
+            stream, source, path, cut_short=cut_short, widths=counter, delimiter=delimiter, quoted=quoted,
+            skip=skip,
+        )  # fmt: skip
         yield io.BufferedReader(watch, buffer_size=1 << 16)  # type: ignore[arg-type]
+
+
+def check_rows_of(
+    source: Path, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0, cut_short: bool = False
+) -> None:
+    """Read ``source`` (plain or compressed) through once, refusing a record whose number of fields
+    is not the header's (:class:`RowWidths`) and, with ``cut_short``, a table cut short: for a
+    reader that cannot check as it reads (Dask's)."""
+    with open_checked_stream(
+        source, path, delimiter=delimiter, quoted=quoted, skip=skip, cut_short=cut_short, widths=True
+    ) as stream:
+        while stream.read(1 << 20):
+            pass
 
 
 def _refuse_short_last_row(
@@ -473,6 +523,124 @@ def _refuse_short_last_row(
             row=row,
             hint="Download or copy the file again.",
         )
+
+
+def ragged_row(found: int, width: int, *, path: str | Path, row: int, delimiter: str) -> InputError:
+    """The error for a row whose number of fields is not the header's: the one wording, whichever
+    reader finds it. A short row would otherwise come in padded with empty values (pandas fills
+    them without a word: a label or a statement lost), a long one shifted or cut."""
+    sep = {"\t": "tabs", ",": "commas"}.get(delimiter, repr(delimiter))
+    if found < width:
+        what = f"only {found} of the header's {width} fields: a value is missing or was cut off"
+        hint = f"Give the row all {width} fields (an empty value as nothing between two {sep}), or remove it."
+    else:
+        what = f"{found} fields where the header has {width}: a value probably holds one of the {sep}"
+        hint = "Quote that value (CSV) or remove the extra separator, or remove the row."
+    return InputError(f"this row has {what}.", path=path, row=row, hint=hint)
+
+
+class RowWidths:
+    """Checks, as a delimited text is fed to it a block at a time, that every record has as many
+    fields as the header: the one rule for every reader of CSV, TSV and MAF (pandas pads a short
+    row with empty values and reads a first row one field too long as an index, both silently).
+    Blank lines are skipped as the readers skip them; ``skip`` comment lines come before the
+    header; ``quoted``: RFC 4180 quoting, where a quoted value may hold the delimiter and line
+    breaks. Raises :func:`ragged_row`'s error naming the record's first line."""
+
+    def __init__(self, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0) -> None:
+        self.path, self.sep, self.quoted, self.skip = path, delimiter.encode(), quoted, skip
+        self.width: int | None = None
+        self.line = 0  # lines seen
+        self.carry = b""
+        self.fields, self.start, self.in_quote = 0, 0, False  # the record being read
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        if b"\x00" in data:  # a NUL in a text table: named with its row, never read into a value
+            self._nul(self.carry + data)
+        lines = (self.carry + data).split(b"\n")
+        self.carry = lines.pop()
+        for line in lines:
+            self._line(line)
+
+    def _nul(self, data: bytes) -> None:
+        where = data.find(b"\x00")
+        raise nul_byte(None, self.line + data[:where].replace(b"\r\n", b"\n").count(b"\n") + 1, self.path)
+
+    def end(self) -> None:
+        if self.carry:
+            self._line(self.carry)
+            self.carry = b""
+        # A quote left open at the end is the table reader's to report.
+
+    def check(self, data: bytes) -> None:
+        self.feed(data)
+        self.end()
+
+    def _line(self, line: bytes) -> None:
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if b"\r" in line:  # a lone CR ends a line too, as the readers take it (in a value, it is one)
+            for piece in line.split(b"\r"):
+                self._line(piece)
+            return
+        self.line += 1
+        if self.line <= self.skip:
+            return
+        if self.in_quote:
+            self._quoted(line, continued=True)
+            return
+        blank = b" \t" if self.sep != b"\t" else b" "
+        if not line.strip(blank):
+            return  # skipped by the readers
+        self.start = self.line
+        if self.quoted and b'"' in line:
+            self.fields = 0
+            self._quoted(line, continued=False)
+        else:
+            self._record(line.count(self.sep) + 1)
+
+    def _quoted(self, line: bytes, *, continued: bool) -> None:
+        """Count the fields of ``line`` with RFC 4180 quoting: a quote opening a field quotes it to
+        the next lone quote; elsewhere a quote is a character."""
+        position, sep, size = 0, self.sep, len(line)
+        if not continued:
+            self.fields = 1
+        while True:
+            if self.in_quote:
+                close = line.find(b'"', position)
+                while close != -1 and line[close + 1 : close + 2] == b'"':
+                    close = line.find(b'"', close + 2)
+                if close == -1:
+                    return  # the value goes on to the next line
+                self.in_quote, position = False, close + 1
+            elif line[position : position + 1] == b'"' and self._field_start(line, position):
+                self.in_quote, position = True, position + 1
+                continue
+            following = line.find(sep, position)
+            if following == -1:
+                self._record(self.fields)
+                return
+            self.fields += 1
+            position = following + 1
+            if position > size:
+                self._record(self.fields)
+                return
+
+    def _field_start(self, line: bytes, position: int) -> bool:
+        return position == 0 or line[position - 1 : position] == self.sep
+
+    def _record(self, fields: int) -> None:
+        if self.width is None:
+            self.width = fields
+        elif fields != self.width:
+            raise ragged_row(fields, self.width, path=self.path, row=self.start, delimiter=self.sep.decode())
+
+
+def refuse_ragged_rows(data: bytes, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0) -> None:
+    """:class:`RowWidths` over a table held whole."""
+    RowWidths(path, delimiter=delimiter, quoted=quoted, skip=skip).check(data)
 
 
 def _not_utf8(offset: int, row: int, path: str | Path) -> InputError:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from oncoclass.data.files import decode, iter_lines, read_text
+from oncoclass.data.files import decode, iter_lines, ragged_row, read_text
 from oncoclass.data.table import (
     GENE,
     ID,
@@ -62,12 +62,7 @@ def read_variants(path: str | Path, data: bytes | None = None, *, keep: tuple[st
     width = len(header)
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != width and any(cell.strip() for cell in row):
-            raise InputError(
-                f"expected {width} fields, found {len(row)}.",
-                path=path,
-                row=number,
-                hint="Quote values that contain commas.",
-            )
+            raise ragged_row(len(row), width, path=path, row=number, delimiter=",")
     body = [row for row in rows[1:] if any(cell.strip() for cell in row)]
     frame = pd.DataFrame(body, columns=[h.lower() for h in header], dtype=object)
     frame = frame.rename(columns={"class": LABEL})

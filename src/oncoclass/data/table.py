@@ -131,6 +131,18 @@ def check_types(frame: pd.DataFrame, *, source: str | Path, row_offset: int) -> 
             )
 
 
+def cell_text(value: object, *, collapse: bool = False) -> str:
+    """One value as stripped text, "" for a missing one (None, NaN): the one rule for a field read
+    from a file or a record (CIViC's citations, the store's items). ``collapse``: runs of white
+    space inside it become one space; a value that is not text (a number from Parquet or JSON) is
+    always written so."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if collapse or not isinstance(value, str):
+        return " ".join(str(value).split())
+    return value.strip()
+
+
 def as_text(series: pd.Series) -> pd.Series:
     """Strings, stripped, with missing values as empty strings."""
     if isinstance(series.dtype, pd.StringDtype):  # already text (CSV/TSV): no per-cell objects
@@ -206,6 +218,9 @@ ENSEMBL_PROBLEM = (
 
 
 NOT_A_SYMBOL = "a gene that does not begin with a letter or digit (a formula or a path, not a gene symbol)"
+#: The longest gene a row may name: HGNC symbols run to a few tens of characters (the real data's
+#: longest is 9); a longer one is a value from another column, and every output would repeat it.
+MAX_GENE_CHARS = 100
 _SYMBOL_START = re.compile(r"[^\W_]")
 
 
@@ -224,6 +239,8 @@ def gene_problem(gene: str) -> str:
         return NOT_A_SYMBOL
     if ENSEMBL_GENE.match(gene):
         return ENSEMBL_PROBLEM
+    if len(gene) > MAX_GENE_CHARS:
+        return f"a gene past the limit of {MAX_GENE_CHARS} characters (not a gene symbol)"
     return ""
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short
+from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short, refuse_ragged_rows
 from oncoclass.data.table import CANONICAL_COLUMNS, COLUMN_ALIASES, CONTEXT_FIELDS, LABEL, canonicalize
 from oncoclass.errors import InputError, OutputError
 from oncoclass.settings import get_settings
@@ -99,9 +99,40 @@ def save_frame(frame: pd.DataFrame, out: str | Path) -> Path | None:
     return path
 
 
+def maf_comment_lines(head: str | bytes) -> int | None:
+    """How many comment lines (``#version 2.4``, as the GDC writes them) open a MAF, ``head``
+    being the start of the file; None when it is not a MAF (its first line that is neither a
+    comment nor blank does not name ``Hugo_Symbol`` among tab-separated columns). The one MAF rule:
+    ``annotate`` keeps the comment lines and writes them back, every other reader skips them."""
+    text = head.decode("utf-8-sig", errors="replace") if isinstance(head, bytes) else head.lstrip("\ufeff")
+    comments = 0
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.startswith("#"):
+            comments += 1
+        elif line.strip():
+            return comments if "Hugo_Symbol" in line.rstrip("\r").split("\t") else None
+    return None
+
+
+def refuse_semicolons(header: str, path: str | Path) -> None:
+    """A CSV header separated by semicolons (a spreadsheet's CSV where a comma is the decimal
+    mark) reads as one column: said as such, with what to do, rather than as missing columns."""
+    if ";" in header and "," not in header and "\t" not in header and len(header.split(";")) > 1:
+        raise InputError(
+            "the header is separated by semicolons (;), not commas: a spreadsheet's CSV for a "
+            "locale whose decimal mark is a comma.",
+            path=path,
+            row=1,
+            hint="Save it again as CSV with commas (in Excel: CSV UTF-8 (comma delimited)) or as "
+            "tab-separated text.",
+        )
+
+
 def guess_format(path: Path, data: bytes) -> str:
     if data[:4] == b"PAR1":
         return "parquet"
+    if maf_comment_lines(data[:65536]):  # a MAF with comment lines: its first line is one
+        return "tsv"
     suffixes = [s.lower() for s in path.suffixes]
     for fmt, names in (("tsv", (".tsv", ".tab")), ("jsonl", (".jsonl", ".ndjson", ".json"))):
         if any(s in names for s in suffixes):
@@ -145,22 +176,31 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         check_text(data, path)
         sep = "\t" if fmt == "tsv" else ","
         quoting = 3 if fmt == "tsv" else 0  # TSV exports are unquoted; CSV follows RFC 4180
-        refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv")
+        # A MAF's comment lines (#version 2.4) are skipped, and counted in every row number.
+        skip = (maf_comment_lines(data[:65536]) or 0) if fmt == "tsv" else 0
+        refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
+        refuse_ragged_rows(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
         # The header line, however long (a wide sample matrix's runs past any fixed cut, and a name
         # cut in two could read as a repeat); a lone CR ends a line too, as the reader takes it.
-        end = re.search(rb"[\r\n]", data)
-        first = data[: end.start() if end else len(data)].decode("utf-8-sig", errors="replace")
+        start = 0
+        for _ in range(skip):
+            start = re.search(rb"\r\n|[\r\n]", data[start:]).end() + start  # type: ignore[union-attr]
+        end = re.search(rb"[\r\n]", data[start:])
+        first = data[start : start + end.start() if end else len(data)].decode("utf-8-sig", errors="replace")
         if fmt == "tsv":
             refuse_duplicate_names(first.split("\t"), path)
         else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)
+            refuse_semicolons(first, path)
             with contextlib.suppress(csv.Error):  # a header csv cannot read: pandas says why
                 refuse_duplicate_names(next(csv.reader([first]), []), path)
         # Parsed from the bytes (checked above to be UTF-8 text), not from a decoded copy: a
         # StringIO would hold the table again, four bytes a character.
-        return pd.read_csv(
+        frame = pd.read_csv(
             io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False, quoting=quoting,
-            encoding="utf-8-sig", engine="c",
+            encoding="utf-8-sig", engine="c", skiprows=skip,
         )  # fmt: skip
+        frame.attrs["comment_lines"] = skip
+        return frame
     except InputError:
         raise
     except pd.errors.EmptyDataError as exc:
@@ -293,10 +333,10 @@ def load_generic(
     fmt = fmt or guess_format(Path(path), data)
     as_read = read_frame(path, fmt, data)
     frame = map_columns(as_read, columns, path)
-    # A CSV/TSV row number counts its header line; a JSON record or Parquet row counts from 1.
-    table = canonicalize(
-        frame, source=path, row_offset=2 if fmt in ("csv", "tsv") else 1, keep=keep, as_read=as_read
-    )
+    # A CSV/TSV row number counts its header line (and a MAF's comment lines); a JSON record or
+    # Parquet row counts from 1.
+    offset = 2 + as_read.attrs.get("comment_lines", 0) if fmt in ("csv", "tsv") else 1
+    table = canonicalize(frame, source=path, row_offset=offset, keep=keep, as_read=as_read)
     table.attrs["source"] = str(path)
     table.attrs.setdefault("notes", [])
     return table

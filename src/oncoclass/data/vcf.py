@@ -284,7 +284,9 @@ def _per_allele(
     present, else the Allele sub-field), so an allele with none has no protein change, not the
     first allele's."""
     if len(alts) <= 1:
-        return [(alts[0] if alts else "", _choose(entries, transcript))]
+        # A record without ALT (``.``: a reference call) keeps its one row, its ALT written as the
+        # file wrote it; annotate notes it, never predicts it (:data:`oncoclass.annotate.NO_ALT`).
+        return [(alts[0] if alts else ".", _choose(entries, transcript))]
     numbered = any("ALLELE_NUM" in e for e in entries)
     chosen = []
     for number, alt in enumerate(alts, start=1):

@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from oncoclass.data.table import MAX_GENE_CHARS, MAX_VARIATION_CHARS
 from oncoclass.errors import InputError, StoreError
 from oncoclass.kb.schema import ITEM_FIELDS, Item, Release
 from oncoclass.kb.sources import EXPORT_COLUMNS, EXPORT_ITEM_COLUMNS, SourceData, read_source
@@ -63,7 +64,11 @@ def content_hash(item: dict[str, str]) -> str:
 
 #: The longest value an item's field may hold (characters); past these a value is not what the
 #: field means, and PostgreSQL cannot index it.
-MAX_CHARS = {"source": 300, "source_id": 300, "gene": 100, "variation": 1000, "label": 300, "citation": 500}
+#: A gene's and a variation's are the row rule's (:mod:`oncoclass.data.table`), one limit each.
+MAX_CHARS = {
+    "source": 300, "source_id": 300, "gene": MAX_GENE_CHARS, "variation": MAX_VARIATION_CHARS, "label": 300,
+    "citation": 500,
+}  # fmt: skip
 
 
 #: Where an exported item came from: (source, release name, release digest, imported_at or "").

@@ -57,7 +57,12 @@ def row_evidence(hits: list[Hit]) -> tuple[str, str, str, str]:
     """``(evidence lines, retrieved text, cited keys, their citations)`` of one row's hits. A row
     cites only the items on its variant and residue, the tiers a model reads
     (:data:`~oncoclass.features.evidence.CLOSE_TIERS`): what the gene's other changes say is
-    shown by search and explain, not claimed as the prediction's evidence."""
+    shown by search and explain, not claimed as the prediction's evidence. An item about a
+    variant's absence (``NOT KRAS G12C``: :data:`~oncoclass.kb.search.ABSENCE`) is none of the
+    row's evidence: not a line, a statement or a citation."""
+    from oncoclass.kb.search import ABSENCE
+
+    hits = [h for h in hits if h.tier != ABSENCE]
     lines = "\n".join(f"{h.tier}|{h.source}|{h.label or '-'}" for h in hits)
     text = " ".join(h.statement for h in [h for h in hits if h.statement][:TEXT_HITS])
     cited = [h for h in hits if h.tier in CLOSE_TIERS][:CITED]
@@ -137,7 +142,8 @@ def with_store(
 
 
 def similar_labelled(store: Store, query: Query, *, limit: int = 5) -> list[Hit]:
-    """The labelled items closest to a variant: what a curator would compare a prediction with."""
-    from oncoclass.kb.search import search
+    """The labelled items closest to a variant: what a curator would compare a prediction with
+    (an item about the variant's absence is not)."""
+    from oncoclass.kb.search import ABSENCE, search
 
-    return [hit for hit in search(store, query, limit=200) if hit.label][:limit]
+    return [hit for hit in search(store, query, limit=200) if hit.label and hit.tier != ABSENCE][:limit]

@@ -22,9 +22,14 @@ from sqlalchemy import func, select
 from oncoclass.errors import ConfigError
 from oncoclass.kb.schema import Item
 from oncoclass.kb.store import Store, store_errors
-from oncoclass.variation import kind_group, parse, variation_key
+from oncoclass.variation import kind_group, negates, parse, partner_gene, variation_key
 
 TIERS: tuple[str, ...] = ("variant", "position", "kind", "gene")
+#: The tier, after every other, of an item whose profile negates a variant (``NOT KRAS G12C``,
+#: :func:`oncoclass.variation.negates`): evidence about the variant's absence, shown by search but
+#: never counted as the gene's evidence (:func:`oncoclass.kb.retrieve.row_evidence` leaves it out).
+ABSENCE = "absence"
+_RANKED: tuple[str, ...] = (*TIERS, ABSENCE)
 #: Kinds too vague for "the same kind of change" to mean anything.
 _VAGUE_KINDS = frozenset({"other", "gene"})
 _COLUMNS = (
@@ -112,10 +117,11 @@ def fusion_genes(gene: str, variation: str) -> tuple[str, ...]:
     """The genes whose items can rank for ``variation`` of ``gene``: the gene, and for a fusion
     (``EWSR1::FLI1``, ``EML4-ALK Fusion``) both partners too. CIViC files a fusion under either
     partner (EWSR1-FLI1 under EWSR1, EML4-ALK under ALK; its current schema under the 3' gene), so
-    a query names whichever gene its own source chose."""
+    a query names whichever gene its own source chose. A partner is read as the gene HGNC names
+    now (:func:`oncoclass.variation.partner_gene`: ``BCR-ABL``'s ABL is ABL1)."""
     parsed = parse(variation) if variation else None
     partners = parsed.partners if parsed is not None and parsed.kind == "fusion" else ()
-    return tuple(dict.fromkeys([gene.strip().upper(), *partners]))
+    return tuple(dict.fromkeys([gene.strip().upper(), *map(partner_gene, partners)]))
 
 
 def tier_of(query_key: str, query_position: int | None, query_group: str, row: object) -> str:
@@ -149,7 +155,8 @@ def rank(query: Query, rows: Iterable[object], *, limit: int) -> list[Hit]:
             continue
         if query.own_id and row.source_id == query.own_id and key and row.variation_key == key:  # type: ignore[attr-defined]
             continue
-        kept.append((TIERS.index(tier_of(key, position, group, row)), row))
+        tier = ABSENCE if negates(row.variation) else tier_of(key, position, group, row)  # type: ignore[attr-defined]
+        kept.append((_RANKED.index(tier), row))
     relevance = _bm25(" ".join((query.text, query.disease)), [r.statement + " " + r.disease for _, r in kept])  # type: ignore[attr-defined]
     top = max(relevance, default=0.0) or 1.0
     order = sorted(
@@ -161,7 +168,7 @@ def rank(query: Query, rows: Iterable[object], *, limit: int) -> list[Hit]:
         tier, row = kept[i]
         hits.append(
             Hit(
-                tier=TIERS[tier],
+                tier=_RANKED[tier],
                 score=round(len(TIERS) - tier + relevance[i] / top * 0.999, 4),
                 gene=row.gene,
                 variation=row.variation,

@@ -20,7 +20,7 @@ from oncoclass.data import civic
 from oncoclass.data.civic import citation_key
 from oncoclass.data.detect import detect_format, load_table
 from oncoclass.data.files import decode, read_bytes
-from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION
+from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, cell_text
 from oncoclass.errors import InputError
 from oncoclass.kb.schema import ITEM_FIELDS
 
@@ -114,14 +114,8 @@ def _first_record_keys(data: bytes) -> set[str]:
     return {str(k).strip().lower() for k in record} if isinstance(record, dict) else set()
 
 
-def _clean(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    return " ".join(str(value).split()) if not isinstance(value, str) else value.strip()
-
-
 def _item(**fields: Any) -> dict[str, str]:
-    item = {name: _clean(fields.get(name, "")) for name in ITEM_FIELDS}
+    item = {name: cell_text(fields.get(name, "")) for name in ITEM_FIELDS}
     item["gene"] = item["gene"].upper()
     return item
 
@@ -218,15 +212,15 @@ def _export(path: str | Path, data: bytes) -> list[dict[str, str]]:
         raise InputError(f"missing column(s) {', '.join(missing)} of an oncoclass store export.", path=path)
     items = []
     for number, row in enumerate(frame.to_dict("records"), start=2):
-        item = {**_item(**row), "source": _clean(row["source"])}
+        item = {**_item(**row), "source": cell_text(row["source"])}
         if not item["source"]:
             raise InputError("an item without a source.", path=path, row=number)
         item["citation"] = citation_key(item["citation"])
-        release = _clean(row.get("release", ""))
+        release = cell_text(row.get("release", ""))
         if release:  # kept with the item: import_prepared files it under that release again
             item["release"] = release
             item["release_sha256"] = (
-                _clean(row.get("release_sha256", ""))
+                cell_text(row.get("release_sha256", ""))
                 or hashlib.sha256(f"{item['source']}\x1f{release}".encode()).hexdigest()
             )  # a hand-made export naming a release alone: one release per name
             item["imported_at"] = _imported_at(row.get("imported_at", ""), path, number)
@@ -237,7 +231,7 @@ def _export(path: str | Path, data: bytes) -> list[dict[str, str]]:
 def _imported_at(value: object, path: str | Path, number: int) -> str:
     """An export's ``imported_at``, checked (ISO 8601, as ``kb export`` writes it); empty is left
     to the import to fill with now."""
-    text = _clean(value)
+    text = cell_text(value)
     if text:
         try:
             datetime.fromisoformat(text)

@@ -209,7 +209,10 @@ async function annotateFile(event) {
     link.href = URL.createObjectURL(blob);
     link.download = file.name.replace(/(\.gz)?(\.[^.]*)?$/, "") + ".oncoclass" + (given ? given[1] : "");
     link.hidden = false;
-    $("annotate-summary").textContent = (response.headers.get("x-oncoclass-summary") || "") + ".";
+    let notes = [];
+    try { notes = JSON.parse(response.headers.get("x-oncoclass-notes") || "[]"); } catch (e) { notes = []; }
+    $("annotate-summary").textContent = [(response.headers.get("x-oncoclass-summary") || "") + ".",
+      ...notes.map((note) => "Note: " + note)].join(" ");
   } catch (error) {
     $("annotate-summary").textContent = "";
     showError(error.message.startsWith("The ") ? error.message : "Could not reach the service: " + error.message);
