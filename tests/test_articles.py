@@ -92,7 +92,9 @@ def test_statements_read_exactly_as_before_and_articles_by_their_words(articles:
     features = default_features(embedding=None).fit(statements, statements["label"])
     Z = features.transform(statements)
     text = Z[:, features.output_indices_["text"]]
-    before = TextVectorizer(ngram_max=2, max_features=100000, stop_words="english-but-negations")
+    before = TextVectorizer(
+        ngram_max=2, max_features=100000, stop_words="english-but-negations", negation=True
+    )
     before = before.fit_transform(statements["text"])
     assert text.shape == before.shape and abs(text - before).max() == 0  # the statement view is unchanged
     assert Z[:, features.output_indices_["document"]].nnz == 0  # no article: the word view is empty
