@@ -208,6 +208,9 @@ def test_a_frameshift_without_its_residue_and_a_lost_start_are_placed() -> None:
     assert (parse(protein_change("p.Met1?")).kind, parse(protein_change("p.M1?")).start) == ("position", 1)
     # No protein made (p.0?) or its consequence unknown (p.?): nothing to place.
     assert parse("p.0?").kind == parse("p.?").kind == "other"
+    # Three-letter HGVS is not Oncotator's run of residues: Lys745del is K745del, not L, Y, S.
+    for long, short in (("p.Lys745del", "K745del"), ("Thr790del", "T790del"), ("p.Lys745fs", "K745fs")):
+        assert variation_key(long) == variation_key(short) and parse(long).start == parse(short).start
     # A stop read in with an insertion ends the protein where it stands (after Y599 and R).
     assert (parse("p.599_600YD>YR*FQRI").kind, parse("p.599_600YD>YR*FQRI").start) == ("nonsense", 601)
 

@@ -82,7 +82,11 @@ _THREE = "(?:" + "|".join(k.capitalize() for k in THREE_TO_ONE) + ")"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # Oncotator (older TCGA MAFs) names the residues a frameshift starts in, WQ288fs (NPM1's
     # W288Cfs*12), or none, -770fs: the change is a frameshift from the first of them.
-    ("frameshift", re.compile(rf"^(?:({_AA}){_AA}*|-)?(\d+)(?:{_AA})?fs(?:\*|X|Ter)?(?:\d+|\?)?$", re.I)),
+    # Its further residues in upper case only: Lys745fs is three-letter HGVS, not L, Y and S.
+    (
+        "frameshift",
+        re.compile(rf"^(?:({_AA})(?-i:{_AA}*)|-)?(\d+)(?:{_AA})?fs(?:\*|X|Ter)?(?:\d+|\?)?$", re.I),
+    ),
     ("delins", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?delins([A-Z*]+)$", re.I)),
     ("inframe_deletion", re.compile(rf"^({_AA})?(\d+)(?:_({_AA})?(\d+))?del({_AA}*)$", re.I)),
     ("insertion", re.compile(rf"^({_AA})?(\d+)_({_AA})?(\d+)ins([A-Z*]*)$", re.I)),
@@ -120,7 +124,8 @@ _START_LOST = re.compile(rf"^({_AA})(1)\?$", re.I)
 #: Oncotator's (older TCGA MAFs) in-frame changes: the residues deleted from a start,
 #: SG140del (S140_G141del), and a span's residues replaced, 310_311TQ>TKQNPQ (an insertion of
 #: KQNP between T310 and Q311) or 307_309NVE>K (a deletion-insertion).
-_RESIDUES_DELETED = re.compile(rf"^({_AA}+)(\d+)del$", re.I)
+#: Upper case only, as Oncotator writes them: p.Lys745del is three-letter HGVS (K745del).
+_RESIDUES_DELETED = re.compile(rf"^({_AA}{{2,}})(\d+)del$")
 _SPAN_REPLACED = re.compile(r"^(\d+)_(\d+)([A-Z*]+)>([A-Z*]+)$", re.I)
 _THREE_LETTER = re.compile(rf"^({_THREE})(\d+)({_THREE}|\*|=|fs.*)$", re.I)
 #: Any change that begins with a three-letter residue and its position (``Glu746_Ala750del``,
@@ -259,8 +264,8 @@ def _parse(raw: str) -> Variation:
 def _oncotator(raw: str, text: str) -> Variation | None:
     """Oncotator's in-frame notations as the HGVS change they name, or None."""
     deleted = _RESIDUES_DELETED.match(text)
-    if deleted and len(deleted.group(1)) > 1:
-        residues, start = deleted.group(1).upper(), int(deleted.group(2))
+    if deleted:
+        residues, start = deleted.group(1), int(deleted.group(2))
         return Variation(raw, "inframe_deletion", ref=residues[0], start=start, end=start + len(residues) - 1)
     replaced = _SPAN_REPLACED.match(text)
     if not replaced:
