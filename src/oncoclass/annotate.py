@@ -128,6 +128,9 @@ class Sheet:
     source: Path | None = None  # the file streamed; None when ``frame`` holds every row
     chunk_rows: int | None = None  # rows per chunk when streamed; None reads it in one piece
     compression: str | None = None  # "gzip" when the streamed file is gzipped
+    #: Whether a whole pass over the chunks has checked every record's width and the end (the
+    #: second of annotate's two passes need not check them again).
+    checked: bool = False
 
     @property
     def streamed(self) -> bool:
@@ -140,8 +143,9 @@ class Sheet:
             return
         yield from _delimited(
             self.source, self.fmt, self.path, skip=len(self.comments), rows=self.chunk_rows,
-            check_end=self.compression is not None,
+            check_end=self.compression is not None and not self.checked, check_widths=not self.checked,
         )  # fmt: skip
+        self.checked = True
 
     def whole(self) -> pd.DataFrame:
         """Every row in one frame (a streamed sheet is read in full)."""
@@ -288,7 +292,7 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
 
 def _delimited(
     source: Path, fmt: str, path: str, *, skip: int, rows: int | None, header_only: bool = False,
-    check_end: bool = False,
+    check_end: bool = False, check_widths: bool = True,
 ) -> Iterator[pd.DataFrame]:  # fmt: skip
     """A MAF, CSV or TSV file's rows, every value as the text it was (``dtype=str``, no NA
     guessing), ``rows`` at a time (None: all at once), after ``skip`` comment lines. The same
@@ -316,7 +320,7 @@ def _delimited(
                 quoted=not tab,
                 skip=skip,
                 cut_short=check_end,
-                widths=True,
+                widths=check_widths,
             )
         )
         with opened as stream:

@@ -79,6 +79,13 @@ def test_classify_a_variant_in_the_page(browser, server, default_model) -> None:
         assert "Model default-" in browser.find_element(By.ID, "model-used").text
         ARTIFACTS.mkdir(exist_ok=True)
         browser.save_screenshot(str(ARTIFACTS / "page.png"))
+        # A word in a negation's scope is the model's term "neg_response": marked as the text's word.
+        marked = browser.execute_script(
+            "const box = document.createElement('div');"
+            "markPhrases(box, 'was not associated with response', new Map([['neg_response', -0.5]]));"
+            "return [...box.querySelectorAll('mark')].map((m) => m.textContent);"
+        )
+        assert marked == ["response"]
 
 
 def test_the_page_shows_the_stores_evidence_for_a_variant_without_text(

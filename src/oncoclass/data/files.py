@@ -551,16 +551,26 @@ class RowWidths:
         self.path, self.sep, self.quoted, self.skip = path, delimiter.encode(), quoted, skip
         self.width: int | None = None
         self.line = 0  # lines seen
-        self.carry = b""
+        self.carry: list[bytes] = []  # a line begun and not yet ended, in the pieces it came in
         self.fields, self.start, self.in_quote = 0, 0, False  # the record being read
 
     def feed(self, data: bytes) -> None:
         if not data:
             return
         if b"\x00" in data:  # a NUL in a text table: named with its row, never read into a value
-            self._nul(self.carry + data)
-        lines = (self.carry + data).split(b"\n")
-        self.carry = lines.pop()
+            self._nul(b"".join(self.carry) + data)
+        # Lines end at LF, or at a lone CR (a CR last in the block may be a CRLF's first half).
+        cut = data.rfind(b"\n")
+        if cut == -1:
+            cut = data.rfind(b"\r", 0, len(data) - 1)
+        if cut == -1:  # no line ends here: kept in pieces, never copied again per block
+            self.carry.append(data)
+            return
+        complete = b"".join([*self.carry, data[: cut + 1]])
+        self.carry = [data[cut + 1 :]] if cut + 1 < len(data) else []
+        lines = complete.split(b"\n")
+        if complete.endswith(b"\n"):
+            lines.pop()
         for line in lines:
             self._line(line)
 
@@ -570,12 +580,15 @@ class RowWidths:
 
     def end(self) -> None:
         if self.carry:
-            self._line(self.carry)
-            self.carry = b""
+            self._line(b"".join(self.carry))
+            self.carry = []
         # A quote left open at the end is the table reader's to report.
 
     def check(self, data: bytes) -> None:
-        self.feed(data)
+        """Check a table held whole, a mebibyte at a time (its lines are never all split at once)."""
+        view = memoryview(data)
+        for start in range(0, len(data), 1 << 20):
+            self.feed(bytes(view[start : start + (1 << 20)]))
         self.end()
 
     def _line(self, line: bytes) -> None:

@@ -19,7 +19,14 @@ function escapeRegExp(text) {
 // Appends `text` to `box` with each phrase of `weights` (lower-case phrase → contribution) marked:
 // green toward the class, red away from it. Built from text nodes, never from HTML, so the text
 // cannot inject markup.
-function markPhrases(box, text, weights) {
+// A word in a negation's scope is a term of its own, "neg_response" (features/text.py): it is
+// marked where the text says "response".
+function markPhrases(box, text, given) {
+  const weights = new Map();
+  for (const [phrase, weight] of given) {
+    const plain = phrase.split(/\s+/).map((w) => w.replace(/^neg_/, "")).join(" ");
+    weights.set(plain, (weights.get(plain) || 0) + weight);
+  }
   if (!weights.size) { box.append(document.createTextNode(text)); return; }
   const phrases = [...weights.keys()].sort((a, b) => b.length - a.length);
   // Words of a phrase may be separated by any run of non-word characters in the text.
