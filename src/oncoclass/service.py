@@ -525,7 +525,7 @@ def _annotate_upload(
         except InputError as exc:  # the server's temporary path means nothing to the client
             raise InputError(exc.message.replace(str(source), "the upload"), hint=exc.hint) from None
         content = out.read_bytes()
-    notes = store_notes(bundle, kb)
+    notes = store_notes(bundle, kb, server=True)
     result = annotation.result_of(sheet, summary, out, model_id=bundle.model_id, notes=notes)
     skipped = result.skipped()
     line = f"{result.counted()}, {result.variants} distinct variants, {result.predicted} predicted" + (

@@ -72,3 +72,15 @@ def test_keep_columns_echoes_input_columns_as_the_file_names_them(cli, tmp_path:
     )
     assert refused.returncode == 2 and "no column(s) Sample to keep" in refused.stderr
     assert not (tmp_path / "q.csv").exists()
+
+
+def test_a_store_note_to_a_service_client_names_no_server_file() -> None:
+    from types import SimpleNamespace
+
+    from oncoclass.jobs.predict import store_notes
+
+    bundle = SimpleNamespace(metadata={"evidence": {"store": "/srv/private/kb.sqlite"}})
+    assert "/srv/private/kb.sqlite" in store_notes(bundle, None)[0]  # type: ignore[arg-type]
+    said = store_notes(bundle, None, server=True)  # type: ignore[arg-type]
+    assert "/srv/private" not in said[0] and "--kb" not in said[0] and "server" in said[0]
+    assert store_notes(bundle, "kb.sqlite", server=True) == []  # type: ignore[arg-type]

@@ -23,6 +23,9 @@ from oncoclass.errors import InputError, OutputError
 from oncoclass.settings import get_settings
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
+#: A line's end (CRLF, LF or a lone CR, as the readers take them), and where one begins.
+_LINE_END = re.compile(rb"\r\n|[\r\n]")
+_LINE_BREAK = re.compile(rb"[\r\n]")
 
 
 #: An output's format, from its name: the formats oncoclass reads, written back.
@@ -183,10 +186,10 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         # The header line, however long (a wide sample matrix's runs past any fixed cut, and a name
         # cut in two could read as a repeat); a lone CR ends a line too, as the reader takes it.
         start = 0
-        for _ in range(skip):
-            start = re.search(rb"\r\n|[\r\n]", data[start:]).end() + start  # type: ignore[union-attr]
-        end = re.search(rb"[\r\n]", data[start:])
-        first = data[start : start + end.start() if end else len(data)].decode("utf-8-sig", errors="replace")
+        for _ in range(skip):  # searched in place: a slice of data would copy the file
+            start = _LINE_END.search(data, start).end()  # type: ignore[union-attr]
+        end = _LINE_BREAK.search(data, start)
+        first = data[start : end.start() if end else len(data)].decode("utf-8-sig", errors="replace")
         if fmt == "tsv":
             refuse_duplicate_names(first.split("\t"), path)
         else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)

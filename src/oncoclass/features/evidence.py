@@ -48,10 +48,11 @@ class EvidenceFeatures(TransformerMixin, BaseEstimator):
     times), and ``log1p`` of the tier's item count.
 
     With ``labelled_total``, one more column: ``log1p`` of the row's labelled items over every
-    tier (items with a curated label, not hotspots or summaries), that is how much curated
-    evidence the store holds on the row's gene. A gene the store says nothing about is less
-    likely a known cancer gene, which is what a variant of a gene never seen in training has
-    left to go on.
+    tier (items with a curated label, not hotspots or summaries) among those retrieved for it
+    (at most ``retrieve.FEATURE_HITS``, closest tiers first), that is how much curated evidence
+    the store holds on the row's gene, up to that bound (a gene as studied as BRAF reaches it).
+    A gene the store says nothing about is less likely a known cancer gene, which is what a
+    variant of a gene never seen in training has left to go on.
     """
 
     def __init__(

@@ -48,8 +48,8 @@ NEGATED = "neg_"
 def mark_negations(text: str) -> str:
     """:func:`clean_text`, with each word after a negation cue up to the next clause punctuation
     or contrast ("but", "however") prefixed ``neg_``: "was not associated with response" reads
-    "was not neg_associated with neg_response". Stop words stay unmarked (a vectorizer drops
-    them either way)."""
+    "was not neg_associated with neg_response". English stop words stay unmarked: a negated
+    "with" says nothing a plain one does not (a vectorizer with stop words drops them anyway)."""
     out: list[str] = []
     for clause in _CLAUSE.split(str(text).lower()):
         negated = False

@@ -175,10 +175,16 @@ def predict(
     return predictions, notes + store_notes(bundle, kb)
 
 
-def store_notes(bundle: Bundle, kb: str | None) -> list[str]:
-    """What a prediction lacks when a model trained with an evidence store is used without one."""
+def store_notes(bundle: Bundle, kb: str | None, *, server: bool = False) -> list[str]:
+    """What a prediction lacks when a model trained with an evidence store is used without one.
+    ``server``: said to a service's client, who neither knows the server's files nor starts it."""
     trained_with = (bundle.metadata.get("evidence") or {}).get("store")
     if trained_with and kb is None:
+        if server:
+            return [
+                "this model learned from an evidence store, and the server was started without one: "
+                "rows without text are predicted from their gene and variation alone."
+            ]
         return [
             f"this model learned from the evidence store {trained_with}; without --kb, rows without "
             "text are predicted from their gene and variation alone."

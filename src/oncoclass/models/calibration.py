@@ -106,9 +106,10 @@ def similar_groups(rows: Any, threshold: float, *, chunk: int = 2048) -> np.ndar
     if n > MAX_GROUPED_ROWS:
         return None
     chunk = max(1, min(chunk, 4_000_000 // max(n, 1)))
+    columns_of = rows.T.tocsr()  # once, not per block
     linked_rows, linked_columns = [], []
     for start in range(0, n, chunk):
-        block = (rows[start : start + chunk] @ rows.T).tocoo()
+        block = (rows[start : start + chunk] @ columns_of).tocoo()
         keep = (block.data >= threshold) & (block.row + start != block.col)
         linked_rows.append(block.row[keep] + start)
         linked_columns.append(block.col[keep])
