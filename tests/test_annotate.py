@@ -768,3 +768,15 @@ def test_a_header_wider_than_the_head_read_is_read_whole(cli, tmp_path: Path, de
     path.write_text(f"{names},c10\n{',' * 20_000}\n")
     refused = cli(["annotate", "-m", default_model, "-i", path, "-o", tmp_path / "out2.csv"])
     assert refused.returncode == 2 and "the column 'c10' appears twice" in refused.stderr
+
+
+def test_a_maf_opening_with_blank_lines_comes_back_whole(cli, tmp_path: Path, default_model: Path) -> None:
+    # A blank line before or among the comment lines is a line before the header: kept as it was.
+    lines = ["", MAF[0], "", *MAF[1:]]
+    source = _write(tmp_path / "in.maf", lines)
+    out = tmp_path / "out.maf"
+    done = cli(["annotate", "--model", default_model, "--input", source, "--out", out])
+    assert done.returncode == 0, done.stderr
+    written = out.read_text(encoding="utf-8").split("\n")
+    assert written[:4] == lines[:4]
+    assert written[4].split("\t")[: len(lines[4].split("\t"))] == lines[4].split("\t")

@@ -261,9 +261,9 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
     lines = head.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")
     comments: list[str] = []
     delimiter = "," if fmt == "csv" else "\t"
-    if fmt == "maf":
-        while lines and lines[0].startswith("#"):
-            comments.append(lines.pop(0))
+    if fmt == "maf":  # the lines before its header, as every reader skips them (maf_comment_lines)
+        comments = lines[: maf_comment_lines(head) or 0]
+        lines = lines[len(comments) :]
     if len(lines) <= 1 and len(start) >= 65536:
         # The header runs past the head read (a wide sample matrix): read whole, as every reader
         # reads it; a name cut in two would read as a repeat, and the rows' width would be unknown.

@@ -320,6 +320,10 @@ def test_a_maf_s_comment_lines_are_skipped_and_counted_in_row_numbers(tmp_path: 
     path.write_text("#version 2.4\nHugo_Symbol\tHGVSp_Short\nBRAF\tp.V600E\n=SUM(A1)\tp.G12D\n")
     with pytest.raises(InputError, match=r"gdc.maf, row 4: a gene that does not begin"):
         load_table(path)
+    # Blank lines before or among the comment lines are lines before the header too.
+    path.write_text("\n#version 2.4\n\nHugo_Symbol\tHGVSp_Short\nBRAF\tp.V600E\n=SUM(A1)\tp.G12D\n")
+    with pytest.raises(InputError, match=r"gdc.maf, row 6: a gene that does not begin"):
+        load_table(path)
 
 
 def test_a_semicolon_csv_and_a_vcf_are_named_for_what_they_are(tmp_path: Path) -> None:

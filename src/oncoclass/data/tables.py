@@ -103,16 +103,18 @@ def save_frame(frame: pd.DataFrame, out: str | Path) -> Path | None:
 
 
 def maf_comment_lines(head: str | bytes) -> int | None:
-    """How many comment lines (``#version 2.4``, as the GDC writes them) open a MAF, ``head``
-    being the start of the file; None when it is not a MAF (its first line that is neither a
-    comment nor blank does not name ``Hugo_Symbol`` among tab-separated columns). The one MAF rule:
-    ``annotate`` keeps the comment lines and writes them back, every other reader skips them."""
+    """How many lines open a MAF before its header: comment lines (``#version 2.4``, as the GDC
+    writes them) and any blank lines among them, ``head`` being the start of the file; None when
+    it is not a MAF (its first line that is neither a comment nor blank does not name
+    ``Hugo_Symbol`` among tab-separated columns). The one MAF rule: ``annotate`` keeps these lines
+    and writes them back, every other reader skips them (each counts them as lines of the file,
+    as row numbers do)."""
     text = head.decode("utf-8-sig", errors="replace") if isinstance(head, bytes) else head.lstrip("\ufeff")
     comments = 0
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if line.startswith("#"):
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line.startswith("#") or not line.strip():
             comments += 1
-        elif line.strip():
+        else:
             return comments if "Hugo_Symbol" in line.rstrip("\r").split("\t") else None
     return None
 
