@@ -148,7 +148,7 @@ def test_a_store_keyed_before_partner_genes_is_keyed_again_when_opened(tmp_path:
     from sqlalchemy import select
 
     from oncoclass.kb.schema import Item
-    from oncoclass.kb.store import _alembic_config, current_revision
+    from oncoclass.kb.store import _alembic_config, current_revision, head_revision
 
     url = f"sqlite:///{tmp_path / 'kb.sqlite'}"
     with open_store(url) as store:
@@ -162,8 +162,34 @@ def test_a_store_keyed_before_partner_genes_is_keyed_again_when_opened(tmp_path:
                 "BCR-ABL fusion"
             )
     with open_store(url) as store:
-        assert current_revision(store) == "0004"
+        assert current_revision(store) == head_revision()
         with store.engine.connect() as connection:
             assert connection.execute(select(Item.variation_key).where(Item.gene == "ABL1")).scalar() == (
                 "BCR-ABL1 fusion"
             )
+
+
+def test_a_store_keyed_by_an_older_grammar_is_keyed_again_when_opened(tmp_path: Path, kb_url: str) -> None:
+    """Migration 0005: items keyed before the grammar read a notation (Oncotator's p.WQ288fs) get
+    the keys an import gives them now, so search matches them with the change written as HGVS."""
+    from alembic import command
+    from sqlalchemy import select, update
+
+    from oncoclass.kb.schema import Item
+    from oncoclass.kb.store import _alembic_config
+
+    url = kb_url
+    table = "gene\tvariation\tlabel\nNPM1\tp.WQ288fs\tGain-of-function\n"
+    with open_store(url) as store:
+        import_path(store, write(tmp_path, "npm1.tsv", table.split("\n")[:-1]))
+        with store.engine.begin() as connection:  # as an older grammar keyed it
+            connection.execute(update(Item).values(variation_key="wq288fs", position=None, kind="other"))
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0004")
+    with open_store(url) as store:
+        with store.engine.connect() as connection:
+            keys = connection.execute(select(Item.variation_key, Item.position, Item.kind)).one()
+        assert tuple(keys) == ("W288fs", 288, "frameshift")
+        hits = search(store, Query(gene="NPM1", variation="p.Trp288CysfsTer12"))
+        assert hits and hits[0].tier == "variant"
