@@ -677,11 +677,14 @@ def test_a_failure_midway_leaves_no_output(tmp_path: Path, default_model: Path) 
 # --- --engine dask: the same file as the local engine -----------------------------------------
 
 
-@pytest.mark.parametrize(("name", "out_name"), [("in.maf", "out.maf"), ("in.maf.gz", "out.csv")])
+@pytest.mark.parametrize(
+    ("name", "out_name", "newline"),
+    [("in.maf", "out.maf", "\n"), ("in.maf.gz", "out.csv", "\n"), ("windows.maf", "out.maf", "\r\n")],
+)
 def test_the_dask_engine_writes_the_local_engines_file(
-    cli, tmp_path: Path, default_model: Path, cluster, name: str, out_name: str
+    cli, tmp_path: Path, default_model: Path, cluster, name: str, out_name: str, newline: str
 ) -> None:
-    text = "\n".join(_cohort(400)) + "\n"
+    text = newline.join(_cohort(400)) + newline
     source = tmp_path / name
     source.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
     local = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / f"local-{out_name}"])
@@ -689,7 +692,10 @@ def test_the_dask_engine_writes_the_local_engines_file(
     engine = ["--engine", "dask", "--scheduler", cluster.scheduler_address, "--partitions", "3"]
     dask = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / f"dask-{out_name}", *engine])
     assert dask.returncode == 0, dask.stderr
-    assert (tmp_path / f"dask-{out_name}").read_bytes() == (tmp_path / f"local-{out_name}").read_bytes()
+    written = (tmp_path / f"local-{out_name}").read_bytes()
+    assert (tmp_path / f"dask-{out_name}").read_bytes() == written
+    # A file whose lines end in CRLF (saved on Windows) comes back so, every line.
+    assert written.count(b"\r\n") == (written.count(b"\n") if newline == "\r\n" else 0)
     assert dask.stdout.split("written to")[0] == local.stdout.split("written to")[0]  # the same summary
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
 
@@ -780,3 +786,14 @@ def test_a_maf_opening_with_blank_lines_comes_back_whole(cli, tmp_path: Path, de
     written = out.read_text(encoding="utf-8").split("\n")
     assert written[:4] == lines[:4]
     assert written[4].split("\t")[: len(lines[4].split("\t"))] == lines[4].split("\t")
+
+
+def test_a_csv_with_crlf_line_ends_comes_back_with_them(cli, tmp_path: Path, default_model: Path) -> None:
+    source = tmp_path / "excel.csv"
+    source.write_bytes(b"gene,variation,sample\r\nBRAF,V600E,s1\r\nKRAS,G12D,s2\r\n")
+    out = tmp_path / "out.csv"
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+    assert done.returncode == 0, done.stderr
+    written = out.read_bytes()
+    assert written.count(b"\r\n") == written.count(b"\n") == 3
+    assert written.split(b"\r\n")[1].startswith(b"BRAF,V600E,s1,")

@@ -131,6 +131,8 @@ class Sheet:
     #: Whether a whole pass over the chunks has checked every record's width and the end (the
     #: second of annotate's two passes need not check them again).
     checked: bool = False
+    #: How its lines end (a file saved on Windows: CRLF), so it comes back ending them so.
+    newline: str = "\n"
 
     @property
     def streamed(self) -> bool:
@@ -284,7 +286,9 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
         sample = [line for line in lines[1:-1] if line] or lines[:1]  # no whole row: the header's width
         width = max(1, sum(len(line) + 1 for line in sample) // max(1, len(sample)))
         chunk_rows = min(max(CHUNK_BYTES // width, CHUNK_ROWS[0]), CHUNK_ROWS[1])
-    sheet = Sheet(pd.DataFrame(), comments, fmt, path, source, chunk_rows, kind)
+    first = head.find("\n")
+    newline = "\r\n" if first > 0 and head[first - 1] == "\r" else "\n"
+    sheet = Sheet(pd.DataFrame(), comments, fmt, path, source, chunk_rows, kind, newline=newline)
     header = next(_delimited(source, fmt, path, skip=len(comments), rows=None, header_only=True))
     sheet.frame = header
     return sheet
@@ -675,8 +679,11 @@ class Sink:
     otherwise): a MAF's comment lines and the header first, then the rows of each chunk. With
     ``header=False`` only rows are written: a part that another sink copies in (:meth:`copy`)."""
 
-    def __init__(self, handle: Any, fmt: str, comments: list[str], *, header: bool = True) -> None:
+    def __init__(
+        self, handle: Any, fmt: str, comments: list[str], *, header: bool = True, newline: str = "\n"
+    ) -> None:
         self.handle, self.fmt, self.comments, self.header = handle, fmt, comments, header
+        self.newline = newline
         self.parquet: Any = None
 
     def write(self, chunk: pd.DataFrame) -> None:
@@ -691,12 +698,12 @@ class Sink:
             return
         if self.header and self.fmt == "maf":
             for line in self.comments:
-                self.handle.write(line + "\n")
+                self.handle.write(line + self.newline)
         if self.fmt == "maf":
             chunk.to_csv(self.handle, sep="\t", index=False, header=self.header, quoting=csv.QUOTE_NONE,
-                         lineterminator="\n")  # fmt: skip
+                         lineterminator=self.newline)  # fmt: skip
         else:
-            write_frame(chunk, self.handle, self.fmt, exact=True, header=self.header)
+            write_frame(chunk, self.handle, self.fmt, exact=True, header=self.header, newline=self.newline)
         self.header = False
 
     def copy(self, part: Path) -> None:
@@ -743,7 +750,7 @@ def write_output(write: Callable[[Sink], None], sheet: Sheet, out: str | Path) -
     fmt, compressed = output_of(sheet, out)
 
     def fill(handle: Any) -> None:
-        sink = Sink(handle, fmt, sheet.comments)
+        sink = Sink(handle, fmt, sheet.comments, newline=sheet.newline)
         write(sink)
         sink.close()
 

@@ -446,14 +446,14 @@ def tally_partition(
 
 def annotate_partition(
     frame: pd.DataFrame, index: int, *, lookup: Lookup, path: str, columns: dict[str, str] | None,
-    staging: str, fmt: str, vcf: bool = False,
+    staging: str, fmt: str, vcf: bool = False, newline: str = "\n",
 ) -> None:  # fmt: skip
     """The second pass on one partition: annotated and written, header-less, as a part."""
     annotated = annotate_chunk(frame, variants_in(frame, path, columns, vcf=vcf), lookup)
     part = Path(staging) / f"part-{index:06d}"
     text = {} if fmt == "parquet" else {"encoding": "utf-8", "newline": ""}
     with part.open("wb" if fmt == "parquet" else "w", **text) as handle:  # type: ignore[call-overload]
-        sink = Sink(handle, fmt, [], header=False)
+        sink = Sink(handle, fmt, [], header=False, newline=newline)
         sink.write(annotated)
         sink.close()
 
@@ -532,7 +532,9 @@ def annotate_dask(
             lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
             [shared] = client.scatter([lookup], broadcast=True)
             _in_order(client, [
-                dask.delayed(annotate_partition)(t, i, lookup=shared, staging=str(staging), fmt=fmt, **where)
+                dask.delayed(annotate_partition)(
+                    t, i, lookup=shared, staging=str(staging), fmt=fmt, newline=sheet.newline, **where
+                )
                 for i, t in enumerate(tasks)
             ], progress)  # fmt: skip
         empty = sheet.frame.iloc[:0]

@@ -57,12 +57,14 @@ def output_format(path: str | Path) -> str:
 
 
 def write_frame(
-    frame: pd.DataFrame, handle: Any, fmt: str, *, exact: bool = False, header: bool = True
-) -> None:
+    frame: pd.DataFrame, handle: Any, fmt: str, *, exact: bool = False, header: bool = True,
+    newline: str = "\n",
+) -> None:  # fmt: skip
     """Write ``frame`` to an open ``handle`` (binary for Parquet, text otherwise) in ``fmt``.
     Probabilities are written to six significant digits; ``exact`` writes every number as it is
     (a user's own columns, given back by ``annotate``). ``header=False`` leaves out a CSV or TSV
-    header, for the second and later pieces of a file written a chunk at a time."""
+    header, for the second and later pieces of a file written a chunk at a time. ``newline`` ends
+    a CSV's or TSV's lines (``annotate`` gives a CRLF file back with CRLF)."""
     digits = None if exact else "%.6g"
     if fmt == "parquet":
         frame.to_parquet(handle, index=False)
@@ -72,10 +74,11 @@ def write_frame(
         # Unquoted, as CIViC writes TSV and as read_frame reads it: a statement's quotes stay
         # quotes. A value holding a tab or a line break cannot be written so (csv.Error).
         frame.to_csv(
-            handle, sep="\t", index=False, header=header, float_format=digits, quoting=csv.QUOTE_NONE
-        )
+            handle, sep="\t", index=False, header=header, float_format=digits, quoting=csv.QUOTE_NONE,
+            lineterminator=newline,
+        )  # fmt: skip
     else:
-        frame.to_csv(handle, sep=",", index=False, header=header, float_format=digits)
+        frame.to_csv(handle, sep=",", index=False, header=header, float_format=digits, lineterminator=newline)
 
 
 def save_frame(frame: pd.DataFrame, out: str | Path) -> Path | None:
