@@ -699,11 +699,9 @@ class Sink:
         if self.header and self.fmt == "maf":
             for line in self.comments:
                 self.handle.write(line + self.newline)
-        if self.fmt == "maf":
-            chunk.to_csv(self.handle, sep="\t", index=False, header=self.header, quoting=csv.QUOTE_NONE,
-                         lineterminator=self.newline)  # fmt: skip
-        else:
-            write_frame(chunk, self.handle, self.fmt, exact=True, header=self.header, newline=self.newline)
+        # A MAF's rows are unquoted TSV, as write_frame writes TSV.
+        fmt = "tsv" if self.fmt == "maf" else self.fmt
+        write_frame(chunk, self.handle, fmt, exact=True, header=self.header, newline=self.newline)
         self.header = False
 
     def copy(self, part: Path) -> None:
