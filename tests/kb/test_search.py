@@ -186,7 +186,7 @@ def test_a_store_keyed_by_an_older_grammar_is_keyed_again_when_opened(tmp_path: 
             connection.execute(update(Item).values(variation_key="wq288fs", position=None, kind="other"))
             config = _alembic_config()
             config.attributes["connection"] = connection
-            command.downgrade(config, "0004")
+            command.downgrade(config, "0003")
     with open_store(url) as store:
         with store.engine.connect() as connection:
             keys = connection.execute(select(Item.variation_key, Item.position, Item.kind)).one()
