@@ -174,7 +174,13 @@ class VariationFeatures(TransformerMixin, BaseEstimator):
         unknown = sorted(set(numeric) - set(NUMERIC_NAMES))
         if unknown:
             raise ValueError(f"unknown numeric columns {unknown}: choose among {', '.join(NUMERIC_NAMES)}.")
-        return [i for i, name in enumerate(NUMERIC_NAMES) if name in set(numeric)]
+        wanted = set(numeric)
+        return [i for i, name in enumerate(NUMERIC_NAMES) if name in wanted]
+
+    def _numeric(self) -> list[int]:
+        """The numeric columns given: as fitted, or (a model fitted before ``numeric_``) all."""
+        kept = getattr(self, "numeric_", None)
+        return kept if kept is not None else self._kept()
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> VariationFeatures:
         self.numeric_ = self._kept()
@@ -183,14 +189,11 @@ class VariationFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         values = X[self.column] if isinstance(X, pd.DataFrame) else pd.Series(np.ravel(X))
-        kept = getattr(self, "numeric_", None)
-        kept = kept if kept is not None else self._kept()
-        columns = list(range(len(KINDS))) + [len(KINDS) + i for i in kept]
+        columns = list(range(len(KINDS))) + [len(KINDS) + i for i in self._numeric()]
         rows = [variation_vector(parse(str(v))) for v in values]
         full = np.asarray(rows, dtype=float).reshape(len(rows), len(KINDS) + len(NUMERIC_NAMES))
         return full if len(columns) == full.shape[1] else full[:, columns]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        kept = getattr(self, "numeric_", None)
-        numeric = [NUMERIC_NAMES[i] for i in (kept if kept is not None else self._kept())]
+        numeric = [NUMERIC_NAMES[i] for i in self._numeric()]
         return np.asarray([f"kind={k}" for k in KINDS] + numeric, dtype=object)
