@@ -118,7 +118,7 @@ def maf_comment_lines(head: str | bytes) -> int | None:
         if line.startswith("#") or not line.strip():
             comments += 1
         else:
-            return comments if "Hugo_Symbol" in line.rstrip("\r").split("\t") else None
+            return comments if "Hugo_Symbol" in line.split("\t") else None
     return None
 
 
