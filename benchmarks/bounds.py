@@ -18,10 +18,13 @@ For each target (significance, evidence_level, evidence_direction):
    from different papers on the same variant, disease and drugs, and how often their labels agree.
 4. With models (the default recipe, on the split each target misses a target on): the error split
    by label (each label's precision, recall, F1 and share of the log loss), the learning curve
-   (the training part cut to random nested fractions) and, for direction, the "Does Not Support"
+   (the training part cut to random nested fractions), the figures' bootstrap 95 % intervals over
+   test papers, on the time split the figures apart for test rows whose paper has items in the
+   training part (CIViC's level is mostly a paper's) and, for direction, the "Does Not Support"
    rows by evidence type in each part, how well the model ranks them (and the macro-F1 at other
    cut-offs than the argmax), and by whether their statement holds a negation cue, with the
-   model's errors and examples. The error split counts apart the labels of fewer than 20 rows.
+   model's errors and examples. The error split counts apart the labels of fewer than 20 rows
+   in the whole table.
 
 Takes about ten minutes on two cores with models, seconds without.
 """
@@ -197,7 +200,8 @@ def consistency_table(table: pd.DataFrame, citations: np.ndarray) -> None:
         print(f"| {name} | {pairs} | {share:.3f} |")
 
 
-def label_errors(y: np.ndarray, proba: np.ndarray, labels: list[str]) -> None:
+def label_errors(y: np.ndarray, proba: np.ndarray, labels: list[str], every: pd.Series) -> None:
+    """Each label's precision, recall, F1 and log loss; ``every`` is each label's rows in the table."""
     predicted = np.asarray(labels)[proba.argmax(axis=1)]
     index = {label: i for i, label in enumerate(labels)}
     loss = -np.log(np.clip(proba[np.arange(len(y)), [index[v] for v in y]], EPS, 1.0))
@@ -217,12 +221,12 @@ def label_errors(y: np.ndarray, proba: np.ndarray, labels: list[str]) -> None:
             f"| {label} | {support[k]} | {int((predicted == label).sum())} | {precision[k]:.3f} "
             f"| {recall[k]:.3f} | {f1[k]:.3f} | {mean:.3f} | {loss[rows].sum() / loss.sum():.3f} |"
         )
-    rare = np.isin(y, [label for label, n in Counter(y).items() if n < RARE])
+    rare = np.isin(y, [label for label, n in every.items() if n < RARE])
     if rare.any():
         print(
-            f"\nLabels with fewer than {RARE} rows here: {len(set(y[rare]))}, {int(rare.sum())} rows "
-            f"({rare.mean():.1%}), {loss[rare].sum() / loss.sum():.1%} of the log loss; the log loss over "
-            f"the other rows {loss[~rare].mean():.4f}, over all {loss.mean():.4f}."
+            f"\nLabels of fewer than {RARE} rows in the whole table: {len(set(y[rare]))} here, "
+            f"{int(rare.sum())} rows ({rare.mean():.1%}), {loss[rare].sum() / loss.sum():.1%} of the "
+            f"log loss; the log loss over the other rows {loss[~rare].mean():.4f}, all {loss.mean():.4f}."
         )
 
 
@@ -236,8 +240,8 @@ def curve_row(fraction: float, rows: int, y: np.ndarray, proba: np.ndarray, labe
 def interval(
     y: np.ndarray, proba: np.ndarray, labels: list[str], main: tuple[str, ...], clusters: np.ndarray
 ) -> str:
-    """The figures' bootstrap 95 % intervals, resampling ``clusters`` (rows, or papers for a
-    grouped CV): how far the figure moves with the sample of test rows alone."""
+    """The figures' bootstrap 95 % intervals, resampling ``clusters`` (the rows' papers): how far
+    the figure moves with the sample of test papers alone."""
     index = {label: i for i, label in enumerate(labels)}
     p_true = proba[np.arange(len(y)), [index[v] for v in y]]
     predicted = np.asarray(labels)[proba.argmax(axis=1)]
@@ -317,7 +321,7 @@ def direction_ranking(y: np.ndarray, proba: np.ndarray, labels: list[str]) -> No
         )
 
 
-def direction_table(test: pd.DataFrame, proba: np.ndarray, labels: list[str]) -> None:
+def direction_table(test: pd.DataFrame, proba: np.ndarray, labels: list[str], citations: pd.Series) -> None:
     """The time split's "Does Not Support" rows by negation cue, and the model's errors on them."""
     y = test["label"].to_numpy()
     predicted = np.asarray(labels)[proba.argmax(axis=1)]
@@ -334,6 +338,14 @@ def direction_table(test: pd.DataFrame, proba: np.ndarray, labels: list[str]) ->
                 f"| {int((rows & (predicted == 'Supports')).sum())} "
                 f"| {int((rows & (predicted == 'Does Not Support')).sum())} |"
             )
+    rows = y == "Does Not Support"
+    texts = test["text"][rows].map(clean_text)
+    papers = test["id"][rows].map(citations)
+    print(
+        f"\nThe {int(rows.sum())} 'Does Not Support' rows hold {texts.nunique()} distinct statements from "
+        f"{papers.nunique()} papers; the most repeated statement is {texts.value_counts().iloc[0]} rows, "
+        f"the largest paper {papers.value_counts().iloc[0]}."
+    )
     wrong = (y == "Does Not Support") & (predicted == "Supports")
     print(f"\nMissed 'Does Not Support' rows (first eight of {int(wrong.sum())}, P(Does Not Support)):")
     dns = labels.index("Does Not Support")
@@ -375,26 +387,27 @@ def models(
         f1_name = "six-label macro-F1" if main else "macro-F1"
         print(f"\n#### Learning curve, {title}\n\n| training part | rows | log loss | accuracy | {f1_name} |")
         print("|---|---|---|---|---|\n" + "\n".join(points), flush=True)
-        clusters = np.arange(len(y)) if split == "time" else citations
-        unit = "rows" if split == "time" else "papers"
+        # Papers, not rows, are resampled: one paper's items (often one statement copied to each
+        # of its variants) are no independent draws.
+        papers = pd.Series(citations, index=table["id"])
+        clusters = (test if split == "time" else table)["id"].map(papers).to_numpy()
         print(
-            f"\nBootstrap 95 % interval over test {unit} (log loss | accuracy | {f1_name}): "
+            f"\nBootstrap 95 % interval over test papers (log loss | accuracy | {f1_name}): "
             f"{interval(y, proba, labels, main, clusters)}"
         )
         if split == "time":
-            papers = pd.Series(citations, index=table["id"])
             seen = test["id"].map(papers).isin(set(train["id"].map(papers))).to_numpy()
             print(f"\n#### By whether the test row's paper has items in the training part, {title}")
             by_paper(test, seen, proba, labels, main)
         print(f"\n#### Error split by label, {title}, whole training part")
-        label_errors(y, proba, labels)
+        label_errors(y, proba, labels, table["label"].value_counts())
         if target == "evidence_direction" and split == "time":
             print(f"\n#### 'Does Not Support' by evidence type, {title}")
             direction_shift(train, test, kinds)
             print(f"\n#### Ranking and cut-off, {title}")
             direction_ranking(y, proba, labels)
             print(f"\n#### 'Does Not Support' and negation cues, {title}")
-            direction_table(test, proba, labels)
+            direction_table(test, proba, labels, papers)
 
 
 def main() -> None:
