@@ -1,6 +1,7 @@
 """What bounds the CIViC figures short of the accuracy issue's targets: prints the tables.
 
     ONCOCLASS_DATA=../shared/data .venv/bin/python benchmarks/bounds.py [--targets ...] [--no-models]
+    ONCOCLASS_DATA=../shared/data .venv/bin/python benchmarks/bounds.py --targets kaggle
 
 Same data and splits as benchmarks/accuracy.py (the 2018-11 export; the time split trains on the
 oldest 80 % by evidence_id and tests on the newest 20 %; the CV is 5-fold grouped by citation).
@@ -25,6 +26,11 @@ For each target (significance, evidence_level, evidence_direction):
    cut-offs than the argmax), and by whether their statement holds a negation cue, with the
    model's errors and examples. The error split counts apart the labels of fewer than 20 rows
    in the whole table.
+
+``--targets kaggle`` (not in the default list) splits the default's log loss on Kaggle stage 1,
+variants only, into the part spent on the mutation-effect group (loss, gain, neutral,
+inconclusive, switch of function) and the part spent telling "likely" from confirmed within it
+(classes 1 from 4, 2 from 7, 3 from 5, 8 from 9): ``-log p(y) = -log p(group) - log p(y | group)``.
 
 Takes about ten minutes on two cores with models, seconds without.
 """
@@ -410,6 +416,43 @@ def models(
             direction_table(test, proba, labels, papers)
 
 
+#: Kaggle's classes by mutation effect, "likely" and confirmed together (the README's numbering).
+KAGGLE_GROUPS = {
+    "loss": ("1", "4"),
+    "gain": ("2", "7"),
+    "neutral": ("3", "5"),
+    "inconclusive": ("6",),
+    "switch": ("8", "9"),
+}
+
+
+def kaggle(data: Path) -> None:
+    """The default's stage-1 log loss split into the effect group's part and the part within it."""
+    k = data / "kaggle-msk"
+    train = load_table(k / "training_variants")
+    test = load_table(k / "test_variants", labels=k / "stage1_solution_filtered.csv")
+    test = test[test["label"] != ""].reset_index(drop=True)  # the stage's machine-made decoys
+    labels = sorted(set(train["label"].astype(str)), key=int)
+    y = test["label"].astype(str).to_numpy()
+    proba = fit_predict(train, test, labels)
+    proba = np.clip(proba / proba.sum(axis=1, keepdims=True), EPS, 1.0)
+    column = {label: i for i, label in enumerate(labels)}
+    group_of = {label: name for name, members in KAGGLE_GROUPS.items() for label in members}
+    p_true = proba[np.arange(len(y)), [column[v] for v in y]]
+    p_group = np.array(
+        [proba[i, [column[v] for v in KAGGLE_GROUPS[group_of[label]]]].sum() for i, label in enumerate(y)]
+    )
+    shares = train["label"].astype(str).value_counts(normalize=True)
+    prior_within = np.array([shares[v] / sum(shares[m] for m in KAGGLE_GROUPS[group_of[v]]) for v in y])
+    print(f"\n## Kaggle stage 1, variants only ({len(train)} training rows, {len(y)} test rows)\n")
+    print("| part of the default's log loss | nats per row |")
+    print("|---|---|")
+    print(f"| all: -log p(class) | {-np.log(p_true).mean():.4f} |")
+    print(f"| the effect group: -log p(group) | {-np.log(p_group).mean():.4f} |")
+    print(f"| within the group: -log p(class given group) | {-np.log(p_true / p_group).mean():.4f} |")
+    print(f"| within the group, had it the training rows' shares | {-np.log(prior_within).mean():.4f} |")
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     parser = argparse.ArgumentParser()
@@ -420,6 +463,9 @@ def main() -> None:
     typed, _ = load(data, "evidence_type")
     kinds = pd.Series(typed["label"].to_numpy(), index=typed["id"])
     for target in args.targets.split(","):
+        if target == "kaggle":
+            kaggle(data)
+            continue
         table, citations = load(data, target)
         main_labels = CIVIC_MAIN if target == "significance" else ()
         train, test = civic_time_split(table)
