@@ -58,16 +58,6 @@ from pathlib import Path
 
 import numpy as np
 
-SIX = (
-    "Predictive: Sensitivity/Response",
-    "Predictive: Resistance",
-    "Predisposing: Uncertain Significance",
-    "Prognostic: Poor Outcome",
-    "Diagnostic: Positive",
-    "Prognostic: Better Outcome",
-)
-
-
 # ---------------------------------------------------------------------------------------------
 # 1. prep: rows and folds, exactly as benchmarks/accuracy.py makes them
 
@@ -397,9 +387,14 @@ class Blend:
 
 
 def blend(work: Path, enc: Path) -> None:
+    import sys
+
     from sklearn.metrics import f1_score
 
     from oncoclass.evaluate import metrics
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from accuracy import CIVIC_MAIN
 
     spec = load_spec(work)
     rows = spec["rows"]
@@ -416,7 +411,7 @@ def blend(work: Path, enc: Path) -> None:
         for name, p in probas.items():
             m = metrics(y_text, p, labels)
             predicted = np.asarray(labels)[p.argmax(axis=1)]
-            six = f1_score(y_text, predicted, labels=list(SIX), average="macro", zero_division=0)
+            six = f1_score(y_text, predicted, labels=list(CIVIC_MAIN), average="macro", zero_division=0)
             print(
                 f"| {name} | {m['log_loss']:.4f} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | "
                 f"{m['ece']:.4f} | {six:.4f} |"
