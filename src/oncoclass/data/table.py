@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -340,6 +340,25 @@ def check_columns(columns: Iterable[object], source: str | Path) -> None:
         )
 
 
+def refuse_row_problems(
+    table: pd.DataFrame, problems: pd.Series, *, source: str | Path, row_of: Callable[[int], int],
+    hint: str = "Every row needs an id, a gene symbol and a variation.", counted: str = "",
+) -> None:  # fmt: skip
+    """Refuse the first of ``table``'s rows that break the row rule (``problems``, from
+    :func:`row_problems`), named by its row in the file (``row_of`` its position): the one
+    message, whichever engine finds it; ``counted`` says where the others were counted, when not
+    in the whole file."""
+    bad = np.flatnonzero((problems != "").to_numpy())
+    if not len(bad):
+        return
+    first = int(bad[0])
+    if table[TEXT].iloc[first] and len(table[TEXT].iloc[first]) > get_settings().max_text_chars:
+        check_text_length(len(table[TEXT].iloc[first]), path=source, row=row_of(first))
+    same = int((problems == problems.iloc[first]).sum()) - 1
+    more = f" (and {same} more rows like it{counted})" if same else ""
+    raise InputError(f"{problems.iloc[first]}{more}.", path=source, row=row_of(first), hint=hint)
+
+
 def canonicalize(
     frame: pd.DataFrame,
     *,
@@ -365,20 +384,7 @@ def canonicalize(
         raise InputError("the file holds no data rows.", path=source)
     check_types(frame, source=source, row_offset=row_offset)
     out = text_columns(frame)
-    problems = row_problems(out)
-    bad = np.flatnonzero((problems != "").to_numpy())
-    if len(bad):
-        first = int(bad[0])
-        if out[TEXT].iloc[first] and len(out[TEXT].iloc[first]) > get_settings().max_text_chars:
-            check_text_length(len(out[TEXT].iloc[first]), path=source, row=first + row_offset)
-        same = int((problems == problems.iloc[first]).sum()) - 1
-        more = f" (and {same} more rows like it)" if same else ""
-        raise InputError(
-            f"{problems.iloc[first]}{more}.",
-            path=source,
-            row=first + row_offset,
-            hint="Every row needs an id, a gene symbol and a variation.",
-        )
+    refuse_row_problems(out, row_problems(out), source=source, row_of=lambda position: position + row_offset)
     duplicated = out.index[out[ID].duplicated()]
     if len(duplicated):
         first = int(duplicated[0])

@@ -169,6 +169,35 @@ def refuse_duplicate_names(names: list[Any], path: str | Path) -> None:
         seen.add(name)
 
 
+def header_line(data: bytes, skip: int = 0, *, whole: bool = False) -> bytes | None:
+    """The header line of a CSV, TSV or MAF whose start is ``data`` (after ``skip`` comment
+    lines), without its line end, however long (a wide sample matrix's runs past any fixed cut,
+    and a name cut in two could read as a repeat); a lone CR ends a line too, as the readers take
+    it. None when ``data`` ends before the line does, unless it is the ``whole`` file."""
+    start = 0
+    for _ in range(skip):  # searched in place: a slice of data would copy the file
+        found = _LINE_END.search(data, start)
+        if found is None:
+            return b"" if whole else None
+        start = found.end()
+    end = _LINE_BREAK.search(data, start)
+    if end is None:
+        return data[start:] if whole else None
+    return data[start : end.start()]
+
+
+def check_header(first: bytes, path: str | Path, *, tab: bool) -> None:
+    """The header's rules, by every reader of a CSV, TSV or MAF: no column named twice, and a
+    CSV's not separated by semicolons."""
+    line = first.decode("utf-8-sig", errors="replace")
+    if tab:
+        refuse_duplicate_names(line.split("\t"), path)
+    else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)
+        refuse_semicolons(line, path)
+        with contextlib.suppress(csv.Error):  # a header csv cannot read: pandas says why
+            refuse_duplicate_names(next(csv.reader([line]), []), path)
+
+
 def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = None) -> pd.DataFrame:
     path = Path(path)
     data = read_bytes(path) if data is None else data
@@ -188,19 +217,7 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         skip = (maf_comment_lines(data[:65536]) or 0) if fmt == "tsv" else 0
         refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
         refuse_ragged_rows(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
-        # The header line, however long (a wide sample matrix's runs past any fixed cut, and a name
-        # cut in two could read as a repeat); a lone CR ends a line too, as the reader takes it.
-        start = 0
-        for _ in range(skip):  # searched in place: a slice of data would copy the file
-            start = _LINE_END.search(data, start).end()  # type: ignore[union-attr]
-        end = _LINE_BREAK.search(data, start)
-        first = data[start : end.start() if end else len(data)].decode("utf-8-sig", errors="replace")
-        if fmt == "tsv":
-            refuse_duplicate_names(first.split("\t"), path)
-        else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)
-            refuse_semicolons(first, path)
-            with contextlib.suppress(csv.Error):  # a header csv cannot read: pandas says why
-                refuse_duplicate_names(next(csv.reader([first]), []), path)
+        check_header(header_line(data, skip, whole=True) or b"", path, tab=fmt == "tsv")
         # Parsed from the bytes (checked above to be UTF-8 text), not from a decoded copy: a
         # StringIO would hold the table again, four bytes a character.
         frame = pd.read_csv(
