@@ -402,11 +402,42 @@ def test_each_alt_allele_of_a_record_is_predicted(cli, tmp_path: Path, default_m
     assert written[2]["ONCOCLASS_PROTEIN_CHANGE"] == ["P72fs", "P72Rfs*5"]
 
 
+_VEP = (
+    '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. '
+    'Format: Allele|Consequence|SYMBOL|HGVSp|CANONICAL">'
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "lines"),
+    [
+        ("empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"]),
+        ("empty.csv", ["gene,variation"]),
+        ("empty.vcf", ["##fileformat=VCFv4.2", _VEP, "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]),
+    ],
+)
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_a_header_alone_is_refused_as_predict_refuses_it(
+    cli, tmp_path: Path, default_model: Path, cluster, name: str, lines: list[str], engine: str
+) -> None:
+    # Nothing to predict: a run that "worked" on no rows would hide a file cut off before its
+    # first row, or the wrong file given. One message, exit 2, no output, as predict says it.
+    if engine == "dask" and name.endswith(".vcf"):
+        pytest.skip("--engine dask reads MAFs and tables")
+    source = _write(tmp_path / name, lines)
+    out = tmp_path / ("out" + source.suffix)
+    dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address] if engine == "dask" else []
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out, *dask])
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{source}: the file holds no data rows." in done.stderr
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [name]
+    if not name.endswith(".vcf"):
+        predicted = cli(["predict", "-m", default_model, "-i", source, "-o", tmp_path / "p.csv"])
+        assert predicted.returncode == 2 and f"{source}: the file holds no data rows." in predicted.stderr
+
+
 def test_odd_but_valid_inputs_come_back_whole(cli, tmp_path: Path, default_model: Path) -> None:
-    header_only = _write(tmp_path / "empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"])
-    done = cli(["annotate", "-m", default_model, "-i", header_only, "-o", tmp_path / "e.maf"])
-    assert done.returncode == 0 and "0 rows" in done.stdout
-    assert (tmp_path / "e.maf").read_text().split("\n")[0] == "#version 2.4"
+    one_row = _write(tmp_path / "one.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short", "BRAF\tp.V600E"])
     columns = {
         "gene": ["BRAF", "KRAS"],
         "variation": ["p.V600E", None],
@@ -421,7 +452,7 @@ def test_odd_but_valid_inputs_come_back_whole(cli, tmp_path: Path, default_model
     text = (tmp_path / "calls.csv").read_text()
     assert "140453136.0" in text and "0.000123456789" in text  # numbers given back as they were
     gz = tmp_path / "out.maf.gz"
-    assert cli(["annotate", "-m", default_model, "-i", header_only, "-o", gz]).returncode == 0
+    assert cli(["annotate", "-m", default_model, "-i", one_row, "-o", gz]).returncode == 0
     with gzip.open(gz, "rt", encoding="utf-8") as handle:
         assert handle.readline() == "#version 2.4\n"
 

@@ -313,6 +313,11 @@ def test_annotate_refuses_what_it_cannot_read(client) -> None:
     assert response.json()["error"].startswith("the upload: ") and "/tmp" not in response.json()["error"]
     big = client.post("/annotate", content=b"x" * 60_000, headers={"content-type": "text/plain"})
     assert big.status_code == 413
+    # A header alone is refused as the CLI refuses it (exit 2 there), not answered with no rows.
+    alone = client.post(
+        "/annotate", content=b"Hugo_Symbol\tHGVSp_Short\n", headers={"content-type": "text/plain"}
+    )
+    assert alone.status_code == 422 and "the upload: the file holds no data rows" in alone.json()["error"]
 
 
 def test_annotate_gives_the_notes_and_reasons_the_cli_reports(client) -> None:

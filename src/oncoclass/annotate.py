@@ -59,6 +59,7 @@ from oncoclass.data.table import (
     VARIATION_NAMES,
     as_text,
     gene_problem,
+    no_data_rows,
     records_to_table,
     variation_problem,
 )
@@ -514,6 +515,12 @@ class Tally:
             self.variants.setdefault(pair, len(self.variants))
         self.reasons.update(other.reasons)
 
+    def refuse_empty(self, path: str) -> None:
+        """A sheet of no rows (a header alone) is refused after the first pass, before anything is
+        predicted or written, as ``predict`` refuses a table of no rows."""
+        if not self.rows:
+            raise no_data_rows(path)
+
     def summary(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
@@ -625,6 +632,7 @@ def annotate(
     rows = variants_in(frame, sheet.path, columns, vcf=sheet.fmt == "vcf")
     tally = Tally()
     tally.add(rows)
+    tally.refuse_empty(sheet.path)
     lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
     return annotate_chunk(frame, rows, lookup), tally.summary()
 
@@ -647,6 +655,7 @@ def annotate_file(
     tally = Tally()
     for chunk in sheet.chunks():
         tally.add(variants_in(chunk, sheet.path, columns, vcf=sheet.fmt == "vcf"))
+    tally.refuse_empty(sheet.path)
     lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
     annotated = (
         annotate_chunk(chunk, variants_in(chunk, sheet.path, columns, vcf=sheet.fmt == "vcf"), lookup)

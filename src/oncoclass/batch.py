@@ -61,6 +61,7 @@ from oncoclass.data.table import (
     ID,
     check_columns,
     label_columns,
+    no_data_rows,
     numbered_ids,
     numbered_note,
     numbers_rows,
@@ -311,7 +312,7 @@ def _placed(shapes: list[_Shape], blocks: _Blocks, path: str, *, skip_bad: bool)
                 first = shape.bad[0]
                 raise ragged_row(first.fields, width, path=path, row=line + first.row, delimiter=blocks.sep)
     if records == 0:
-        raise InputError("the file holds no data rows.", path=path)
+        raise no_data_rows(path)
     return places
 
 
@@ -553,7 +554,7 @@ def predict_dask(
         rows = sum(r["rows"] for r in results)
         rejected = sum(r["rejected"] for r in results)
         if rows + rejected == 0:  # as the local engine, and a CSV's first pass, refuse it
-            raise InputError("the file holds no data rows.", path=spec.path)
+            raise no_data_rows(spec.path)
         ids = pd.Series(np.concatenate([r["ids"] for r in results]) if results else [], dtype=object)
         duplicated = ids[ids.duplicated()]
         if len(duplicated):
@@ -731,6 +732,7 @@ def annotate_dask(
             tally = Tally()
             for part in tallies:
                 tally.merge(part)
+            tally.refuse_empty(sheet.path)
             lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
             [shared] = client.scatter([lookup], broadcast=True)
             _in_order(client, [

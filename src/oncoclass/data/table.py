@@ -340,6 +340,18 @@ def check_columns(columns: Iterable[object], source: str | Path) -> None:
         )
 
 
+def no_data_rows(source: str | Path) -> InputError:
+    """The error for an input with a header and no rows, by every command (``predict``,
+    ``annotate``, ``train``…, either engine): there is nothing to predict or learn, and an output of
+    no rows would look like a run that worked (a sample's MAF cut off before its first row, or the
+    wrong file given)."""
+    return InputError(
+        "the file holds no data rows.",
+        path=source,
+        hint="Check that it is the file you meant; there is nothing to predict in a header alone.",
+    )
+
+
 def refuse_row_problems(
     table: pd.DataFrame, problems: pd.Series, *, source: str | Path, row_of: Callable[[int], int],
     hint: str = "Every row needs an id, a gene symbol and a variation.", counted: str = "",
@@ -381,7 +393,7 @@ def canonicalize(
         notes.append(numbered_note(len(frame)))
     check_columns(frame.columns, source)
     if frame.empty:
-        raise InputError("the file holds no data rows.", path=source)
+        raise no_data_rows(source)
     check_types(frame, source=source, row_offset=row_offset)
     out = text_columns(frame)
     refuse_row_problems(out, row_problems(out), source=source, row_of=lambda position: position + row_offset)
