@@ -466,6 +466,19 @@ def test_a_header_with_a_name_twice_is_refused(cli, tmp_path: Path, default_mode
         assert refused.returncode == 2 and "appears twice" in refused.stderr
 
 
+def test_a_header_of_one_huge_field_is_refused_as_a_header(cli, tmp_path: Path, default_model: Path) -> None:
+    # Python's csv module stops at 131,072 characters a field: the header's rule (check_header)
+    # is the one every reader applies, and pandas says what the header lacks, in one line.
+    source = _write(tmp_path / "huge.csv", ["g" * 300_000])
+    refused = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "o.csv"])
+    assert (
+        refused.returncode == 2
+        and "no gene column" in refused.stderr
+        and "internal error" not in refused.stderr
+    )
+    assert len(refused.stderr) < 3000 and not (tmp_path / "o.csv").exists()
+
+
 def test_a_byte_that_is_not_utf8_is_named_with_its_row(cli, tmp_path: Path, default_model: Path) -> None:
     # Read in chunks, pandas knows neither the row nor the byte: the file's own reader says them.
     rows = b"sample,gene,variation\nS1,BRAF,V600E\nS2,Caf\xe9,A1B\n"

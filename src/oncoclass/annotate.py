@@ -64,13 +64,12 @@ from oncoclass.data.table import (
     variation_problem,
 )
 from oncoclass.data.tables import (
+    check_header,
     guess_format,
     maf_comment_lines,
     names_by_case,
     output_format,
     read_frame,
-    refuse_duplicate_names,
-    refuse_semicolons,
     write_frame,
 )
 from oncoclass.errors import InputError, OutputError
@@ -271,12 +270,7 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
         # The header runs past the head read (a wide sample matrix): read whole, as every reader
         # reads it; a name cut in two would read as a repeat, and the rows' width would be unknown.
         lines = [next(itertools.islice(iter_lines(source), len(comments), None), "")]
-    if fmt == "maf":
-        refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
-    else:  # pandas would rename a repeated column ("sample.1") without a word
-        if fmt == "csv":
-            refuse_semicolons(lines[0] if lines else "", path)
-        refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
+    check_header(lines[0] if lines else "", path, tab=fmt != "csv")  # the one rule on a header
     # A plain file is checked here, from its last byte. A compressed one (a complete archive of a
     # file cut short) is checked as its rows are read (Sheet.chunks), so it is not decompressed
     # twice; a cut archive stream fails as it is decompressed.

@@ -186,10 +186,11 @@ def header_line(data: bytes, skip: int = 0, *, whole: bool = False) -> bytes | N
     return data[start : end.start()]
 
 
-def check_header(first: bytes, path: str | Path, *, tab: bool) -> None:
-    """The header's rules, by every reader of a CSV, TSV or MAF: no column named twice, and a
-    CSV's not separated by semicolons."""
-    line = first.decode("utf-8-sig", errors="replace")
+def check_header(first: bytes | str, path: str | Path, *, tab: bool) -> None:
+    """The header's rules, by every reader of a CSV, TSV or MAF: no column named twice (pandas
+    would rename the second, ``sample.1``, without a word), and a CSV's not separated by
+    semicolons. ``tab``: a TSV or MAF, unquoted."""
+    line = first.decode("utf-8-sig", errors="replace") if isinstance(first, bytes) else first.lstrip("\ufeff")
     if tab:
         refuse_duplicate_names(line.split("\t"), path)
     else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)
