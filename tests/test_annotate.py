@@ -251,6 +251,12 @@ def test_vcfs_without_annotations_or_broken_are_refused(cli, tmp_path: Path, def
         ["annotate", "-m", default_model, "-i", bare, "-o", tmp_path / "o.vcf", "--transcript", "longest"]
     )
     assert odd.returncode == 2 and "canonical, first" in odd.stderr
+    # Its header lines cut off (a VCF opened and saved by a spreadsheet): named as such (detect.is_vcf).
+    cut = _write(
+        tmp_path / "cut.vcf", [*VEP_HEADER[1:], "7\t140453136\t.\tA\tT\t50\tPASS\tCSQ=T|BRAF|p.V600E"]
+    )
+    refused = cli(["annotate", "-m", default_model, "-i", cut, "-o", tmp_path / "o.vcf"])
+    assert refused.returncode == 2 and "cut.vcf: a VCF without its first line (##fileformat" in refused.stderr
 
 
 def _refused_alone(done, tmp_path: Path, out: Path) -> str:

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from oncoclass.data.detect import is_vcf
 from oncoclass.data.files import (
     STDIN,
     archive_kind,
@@ -243,7 +244,7 @@ def open_sheet(
 def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: int | None) -> Sheet:
     """The sheet of ``source`` (a regular file), ``path`` being the name the user gave."""
     start = read_start(source, 65536)
-    if start[:16].startswith(b"##fileformat=VCF") or start[:3] == b"BCF":
+    if is_vcf(path, start):
         if piped:
             raise InputError(
                 "a VCF cannot be read from standard input or a pipe.", path=path, hint="Give its file name."
