@@ -67,6 +67,10 @@ def test_explain(client) -> None:
         ({"gene": "", "variation": "V600E"}, "gene"),
         ({"gene": "BRAF", "variation": "V600E", "colour": "red"}, "colour"),
         ({"gene": ["BRAF"], "variation": "V600E"}, "gene"),
+        # A NUL or a terminal escape in JSON: the row rule's control characters (a file's NUL is
+        # refused as it is read; white space in a variation is read as one space).
+        ({"gene": "BR\x00AF", "variation": "V600E"}, "record 1: a gene holding a control character"),
+        ({"gene": "BRAF", "variation": "V600E\x1b[2J"}, "record 1: a variation holding a control character"),
     ],
 )
 def test_invalid_input_is_422_with_the_field(client, payload, needle) -> None:

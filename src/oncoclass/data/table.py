@@ -222,6 +222,11 @@ NOT_A_SYMBOL = "a gene that does not begin with a letter or digit (a formula or 
 #: longest is 9); a longer one is a value from another column, and every output would repeat it.
 MAX_GENE_CHARS = 100
 _SYMBOL_START = re.compile(r"[^\W_]")
+#: A control character (NUL, tab, line break, escape…): in a gene or a variation it is no part of
+#: a name or a change but damage or an injection (a terminal escape, a line break that splits an
+#: output's row), and every output would repeat it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_PROBLEM = "holding a control character (NUL, tab, line break, escape…)"
 
 
 def gene_problem(gene: str) -> str:
@@ -237,6 +242,8 @@ def gene_problem(gene: str) -> str:
         return "empty gene"
     if not _SYMBOL_START.match(gene):
         return NOT_A_SYMBOL
+    if _CONTROL.search(gene):
+        return f"a gene {CONTROL_PROBLEM}, not a gene symbol"
     if ENSEMBL_GENE.match(gene):
         return ENSEMBL_PROBLEM
     if len(gene) > MAX_GENE_CHARS:
@@ -251,13 +258,15 @@ MAX_VARIATION_CHARS = 1000
 
 def variation_problem(variation: str) -> str:
     """Why ``variation`` cannot be read ("" when it can): one that begins as a spreadsheet formula
-    does ("=", "+", "@"), or runs past :data:`MAX_VARIATION_CHARS`."""
+    does ("=", "+", "@"), runs past :data:`MAX_VARIATION_CHARS` or holds a control character."""
     if not variation:
         return "empty variation"
     if variation[0] in "=+@":
         return "a variation that begins as a spreadsheet formula (=, + or @), not a variant"
     if len(variation) > MAX_VARIATION_CHARS:
         return f"a variation past the limit of {MAX_VARIATION_CHARS:,} characters"
+    if _CONTROL.search(variation):
+        return f"a variation {CONTROL_PROBLEM}, not a variant"
     return ""
 
 
