@@ -485,6 +485,14 @@ def test_a_header_of_one_huge_field_is_refused_as_a_header(cli, tmp_path: Path, 
     assert len(refused.stderr) < 3000 and not (tmp_path / "o.csv").exists()
 
 
+def test_a_quote_never_closed_is_named_with_its_row(cli, tmp_path: Path, default_model: Path) -> None:
+    # pandas says "EOF inside string starting at row 1" (its own count); the file's rule says which.
+    source = _write(tmp_path / "q.csv", ["gene,variation", "BRAF,V600E", 'KRAS,"G12D', "TP53,R175H"])
+    refused = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "o.csv"])
+    line = _refused_alone(refused, tmp_path, tmp_path / "o.csv")
+    assert "q.csv, row 3: a quoted value begins on this row and never ends" in line
+
+
 def test_a_byte_that_is_not_utf8_is_named_with_its_row(cli, tmp_path: Path, default_model: Path) -> None:
     # Read in chunks, pandas knows neither the row nor the byte: the file's own reader says them.
     rows = b"sample,gene,variation\nS1,BRAF,V600E\nS2,Caf\xe9,A1B\n"

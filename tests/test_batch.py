@@ -363,3 +363,25 @@ def test_a_row_without_a_gene_is_named_by_its_row_as_the_local_engine_names_it(
         )  # fmt: skip
     where = f"nogene.csv, row {len(lines) - 2}: empty gene."
     assert where in str(local.value) and where in str(dask.value)
+
+
+def test_a_quote_never_closed_is_named_by_its_row_as_the_local_engine_names_it(
+    tmp_path, lr_model, rows, cluster
+) -> None:
+    # pandas said "EOF inside string"; Dask's reader read the rest of the file as one value, and
+    # the first pass saw no record after the quote ("no data rows" when it opened the first).
+    from oncoclass.api import predict
+
+    lines = rows.to_csv(index=False).splitlines()
+    lines.append('open,KRAS,G12D,"never closed')  # in the last block
+    source = tmp_path / "quote.csv"
+    source.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as local:
+        predict(load_bundle(lr_model), InputSpec(path=str(source)))
+    with pytest.raises(InputError) as dask:
+        predict_dask(
+            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
+            partitions=3, on_bad_rows="skip",
+        )  # fmt: skip
+    said = f"row {len(lines)}: a quoted value begins on this row and never ends"
+    assert said in str(local.value) and str(dask.value) == str(local.value)

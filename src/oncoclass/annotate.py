@@ -40,6 +40,7 @@ from oncoclass.data.detect import is_vcf
 from oncoclass.data.files import (
     STDIN,
     archive_kind,
+    check_rows_of,
     existing_file,
     iter_lines,
     not_utf8,
@@ -332,6 +333,9 @@ def _delimited(
     except pd.errors.EmptyDataError as exc:
         raise InputError("the file is empty.", path=path) from exc
     except pd.errors.ParserError as exc:
+        # The file's own rule names the row pandas does not (a quote never closed, a row of the
+        # wrong width): read through again, only once the reader has failed.
+        check_rows_of(source, path, delimiter=options["sep"], quoted=not tab, skip=skip)
         raise InputError(f"cannot be parsed as {what} ({exc}).", path=path) from exc
     except UnicodeDecodeError as exc:
         raise not_utf8(source, path) or InputError(

@@ -54,6 +54,7 @@ from oncoclass.data.files import (
     existing_file,
     not_utf8_byte,
     nul_byte,
+    open_quote,
     ragged_row,
     refuse_binary,
 )  # fmt: skip
@@ -168,7 +169,7 @@ class _Part:
         RowWidths(
             w["path"], delimiter=w["sep"], quoted=w["quoted"], skip=w["skip"] if w["first"] else 0,
             width=None if w["first"] else w["width"], bad=[], starts=starts,
-        ).check(self.block)  # fmt: skip
+        ).check(self.block, final=False)  # fmt: skip
         return int(w["line"]) + starts[self.good[position]]
 
 
@@ -260,6 +261,7 @@ class _Shape:
     bad: list[BadRecord]
     not_utf8: tuple[int, int] | None = None  # (offset, row)
     nul: int | None = None  # row
+    open_quote: int | None = None  # row, in the last block
     cut_short: tuple[int, int] | None = None  # the last row (row, fields), in the last block
 
 
@@ -277,8 +279,10 @@ def _shape_block(
         path, delimiter=sep, quoted=quoted, skip=skip if first else 0, width=None if first else width, bad=bad
     )  # fmt: skip
     try:
-        widths.check(block)
-    except InputError as exc:  # a NUL (the only error of a RowWidths that keeps bad rows)
+        widths.check(block, final=last)
+    except InputError as exc:  # a NUL, or a quote never closed (a RowWidths that keeps bad rows)
+        if widths.in_quote:
+            return _Shape(len(block), 0, 0, None, 0, [], open_quote=exc.row)
         return _Shape(len(block), 0, 0, None, 0, [], nul=exc.row)
     cut = None
     if last and widths.last is not None and not block.endswith((b"\n", b"\r")):
@@ -302,6 +306,8 @@ def _placed(shapes: list[_Shape], blocks: _Blocks, path: str, *, skip_bad: bool)
     for (line, _), shape in zip(places, shapes, strict=True):
         if shape.nul is not None:
             raise nul_byte(None, line + shape.nul, path)
+        if shape.open_quote is not None:
+            raise open_quote(line + shape.open_quote, path)
     width = shapes[0].width if shapes else None
     if shapes and width is not None and shapes[-1].cut_short is not None:
         row, fields = shapes[-1].cut_short
@@ -401,6 +407,9 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
     names = list(
         pd.read_csv(io.BytesIO(first), sep=sep, dtype=str, quoting=quoting, encoding="utf-8-sig").columns
     )  # fmt: skip
+    # The first block holds the comment lines and the header whole (each block ends at the first
+    # line end past its size, so a size past where the header begins is enough).
+    blocksize = max(blocksize, (_header_start(path, skip) or 0) + 1)
     _, [blocks] = read_bytes(str(path), delimiter=b"\n", blocksize=blocksize, sample=False)
     return _Blocks(list(blocks), names, sep, fmt != "tsv", skip), fmt
 
@@ -422,6 +431,15 @@ def _block_tasks(client: Any, source: _Blocks, path: str, *, skip_bad: bool, num
         dask.delayed(_read_block)(b, shape=shape, first=i == 0, line=line, record=record, **read)
         for i, (b, shape, (line, record)) in enumerate(zip(source.blocks, shapes, places, strict=True))
     ]
+
+
+def _header_start(path: Path, skip: int) -> int | None:
+    """Where the header line begins: past ``skip`` lines (a MAF's comment lines, short)."""
+    with path.open("rb") as handle:
+        for _ in range(skip):
+            if not handle.readline(1 << 20).endswith((b"\n", b"\r")):
+                return None
+        return handle.tell()
 
 
 def _header_of(path: Path, skip: int) -> bytes | None:

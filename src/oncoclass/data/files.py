@@ -545,6 +545,17 @@ def ragged_row(found: int, width: int, *, path: str | Path, row: int, delimiter:
     return InputError(f"this row has {what}.", path=path, row=row, hint=hint)
 
 
+def open_quote(row: int, path: str | Path) -> InputError:
+    """The error for a CSV whose quoted value never ends: every line after its opening quote would
+    be read into it (pandas says "EOF inside string"), the rows it swallows lost without a word."""
+    return InputError(
+        "a quoted value begins on this row and never ends: the rest of the file would be read into it.",
+        path=path,
+        row=row,
+        hint='Close the quote (a quote inside a quoted value is written twice, ""), or remove it.',
+    )
+
+
 class BadRecord(NamedTuple):
     """A record whose number of fields is not the header's, as :class:`RowWidths` keeps it when
     told to keep rather than refuse: its first line (``row``), its ``fields``, its bytes
@@ -616,19 +627,22 @@ class RowWidths:
         where = data.find(b"\x00")
         raise nul_byte(None, self.line + data[:where].replace(b"\r\n", b"\n").count(b"\n") + 1, self.path)
 
-    def end(self) -> None:
+    def end(self, *, final: bool = True) -> None:
+        """The end of what is fed: the file's (``final``), or of a piece of it, where a quoted
+        value may go on into the next piece."""
         if self.carry:
             line = b"".join(self.carry)
             self._line(line, len(line))
             self.carry = []
-        # A quote left open at the end is the table reader's to report.
+        if final and self.in_quote:
+            raise open_quote(self.start, self.path)
 
-    def check(self, data: bytes) -> None:
+    def check(self, data: bytes, *, final: bool = True) -> None:
         """Check a table held whole, a mebibyte at a time (its lines are never all split at once)."""
         view = memoryview(data)
         for start in range(0, len(data), 1 << 20):
             self.feed(bytes(view[start : start + (1 << 20)]))
-        self.end()
+        self.end(final=final)
 
     def _line(self, line: bytes, size: int) -> None:
         """One line, ``size`` bytes of the input with its end."""
