@@ -485,6 +485,35 @@ def test_a_header_of_one_huge_field_is_refused_as_a_header(cli, tmp_path: Path, 
     assert len(refused.stderr) < 3000 and not (tmp_path / "o.csv").exists()
 
 
+def test_protein_change_columns_that_disagree_are_noted_by_annotate_and_predict(
+    cli, tmp_path: Path, default_model: Path
+) -> None:
+    # GDC's HGVSp_Short is read first; an older MAF's Protein_Change that names another change is
+    # said beside the row (annotate) or for the file (predict), not dropped without a word.
+    source = _write(
+        tmp_path / "both.maf",
+        [
+            "#version 2.4",
+            "Hugo_Symbol\tHGVSp_Short\tProtein_Change",
+            "BRAF\tp.V600K\tp.V600E",
+            "KRAS\tp.G12D\tp.G12D",
+        ],
+    )
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "o.maf"])
+    assert done.returncode == 0, done.stderr
+    written = pd.read_csv(tmp_path / "o.maf", sep="\t", comment="#", dtype=str, keep_default_na=False)
+    assert written["oncoclass_protein_change"].tolist() == ["V600K", "G12D"]
+    assert written["oncoclass_note"].tolist() == [
+        "Protein_Change reads 'V600E', HGVSp_Short 'V600K': HGVSp_Short's is read",
+        "",
+    ]
+    predicted = cli(["predict", "-m", default_model, "-i", source, "-o", tmp_path / "p.csv"])
+    assert predicted.returncode == 0, predicted.stderr
+    assert (
+        "1 row(s) whose protein-change columns name different changes; the first, row 3: " in predicted.stderr
+    )
+
+
 def test_a_quote_never_closed_is_named_with_its_row(cli, tmp_path: Path, default_model: Path) -> None:
     # pandas says "EOF inside string starting at row 1" (its own count); the file's rule says which.
     source = _write(tmp_path / "q.csv", ["gene,variation", "BRAF,V600E", 'KRAS,"G12D', "TP53,R175H"])

@@ -56,10 +56,12 @@ from oncoclass.data.table import (
     EVIDENCE_CITATIONS,
     EVIDENCE_IDS,
     GENE_COLUMNS,
+    NO_CHANGE,
     PROTEIN_CHANGE_COLUMNS,
     TEXT_SOURCE,
     VARIATION_NAMES,
     as_text,
+    change_disagreements,
     gene_problem,
     no_data_rows,
     records_to_table,
@@ -406,11 +408,10 @@ def variants_in(
     n = len(frame)
     genes = as_text(frame[gene_col])
     change = pd.Series([""] * n, index=frame.index, dtype=object)
-    for column in protein_cols:
-        values = as_text(frame[column])
-        change = change.where(
-            change != "", values.where(~values.isin(["", ".", "NA", "nan", "p.?", "-"]), "")
-        )
+    texts = {column: as_text(frame[column]) for column in protein_cols}
+    for values in texts.values():
+        change = change.where(change != "", values.where(~values.isin(NO_CHANGE), ""))
+    disagree = change_disagreements(texts, frame.index)
     if {"Amino_acids", "Protein_position"} <= set(frame.columns):
         vep = [
             _vep_change(a, p)
@@ -433,7 +434,7 @@ def variants_in(
         else np.zeros(n, dtype=bool)
     )
     variation, notes, changes = [], [], []
-    for gene, value, kind, alt_less in zip(genes, change, consequence, no_alt, strict=True):
+    for gene, value, kind, alt_less, other in zip(genes, change, consequence, no_alt, disagree, strict=True):
         note, shown = "", value
         if alt_less:
             read, note = "", NO_ALT
@@ -450,7 +451,7 @@ def variants_in(
             # would answer from the gene alone, as if it had read the change.
             read, note, shown = "", f"not a protein change that can be read ({_shown(value)})", ""
         elif value:
-            read = value
+            read, note = value, other  # what another protein-change column says, if it differs
         elif kind in TRUNCATING:
             read, note = "Truncating Mutations", f"no protein change; read as truncating from {kind}"
         elif kind in UNCHANGED:

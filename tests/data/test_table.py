@@ -128,3 +128,27 @@ def test_a_control_character_makes_no_gene_and_no_variation(value: str) -> None:
         value.replace("BRAF", "V600E").replace("BR", "V6").replace("AF", "00E")
     ).startswith("a variation holding a control character")
     assert gene_problem("BRAF") == "" and variation_problem("p.V600E") == ""
+
+
+def test_protein_change_columns_that_disagree_are_said() -> None:
+    # The first column holding a change is read (HGVSp_Short before Protein_Change); another that
+    # names another change is said, compared as read (p.Val600Glu is V600E, so it agrees).
+    from oncoclass.data.table import change_disagreements
+
+    notes = change_disagreements(
+        {
+            "HGVSp_Short": pd.Series(["p.V600K", "p.V600E", "", ".", "p.G12D"]),
+            "HGVSp": pd.Series(["", "p.Val600Glu", "p.Val600Glu", "", ""]),
+            "Protein_Change": pd.Series(["p.V600E", "p.V600E", "p.V600K", "p.R175H", ""]),
+        },
+        pd.RangeIndex(5),
+    )
+    assert notes.tolist() == [
+        "Protein_Change reads 'V600E', HGVSp_Short 'V600K': HGVSp_Short's is read",
+        "",
+        "Protein_Change reads 'V600K', HGVSp 'V600E': HGVSp's is read",
+        "",
+        "",
+    ]
+    assert change_disagreements({"HGVSp_Short": pd.Series(["p.V600K"])}, pd.RangeIndex(1)).tolist() == [""]
+    assert change_disagreements({}, pd.RangeIndex(2)).tolist() == ["", ""]

@@ -150,6 +150,44 @@ def as_text(series: pd.Series) -> pd.Series:
     return series.astype("object").where(series.notna(), "").astype(str).str.strip()
 
 
+#: What a protein-change column holds where a variant has none (MAF's ".", VEP's "-", "p.?").
+NO_CHANGE = ("", ".", "NA", "nan", "p.?", "-")
+
+
+def change_disagreements(columns: dict[str, pd.Series], index: pd.Index) -> pd.Series:
+    """Per row, "" or what says that the row's protein-change columns (``columns``, in the order
+    they are read: ``HGVSp_Short``, ``HGVSp``, ``Protein_Change``…, each as text) name different
+    changes: the first that holds one is read, and a MAF whose ``Protein_Change`` says V600E where
+    its ``HGVSp_Short`` says V600K would otherwise have the other dropped without a word. Changes
+    are compared as read (``p.Val600Glu`` is ``V600E``). The one rule for ``annotate`` (a note per
+    row) and ``predict`` (a note for the file); ``index``: the rows'."""
+    names = list(columns)
+    notes = pd.Series("", index=index, dtype=object)
+    if len(names) < 2:
+        return notes
+    cache: dict[str, str] = {}
+    read = pd.Series("", index=index, dtype=object)
+    read_from = pd.Series("", index=index, dtype=object)
+    for name in names:
+        values = columns[name].where(~columns[name].isin(NO_CHANGE), "")
+        normal = values.map(lambda v: cache.setdefault(v, protein_change(v)) if v else "")
+        differs = ((read != "") & (normal != "") & (normal != read) & (notes == "")).to_numpy()
+        if differs.any():
+            notes[differs] = [
+                f"{name} reads {_quoted(other)}, {first} {_quoted(change)}: {first}'s is read"
+                for other, first, change in zip(
+                    normal[differs], read_from[differs], read[differs], strict=True
+                )
+            ]
+        unset = ((read == "") & (normal != "")).to_numpy()
+        read[unset], read_from[unset] = normal[unset], name
+    return notes
+
+
+def _quoted(value: str, limit: int = 40) -> str:
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+
+
 def _labelled(name: str, values: pd.Series) -> pd.Series:
     return values.where(values == "", name + ": " + values)
 

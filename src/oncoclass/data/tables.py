@@ -15,10 +15,22 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short, refuse_ragged_rows
-from oncoclass.data.table import CANONICAL_COLUMNS, COLUMN_ALIASES, CONTEXT_FIELDS, LABEL, canonicalize
+from oncoclass.data.table import (
+    CANONICAL_COLUMNS,
+    COLUMN_ALIASES,
+    CONTEXT_FIELDS,
+    LABEL,
+    PROTEIN_CHANGE_COLUMNS,
+    VARIATION,
+    VARIATION_NAMES,
+    as_text,
+    canonicalize,
+    change_disagreements,
+)
 from oncoclass.errors import InputError, OutputError
 from oncoclass.settings import get_settings
 
@@ -365,4 +377,28 @@ def load_generic(
     table = canonicalize(frame, source=path, row_offset=offset, keep=keep, as_read=as_read)
     table.attrs["source"] = str(path)
     table.attrs.setdefault("notes", [])
+    table.attrs["notes"] += _change_notes(as_read, columns, path, offset)
     return table
+
+
+def _change_notes(
+    as_read: pd.DataFrame, columns: dict[str, str] | None, path: str | Path, offset: int
+) -> list[str]:
+    """A note when the protein-change columns the variation is read from (the first of them,
+    ``HGVSp_Short`` before ``Protein_Change``…) name other changes in some rows
+    (:func:`oncoclass.data.table.change_disagreements`, which ``annotate`` notes per row)."""
+    lowered = names_by_case(list(as_read.columns), path)
+    if (columns and VARIATION in columns) or any(name in lowered for name in VARIATION_NAMES):
+        return []  # the variation is the table's own column, or the one --columns names
+    present = [lowered[name] for name in PROTEIN_CHANGE_COLUMNS if name in lowered]
+    if len(present) < 2:
+        return []
+    notes = change_disagreements({column: as_text(as_read[column]) for column in present}, as_read.index)
+    differ = np.flatnonzero((notes != "").to_numpy())
+    if not len(differ):
+        return []
+    first = int(differ[0])
+    return [
+        f"{len(differ)} row(s) whose protein-change columns name different changes; the first, "
+        f"row {first + offset}: {notes.iloc[first]}."
+    ]
