@@ -385,3 +385,22 @@ def test_a_quote_never_closed_is_named_by_its_row_as_the_local_engine_names_it(
         )  # fmt: skip
     said = f"row {len(lines)}: a quoted value begins on this row and never ends"
     assert said in str(local.value) and str(dask.value) == str(local.value)
+
+
+def test_quoted_values_holding_line_breaks_across_blocks_are_read_whole(
+    tmp_path, lr_model, rows, cluster
+) -> None:
+    # A block cut at a line end inside a quoted value would read the next block from inside it
+    # (Dask's own reader failed with "EOF inside string"); the first pass sees the cut and the
+    # file is read whole by the local engine's reader, then partitioned: the same predictions.
+    table = rows.assign(text=rows["text"].str.slice(0, 80) + "\nsecond line, with a comma\n")
+    source = tmp_path / "multiline.csv"
+    table.to_csv(source, index=False)
+    out = tmp_path / "p.csv"
+    result = predict_dask(
+        lr_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=4
+    )
+    assert result.rows == len(rows) and result.partitions >= 2
+    got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False).set_index("ID").sort_index()
+    expected = _single_process(lr_model, table).set_index("ID").sort_index()
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=2e-6)

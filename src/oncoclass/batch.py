@@ -263,6 +263,8 @@ class _Shape:
     nul: int | None = None  # row
     open_quote: int | None = None  # row, in the last block
     cut_short: tuple[int, int] | None = None  # the last row (row, fields), in the last block
+    #: The block ends inside a quoted value: a value holding a line break runs on into the next.
+    cuts_a_value: bool = False
 
 
 def _shape_block(
@@ -289,7 +291,9 @@ def _shape_block(
         row, fields = widths.last
         if widths.width is not None and fields < widths.width:
             cut = (row, fields)
-    return _Shape(len(block), widths.line, widths.records, widths.width, widths.body, bad, cut_short=cut)
+    shape = _Shape(len(block), widths.line, widths.records, widths.width, widths.body, bad, cut_short=cut)
+    shape.cuts_a_value = widths.in_quote
+    return shape
 
 
 def _placed(shapes: list[_Shape], blocks: _Blocks, path: str, *, skip_bad: bool) -> list[tuple[int, int]]:
@@ -387,9 +391,8 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
     whole = spec.text or spec.labels or fmt in ("kaggle", "civic", "auto")
     if whole or archive_kind(head) is not None:
         # Paired Kaggle files, CIViC exports, archives and pipes are read once, whole, then partitioned.
-        table = load_input(spec)
-        parts = max(1, partitions or os.cpu_count() or 1)
-        return dd.from_pandas(table, npartitions=parts, sort=False), str(table.attrs.get("format", fmt))
+        frame = _whole(spec, partitions)
+        return frame, str(frame.attrs.get("format", fmt))
     blocksize = _blocksize(path, partitions)
     if fmt == "parquet":
         frame = dd.read_parquet(str(path))
@@ -414,8 +417,11 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
     return _Blocks(list(blocks), names, sep, fmt != "tsv", skip), fmt
 
 
-def _block_tasks(client: Any, source: _Blocks, path: str, *, skip_bad: bool, numbered: bool) -> list[Any]:
-    """The second pass's tasks over a CSV's blocks, after the first pass has placed them."""
+def _block_tasks(
+    client: Any, source: _Blocks, path: str, *, skip_bad: bool, numbered: bool
+) -> list[Any] | None:
+    """The second pass's tasks over a CSV's blocks, after the first pass has placed them; None
+    when the blocks cut a quoted value (one holding a line break), so the file must be read whole."""
     import dask
 
     width = len(source.names)
@@ -425,12 +431,27 @@ def _block_tasks(client: Any, source: _Blocks, path: str, *, skip_bad: bool, num
         dask.delayed(_shape_block)(b, first=i == 0, last=i == last, width=width, **rule)
         for i, b in enumerate(source.blocks)
     ]))  # fmt: skip
+    if any(shape.cuts_a_value for shape in shapes):
+        # A quoted value holds line breaks across a block's end, and the blocks after it would be
+        # read from inside it (the first such block is the first cut: those before it were read
+        # from a record's start). Such a file cannot be cut at line ends: read whole instead.
+        return None
     places = _placed(shapes, source, path, skip_bad=skip_bad)
     read = {"width": shapes[0].width or width, "names": source.names, "numbered": numbered, **rule}
     return [
         dask.delayed(_read_block)(b, shape=shape, first=i == 0, line=line, record=record, **read)
         for i, (b, shape, (line, record)) in enumerate(zip(source.blocks, shapes, places, strict=True))
     ]
+
+
+def _whole(spec: InputSpec, partitions: int | None) -> Any:
+    """The input read whole by the local engine's reader (every rule of it), then partitioned."""
+    import dask.dataframe as dd
+
+    table = load_input(spec)
+    frame = dd.from_pandas(table, npartitions=max(1, partitions or os.cpu_count() or 1), sort=False)
+    frame.attrs = dict(table.attrs)
+    return frame
 
 
 def _header_start(path: Path, skip: int) -> int | None:
@@ -536,10 +557,13 @@ def predict_dask(
         import dask
         from distributed import as_completed
 
+        tasks = None
         if isinstance(source, _Blocks):
             with _unreadable_as_input_error(spec.path):
                 tasks = _block_tasks(client, source, spec.path, skip_bad=skip_bad, numbered=numbered)
-        else:
+            if tasks is None:  # read whole, then partitioned, as a pipe or an archive is
+                source = _whole(spec, len(source.blocks))
+        if tasks is None:
             tasks = source.to_delayed()
         first_rows: list[int | None] = [None] * len(tasks)
         if numbered and not isinstance(source, _Blocks):
