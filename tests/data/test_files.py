@@ -426,3 +426,13 @@ def test_a_nul_byte_past_the_start_is_named_with_its_row(
     done = cli(args)
     assert done.returncode == 2 and "late.csv, row 1201: " in done.stderr and "is a NUL" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_text_is_named_with_what_to_do(tmp_path: Path, encoding: str) -> None:
+    # Excel's "Unicode Text" (UTF-16 with its byte-order mark) read as "a binary file" before.
+    path = tmp_path / "unicode.txt"
+    text = "gene\tvariation\nBRAF\tV600E\n"
+    path.write_bytes(("\ufeff" + text if encoding == "utf-16-be" else text).encode(encoding))
+    with pytest.raises(InputError, match=r"unicode.txt: this is UTF-16 or UTF-32 text .* iconv -f UTF-16"):
+        load_table(path)

@@ -353,6 +353,13 @@ _NOT_TEXT = (
 
 
 def _refuse_binary(head: bytes, path: str | Path) -> None:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's LE mark begins so too
+        # Excel's "Unicode Text" and PowerShell's default: text, but two or four bytes a letter.
+        raise InputError(
+            "this is UTF-16 or UTF-32 text (its byte-order mark says so); oncoclass reads UTF-8.",
+            path=path,
+            hint="Save it as UTF-8 (Excel: CSV UTF-8; or iconv -f UTF-16 -t UTF-8 FILE > NEW).",
+        )
     for magic, what, hint in _NOT_TEXT:
         if head.startswith(magic):
             raise InputError(f"this is {what}, not a text table.", path=path, hint=hint)
