@@ -807,6 +807,32 @@ def test_the_dask_engine_refuses_a_gzipped_file_cut_short(
         assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("KRAS\tMissense_Mutation", "this row has only 2 of the header's"),
+        ("KR\xe9S\tMissense_Mutation\tp.G12D\tS9", "is not valid UTF-8"),
+        ("KR\x00AS\tMissense_Mutation\tp.G12D\tS9", "is a NUL"),
+    ],
+)
+def test_the_dask_engine_names_a_bad_row_as_the_local_engine_does(
+    cli, tmp_path: Path, default_model: Path, cluster, bad: str, message: str
+) -> None:
+    # The workers check their own blocks (the client does not read the file through), and name a
+    # row in a later block by its row in the file, with the local engine's message.
+    lines = _cohort(2000)
+    lines.insert(len(lines) - 5, bad)
+    source = tmp_path / "in.maf"
+    source.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    local = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "local.maf"])
+    engine = ["--engine", "dask", "--scheduler", cluster.scheduler_address, "--partitions", "3"]
+    dask = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "dask.maf", *engine])
+    said = _refused_alone(local, tmp_path, tmp_path / "local.maf")
+    assert f"row {len(lines) - 5}" in said and message in said
+    assert _refused_alone(dask, tmp_path, tmp_path / "dask.maf") == said
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
 def test_the_dask_engine_refuses_a_vcf(cli, tmp_path: Path, default_model: Path) -> None:
     source = _write(tmp_path / "in.vcf", VEP_HEADER + VEP_RECORDS)
     refused = cli(

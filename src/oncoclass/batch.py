@@ -296,7 +296,7 @@ def _shape_block(
     return shape
 
 
-def _placed(shapes: list[_Shape], blocks: _Blocks, path: str, *, skip_bad: bool) -> list[tuple[int, int]]:
+def _placed(shapes: list[_Shape], sep: str, path: str, *, skip_bad: bool) -> list[tuple[int, int]]:
     """Each block's first line and first record in the file, from the first pass's shapes; the
     first problem (by the order every reader checks them in) refused by its row in the file."""
     places, lines, records = [], 0, 0
@@ -320,7 +320,7 @@ def _placed(shapes: list[_Shape], blocks: _Blocks, path: str, *, skip_bad: bool)
         for (line, _), shape in zip(places, shapes, strict=True):
             if shape.bad:
                 first = shape.bad[0]
-                raise ragged_row(first.fields, width, path=path, row=line + first.row, delimiter=blocks.sep)
+                raise ragged_row(first.fields, width, path=path, row=line + first.row, delimiter=sep)
     if records == 0:
         raise no_data_rows(path)
     return places
@@ -377,7 +377,6 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
     """The input as Dask partitions (a plain CSV, TSV or MAF as :class:`_Blocks`, read by the
     workers), and its format as every command detects it."""
     import dask.dataframe as dd
-    from dask.bytes import read_bytes
 
     path = existing_file(spec.path)
     regular = str(path) != STDIN and path.is_file()
@@ -410,11 +409,29 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
     names = list(
         pd.read_csv(io.BytesIO(first), sep=sep, dtype=str, quoting=quoting, encoding="utf-8-sig").columns
     )  # fmt: skip
-    # The first block holds the comment lines and the header whole (each block ends at the first
-    # line end past its size, so a size past where the header begins is enough).
-    blocksize = max(blocksize, (_header_start(path, skip) or 0) + 1)
-    _, [blocks] = read_bytes(str(path), delimiter=b"\n", blocksize=blocksize, sample=False)
-    return _Blocks(list(blocks), names, sep, fmt != "tsv", skip), fmt
+    return _blocks_of(path, names, tab=fmt == "tsv", skip=skip, partitions=partitions), fmt
+
+
+def _shapes_of(client: Any, source: _Blocks, path: str) -> list[_Shape]:
+    """The first pass over a file's blocks, on the cluster."""
+    import dask
+
+    rule = {"path": path, "sep": source.sep, "quoted": source.quoted, "skip": source.skip}
+    last = len(source.blocks) - 1
+    return list(client.gather(client.compute([
+        dask.delayed(_shape_block)(b, first=i == 0, last=i == last, width=len(source.names), **rule)
+        for i, b in enumerate(source.blocks)
+    ])))  # fmt: skip
+
+
+def _blocks_of(source: Path, names: list[str], *, tab: bool, skip: int, partitions: int | None) -> _Blocks:
+    """A plain CSV, TSV or MAF as blocks of whole lines for the workers, the first holding the
+    comment lines and the header whole (each block ends at the first line end past its size)."""
+    from dask.bytes import read_bytes
+
+    blocksize = max(_blocksize(source, partitions), (_header_start(source, skip) or 0) + 1)
+    _, [blocks] = read_bytes(str(source), delimiter=b"\n", blocksize=blocksize, sample=False)
+    return _Blocks(list(blocks), names, "\t" if tab else ",", not tab, skip)
 
 
 def _block_tasks(
@@ -426,17 +443,13 @@ def _block_tasks(
 
     width = len(source.names)
     rule = {"path": path, "sep": source.sep, "quoted": source.quoted, "skip": source.skip}
-    last = len(source.blocks) - 1
-    shapes = client.gather(client.compute([
-        dask.delayed(_shape_block)(b, first=i == 0, last=i == last, width=width, **rule)
-        for i, b in enumerate(source.blocks)
-    ]))  # fmt: skip
+    shapes = _shapes_of(client, source, path)
     if any(shape.cuts_a_value for shape in shapes):
         # A quoted value holds line breaks across a block's end, and the blocks after it would be
         # read from inside it (the first such block is the first cut: those before it were read
         # from a record's start). Such a file cannot be cut at line ends: read whole instead.
         return None
-    places = _placed(shapes, source, path, skip_bad=skip_bad)
+    places = _placed(shapes, source.sep, path, skip_bad=skip_bad)
     read = {"width": shapes[0].width or width, "names": source.names, "numbered": numbered, **rule}
     return [
         dask.delayed(_read_block)(b, shape=shape, first=i == 0, line=line, record=record, **read)
@@ -757,15 +770,28 @@ def annotate_dask(
             progress.start(2 * len(tasks), "annotating partitions")
         where = {"path": sheet.path, "columns": columns, "vcf": sheet.fmt == "vcf"}
         end_check = None
-        if sheet.source is not None and sheet.compression in (None, "gzip"):
-            # Dask's reader pads a short row with empty values and its gzip reader takes a file cut
-            # short (then gzipped whole) for complete, as pandas does; annotate_chunk's reader
-            # checks both as it reads, Dask's cannot. So a worker checks them beside the tallies,
-            # before any output is written (a plain file's end was checked when it was opened).
-            tab = sheet.fmt in ("maf", "tsv")
+        tab = sheet.fmt in ("maf", "tsv")
+        if sheet.source is not None and sheet.compression is None:
+            # Dask's reader pads a short row with empty values, as pandas does; annotate_chunk's
+            # reader checks every row as it reads, Dask's cannot. So the workers check their blocks
+            # first, as predict's do (the one width, UTF-8 and NUL rules, named by row), before any
+            # output is written (the file's end was checked when it was opened).
+            blocks = _blocks_of(sheet.source, [str(c) for c in sheet.frame.columns], tab=tab,
+                                skip=len(sheet.comments), partitions=partitions)  # fmt: skip
+            shapes = _shapes_of(client, blocks, sheet.path)
+            if any(shape.cuts_a_value for shape in shapes):
+                raise InputError(
+                    "quoted values hold line breaks, which cannot be split among Dask's partitions.",
+                    path=sheet.path,
+                    hint="Annotate it with --engine local.",
+                )
+            _placed(shapes, blocks.sep, sheet.path, skip_bad=False)
+        elif sheet.source is not None and sheet.compression == "gzip":
+            # One worker reads a gzipped file (gzip cannot be entered midway): it checks the rows,
+            # and the end (a file cut short, then gzipped whole), beside the tallies.
             end_check = client.compute(dask.delayed(check_rows_of)(
                 sheet.source, sheet.path, delimiter="\t" if tab else ",", quoted=not tab,
-                skip=len(sheet.comments), cut_short=sheet.compression == "gzip",
+                skip=len(sheet.comments), cut_short=True,
             ))  # fmt: skip
         with _unreadable_as_input_error(sheet.path):
             tallies = _in_order(client, [dask.delayed(tally_partition)(t, **where) for t in tasks], progress)
