@@ -251,6 +251,12 @@ def test_vcfs_without_annotations_or_broken_are_refused(cli, tmp_path: Path, def
         ["annotate", "-m", default_model, "-i", bare, "-o", tmp_path / "o.vcf", "--transcript", "longest"]
     )
     assert odd.returncode == 2 and "canonical, first" in odd.stderr
+    # Its header lines cut off (a VCF opened and saved by a spreadsheet): named as such (detect.is_vcf).
+    cut = _write(
+        tmp_path / "cut.vcf", [*VEP_HEADER[1:], "7\t140453136\t.\tA\tT\t50\tPASS\tCSQ=T|BRAF|p.V600E"]
+    )
+    refused = cli(["annotate", "-m", default_model, "-i", cut, "-o", tmp_path / "o.vcf"])
+    assert refused.returncode == 2 and "cut.vcf: a VCF without its first line (##fileformat" in refused.stderr
 
 
 def _refused_alone(done, tmp_path: Path, out: Path) -> str:
@@ -402,11 +408,42 @@ def test_each_alt_allele_of_a_record_is_predicted(cli, tmp_path: Path, default_m
     assert written[2]["ONCOCLASS_PROTEIN_CHANGE"] == ["P72fs", "P72Rfs*5"]
 
 
+_VEP = (
+    '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. '
+    'Format: Allele|Consequence|SYMBOL|HGVSp|CANONICAL">'
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "lines"),
+    [
+        ("empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"]),
+        ("empty.csv", ["gene,variation"]),
+        ("empty.vcf", ["##fileformat=VCFv4.2", _VEP, "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]),
+    ],
+)
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_a_header_alone_is_refused_as_predict_refuses_it(
+    cli, tmp_path: Path, default_model: Path, cluster, name: str, lines: list[str], engine: str
+) -> None:
+    # Nothing to predict: a run that "worked" on no rows would hide a file cut off before its
+    # first row, or the wrong file given. One message, exit 2, no output, as predict says it.
+    if engine == "dask" and name.endswith(".vcf"):
+        pytest.skip("--engine dask reads MAFs and tables")
+    source = _write(tmp_path / name, lines)
+    out = tmp_path / ("out" + source.suffix)
+    dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address] if engine == "dask" else []
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out, *dask])
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{source}: the file holds no data rows." in done.stderr
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [name]
+    if not name.endswith(".vcf"):
+        predicted = cli(["predict", "-m", default_model, "-i", source, "-o", tmp_path / "p.csv"])
+        assert predicted.returncode == 2 and f"{source}: the file holds no data rows." in predicted.stderr
+
+
 def test_odd_but_valid_inputs_come_back_whole(cli, tmp_path: Path, default_model: Path) -> None:
-    header_only = _write(tmp_path / "empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"])
-    done = cli(["annotate", "-m", default_model, "-i", header_only, "-o", tmp_path / "e.maf"])
-    assert done.returncode == 0 and "0 rows" in done.stdout
-    assert (tmp_path / "e.maf").read_text().split("\n")[0] == "#version 2.4"
+    one_row = _write(tmp_path / "one.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short", "BRAF\tp.V600E"])
     columns = {
         "gene": ["BRAF", "KRAS"],
         "variation": ["p.V600E", None],
@@ -421,7 +458,7 @@ def test_odd_but_valid_inputs_come_back_whole(cli, tmp_path: Path, default_model
     text = (tmp_path / "calls.csv").read_text()
     assert "140453136.0" in text and "0.000123456789" in text  # numbers given back as they were
     gz = tmp_path / "out.maf.gz"
-    assert cli(["annotate", "-m", default_model, "-i", header_only, "-o", gz]).returncode == 0
+    assert cli(["annotate", "-m", default_model, "-i", one_row, "-o", gz]).returncode == 0
     with gzip.open(gz, "rt", encoding="utf-8") as handle:
         assert handle.readline() == "#version 2.4\n"
 
@@ -433,6 +470,56 @@ def test_a_header_with_a_name_twice_is_refused(cli, tmp_path: Path, default_mode
             ["annotate", "-m", default_model, "-i", _write(tmp_path / name, lines), "-o", tmp_path / "o"]
         )
         assert refused.returncode == 2 and "appears twice" in refused.stderr
+
+
+def test_a_header_of_one_huge_field_is_refused_as_a_header(cli, tmp_path: Path, default_model: Path) -> None:
+    # Python's csv module stops at 131,072 characters a field: the header's rule (check_header)
+    # is the one every reader applies, and pandas says what the header lacks, in one line.
+    source = _write(tmp_path / "huge.csv", ["g" * 300_000])
+    refused = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "o.csv"])
+    assert (
+        refused.returncode == 2
+        and "no gene column" in refused.stderr
+        and "internal error" not in refused.stderr
+    )
+    assert len(refused.stderr) < 3000 and not (tmp_path / "o.csv").exists()
+
+
+def test_protein_change_columns_that_disagree_are_noted_by_annotate_and_predict(
+    cli, tmp_path: Path, default_model: Path
+) -> None:
+    # GDC's HGVSp_Short is read first; an older MAF's Protein_Change that names another change is
+    # said beside the row (annotate) or for the file (predict), not dropped without a word.
+    source = _write(
+        tmp_path / "both.maf",
+        [
+            "#version 2.4",
+            "Hugo_Symbol\tHGVSp_Short\tProtein_Change",
+            "BRAF\tp.V600K\tp.V600E",
+            "KRAS\tp.G12D\tp.G12D",
+        ],
+    )
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "o.maf"])
+    assert done.returncode == 0, done.stderr
+    written = pd.read_csv(tmp_path / "o.maf", sep="\t", comment="#", dtype=str, keep_default_na=False)
+    assert written["oncoclass_protein_change"].tolist() == ["V600K", "G12D"]
+    assert written["oncoclass_note"].tolist() == [
+        "Protein_Change reads 'V600E', HGVSp_Short 'V600K': HGVSp_Short's is read",
+        "",
+    ]
+    predicted = cli(["predict", "-m", default_model, "-i", source, "-o", tmp_path / "p.csv"])
+    assert predicted.returncode == 0, predicted.stderr
+    assert (
+        "1 row(s) whose protein-change columns name different changes; the first, row 3: " in predicted.stderr
+    )
+
+
+def test_a_quote_never_closed_is_named_with_its_row(cli, tmp_path: Path, default_model: Path) -> None:
+    # pandas says "EOF inside string starting at row 1" (its own count); the file's rule says which.
+    source = _write(tmp_path / "q.csv", ["gene,variation", "BRAF,V600E", 'KRAS,"G12D', "TP53,R175H"])
+    refused = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "o.csv"])
+    line = _refused_alone(refused, tmp_path, tmp_path / "o.csv")
+    assert "q.csv, row 3: a quoted value begins on this row and never ends" in line
 
 
 def test_a_byte_that_is_not_utf8_is_named_with_its_row(cli, tmp_path: Path, default_model: Path) -> None:
@@ -718,6 +805,32 @@ def test_the_dask_engine_refuses_a_gzipped_file_cut_short(
         assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
         assert f"{name}" in refused.stderr and message in refused.stderr, refused.stderr
         assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("KRAS\tMissense_Mutation", "this row has only 2 of the header's"),
+        ("KR\xe9S\tMissense_Mutation\tp.G12D\tS9", "is not valid UTF-8"),
+        ("KR\x00AS\tMissense_Mutation\tp.G12D\tS9", "is a NUL"),
+    ],
+)
+def test_the_dask_engine_names_a_bad_row_as_the_local_engine_does(
+    cli, tmp_path: Path, default_model: Path, cluster, bad: str, message: str
+) -> None:
+    # The workers check their own blocks (the client does not read the file through), and name a
+    # row in a later block by its row in the file, with the local engine's message.
+    lines = _cohort(2000)
+    lines.insert(len(lines) - 5, bad)
+    source = tmp_path / "in.maf"
+    source.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    local = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "local.maf"])
+    engine = ["--engine", "dask", "--scheduler", cluster.scheduler_address, "--partitions", "3"]
+    dask = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "dask.maf", *engine])
+    said = _refused_alone(local, tmp_path, tmp_path / "local.maf")
+    assert f"row {len(lines) - 5}" in said and message in said
+    assert _refused_alone(dask, tmp_path, tmp_path / "dask.maf") == said
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_the_dask_engine_refuses_a_vcf(cli, tmp_path: Path, default_model: Path) -> None:

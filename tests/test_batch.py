@@ -97,11 +97,20 @@ def test_missing_columns_are_refused_before_a_cluster_starts(tmp_path, lr_model)
         predict_dask(lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler="tcp://127.0.0.1:1")
 
 
-def test_a_file_cut_short_is_refused_before_a_cluster_starts(tmp_path, lr_model) -> None:
+@pytest.mark.parametrize("on_bad_rows", ["fail", "skip"])
+def test_a_file_cut_short_is_refused_by_its_row(tmp_path, lr_model, cluster, on_bad_rows) -> None:
+    # Found by the workers' first pass over the blocks (the client does not read the file through),
+    # refused in both modes: a row cut short is not a malformed row to set aside.
     source = tmp_path / "cut.csv"
-    source.write_text("id,gene,variation,text\n1,BRAF,V600E,kinase\n2,KRAS")
-    with pytest.raises(InputError, match="row 3: the last row has 2 of the header's 4 fields"):
-        predict_dask(lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler="tcp://127.0.0.1:1")
+    source.write_text(
+        "id,gene,variation,text\n" + "".join(f"{i},BRAF,V600E,kinase\n" for i in range(900)) + "x,KRAS"
+    )
+    with pytest.raises(InputError, match="row 902: the last row has 2 of the header's 4 fields"):
+        predict_dask(
+            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
+            partitions=3, on_bad_rows=on_bad_rows,
+        )  # fmt: skip
+    assert not (tmp_path / "p.csv").exists()
 
 
 @pytest.mark.parametrize("name", ["cut.csv.gz", "short.csv.gz"])
@@ -142,7 +151,7 @@ def test_malformed_rows_skip_into_a_reject_file(tmp_path, lr_model, rows, cluste
     )  # fmt: skip
     assert result.rejected == 2 and result.rows == len(rows)
     rejects = pd.read_csv(result.reject_path, dtype=str, keep_default_na=False)
-    assert set(rejects["reason"]) == {"wrong number of fields", "empty gene"}
+    assert {r.split(" (")[0] for r in rejects["reason"]} == {"wrong number of fields", "empty gene"}
     assert "bad1" in rejects["raw"].str.cat() and "bad2" in set(rejects["ID"])
     predicted = pd.read_csv(out, dtype=TEXT_COLUMNS)
     assert sorted(predicted["ID"]) == sorted(rows["id"])  # every good row exactly once
@@ -239,3 +248,159 @@ def test_a_wrong_store_is_refused_before_any_work(cli, tmp_path, lr_model, rows)
                 "--kb", tmp_path / "missing.sqlite"])  # fmt: skip
     assert done.returncode == 2 and "no evidence store" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".p.csv")]
+
+
+def _with_short_row(tmp_path: Path, rows: pd.DataFrame, *, ids: bool = True) -> tuple[Path, int]:
+    """``rows`` as a CSV with a row one field short near its end (a later partition's); the row's
+    number in the file."""
+    lines = (rows if ids else rows.drop(columns="id")).to_csv(index=False).splitlines()
+    at = len(lines) - 3
+    lines.insert(at, "short,BRAF,V600E" if ids else "BRAF,V600E")
+    source = tmp_path / "short.csv"
+    source.write_text("\n".join(lines) + "\n")
+    return source, at + 1
+
+
+def test_a_short_row_is_refused_by_both_engines_with_one_message(tmp_path, lr_model, rows, cluster) -> None:
+    # The workers find it in their own block and name its row in the file, as the local engine
+    # names it: the client never reads the file through.
+    from oncoclass.api import predict
+
+    source, row = _with_short_row(tmp_path, rows)
+    with pytest.raises(InputError) as local:
+        predict(load_bundle(lr_model), InputSpec(path=str(source)))
+    with pytest.raises(InputError) as dask:
+        predict_dask(
+            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
+            partitions=3,
+        )  # fmt: skip
+    assert f"row {row}: this row has only 3 of the header's 4 fields" in str(local.value)
+    assert str(dask.value) == str(local.value)
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_a_short_row_is_skipped_into_the_reject_file_not_padded(tmp_path, lr_model, rows, cluster) -> None:
+    # pandas would pad it with an empty text and score it; it goes to the reject file with its row.
+    source, row = _with_short_row(tmp_path, rows)
+    out = tmp_path / "p.csv"
+    result = predict_dask(
+        lr_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=3,
+        on_bad_rows="skip",
+    )  # fmt: skip
+    assert result.partitions >= 2 and result.rejected == 1 and result.rows == len(rows)
+    rejects = pd.read_csv(result.reject_path, dtype=str, keep_default_na=False)
+    assert rejects.to_dict("records") == [
+        {
+            "ID": "",
+            "reason": f"wrong number of fields (row {row}: 3 where the header has 4)",
+            "raw": "short,BRAF,V600E",
+        }
+    ]
+    got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False).set_index("ID").sort_index()
+    expected = _single_process(lr_model, rows).set_index("ID").sort_index()
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=2e-6)
+
+
+def test_a_skipped_row_keeps_its_number_in_a_table_without_ids(tmp_path, lr_model, rows, cluster) -> None:
+    # Rows are numbered in file order; a row set aside keeps its number, so the rows after it keep
+    # theirs (the local engine's numbers for the same rows).
+    source, row = _with_short_row(tmp_path, rows, ids=False)
+    out = tmp_path / "p.csv"
+    result = predict_dask(
+        lr_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=3,
+        on_bad_rows="skip",
+    )  # fmt: skip
+    assert result.rejected == 1
+    got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False)["ID"].tolist()
+    skipped = row - 1  # the header is line 1
+    assert got == [str(n) for n in range(1, len(rows) + 2) if n != skipped]
+
+
+def test_a_header_only_file_is_refused_as_the_local_engine_refuses_it(tmp_path, lr_model, cluster) -> None:
+    source = tmp_path / "empty.csv"
+    source.write_text("id,gene,variation,text\n")
+    with pytest.raises(InputError, match="the file holds no data rows"):
+        predict_dask(
+            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address
+        )
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_bytes_that_are_not_utf8_are_named_by_their_row_in_the_file(
+    tmp_path, lr_model, rows, cluster
+) -> None:
+    from oncoclass.api import predict
+
+    lines = rows.to_csv(index=False).splitlines()
+    lines[-2] = lines[-2].replace("BRAF", "BR\xe9F") if "BRAF" in lines[-2] else lines[-2] + "\xe9"
+    source = tmp_path / "latin1.csv"
+    source.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    with pytest.raises(InputError) as local:
+        predict(load_bundle(lr_model), InputSpec(path=str(source)))
+    with pytest.raises(InputError) as dask:
+        predict_dask(
+            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
+            partitions=3,
+        )  # fmt: skip
+    assert f"row {len(lines) - 1}: byte" in str(local.value) and str(dask.value) == str(local.value)
+
+
+def test_a_row_without_a_gene_is_named_by_its_row_as_the_local_engine_names_it(
+    tmp_path, lr_model, rows, cluster
+) -> None:
+    from oncoclass.api import predict
+
+    lines = rows.to_csv(index=False).splitlines()
+    lines.insert(len(lines) - 2, "nogene,,V600E,text")
+    source = tmp_path / "nogene.csv"
+    source.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as local:
+        predict(load_bundle(lr_model), InputSpec(path=str(source)))
+    with pytest.raises(InputError) as dask:
+        predict_dask(
+            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
+            partitions=3,
+        )  # fmt: skip
+    where = f"nogene.csv, row {len(lines) - 2}: empty gene."
+    assert where in str(local.value) and where in str(dask.value)
+
+
+def test_a_quote_never_closed_is_named_by_its_row_as_the_local_engine_names_it(
+    tmp_path, lr_model, rows, cluster
+) -> None:
+    # pandas said "EOF inside string"; Dask's reader read the rest of the file as one value, and
+    # the first pass saw no record after the quote ("no data rows" when it opened the first).
+    from oncoclass.api import predict
+
+    lines = rows.to_csv(index=False).splitlines()
+    lines.append('open,KRAS,G12D,"never closed')  # in the last block
+    source = tmp_path / "quote.csv"
+    source.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as local:
+        predict(load_bundle(lr_model), InputSpec(path=str(source)))
+    with pytest.raises(InputError) as dask:
+        predict_dask(
+            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
+            partitions=3, on_bad_rows="skip",
+        )  # fmt: skip
+    said = f"row {len(lines)}: a quoted value begins on this row and never ends"
+    assert said in str(local.value) and str(dask.value) == str(local.value)
+
+
+def test_quoted_values_holding_line_breaks_across_blocks_are_read_whole(
+    tmp_path, lr_model, rows, cluster
+) -> None:
+    # A block cut at a line end inside a quoted value would read the next block from inside it
+    # (Dask's own reader failed with "EOF inside string"); the first pass sees the cut and the
+    # file is read whole by the local engine's reader, then partitioned: the same predictions.
+    table = rows.assign(text=rows["text"].str.slice(0, 80) + "\nsecond line, with a comma\n")
+    source = tmp_path / "multiline.csv"
+    table.to_csv(source, index=False)
+    out = tmp_path / "p.csv"
+    result = predict_dask(
+        lr_model, InputSpec(path=str(source)), out, scheduler=cluster.scheduler_address, partitions=4
+    )
+    assert result.rows == len(rows) and result.partitions >= 2
+    got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False).set_index("ID").sort_index()
+    expected = _single_process(lr_model, table).set_index("ID").sort_index()
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=2e-6)

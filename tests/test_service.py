@@ -67,6 +67,10 @@ def test_explain(client) -> None:
         ({"gene": "", "variation": "V600E"}, "gene"),
         ({"gene": "BRAF", "variation": "V600E", "colour": "red"}, "colour"),
         ({"gene": ["BRAF"], "variation": "V600E"}, "gene"),
+        # A NUL or a terminal escape in JSON: the row rule's control characters (a file's NUL is
+        # refused as it is read; white space in a variation is read as one space).
+        ({"gene": "BR\x00AF", "variation": "V600E"}, "record 1: a gene holding a control character"),
+        ({"gene": "BRAF", "variation": "V600E\x1b[2J"}, "record 1: a variation holding a control character"),
     ],
 )
 def test_invalid_input_is_422_with_the_field(client, payload, needle) -> None:
@@ -313,6 +317,11 @@ def test_annotate_refuses_what_it_cannot_read(client) -> None:
     assert response.json()["error"].startswith("the upload: ") and "/tmp" not in response.json()["error"]
     big = client.post("/annotate", content=b"x" * 60_000, headers={"content-type": "text/plain"})
     assert big.status_code == 413
+    # A header alone is refused as the CLI refuses it (exit 2 there), not answered with no rows.
+    alone = client.post(
+        "/annotate", content=b"Hugo_Symbol\tHGVSp_Short\n", headers={"content-type": "text/plain"}
+    )
+    assert alone.status_code == 422 and "the upload: the file holds no data rows" in alone.json()["error"]
 
 
 def test_annotate_gives_the_notes_and_reasons_the_cli_reports(client) -> None:

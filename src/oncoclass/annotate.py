@@ -36,9 +36,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from oncoclass.data.detect import is_vcf
 from oncoclass.data.files import (
     STDIN,
     archive_kind,
+    check_rows_of,
     existing_file,
     iter_lines,
     not_utf8,
@@ -54,22 +56,24 @@ from oncoclass.data.table import (
     EVIDENCE_CITATIONS,
     EVIDENCE_IDS,
     GENE_COLUMNS,
+    NO_CHANGE,
     PROTEIN_CHANGE_COLUMNS,
     TEXT_SOURCE,
     VARIATION_NAMES,
     as_text,
+    change_disagreements,
     gene_problem,
+    no_data_rows,
     records_to_table,
     variation_problem,
 )
 from oncoclass.data.tables import (
+    check_header,
     guess_format,
     maf_comment_lines,
     names_by_case,
     output_format,
     read_frame,
-    refuse_duplicate_names,
-    refuse_semicolons,
     write_frame,
 )
 from oncoclass.errors import InputError, OutputError
@@ -243,7 +247,7 @@ def open_sheet(
 def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: int | None) -> Sheet:
     """The sheet of ``source`` (a regular file), ``path`` being the name the user gave."""
     start = read_start(source, 65536)
-    if start[:16].startswith(b"##fileformat=VCF") or start[:3] == b"BCF":
+    if is_vcf(path, start):
         if piped:
             raise InputError(
                 "a VCF cannot be read from standard input or a pipe.", path=path, hint="Give its file name."
@@ -270,12 +274,7 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
         # The header runs past the head read (a wide sample matrix): read whole, as every reader
         # reads it; a name cut in two would read as a repeat, and the rows' width would be unknown.
         lines = [next(itertools.islice(iter_lines(source), len(comments), None), "")]
-    if fmt == "maf":
-        refuse_duplicate_names(lines[0].split("\t") if lines else [], path)
-    else:  # pandas would rename a repeated column ("sample.1") without a word
-        if fmt == "csv":
-            refuse_semicolons(lines[0] if lines else "", path)
-        refuse_duplicate_names(next(csv.reader(lines[:1], delimiter=delimiter), []), path)
+    check_header(lines[0] if lines else "", path, tab=fmt != "csv")  # the one rule on a header
     # A plain file is checked here, from its last byte. A compressed one (a complete archive of a
     # file cut short) is checked as its rows are read (Sheet.chunks), so it is not decompressed
     # twice; a cut archive stream fails as it is decompressed.
@@ -336,6 +335,9 @@ def _delimited(
     except pd.errors.EmptyDataError as exc:
         raise InputError("the file is empty.", path=path) from exc
     except pd.errors.ParserError as exc:
+        # The file's own rule names the row pandas does not (a quote never closed, a row of the
+        # wrong width): read through again, only once the reader has failed.
+        check_rows_of(source, path, delimiter=options["sep"], quoted=not tab, skip=skip)
         raise InputError(f"cannot be parsed as {what} ({exc}).", path=path) from exc
     except UnicodeDecodeError as exc:
         raise not_utf8(source, path) or InputError(
@@ -406,11 +408,10 @@ def variants_in(
     n = len(frame)
     genes = as_text(frame[gene_col])
     change = pd.Series([""] * n, index=frame.index, dtype=object)
-    for column in protein_cols:
-        values = as_text(frame[column])
-        change = change.where(
-            change != "", values.where(~values.isin(["", ".", "NA", "nan", "p.?", "-"]), "")
-        )
+    texts = {column: as_text(frame[column]) for column in protein_cols}
+    for values in texts.values():
+        change = change.where(change != "", values.where(~values.isin(NO_CHANGE), ""))
+    disagree = change_disagreements(texts, frame.index)
     if {"Amino_acids", "Protein_position"} <= set(frame.columns):
         vep = [
             _vep_change(a, p)
@@ -433,7 +434,7 @@ def variants_in(
         else np.zeros(n, dtype=bool)
     )
     variation, notes, changes = [], [], []
-    for gene, value, kind, alt_less in zip(genes, change, consequence, no_alt, strict=True):
+    for gene, value, kind, alt_less, other in zip(genes, change, consequence, no_alt, disagree, strict=True):
         note, shown = "", value
         if alt_less:
             read, note = "", NO_ALT
@@ -450,7 +451,7 @@ def variants_in(
             # would answer from the gene alone, as if it had read the change.
             read, note, shown = "", f"not a protein change that can be read ({_shown(value)})", ""
         elif value:
-            read = value
+            read, note = value, other  # what another protein-change column says, if it differs
         elif kind in TRUNCATING:
             read, note = "Truncating Mutations", f"no protein change; read as truncating from {kind}"
         elif kind in UNCHANGED:
@@ -513,6 +514,12 @@ class Tally:
         for pair in other.variants:
             self.variants.setdefault(pair, len(self.variants))
         self.reasons.update(other.reasons)
+
+    def refuse_empty(self, path: str) -> None:
+        """A sheet of no rows (a header alone) is refused after the first pass, before anything is
+        predicted or written, as ``predict`` refuses a table of no rows."""
+        if not self.rows:
+            raise no_data_rows(path)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -625,6 +632,7 @@ def annotate(
     rows = variants_in(frame, sheet.path, columns, vcf=sheet.fmt == "vcf")
     tally = Tally()
     tally.add(rows)
+    tally.refuse_empty(sheet.path)
     lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
     return annotate_chunk(frame, rows, lookup), tally.summary()
 
@@ -647,6 +655,7 @@ def annotate_file(
     tally = Tally()
     for chunk in sheet.chunks():
         tally.add(variants_in(chunk, sheet.path, columns, vcf=sheet.fmt == "vcf"))
+    tally.refuse_empty(sheet.path)
     lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
     annotated = (
         annotate_chunk(chunk, variants_in(chunk, sheet.path, columns, vcf=sheet.fmt == "vcf"), lookup)

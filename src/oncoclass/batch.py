@@ -10,8 +10,10 @@ a reject file with the reason: every input row ends up in exactly one of the two
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
+import io
 import logging
 import os
 import shutil
@@ -43,23 +45,32 @@ from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
 from oncoclass.data.files import (
     STDIN,
+    BadRecord,
+    RowWidths,
     archive_kind,
     check_rows_of,
+    cut_short_row,
     damaged_archive,
     existing_file,
-    refuse_cut_short_file,
+    not_utf8_byte,
+    nul_byte,
+    open_quote,
+    ragged_row,
+    refuse_binary,
 )  # fmt: skip
 from oncoclass.data.table import (
     ID,
     check_columns,
     label_columns,
+    no_data_rows,
     numbered_ids,
     numbered_note,
     numbers_rows,
+    refuse_row_problems,
     row_problems,
     text_columns,
 )
-from oncoclass.data.tables import maf_comment_lines, map_columns
+from oncoclass.data.tables import check_header, header_line, maf_comment_lines, map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.jobs.inputs import load_input
 from oncoclass.jobs.predict import (
@@ -74,8 +85,6 @@ from oncoclass.kb.store import Store, open_store, store_inputs
 from oncoclass.output import atomic_write, check_output, is_stdout, make_parent
 from oncoclass.persist import Bundle, load_bundle
 
-#: A CSV line with the wrong number of fields, kept (not dropped) for the reject file.
-_BAD_LINE = "\x00bad-line\x00"
 REJECT_COLUMNS = ("ID", "reason", "raw")
 
 
@@ -127,51 +136,74 @@ def _close_stores() -> None:
     _STORES.clear()
 
 
-def _keep_bad_line(fields: list[str]) -> list[str]:
-    # pandas calls this for a line with too many fields; keep it whole for the reject file.
-    return [_BAD_LINE + "\x1f".join(fields)]
-
-
 def _canonical(
-    frame: pd.DataFrame, columns: dict[str, str] | None, source: str, first_row: int | None = None
+    frame: pd.DataFrame, columns: dict[str, str] | None, source: str, ids: list[str] | None = None
 ) -> pd.DataFrame:
-    """The partition as the canonical table. ``first_row``: the table has no IDs and this
-    partition's first row is that row of the file, so its rows are numbered as the local engine
-    numbers them; a line kept whole for the reject file keeps its mark in the ID column."""
+    """The partition as the canonical table. ``ids``: the table has no IDs and these number its
+    rows as the local engine numbers them (by their place in the file)."""
     frame = map_columns(frame, columns, source)
-    if first_row is not None and numbers_rows(frame.columns):
-        lead = frame[frame.columns[0]].astype(str)
-        bad = lead.str.startswith(_BAD_LINE).to_numpy()
-        ids = np.where(bad, lead.to_numpy(), numbered_ids(len(frame), start=first_row))
+    if ids is not None and numbers_rows(frame.columns):
         frame = frame.assign(**{ID: ids})
     check_columns(frame.columns, source)
     return text_columns(frame).set_axis(frame.index)
 
 
-def _reasons(table: pd.DataFrame) -> pd.Series:
-    """The table's row rule (:func:`row_problems`), and lines with the wrong number of fields."""
-    reasons = row_problems(table)
-    reasons[table[ID].str.startswith(_BAD_LINE)] = "wrong number of fields"
-    return reasons
+@dataclass
+class _Part:
+    """A partition of a CSV, TSV or MAF as its worker read it: the rows of the header's width,
+    their IDs when the table numbers its rows, and the rows set aside (``ID``, ``reason``, ``raw``)."""
+
+    frame: pd.DataFrame
+    ids: list[str] | None
+    rejects: pd.DataFrame
+    #: What names a row by its line in the file: the block, where it is, and its good records.
+    block: bytes = b""
+    where: dict[str, Any] = field(default_factory=dict)
+    good: list[int] = field(default_factory=list)
+
+    def row_of(self, position: int) -> int:
+        """The line of the file that the frame's row ``position`` begins on (found again by the
+        first pass's rule, only for a message)."""
+        starts: list[int] = []
+        w = self.where
+        RowWidths(
+            w["path"], delimiter=w["sep"], quoted=w["quoted"], skip=w["skip"] if w["first"] else 0,
+            width=None if w["first"] else w["width"], bad=[], starts=starts,
+        ).check(self.block, final=False)  # fmt: skip
+        return int(w["line"]) + starts[self.good[position]]
 
 
 def score_partition(
-    frame: pd.DataFrame, index: int, *, model_dir: str, sha: str, columns: dict[str, str] | None,
+    part: pd.DataFrame | _Part, index: int, *, model_dir: str, sha: str, columns: dict[str, str] | None,
     source: str, staging: str, fmt: str, skip_bad: bool, kb: str | None = None,
     input_format: str = "", first_row: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Check, score and write one partition; returns its counts and IDs (for the duplicate check).
-    With ``kb`` (the store's URL) its rows get their evidence first, as the local engine's do."""
+    ``part``: a CSV's block as :func:`_read_block` read it (its rows of the wrong width already set
+    aside), or a partition of a table read otherwise, whose rows are numbered from ``first_row``
+    when it has no IDs. With ``kb`` (the store's URL) its rows get their evidence first, as the
+    local engine's do."""
     bundle = _model(model_dir, sha)
-    table = _canonical(frame, columns, source, first_row)
-    reasons = _reasons(table)
+    if isinstance(part, _Part):
+        frame, ids, set_aside = part.frame, part.ids, part.rejects
+    else:
+        numbered = first_row is not None and numbers_rows(part.columns)
+        frame, set_aside = part, pd.DataFrame(columns=list(REJECT_COLUMNS))
+        ids = numbered_ids(len(part), start=first_row or 0) if numbered else None
+    table = _canonical(frame, columns, source, ids)
+    reasons = row_problems(table)
     bad = reasons != ""
+    if bad.any() and not skip_bad and isinstance(part, _Part):
+        # Named by its row in the file, as the local engine names it (counted in this partition).
+        refuse_row_problems(
+            table, reasons, source=source, row_of=part.row_of, counted=" in its part of the file",
+            hint="Fix the rows, or pass --on-bad-rows skip to write them to a reject file.",
+        )  # fmt: skip
     if bad.any() and not skip_bad:
         first = int(np.flatnonzero(bad.to_numpy())[0])
-        row_id = table[ID].iloc[first].replace(_BAD_LINE, "")[:60]
         raise InputError(
-            f"{int(bad.sum())} malformed row(s) in partition {index}; the first ({row_id!r}): "
-            f"{reasons.iloc[first]}.",
+            f"{int(bad.sum())} malformed row(s) in partition {index}; the first "
+            f"({table[ID].iloc[first][:60]!r}): {reasons.iloc[first]}.",
             path=source,
             hint="Fix the rows, or pass --on-bad-rows skip to write them to a reject file.",
         )
@@ -186,24 +218,164 @@ def score_partition(
         out.to_parquet(Path(staging) / "out" / f"{name}.parquet", index=False)
     else:
         out.to_csv(Path(staging) / "out" / f"{name}.csv", index=False, header=False, float_format="%.6g")
-    if bad.any():
-        rejects = table[bad]
-        raw = rejects[ID].str.replace(_BAD_LINE, "", regex=False).str.replace("\x1f", ",", regex=False)
-        pd.DataFrame(
-            {
-                "ID": np.where(rejects[ID].str.startswith(_BAD_LINE), "", rejects[ID]),
-                "reason": reasons[bad].to_numpy(),
-                "raw": np.where(rejects[ID].str.startswith(_BAD_LINE), raw, ""),
-            }
-        ).to_csv(Path(staging) / "rejects" / f"{name}.csv", index=False, header=False)
-    return {"rows": len(good), "rejected": int(bad.sum()), "ids": good[ID].to_numpy()}
+    found = pd.DataFrame({"ID": table[ID][bad], "reason": reasons[bad], "raw": ""})
+    rejects = pd.concat([set_aside, found], ignore_index=True) if len(set_aside) else found
+    if len(rejects):
+        rejects.to_csv(Path(staging) / "rejects" / f"{name}.csv", index=False, header=False)
+    return {"rows": len(good), "rejected": len(rejects), "ids": good[ID].to_numpy()}
+
+
+# --- a CSV, TSV or MAF read by the workers ---------------------------------------------------
+#
+# Each worker reads a block of whole lines of the file (Dask's byte ranges, cut at line ends), so
+# the client never reads the file through. The rule on each row's width (RowWidths) and on its
+# bytes (UTF-8, no NUL) is the one every reader applies; what it finds must be named by its row
+# in the file, and a block does not know on which line it begins. So a first pass over the blocks
+# (in parallel) counts each one's lines and records and finds its problems, numbered from its
+# start; the client adds them up, refuses the first problem by its row in the file, and gives
+# each block of the second pass (which scores it) its first line and record, and the records it
+# is to set aside (--on-bad-rows skip).
+
+
+@dataclass
+class _Blocks:
+    """A plain CSV, TSV or MAF as blocks of whole lines (delayed bytes), and how to read them."""
+
+    blocks: list[Any]
+    names: list[str]  # the columns, as pandas names them from the header
+    sep: str
+    quoted: bool
+    skip: int  # a MAF's comment lines, before the header
+
+
+@dataclass
+class _Shape:
+    """The first pass over one block: its size, lines and records, and its problems, their rows
+    counted from the block's first line (its offsets from its first byte)."""
+
+    size: int
+    lines: int
+    records: int
+    width: int | None  # the header's, in the first block
+    body: int  # where the first block's rows begin (past its comment lines and header)
+    bad: list[BadRecord]
+    not_utf8: tuple[int, int] | None = None  # (offset, row)
+    nul: int | None = None  # row
+    open_quote: int | None = None  # row, in the last block
+    cut_short: tuple[int, int] | None = None  # the last row (row, fields), in the last block
+    #: The block ends inside a quoted value: a value holding a line break runs on into the next.
+    cuts_a_value: bool = False
+
+
+def _shape_block(
+    block: bytes, *, first: bool, last: bool, width: int, path: str, sep: str, quoted: bool, skip: int
+) -> _Shape:  # fmt: skip
+    """The first pass on a block (see above)."""
+    try:
+        str(block, "utf-8")  # as every reader, before the widths
+    except UnicodeDecodeError as exc:
+        row = block[: exc.start].count(b"\n") + 1
+        return _Shape(len(block), 0, 0, None, 0, [], not_utf8=(exc.start, row))
+    bad: list[BadRecord] = []
+    widths = RowWidths(
+        path, delimiter=sep, quoted=quoted, skip=skip if first else 0, width=None if first else width, bad=bad
+    )  # fmt: skip
+    try:
+        widths.check(block, final=last)
+    except InputError as exc:  # a NUL, or a quote never closed (a RowWidths that keeps bad rows)
+        if widths.in_quote:
+            return _Shape(len(block), 0, 0, None, 0, [], open_quote=exc.row)
+        return _Shape(len(block), 0, 0, None, 0, [], nul=exc.row)
+    cut = None
+    if last and widths.last is not None and not block.endswith((b"\n", b"\r")):
+        row, fields = widths.last
+        if widths.width is not None and fields < widths.width:
+            cut = (row, fields)
+    shape = _Shape(len(block), widths.line, widths.records, widths.width, widths.body, bad, cut_short=cut)
+    shape.cuts_a_value = widths.in_quote
+    return shape
+
+
+def _placed(shapes: list[_Shape], sep: str, path: str, *, skip_bad: bool) -> list[tuple[int, int]]:
+    """Each block's first line and first record in the file, from the first pass's shapes; the
+    first problem (by the order every reader checks them in) refused by its row in the file."""
+    places, lines, records = [], 0, 0
+    for shape in shapes:
+        places.append((lines, records))
+        lines, records = lines + shape.lines, records + shape.records
+    offsets = np.concatenate([[0], np.cumsum([s.size for s in shapes])]).tolist()
+    for (line, _), offset, shape in zip(places, offsets, shapes, strict=False):
+        if shape.not_utf8 is not None:
+            raise not_utf8_byte(int(offset) + shape.not_utf8[0], line + shape.not_utf8[1], path)
+    for (line, _), shape in zip(places, shapes, strict=True):
+        if shape.nul is not None:
+            raise nul_byte(None, line + shape.nul, path)
+        if shape.open_quote is not None:
+            raise open_quote(line + shape.open_quote, path)
+    width = shapes[0].width if shapes else None
+    if shapes and width is not None and shapes[-1].cut_short is not None:
+        row, fields = shapes[-1].cut_short
+        raise cut_short_row(fields, width, path=path, row=places[-1][0] + row)
+    if not skip_bad and width is not None:
+        for (line, _), shape in zip(places, shapes, strict=True):
+            if shape.bad:
+                first = shape.bad[0]
+                raise ragged_row(first.fields, width, path=path, row=line + first.row, delimiter=sep)
+    if records == 0:
+        raise no_data_rows(path)
+    return places
+
+
+def _read_block(
+    block: bytes, *, shape: _Shape, first: bool, line: int, record: int, width: int, names: list[str],
+    path: str, sep: str, quoted: bool, skip: int, numbered: bool,
+) -> _Part:  # fmt: skip
+    """The second pass on a block: its rows of the header's width as a frame (the header and a
+    MAF's comment lines left out), and the others set aside with their row in the file."""
+    kept, position = [], shape.body if first else 0
+    for record_ in shape.bad:
+        kept.append(block[position : record_.start])
+        position = record_.end
+    kept.append(block[position:])
+    data = b"".join(kept)
+    if data.strip(b" \t\r\n"):
+        frame = pd.read_csv(
+            io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False, header=None, names=names,
+            quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE, encoding="utf-8-sig", engine="c",
+        )  # fmt: skip
+    else:
+        frame = pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+    dropped = {b.ordinal for b in shape.bad}
+    good = [n for n in range(shape.records) if n not in dropped]
+    if len(good) != len(frame):  # a quoted value holding line breaks across two blocks
+        raise InputError(
+            f"the rows from line {line + 1} on cannot be told apart in a partition "
+            "(a quoted value holding a line break?).",
+            path=path,
+            hint="Score the file with --engine local.",
+        )
+    rejects = pd.DataFrame(
+        {
+            "ID": "",
+            "reason": [
+                f"wrong number of fields (row {line + b.row}: {b.fields} where the header has {width})"
+                for b in shape.bad
+            ],
+            "raw": [block[b.start : b.end].decode("utf-8").rstrip("\r\n") for b in shape.bad],
+        },
+        columns=list(REJECT_COLUMNS),
+    )
+    where = {"path": path, "sep": sep, "quoted": quoted, "skip": skip, "first": first, "width": width}
+    ids = [str(record + n + 1) for n in good] if numbered else None
+    return _Part(frame, ids, rejects, block, {**where, "line": line}, good)
 
 
 # --- on the client --------------------------------------------------------------------------
 
 
-def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> tuple[Any, str]:
-    """The input as Dask partitions, and its format as every command detects it."""
+def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
+    """The input as Dask partitions (a plain CSV, TSV or MAF as :class:`_Blocks`, read by the
+    workers), and its format as every command detects it."""
     import dask.dataframe as dd
 
     path = existing_file(spec.path)
@@ -218,9 +390,8 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> tuple[Any,
     whole = spec.text or spec.labels or fmt in ("kaggle", "civic", "auto")
     if whole or archive_kind(head) is not None:
         # Paired Kaggle files, CIViC exports, archives and pipes are read once, whole, then partitioned.
-        table = load_input(spec)
-        parts = max(1, partitions or os.cpu_count() or 1)
-        return dd.from_pandas(table, npartitions=parts, sort=False), str(table.attrs.get("format", fmt))
+        frame = _whole(spec, partitions)
+        return frame, str(frame.attrs.get("format", fmt))
     blocksize = _blocksize(path, partitions)
     if fmt == "parquet":
         frame = dd.read_parquet(str(path))
@@ -229,17 +400,93 @@ def _read(spec: InputSpec, partitions: int | None, skip_bad: bool) -> tuple[Any,
         return dd.read_json(str(path), lines=True, blocksize=blocksize, dtype=False), fmt
     sep = "\t" if fmt == "tsv" else ","
     skip = (maf_comment_lines(head) or 0) if fmt == "tsv" else 0  # a MAF's #version lines
-    # Dask fills a last row cut short with empty values, as pandas does: refused here as by every reader.
-    refuse_cut_short_file(path, spec.path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
-    if not skip_bad:  # and pads a short row, as pandas does: refused by every reader's one rule
-        check_rows_of(path, spec.path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
-    options: dict[str, Any] = {
-        "sep": sep, "dtype": str, "keep_default_na": False,
-        "blocksize": blocksize, "quoting": 3 if fmt == "tsv" else 0, "skiprows": skip,
-    }  # fmt: skip
-    if skip_bad:
-        options.update(engine="python", on_bad_lines=_keep_bad_line)
-    return dd.read_csv(str(path), **options), fmt
+    refuse_binary(head, spec.path)
+    first = _header_of(path, skip)
+    if first is None:
+        raise InputError("the file is empty.", path=spec.path)
+    check_header(first, spec.path, tab=fmt == "tsv")
+    quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
+    names = list(
+        pd.read_csv(io.BytesIO(first), sep=sep, dtype=str, quoting=quoting, encoding="utf-8-sig").columns
+    )  # fmt: skip
+    return _blocks_of(path, names, tab=fmt == "tsv", skip=skip, partitions=partitions), fmt
+
+
+def _shapes_of(client: Any, source: _Blocks, path: str) -> list[_Shape]:
+    """The first pass over a file's blocks, on the cluster."""
+    import dask
+
+    rule = {"path": path, "sep": source.sep, "quoted": source.quoted, "skip": source.skip}
+    last = len(source.blocks) - 1
+    return list(client.gather(client.compute([
+        dask.delayed(_shape_block)(b, first=i == 0, last=i == last, width=len(source.names), **rule)
+        for i, b in enumerate(source.blocks)
+    ])))  # fmt: skip
+
+
+def _blocks_of(source: Path, names: list[str], *, tab: bool, skip: int, partitions: int | None) -> _Blocks:
+    """A plain CSV, TSV or MAF as blocks of whole lines for the workers, the first holding the
+    comment lines and the header whole (each block ends at the first line end past its size)."""
+    from dask.bytes import read_bytes
+
+    blocksize = max(_blocksize(source, partitions), (_header_start(source, skip) or 0) + 1)
+    _, [blocks] = read_bytes(str(source), delimiter=b"\n", blocksize=blocksize, sample=False)
+    return _Blocks(list(blocks), names, "\t" if tab else ",", not tab, skip)
+
+
+def _block_tasks(
+    client: Any, source: _Blocks, path: str, *, skip_bad: bool, numbered: bool
+) -> list[Any] | None:
+    """The second pass's tasks over a CSV's blocks, after the first pass has placed them; None
+    when the blocks cut a quoted value (one holding a line break), so the file must be read whole."""
+    import dask
+
+    width = len(source.names)
+    rule = {"path": path, "sep": source.sep, "quoted": source.quoted, "skip": source.skip}
+    shapes = _shapes_of(client, source, path)
+    if any(shape.cuts_a_value for shape in shapes):
+        # A quoted value holds line breaks across a block's end, and the blocks after it would be
+        # read from inside it (the first such block is the first cut: those before it were read
+        # from a record's start). Such a file cannot be cut at line ends: read whole instead.
+        return None
+    places = _placed(shapes, source.sep, path, skip_bad=skip_bad)
+    read = {"width": shapes[0].width or width, "names": source.names, "numbered": numbered, **rule}
+    return [
+        dask.delayed(_read_block)(b, shape=shape, first=i == 0, line=line, record=record, **read)
+        for i, (b, shape, (line, record)) in enumerate(zip(source.blocks, shapes, places, strict=True))
+    ]
+
+
+def _whole(spec: InputSpec, partitions: int | None) -> Any:
+    """The input read whole by the local engine's reader (every rule of it), then partitioned."""
+    import dask.dataframe as dd
+
+    table = load_input(spec)
+    frame = dd.from_pandas(table, npartitions=max(1, partitions or os.cpu_count() or 1), sort=False)
+    frame.attrs = dict(table.attrs)
+    return frame
+
+
+def _header_start(path: Path, skip: int) -> int | None:
+    """Where the header line begins: past ``skip`` lines (a MAF's comment lines, short)."""
+    with path.open("rb") as handle:
+        for _ in range(skip):
+            if not handle.readline(1 << 20).endswith((b"\n", b"\r")):
+                return None
+        return handle.tell()
+
+
+def _header_of(path: Path, skip: int) -> bytes | None:
+    """The header line of a CSV, TSV or MAF (however long), read a mebibyte at a time; None for a
+    file that has none."""
+    data = b""
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            data += block
+            if (line := header_line(data, skip)) is not None:
+                return line
+    line = header_line(data, skip, whole=True)
+    return line if line and line.removeprefix(codecs.BOM_UTF8).strip() else None
 
 
 def _blocksize(path: Path, partitions: int | None) -> int:
@@ -308,9 +555,10 @@ def predict_dask(
     _check_out(out, fmt)
     kb_url = _store_url(kb)
     with _unreadable_as_input_error(spec.path):
-        frame, input_format = _read(spec, partitions, skip_bad)
+        source, input_format = _read(spec, partitions)
     # The columns are checked here, from the file's head, before a cluster is started.
-    columns = map_columns(frame._meta, spec.columns, spec.path).columns
+    meta = pd.DataFrame(columns=source.names) if isinstance(source, _Blocks) else source._meta
+    columns = map_columns(meta, spec.columns, spec.path).columns
     numbered = numbers_rows(columns)
     check_columns([*columns, ID] if numbered else columns, spec.path)
     make_parent(out)
@@ -319,18 +567,26 @@ def predict_dask(
     (staging / "rejects").mkdir()
     client, cluster = _client(scheduler)
     try:
+        import dask
         from distributed import as_completed
 
-        tasks = frame.to_delayed()
-        first_rows: list[int | None] = [None] * len(tasks)
-        if numbered:  # each partition's first row number: a first pass counts their rows
+        tasks = None
+        if isinstance(source, _Blocks):
             with _unreadable_as_input_error(spec.path):
-                lengths = frame.map_partitions(len).compute()
+                tasks = _block_tasks(client, source, spec.path, skip_bad=skip_bad, numbered=numbered)
+            if tasks is None:  # read whole, then partitioned, as a pipe or an archive is
+                source = _whole(spec, len(source.blocks))
+        if tasks is None:
+            tasks = source.to_delayed()
+        first_rows: list[int | None] = [None] * len(tasks)
+        if numbered and not isinstance(source, _Blocks):
+            # Each partition's first row number: a first pass counts their rows (a CSV's blocks
+            # were counted by their own first pass).
+            with _unreadable_as_input_error(spec.path):
+                lengths = source.map_partitions(len).compute()
             first_rows = [int(n) for n in np.concatenate([[0], np.cumsum(lengths)[:-1]])]
         if progress is not None:
             progress.start(len(tasks), "scoring partitions")
-        import dask
-
         options = {
             "model_dir": str(Path(model_dir).resolve()), "sha": bundle.metadata["model_sha256"],
             "columns": spec.columns, "source": spec.path, "staging": str(staging), "fmt": fmt,
@@ -352,6 +608,8 @@ def predict_dask(
             client.run(_close_stores)
         rows = sum(r["rows"] for r in results)
         rejected = sum(r["rejected"] for r in results)
+        if rows + rejected == 0:  # as the local engine, and a CSV's first pass, refuse it
+            raise no_data_rows(spec.path)
         ids = pd.Series(np.concatenate([r["ids"] for r in results]) if results else [], dtype=object)
         duplicated = ids[ids.duplicated()]
         if len(duplicated):
@@ -512,15 +770,28 @@ def annotate_dask(
             progress.start(2 * len(tasks), "annotating partitions")
         where = {"path": sheet.path, "columns": columns, "vcf": sheet.fmt == "vcf"}
         end_check = None
-        if sheet.source is not None and sheet.compression in (None, "gzip"):
-            # Dask's reader pads a short row with empty values and its gzip reader takes a file cut
-            # short (then gzipped whole) for complete, as pandas does; annotate_chunk's reader
-            # checks both as it reads, Dask's cannot. So a worker checks them beside the tallies,
-            # before any output is written (a plain file's end was checked when it was opened).
-            tab = sheet.fmt in ("maf", "tsv")
+        tab = sheet.fmt in ("maf", "tsv")
+        if sheet.source is not None and sheet.compression is None:
+            # Dask's reader pads a short row with empty values, as pandas does; annotate_chunk's
+            # reader checks every row as it reads, Dask's cannot. So the workers check their blocks
+            # first, as predict's do (the one width, UTF-8 and NUL rules, named by row), before any
+            # output is written (the file's end was checked when it was opened).
+            blocks = _blocks_of(sheet.source, [str(c) for c in sheet.frame.columns], tab=tab,
+                                skip=len(sheet.comments), partitions=partitions)  # fmt: skip
+            shapes = _shapes_of(client, blocks, sheet.path)
+            if any(shape.cuts_a_value for shape in shapes):
+                raise InputError(
+                    "quoted values hold line breaks, which cannot be split among Dask's partitions.",
+                    path=sheet.path,
+                    hint="Annotate it with --engine local.",
+                )
+            _placed(shapes, blocks.sep, sheet.path, skip_bad=False)
+        elif sheet.source is not None and sheet.compression == "gzip":
+            # One worker reads a gzipped file (gzip cannot be entered midway): it checks the rows,
+            # and the end (a file cut short, then gzipped whole), beside the tallies.
             end_check = client.compute(dask.delayed(check_rows_of)(
                 sheet.source, sheet.path, delimiter="\t" if tab else ",", quoted=not tab,
-                skip=len(sheet.comments), cut_short=sheet.compression == "gzip",
+                skip=len(sheet.comments), cut_short=True,
             ))  # fmt: skip
         with _unreadable_as_input_error(sheet.path):
             tallies = _in_order(client, [dask.delayed(tally_partition)(t, **where) for t in tasks], progress)
@@ -529,6 +800,7 @@ def annotate_dask(
             tally = Tally()
             for part in tallies:
                 tally.merge(part)
+            tally.refuse_empty(sheet.path)
             lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
             [shared] = client.scatter([lookup], broadcast=True)
             _in_order(client, [

@@ -60,6 +60,8 @@ class Metrics(Scores):
     seconds: NotRequired[float]
     #: Rows ``score`` could not score (a label the model does not know), and why.
     unscored_rows: NotRequired[int]
+    #: Labelled IDs ``score`` found no prediction for (said in a note, not scored).
+    unpredicted_labels: NotRequired[int]
     notes: NotRequired[list[str]]
 
 

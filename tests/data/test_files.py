@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import zipfile
 from pathlib import Path
@@ -292,6 +293,57 @@ def test_row_widths_count_fields_as_the_csv_readers_do(rows: list[list[str]], bl
             counter.end()
 
 
+_LINES = st.lists(
+    st.tuples(st.integers(0, 4), st.sampled_from(["\n", "\r\n", "\r"])), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LINES, st.lists(st.integers(0, 200), max_size=4), st.integers(0, 2))
+def test_row_widths_in_pieces_find_the_rows_of_the_whole(lines, cuts, skip) -> None:
+    """A file checked in pieces cut at line ends (a Dask partition's block), each with the
+    header's width and its first line and byte given, finds the records of the wrong width that
+    the whole file's check finds: the same rows, fields and bytes (what ``--on-bad-rows skip``
+    cuts out). A line of n tabs has n + 1 fields (0: a blank line, skipped)."""
+    from oncoclass.data.files import RowWidths
+
+    text = "#c\n" * skip + "a\tb\tc\n" + "".join(("x\t" * n)[:-1] + end if n else end for n, end in lines)
+    data = text.encode()
+    whole: list = []
+    RowWidths("t.tsv", delimiter="\t", quoted=False, skip=skip, bad=whole).check(data)
+    body = len("#c\n" * skip + "a\tb\tc\n")  # the first piece holds the header (batch._read sees to it)
+    ends = sorted({i + 1 for i, b in enumerate(data) if b == ord("\n") and i + 1 > body})
+    points = sorted({0, *(ends[c % len(ends)] for c in cuts if ends), len(data)})
+    found, line = [], 0
+    for number, (begin, end) in enumerate(itertools.pairwise(points)):
+        bad: list = []
+        first = number == 0
+        piece = RowWidths(
+            "t.tsv",
+            delimiter="\t",
+            quoted=False,
+            skip=skip if first else 0,
+            width=None if first else 3,
+            bad=bad,
+        )
+        piece.check(data[begin:end], final=end == len(data))
+        found += [(line + b.row, b.fields, begin + b.start, begin + b.end) for b in bad]
+        line += piece.line
+    assert found == [(b.row, b.fields, b.start, b.end) for b in whole]
+    for b in whole:  # each span is its record's line, its end included
+        assert data[b.start : b.end].rstrip(b"\r\n").count(b"\t") + 1 == b.fields
+
+
+def test_a_quote_never_closed_is_named_by_its_row() -> None:
+    # pandas says "EOF inside string" and no row; the rows after the quote would be one value.
+    from oncoclass.data.files import refuse_ragged_rows
+
+    with pytest.raises(InputError, match=r"q.csv, row 3: a quoted value begins on this row and never ends"):
+        refuse_ragged_rows(
+            b'gene,variation\nBRAF,V600E\nKRAS,"G12D\nTP53,R175H\n', "q.csv", delimiter=",", quoted=True
+        )
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -374,3 +426,13 @@ def test_a_nul_byte_past_the_start_is_named_with_its_row(
     done = cli(args)
     assert done.returncode == 2 and "late.csv, row 1201: " in done.stderr and "is a NUL" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_text_is_named_with_what_to_do(tmp_path: Path, encoding: str) -> None:
+    # Excel's "Unicode Text" (UTF-16 with its byte-order mark) read as "a binary file" before.
+    path = tmp_path / "unicode.txt"
+    text = "gene\tvariation\nBRAF\tV600E\n"
+    path.write_bytes(("\ufeff" + text if encoding == "utf-16-be" else text).encode(encoding))
+    with pytest.raises(InputError, match=r"unicode.txt: this is UTF-16 or UTF-32 text .* iconv -f UTF-16"):
+        load_table(path)

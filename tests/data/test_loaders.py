@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -335,6 +336,39 @@ def test_a_semicolon_csv_and_a_vcf_are_named_for_what_they_are(tmp_path: Path) -
     vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
     with pytest.raises(InputError, match=r"calls.vcf: this is a VCF; .*`oncoclass annotate`"):
         load_table(vcf)
+
+
+_RECORD = "7\t140453136\t.\tA\tT\t50\tPASS\tCSQ=T|BRAF|p.Val600Glu\n"
+_CHROM = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "lacks"),
+    [
+        ("records.vcf", _RECORD, "its first line (##fileformat=VCFv4.x) and its #CHROM header line"),
+        ("columns.txt", f"{_CHROM}\n{_RECORD}", "its first line (##fileformat=VCFv4.x):"),
+        (
+            "meta.tsv",
+            f'##INFO=<ID=CSQ,Number=.,Type=String,Description="x">\n{_CHROM}\tFORMAT\tS1\n',
+            "its first",
+        ),
+    ],
+)
+def test_a_vcf_without_its_header_lines_is_named_as_one(
+    tmp_path: Path, name: str, text: str, lacks: str
+) -> None:
+    # A file cut from a VCF (or saved from a spreadsheet) read as a table said "no gene column" or
+    # "the column '.' appears twice", never that its VCF header lines are missing.
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError, match=rf"{name}: a VCF without {re.escape(lacks)}"):
+        load_table(path)
+
+
+def test_a_table_that_begins_like_a_vcf_is_read_as_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "calls.tsv"  # columns of its own after INFO: a table, not a VCF
+    path.write_text(f"{_CHROM}\tSYMBOL\tHGVSp\n7\t1\t.\tA\tT\t50\tPASS\t.\tBRAF\tp.V600E\n")
+    assert load_table(path)["variation"].tolist() == ["V600E"]
 
 
 @pytest.mark.parametrize("engine", ["local", "dask"])

@@ -115,3 +115,40 @@ def test_a_gene_past_a_symbol_s_length_is_no_gene() -> None:
 
     assert gene_problem("C11orf30") == "" and gene_problem("A" * MAX_GENE_CHARS) == ""
     assert gene_problem("A" * (MAX_GENE_CHARS + 1)).startswith("a gene past the limit of 100 characters")
+
+
+@pytest.mark.parametrize("value", ["BR\x00AF", "BRAF\nKRAS", "BR\tAF", "BRAF\x1b[31m", "BR\x85AF"])
+def test_a_control_character_makes_no_gene_and_no_variation(value: str) -> None:
+    # A NUL sent to the service in JSON (a file's is refused as it is read), a quoted CSV cell with
+    # a line break, a terminal escape: the one row rule refuses them (annotate notes them).
+    from oncoclass.data.table import gene_problem, variation_problem
+
+    assert gene_problem(value).startswith("a gene holding a control character")
+    assert variation_problem(
+        value.replace("BRAF", "V600E").replace("BR", "V6").replace("AF", "00E")
+    ).startswith("a variation holding a control character")
+    assert gene_problem("BRAF") == "" and variation_problem("p.V600E") == ""
+
+
+def test_protein_change_columns_that_disagree_are_said() -> None:
+    # The first column holding a change is read (HGVSp_Short before Protein_Change); another that
+    # names another change is said, compared as read (p.Val600Glu is V600E, so it agrees).
+    from oncoclass.data.table import change_disagreements
+
+    notes = change_disagreements(
+        {
+            "HGVSp_Short": pd.Series(["p.V600K", "p.V600E", "", ".", "p.G12D"]),
+            "HGVSp": pd.Series(["", "p.Val600Glu", "p.Val600Glu", "", ""]),
+            "Protein_Change": pd.Series(["p.V600E", "p.V600E", "p.V600K", "p.R175H", ""]),
+        },
+        pd.RangeIndex(5),
+    )
+    assert notes.tolist() == [
+        "Protein_Change reads 'V600E', HGVSp_Short 'V600K': HGVSp_Short's is read",
+        "",
+        "Protein_Change reads 'V600K', HGVSp 'V600E': HGVSp's is read",
+        "",
+        "",
+    ]
+    assert change_disagreements({"HGVSp_Short": pd.Series(["p.V600K"])}, pd.RangeIndex(1)).tolist() == [""]
+    assert change_disagreements({}, pd.RangeIndex(2)).tolist() == ["", ""]

@@ -50,3 +50,17 @@ def test_rows_with_labels_the_model_does_not_predict(tmp_path: Path) -> None:
         result["rows"] == 2
         and "1 row(s) with labels the model does not predict were left out" in result["notes"][0]
     )
+
+
+def test_labelled_ids_without_a_prediction_are_said(tmp_path: Path) -> None:
+    # The labels' row 3 has no prediction (predictions of another file, or one cut short): scored
+    # without it, as before, but said, where it was left out without a word.
+    (tmp_path / "t.csv").write_text(TRUTH + "3,TP53,R175H,a\n")
+    (tmp_path / "p.csv").write_text("ID,a,b\n1,0.9,0.1\n2,0.2,0.8\n")
+    result = score(tmp_path / "p.csv", tmp_path / "t.csv")
+    assert result["rows"] == 2 and result["unpredicted_labels"] == 1
+    assert (
+        "1 labelled ID(s) in" in result["notes"][0]
+        and "have no prediction (first: '3')" in result["notes"][0]
+    )
+    assert score(*_files(tmp_path, "ID,a,b\n1,0.9,0.1\n2,0.2,0.8\n"))["notes"] == []

@@ -12,6 +12,40 @@ from oncoclass.errors import InputError
 
 FORMATS = ("auto", "kaggle", "civic", *tables.FORMATS)
 
+#: How a VCF's name ends (plain, bgzipped, binary).
+VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
+#: A VCF's header line: its eight fixed columns, then FORMAT and the samples' when it has any.
+_VCF_COLUMNS = [b"#CHROM", b"POS", b"ID", b"REF", b"ALT", b"QUAL", b"FILTER", b"INFO"]
+
+
+def _vcf_header_line(head: bytes) -> bool:
+    """Whether a line of ``head`` is a VCF's ``#CHROM`` line (not a table that only begins like
+    one, with columns of its own after INFO)."""
+    for line in head.splitlines():
+        fields = line.removeprefix(b"\xef\xbb\xbf").split(b"\t")
+        if fields[:8] == _VCF_COLUMNS and (len(fields) == 8 or fields[8] == b"FORMAT"):
+            return True
+    return False
+
+
+def is_vcf(path: str | Path, head: bytes) -> bool:
+    """Whether a file whose start (decompressed) is ``head`` is a VCF or BCF: the one VCF rule, by
+    ``annotate`` (which reads one) and every table command (which points to ``annotate``). A VCF
+    that lost its first line (``##fileformat``), as a file cut from one or saved from a
+    spreadsheet does, is refused: read as a table it would have no gene column, and htslib does not
+    read it as a VCF."""
+    if head.startswith(b"##fileformat=VCF") or head[:3] == b"BCF":
+        return True
+    columns = _vcf_header_line(head)
+    if columns or str(path).lower().endswith(VCF_SUFFIXES):
+        lacks = "its first line (##fileformat=VCFv4.x)" + ("" if columns else " and its #CHROM header line")
+        raise InputError(
+            f"a VCF without {lacks}: it cannot be read as a VCF, nor as a table of genes and changes.",
+            path=path,
+            hint="Give the VCF as the variant caller or VEP wrote it, its header lines included.",
+        )
+    return False
+
 
 def detect_format(path: str | Path, data: bytes | None = None) -> str:
     """One of ``kaggle``, ``civic``, ``csv``, ``tsv``, ``jsonl``, ``parquet``."""
@@ -19,7 +53,7 @@ def detect_format(path: str | Path, data: bytes | None = None) -> str:
     data = read_bytes(path) if data is None else data
     if data[:4] == b"PAR1":
         return "parquet"
-    if data.startswith(b"##fileformat=VCF") or data[:3] == b"BCF":
+    if is_vcf(path, data[:65536]):
         raise InputError(
             "this is a VCF; this command reads tables (CSV, TSV, MAF, Kaggle's and CIViC's files).",
             path=path,

@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from oncoclass.errors import InputError
 from oncoclass.settings import get_settings
@@ -353,6 +353,13 @@ _NOT_TEXT = (
 
 
 def _refuse_binary(head: bytes, path: str | Path) -> None:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's LE mark begins so too
+        # Excel's "Unicode Text" and PowerShell's default: text, but two or four bytes a letter.
+        raise InputError(
+            "this is UTF-16 or UTF-32 text (its byte-order mark says so); oncoclass reads UTF-8.",
+            path=path,
+            hint="Save it as UTF-8 (Excel: CSV UTF-8; or iconv -f UTF-16 -t UTF-8 FILE > NEW).",
+        )
     for magic, what, hint in _NOT_TEXT:
         if head.startswith(magic):
             raise InputError(f"this is {what}, not a text table.", path=path, hint=hint)
@@ -516,13 +523,19 @@ def _refuse_short_last_row(
             pass
         header, last = first.rstrip("\r\n").split(delimiter), final.rstrip("\r\n").split(delimiter)
     if row > first_row and len(last) < len(header):
-        raise InputError(
-            f"the last row has {len(last)} of the header's {len(header)} fields and the file ends "
-            "without a line break: it was cut short (an interrupted download or copy).",
-            path=path,
-            row=row,
-            hint="Download or copy the file again.",
-        )
+        raise cut_short_row(len(last), len(header), path=path, row=row)
+
+
+def cut_short_row(found: int, width: int, *, path: str | Path, row: int) -> InputError:
+    """The error for a table cut short: its last row has ``found`` of the header's ``width``
+    fields and the file ends without a line break (the one wording, whichever reader finds it)."""
+    return InputError(
+        f"the last row has {found} of the header's {width} fields and the file ends "
+        "without a line break: it was cut short (an interrupted download or copy).",
+        path=path,
+        row=row,
+        hint="Download or copy the file again.",
+    )
 
 
 def ragged_row(found: int, width: int, *, path: str | Path, row: int, delimiter: str) -> InputError:
@@ -539,20 +552,61 @@ def ragged_row(found: int, width: int, *, path: str | Path, row: int, delimiter:
     return InputError(f"this row has {what}.", path=path, row=row, hint=hint)
 
 
+def open_quote(row: int, path: str | Path) -> InputError:
+    """The error for a CSV whose quoted value never ends: every line after its opening quote would
+    be read into it (pandas says "EOF inside string"), the rows it swallows lost without a word."""
+    return InputError(
+        "a quoted value begins on this row and never ends: the rest of the file would be read into it.",
+        path=path,
+        row=row,
+        hint='Close the quote (a quote inside a quoted value is written twice, ""), or remove it.',
+    )
+
+
+class BadRecord(NamedTuple):
+    """A record whose number of fields is not the header's, as :class:`RowWidths` keeps it when
+    told to keep rather than refuse: its first line (``row``), its ``fields``, its bytes
+    ``start:end`` in what was fed (line end included) and its ``ordinal`` among the data records."""
+
+    row: int
+    fields: int
+    start: int
+    end: int
+    ordinal: int
+
+
 class RowWidths:
     """Checks, as a delimited text is fed to it a block at a time, that every record has as many
     fields as the header: the one rule for every reader of CSV, TSV and MAF (pandas pads a short
     row with empty values and reads a first row one field too long as an index, both silently).
     Blank lines are skipped as the readers skip them; ``skip`` comment lines come before the
     header; ``quoted``: RFC 4180 quoting, where a quoted value may hold the delimiter and line
-    breaks. Raises :func:`ragged_row`'s error naming the record's first line."""
+    breaks. Raises :func:`ragged_row`'s error naming the record's first line.
 
-    def __init__(self, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0) -> None:
+    A piece of a file (a Dask partition's block of whole lines) is checked with the header's
+    ``width`` given, as it holds no header; its rows are then numbered from the piece's start. With
+    ``bad`` (a list), a record of the wrong width is appended to it as a :class:`BadRecord` instead
+    of refused, so that a reader can set it aside (``--on-bad-rows skip``); with ``starts`` (a
+    list), each data record's first line is appended to it. ``records`` counts the
+    data records, ``line`` the lines, ``body`` the offset where they begin past the header, and
+    ``last`` is the last record's (first line, fields)."""
+
+    def __init__(
+        self, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0, width: int | None = None,
+        bad: list[BadRecord] | None = None, starts: list[int] | None = None,
+    ) -> None:  # fmt: skip
         self.path, self.sep, self.quoted, self.skip = path, delimiter.encode(), quoted, skip
-        self.width: int | None = None
+        self.width = width
+        self.bad, self.starts = bad, starts
+        self.header = width is None  # the first record is the header, unless the width is given
+        self.records = 0  # data records seen
+        self.last: tuple[int, int] | None = None
         self.line = 0  # lines seen
+        self.offset = 0  # bytes of the lines seen, their ends included
         self.carry: list[bytes] = []  # a line begun and not yet ended, in the pieces it came in
         self.fields, self.start, self.in_quote = 0, 0, False  # the record being read
+        self.start_byte, self.end_byte = 0, 0  # where the record being read begins; its line's end
+        self.body = 0  # where the records after the header begin
 
     def feed(self, data: bytes) -> None:
         if not data:
@@ -569,35 +623,47 @@ class RowWidths:
         complete = b"".join([*self.carry, data[: cut + 1]])
         self.carry = [data[cut + 1 :]] if cut + 1 < len(data) else []
         lines = complete.split(b"\n")
-        if complete.endswith(b"\n"):
+        ended = complete.endswith(b"\n")
+        if ended:
             lines.pop()
-        for line in lines:
-            self._line(line)
+        last = len(lines) - 1
+        for number, line in enumerate(lines):
+            self._line(line, len(line) + (1 if ended or number < last else 0))
 
     def _nul(self, data: bytes) -> None:
         where = data.find(b"\x00")
         raise nul_byte(None, self.line + data[:where].replace(b"\r\n", b"\n").count(b"\n") + 1, self.path)
 
-    def end(self) -> None:
+    def end(self, *, final: bool = True) -> None:
+        """The end of what is fed: the file's (``final``), or of a piece of it, where a quoted
+        value may go on into the next piece."""
         if self.carry:
-            self._line(b"".join(self.carry))
+            line = b"".join(self.carry)
+            self._line(line, len(line))
             self.carry = []
-        # A quote left open at the end is the table reader's to report.
+        if final and self.in_quote:
+            raise open_quote(self.start, self.path)
 
-    def check(self, data: bytes) -> None:
+    def check(self, data: bytes, *, final: bool = True) -> None:
         """Check a table held whole, a mebibyte at a time (its lines are never all split at once)."""
         view = memoryview(data)
         for start in range(0, len(data), 1 << 20):
             self.feed(bytes(view[start : start + (1 << 20)]))
-        self.end()
+        self.end(final=final)
 
-    def _line(self, line: bytes) -> None:
+    def _line(self, line: bytes, size: int) -> None:
+        """One line, ``size`` bytes of the input with its end."""
+        begin = self.offset
         if line.endswith(b"\r"):
             line = line[:-1]
         if b"\r" in line:  # a lone CR ends a line too, as the readers take it (in a value, it is one)
-            for piece in line.split(b"\r"):
-                self._line(piece)
+            pieces = line.split(b"\r")
+            for piece in pieces[:-1]:
+                self._line(piece, len(piece) + 1)
+            self._line(pieces[-1], size - (self.offset - begin))
             return
+        self.offset += size
+        self.end_byte = self.offset
         self.line += 1
         if self.line <= self.skip:
             return
@@ -607,7 +673,7 @@ class RowWidths:
         blank = b" \t" if self.sep != b"\t" else b" "
         if not line.strip(blank):
             return  # skipped by the readers
-        self.start = self.line
+        self.start, self.start_byte = self.line, begin
         if self.quoted and b'"' in line:
             self.fields = 0
             self._quoted(line, continued=False)
@@ -645,10 +711,19 @@ class RowWidths:
         return position == 0 or line[position - 1 : position] == self.sep
 
     def _record(self, fields: int) -> None:
-        if self.width is None:
-            self.width = fields
-        elif fields != self.width:
+        if self.header:
+            self.header, self.width, self.body = False, fields, self.end_byte
+            return
+        assert self.width is not None
+        ordinal, self.records = self.records, self.records + 1
+        self.last = (self.start, fields)
+        if self.starts is not None:
+            self.starts.append(self.start)
+        if fields == self.width:
+            return
+        if self.bad is None:
             raise ragged_row(fields, self.width, path=self.path, row=self.start, delimiter=self.sep.decode())
+        self.bad.append(BadRecord(self.start, fields, self.start_byte, self.end_byte, ordinal))
 
 
 def refuse_ragged_rows(data: bytes, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0) -> None:
@@ -656,7 +731,8 @@ def refuse_ragged_rows(data: bytes, path: str | Path, *, delimiter: str, quoted:
     RowWidths(path, delimiter=delimiter, quoted=quoted, skip=skip).check(data)
 
 
-def _not_utf8(offset: int, row: int, path: str | Path) -> InputError:
+def not_utf8_byte(offset: int, row: int, path: str | Path) -> InputError:
+    """The error for a byte that is not UTF-8, at ``offset`` of the file, on line ``row``."""
     return InputError(
         f"byte {offset} is not valid UTF-8.",
         path=path,
@@ -686,7 +762,7 @@ def decode(data: bytes, path: str | Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _not_utf8(exc.start, data[: exc.start].count(b"\n") + 1, path) from exc
+        raise not_utf8_byte(exc.start, data[: exc.start].count(b"\n") + 1, path) from exc
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
@@ -788,7 +864,7 @@ def _lines(
             text = carry + decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
             row = line_number + data[: max(exc.start - held, 0)].count(b"\n")
-            raise _not_utf8(max(consumed + exc.start - held, 0), row, path) from exc
+            raise not_utf8_byte(max(consumed + exc.start - held, 0), row, path) from exc
         consumed += len(data)
         if consumed > (bound := get_settings().max_member_bytes):
             _check_size(path, consumed, consumed, bound)

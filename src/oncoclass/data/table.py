@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,44 @@ def as_text(series: pd.Series) -> pd.Series:
     return series.astype("object").where(series.notna(), "").astype(str).str.strip()
 
 
+#: What a protein-change column holds where a variant has none (MAF's ".", VEP's "-", "p.?").
+NO_CHANGE = ("", ".", "NA", "nan", "p.?", "-")
+
+
+def change_disagreements(columns: dict[str, pd.Series], index: pd.Index) -> pd.Series:
+    """Per row, "" or what says that the row's protein-change columns (``columns``, in the order
+    they are read: ``HGVSp_Short``, ``HGVSp``, ``Protein_Change``…, each as text) name different
+    changes: the first that holds one is read, and a MAF whose ``Protein_Change`` says V600E where
+    its ``HGVSp_Short`` says V600K would otherwise have the other dropped without a word. Changes
+    are compared as read (``p.Val600Glu`` is ``V600E``). The one rule for ``annotate`` (a note per
+    row) and ``predict`` (a note for the file); ``index``: the rows'."""
+    names = list(columns)
+    notes = pd.Series("", index=index, dtype=object)
+    if len(names) < 2:
+        return notes
+    cache: dict[str, str] = {}
+    read = pd.Series("", index=index, dtype=object)
+    read_from = pd.Series("", index=index, dtype=object)
+    for name in names:
+        values = columns[name].where(~columns[name].isin(NO_CHANGE), "")
+        normal = values.map(lambda v: cache.setdefault(v, protein_change(v)) if v else "")
+        differs = ((read != "") & (normal != "") & (normal != read) & (notes == "")).to_numpy()
+        if differs.any():
+            notes[differs] = [
+                f"{name} reads {_quoted(other)}, {first} {_quoted(change)}: {first}'s is read"
+                for other, first, change in zip(
+                    normal[differs], read_from[differs], read[differs], strict=True
+                )
+            ]
+        unset = ((read == "") & (normal != "")).to_numpy()
+        read[unset], read_from[unset] = normal[unset], name
+    return notes
+
+
+def _quoted(value: str, limit: int = 40) -> str:
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+
+
 def _labelled(name: str, values: pd.Series) -> pd.Series:
     return values.where(values == "", name + ": " + values)
 
@@ -222,6 +260,11 @@ NOT_A_SYMBOL = "a gene that does not begin with a letter or digit (a formula or 
 #: longest is 9); a longer one is a value from another column, and every output would repeat it.
 MAX_GENE_CHARS = 100
 _SYMBOL_START = re.compile(r"[^\W_]")
+#: A control character (NUL, tab, line break, escape…): in a gene or a variation it is no part of
+#: a name or a change but damage or an injection (a terminal escape, a line break that splits an
+#: output's row), and every output would repeat it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_PROBLEM = "holding a control character (NUL, tab, line break, escape…)"
 
 
 def gene_problem(gene: str) -> str:
@@ -237,6 +280,8 @@ def gene_problem(gene: str) -> str:
         return "empty gene"
     if not _SYMBOL_START.match(gene):
         return NOT_A_SYMBOL
+    if _CONTROL.search(gene):
+        return f"a gene {CONTROL_PROBLEM}, not a gene symbol"
     if ENSEMBL_GENE.match(gene):
         return ENSEMBL_PROBLEM
     if len(gene) > MAX_GENE_CHARS:
@@ -251,13 +296,15 @@ MAX_VARIATION_CHARS = 1000
 
 def variation_problem(variation: str) -> str:
     """Why ``variation`` cannot be read ("" when it can): one that begins as a spreadsheet formula
-    does ("=", "+", "@"), or runs past :data:`MAX_VARIATION_CHARS`."""
+    does ("=", "+", "@"), runs past :data:`MAX_VARIATION_CHARS` or holds a control character."""
     if not variation:
         return "empty variation"
     if variation[0] in "=+@":
         return "a variation that begins as a spreadsheet formula (=, + or @), not a variant"
     if len(variation) > MAX_VARIATION_CHARS:
         return f"a variation past the limit of {MAX_VARIATION_CHARS:,} characters"
+    if _CONTROL.search(variation):
+        return f"a variation {CONTROL_PROBLEM}, not a variant"
     return ""
 
 
@@ -340,6 +387,37 @@ def check_columns(columns: Iterable[object], source: str | Path) -> None:
         )
 
 
+def no_data_rows(source: str | Path) -> InputError:
+    """The error for an input with a header and no rows, by every command (``predict``,
+    ``annotate``, ``train``…, either engine): there is nothing to predict or learn, and an output of
+    no rows would look like a run that worked (a sample's MAF cut off before its first row, or the
+    wrong file given)."""
+    return InputError(
+        "the file holds no data rows.",
+        path=source,
+        hint="Check that it is the file you meant; there is nothing to predict in a header alone.",
+    )
+
+
+def refuse_row_problems(
+    table: pd.DataFrame, problems: pd.Series, *, source: str | Path, row_of: Callable[[int], int],
+    hint: str = "Every row needs an id, a gene symbol and a variation.", counted: str = "",
+) -> None:  # fmt: skip
+    """Refuse the first of ``table``'s rows that break the row rule (``problems``, from
+    :func:`row_problems`), named by its row in the file (``row_of`` its position): the one
+    message, whichever engine finds it; ``counted`` says where the others were counted, when not
+    in the whole file."""
+    bad = np.flatnonzero((problems != "").to_numpy())
+    if not len(bad):
+        return
+    first = int(bad[0])
+    if table[TEXT].iloc[first] and len(table[TEXT].iloc[first]) > get_settings().max_text_chars:
+        check_text_length(len(table[TEXT].iloc[first]), path=source, row=row_of(first))
+    same = int((problems == problems.iloc[first]).sum()) - 1
+    more = f" (and {same} more rows like it{counted})" if same else ""
+    raise InputError(f"{problems.iloc[first]}{more}.", path=source, row=row_of(first), hint=hint)
+
+
 def canonicalize(
     frame: pd.DataFrame,
     *,
@@ -362,23 +440,10 @@ def canonicalize(
         notes.append(numbered_note(len(frame)))
     check_columns(frame.columns, source)
     if frame.empty:
-        raise InputError("the file holds no data rows.", path=source)
+        raise no_data_rows(source)
     check_types(frame, source=source, row_offset=row_offset)
     out = text_columns(frame)
-    problems = row_problems(out)
-    bad = np.flatnonzero((problems != "").to_numpy())
-    if len(bad):
-        first = int(bad[0])
-        if out[TEXT].iloc[first] and len(out[TEXT].iloc[first]) > get_settings().max_text_chars:
-            check_text_length(len(out[TEXT].iloc[first]), path=source, row=first + row_offset)
-        same = int((problems == problems.iloc[first]).sum()) - 1
-        more = f" (and {same} more rows like it)" if same else ""
-        raise InputError(
-            f"{problems.iloc[first]}{more}.",
-            path=source,
-            row=first + row_offset,
-            hint="Every row needs an id, a gene symbol and a variation.",
-        )
+    refuse_row_problems(out, row_problems(out), source=source, row_of=lambda position: position + row_offset)
     duplicated = out.index[out[ID].duplicated()]
     if len(duplicated):
         first = int(duplicated[0])

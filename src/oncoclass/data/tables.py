@@ -15,10 +15,22 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short, refuse_ragged_rows
-from oncoclass.data.table import CANONICAL_COLUMNS, COLUMN_ALIASES, CONTEXT_FIELDS, LABEL, canonicalize
+from oncoclass.data.table import (
+    CANONICAL_COLUMNS,
+    COLUMN_ALIASES,
+    CONTEXT_FIELDS,
+    LABEL,
+    PROTEIN_CHANGE_COLUMNS,
+    VARIATION,
+    VARIATION_NAMES,
+    as_text,
+    canonicalize,
+    change_disagreements,
+)
 from oncoclass.errors import InputError, OutputError
 from oncoclass.settings import get_settings
 
@@ -169,6 +181,36 @@ def refuse_duplicate_names(names: list[Any], path: str | Path) -> None:
         seen.add(name)
 
 
+def header_line(data: bytes, skip: int = 0, *, whole: bool = False) -> bytes | None:
+    """The header line of a CSV, TSV or MAF whose start is ``data`` (after ``skip`` comment
+    lines), without its line end, however long (a wide sample matrix's runs past any fixed cut,
+    and a name cut in two could read as a repeat); a lone CR ends a line too, as the readers take
+    it. None when ``data`` ends before the line does, unless it is the ``whole`` file."""
+    start = 0
+    for _ in range(skip):  # searched in place: a slice of data would copy the file
+        found = _LINE_END.search(data, start)
+        if found is None:
+            return b"" if whole else None
+        start = found.end()
+    end = _LINE_BREAK.search(data, start)
+    if end is None:
+        return data[start:] if whole else None
+    return data[start : end.start()]
+
+
+def check_header(first: bytes | str, path: str | Path, *, tab: bool) -> None:
+    """The header's rules, by every reader of a CSV, TSV or MAF: no column named twice (pandas
+    would rename the second, ``sample.1``, without a word), and a CSV's not separated by
+    semicolons. ``tab``: a TSV or MAF, unquoted."""
+    line = first.decode("utf-8-sig", errors="replace") if isinstance(first, bytes) else first.lstrip("\ufeff")
+    if tab:
+        refuse_duplicate_names(line.split("\t"), path)
+    else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)
+        refuse_semicolons(line, path)
+        with contextlib.suppress(csv.Error):  # a header csv cannot read: pandas says why
+            refuse_duplicate_names(next(csv.reader([line]), []), path)
+
+
 def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = None) -> pd.DataFrame:
     path = Path(path)
     data = read_bytes(path) if data is None else data
@@ -188,19 +230,7 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         skip = (maf_comment_lines(data[:65536]) or 0) if fmt == "tsv" else 0
         refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
         refuse_ragged_rows(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
-        # The header line, however long (a wide sample matrix's runs past any fixed cut, and a name
-        # cut in two could read as a repeat); a lone CR ends a line too, as the reader takes it.
-        start = 0
-        for _ in range(skip):  # searched in place: a slice of data would copy the file
-            start = _LINE_END.search(data, start).end()  # type: ignore[union-attr]
-        end = _LINE_BREAK.search(data, start)
-        first = data[start : end.start() if end else len(data)].decode("utf-8-sig", errors="replace")
-        if fmt == "tsv":
-            refuse_duplicate_names(first.split("\t"), path)
-        else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)
-            refuse_semicolons(first, path)
-            with contextlib.suppress(csv.Error):  # a header csv cannot read: pandas says why
-                refuse_duplicate_names(next(csv.reader([first]), []), path)
+        check_header(header_line(data, skip, whole=True) or b"", path, tab=fmt == "tsv")
         # Parsed from the bytes (checked above to be UTF-8 text), not from a decoded copy: a
         # StringIO would hold the table again, four bytes a character.
         frame = pd.read_csv(
@@ -347,4 +377,28 @@ def load_generic(
     table = canonicalize(frame, source=path, row_offset=offset, keep=keep, as_read=as_read)
     table.attrs["source"] = str(path)
     table.attrs.setdefault("notes", [])
+    table.attrs["notes"] += _change_notes(as_read, columns, path, offset)
     return table
+
+
+def _change_notes(
+    as_read: pd.DataFrame, columns: dict[str, str] | None, path: str | Path, offset: int
+) -> list[str]:
+    """A note when the protein-change columns the variation is read from (the first of them,
+    ``HGVSp_Short`` before ``Protein_Change``…) name other changes in some rows
+    (:func:`oncoclass.data.table.change_disagreements`, which ``annotate`` notes per row)."""
+    lowered = names_by_case(list(as_read.columns), path)
+    if (columns and VARIATION in columns) or any(name in lowered for name in VARIATION_NAMES):
+        return []  # the variation is the table's own column, or the one --columns names
+    present = [lowered[name] for name in PROTEIN_CHANGE_COLUMNS if name in lowered]
+    if len(present) < 2:
+        return []
+    notes = change_disagreements({column: as_text(as_read[column]) for column in present}, as_read.index)
+    differ = np.flatnonzero((notes != "").to_numpy())
+    if not len(differ):
+        return []
+    first = int(differ[0])
+    return [
+        f"{len(differ)} row(s) whose protein-change columns name different changes; the first, "
+        f"row {first + offset}: {notes.iloc[first]}."
+    ]

@@ -25,7 +25,7 @@ from oncoclass.data.table import (
     table_hash,
 )
 from oncoclass.data.vocab import KAGGLE_CLASSES, class_meanings
-from oncoclass.errors import InputError
+from oncoclass.errors import InputError, shortened
 from oncoclass.evaluate import Metrics, align_proba, cross_validate, metrics, prior_proba, splits
 from oncoclass.jobs.inputs import check_trainable, labelled, load_input
 from oncoclass.jobs.predict import NOT_PROBABILITIES, SET_COVERAGE, conformal_scores, sidecar_target
@@ -336,5 +336,15 @@ def score(
     keep = known_labels(y, labels, skip_unknown=skip_unknown_labels, path=truth_path, notes=notes)
     result = metrics(y[keep], proba[keep], labels)
     result["unscored_rows"] = int((~mask).sum())
+    # A labelled row with no prediction (a predictions file of another input, or cut short) is
+    # said, not left out without a word: the scores cover fewer rows than the labels hold.
+    predicted = set(ids)
+    unpredicted = [i for i in truth if i not in predicted]
+    result["unpredicted_labels"] = len(unpredicted)
+    if unpredicted:
+        notes.append(
+            f"{len(unpredicted)} labelled ID(s) in {truth_path} have no prediction (first: "
+            f"{shortened(unpredicted[0], 60)!r}); they are not scored."
+        )
     result["notes"] = notes
     return result
