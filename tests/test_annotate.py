@@ -419,27 +419,36 @@ _VEP = (
     [
         ("empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"]),
         ("empty.csv", ["gene,variation"]),
+        ("empty.tsv", ["gene\tvariation"]),
         ("empty.vcf", ["##fileformat=VCFv4.2", _VEP, "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]),
     ],
 )
 @pytest.mark.parametrize("engine", ["local", "dask"])
-def test_a_header_alone_is_refused_as_predict_refuses_it(
+def test_a_header_alone_is_written_back_with_a_note(
     cli, tmp_path: Path, default_model: Path, cluster, name: str, lines: list[str], engine: str
 ) -> None:
-    # Nothing to predict: a run that "worked" on no rows would hide a file cut off before its
-    # first row, or the wrong file given. One message, exit 2, no output, as predict says it.
+    # A sample with no mutations is a header-only MAF or a VCF without records: a pipeline that
+    # annotates one file per sample must not fail on it. The file comes back whole (comment lines,
+    # header, the added columns or INFO declarations), exit 0, with a note; predict still refuses it.
     if engine == "dask" and name.endswith(".vcf"):
         pytest.skip("--engine dask reads MAFs and tables")
     source = _write(tmp_path / name, lines)
     out = tmp_path / ("out" + source.suffix)
     dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address] if engine == "dask" else []
     done = cli(["annotate", "-m", default_model, "-i", source, "-o", out, *dask])
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert f"{source}: the file holds no data rows." in done.stderr
-    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [name]
-    if not name.endswith(".vcf"):
-        predicted = cli(["predict", "-m", default_model, "-i", source, "-o", tmp_path / "p.csv"])
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "the file held no rows (0 rows)" in done.stderr
+    written = out.read_text().splitlines()
+    if name.endswith(".vcf"):
+        assert written[0] == lines[0] and written[-1] == lines[-1] and lines[1] in written
+        assert any(line.startswith("##INFO=<ID=ONCOCLASS_PREDICTION,") for line in written)
+    else:
+        sep = "\t" if name.endswith((".maf", ".tsv")) else ","
+        assert written[:-1] == lines[:-1] and len(written) == len(lines)
+        assert written[-1].startswith(lines[-1] + sep + "oncoclass_prediction" + sep)
+        predicted = cli(["predict", "-m", default_model, "-i", source, "-o", tmp_path / "p.csv", *dask])
         assert predicted.returncode == 2 and f"{source}: the file holds no data rows." in predicted.stderr
+        assert not (tmp_path / "p.csv").exists()
 
 
 def test_odd_but_valid_inputs_come_back_whole(cli, tmp_path: Path, default_model: Path) -> None:

@@ -296,9 +296,12 @@ def _shape_block(
     return shape
 
 
-def _placed(shapes: list[_Shape], sep: str, path: str, *, skip_bad: bool) -> list[tuple[int, int]]:
+def _placed(
+    shapes: list[_Shape], sep: str, path: str, *, skip_bad: bool, empty_ok: bool = False
+) -> list[tuple[int, int]]:
     """Each block's first line and first record in the file, from the first pass's shapes; the
-    first problem (by the order every reader checks them in) refused by its row in the file."""
+    first problem (by the order every reader checks them in) refused by its row in the file.
+    ``empty_ok``: a header alone is no problem (annotate writes it back; predict refuses it)."""
     places, lines, records = [], 0, 0
     for shape in shapes:
         places.append((lines, records))
@@ -321,7 +324,7 @@ def _placed(shapes: list[_Shape], sep: str, path: str, *, skip_bad: bool) -> lis
             if shape.bad:
                 first = shape.bad[0]
                 raise ragged_row(first.fields, width, path=path, row=line + first.row, delimiter=sep)
-    if records == 0:
+    if records == 0 and not empty_ok:
         raise no_data_rows(path)
     return places
 
@@ -785,7 +788,7 @@ def annotate_dask(
                     path=sheet.path,
                     hint="Annotate it with --engine local.",
                 )
-            _placed(shapes, blocks.sep, sheet.path, skip_bad=False)
+            _placed(shapes, blocks.sep, sheet.path, skip_bad=False, empty_ok=True)
         elif sheet.source is not None and sheet.compression == "gzip":
             # One worker reads a gzipped file (gzip cannot be entered midway): it checks the rows,
             # and the end (a file cut short, then gzipped whole), beside the tallies.
@@ -800,7 +803,6 @@ def annotate_dask(
             tally = Tally()
             for part in tallies:
                 tally.merge(part)
-            tally.refuse_empty(sheet.path)
             lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
             [shared] = client.scatter([lookup], broadcast=True)
             _in_order(client, [
