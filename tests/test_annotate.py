@@ -919,3 +919,41 @@ def test_a_csv_with_crlf_line_ends_comes_back_with_them(cli, tmp_path: Path, def
     written = out.read_bytes()
     assert written.count(b"\r\n") == written.count(b"\n") == 3
     assert written.split(b"\r\n")[1].startswith(b"BRAF,V600E,s1,")
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ('KRAS,p.G12D,"never closed', "a quoted value begins on this row and never ends"),
+        ('KRAS,p.G12D,"two\nlines",extra', "this row has 4 fields where the header has 3"),
+    ],
+)
+def test_the_dask_engine_names_a_quote_left_open_across_blocks_as_the_local_engine_does(
+    cli, tmp_path: Path, default_model: Path, cluster, bad: str, message: str
+) -> None:
+    # A quote left open at a block's end (here in the first of three blocks): the blocks after it
+    # are read from inside the value and cannot place a row, so the file is read through by the
+    # local engine's rule, which names the row with its message (pandas' "EOF inside string"
+    # or "Expected 4 fields", with a hint about --on-bad-rows that annotate has not, before).
+    lines = ["gene,variation,text"] + [f"BRAF,p.V600E,row {i}" for i in range(3000)]
+    lines.insert(10, bad)
+    source = tmp_path / "in.csv"
+    source.write_text("\n".join(lines) + "\n")
+    local = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "local.csv"])
+    engine = ["--engine", "dask", "--scheduler", cluster.scheduler_address, "--partitions", "3"]
+    dask = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "dask.csv", *engine])
+    said = _refused_alone(local, tmp_path, tmp_path / "local.csv")
+    assert "row 11" in said and message in said
+    assert _refused_alone(dask, tmp_path, tmp_path / "dask.csv") == said
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_vcf_with_a_byte_order_mark_is_said_to_have_one(cli, tmp_path: Path, default_model: Path) -> None:
+    # htslib takes the mark for part of the first line: the VCF read as one without #CHROM.
+    source = tmp_path / "bom.vcf"
+    source.write_bytes(
+        b"\xef\xbb\xbf" + "\n".join([*HANDMADE[:2], HANDMADE[2].split("\tFORMAT")[0]]).encode() + b"\n"
+    )
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "out.vcf"])
+    said = _refused_alone(done, tmp_path, tmp_path / "out.vcf")
+    assert "bom.vcf, row 1: begins with a UTF-8 byte-order mark" in said

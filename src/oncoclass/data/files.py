@@ -631,8 +631,11 @@ class RowWidths:
             self._line(line, len(line) + (1 if ended or number < last else 0))
 
     def _nul(self, data: bytes) -> None:
+        # ``data`` begins where the lines seen end (``offset``): the NUL's byte in what was fed,
+        # the file's when fed from its start, as every other reader names it.
         where = data.find(b"\x00")
-        raise nul_byte(None, self.line + data[:where].replace(b"\r\n", b"\n").count(b"\n") + 1, self.path)
+        row = self.line + data[:where].replace(b"\r\n", b"\n").count(b"\n") + 1
+        raise nul_byte(self.offset + where, row, self.path)
 
     def end(self, *, final: bool = True) -> None:
         """The end of what is fed: the file's (``final``), or of a piece of it, where a quoted
