@@ -468,3 +468,20 @@ def test_a_gzipped_or_bom_vcf_is_named_a_vcf_by_both_engines(tmp_path, lr_model,
     source.write_bytes(gzip.compress(text) if name.endswith(".gz") else b"\xef\xbb\xbf" + text)
     local, dask = _both(tmp_path, lr_model, source, cluster)
     assert f"{name}: this is a VCF; this command reads tables" in local and dask == local
+
+
+def test_a_file_of_one_endless_line_is_refused_alike_without_reading_it_whole(
+    tmp_path, lr_model, cluster, monkeypatch
+) -> None:
+    # The Dask client looked for the header's end by rescanning all it had read from byte 0 per
+    # mebibyte, holding it all (a 256 MB line: minutes); it now stops at the cap, and the local
+    # engine refuses such a header by the same cap and message.
+    import oncoclass.batch
+    import oncoclass.data.tables
+
+    monkeypatch.setattr(oncoclass.batch, "HEADER_CAP", 1 << 20)
+    monkeypatch.setattr(oncoclass.data.tables, "HEADER_CAP", 1 << 20)
+    source = tmp_path / "line.csv"
+    source.write_bytes(b"gene,variation," + b"x" * (3 << 20))
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "line.csv: its header line runs past 1 MiB without a line break" in local and dask == local

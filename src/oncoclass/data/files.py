@@ -526,6 +526,23 @@ def _refuse_short_last_row(
         raise cut_short_row(len(last), len(header), path=path, row=row)
 
 
+#: The most a CSV, TSV or MAF's comment lines and header line may hold: past it, the file is one
+#: line (no line breaks: not a table), and the Dask engine's client stops reading it there.
+HEADER_CAP = 64 << 20
+
+
+def header_too_long(path: str | Path, cap: int) -> InputError:
+    """The error for a CSV, TSV or MAF whose header line (with a MAF's comment lines) runs past
+    ``cap`` bytes: a file with no line breaks (or binary data) is not a table, and reading on
+    for its header's end would hold the whole file in memory."""
+    return InputError(
+        f"its header line runs past {cap >> 20} MiB without a line break: this is not a table "
+        "of rows (one line, or binary data).",
+        path=path,
+        hint="Check that it is the file you meant; a CSV, TSV or MAF has one row per line.",
+    )
+
+
 def cut_short_row(found: int, width: int, *, path: str | Path, row: int) -> InputError:
     """The error for a table cut short: its last row has ``found`` of the header's ``width``
     fields and the file ends without a line break (the one wording, whichever reader finds it)."""

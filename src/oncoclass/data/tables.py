@@ -18,7 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short, refuse_ragged_rows
+from oncoclass.data.files import (
+    HEADER_CAP,
+    check_text,
+    decode,
+    header_too_long,
+    read_bytes,
+    refuse_cut_short,
+    refuse_ragged_rows,
+)
 from oncoclass.data.table import (
     CANONICAL_COLUMNS,
     COLUMN_ALIASES,
@@ -230,7 +238,10 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         skip = (maf_comment_lines(data[:65536]) or 0) if fmt == "tsv" else 0
         refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
         refuse_ragged_rows(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
-        check_header(header_line(data, skip, whole=True) or b"", path, tab=fmt == "tsv")
+        first = header_line(data, skip, whole=True) or b""
+        if len(first) > HEADER_CAP:  # refused as the Dask engine refuses it (it reads no further)
+            raise header_too_long(path, HEADER_CAP)
+        check_header(first, path, tab=fmt == "tsv")
         # Parsed from the bytes (checked above to be UTF-8 text), not from a decoded copy: a
         # StringIO would hold the table again, four bytes a character.
         frame = pd.read_csv(
