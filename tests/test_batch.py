@@ -485,3 +485,20 @@ def test_a_file_of_one_endless_line_is_refused_alike_without_reading_it_whole(
     source.write_bytes(b"gene,variation," + b"x" * (3 << 20))
     local, dask = _both(tmp_path, lr_model, source, cluster)
     assert "line.csv: its header line runs past 1 MiB without a line break" in local and dask == local
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_row_rule_error_after_a_blank_line_and_a_multiline_value_is_named_by_its_line(
+    tmp_path, lr_model, cluster, newline
+) -> None:
+    # Row numbers are lines of the file as an editor shows them (RowWidths' count). The local
+    # engine counted pandas' rows from the header (2 + position), two rows short after a blank line
+    # and a quoted value holding a line break; the Dask engine named the line.
+    lines = ["ID,Gene,Variation,Text"] + [f"r{i},BRAF,V600E,t{i}" for i in range(400)]
+    lines[6] = 'r5,BRAF,V600E,"a' + newline + 'b"'
+    lines.insert(10, "")
+    lines.insert(352, "r350x,,V600E,no gene")
+    source = tmp_path / "gene.csv"
+    source.write_bytes(newline.join(lines).encode() + newline.encode())
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "gene.csv, row 354: empty gene." in local and "gene.csv, row 354: empty gene." in dask

@@ -746,9 +746,18 @@ class RowWidths:
         self.bad.append(BadRecord(self.start, fields, self.start_byte, self.end_byte, ordinal))
 
 
-def refuse_ragged_rows(data: bytes, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0) -> None:
-    """:class:`RowWidths` over a table held whole."""
-    RowWidths(path, delimiter=delimiter, quoted=quoted, skip=skip).check(data)
+def refuse_ragged_rows(
+    data: bytes,
+    path: str | Path,
+    *,
+    delimiter: str,
+    quoted: bool,
+    skip: int = 0,
+    starts: list[int] | None = None,
+) -> None:
+    """:class:`RowWidths` over a table held whole (``starts``: each record's first line is
+    appended to it)."""
+    RowWidths(path, delimiter=delimiter, quoted=quoted, skip=skip, starts=starts).check(data)
 
 
 def not_utf8_byte(offset: int, row: int, path: str | Path) -> InputError:
