@@ -447,14 +447,15 @@ def test_a_nul_inside_a_quoted_value_is_named_a_nul_by_both_engines(tmp_path, lr
 
 
 def test_a_byte_after_lone_cr_lines_is_named_by_the_local_engines_row(tmp_path, lr_model, cluster) -> None:
-    # A byte's row is counted at LFs by every reader; the Dask engine counted its blocks' lines
-    # by RowWidths (a lone CR ends a line) and the byte's by LF, and named another row.
+    # A byte's row is its line as RowWidths and an editor count them (a lone CR ends one), by
+    # every reader; the Dask engine counted its blocks' lines by RowWidths and the byte's by LF,
+    # and the local engine counted LFs alone: three rows for one byte.
     head = "ID,Gene,Variation,Text\n" + "".join(f"r{i},BRAF,V600E,a\rb\n" for i in range(3000))
     tail = "".join(f"s{i},BRAF,V600E,t\n" for i in range(3000))
     source = tmp_path / "cr.csv"
     source.write_bytes(head.encode() + tail.encode() + b"bad,BR\xe9F,V600E,t\n" + tail.encode())
     local, dask = _both(tmp_path, lr_model, source, cluster)
-    assert "row 6002: byte" in local and "not valid UTF-8" in local and dask == local
+    assert "row 9002: byte" in local and "not valid UTF-8" in local and dask == local
 
 
 @pytest.mark.parametrize("name", ["calls.vcf.gz", "bom.vcf"])

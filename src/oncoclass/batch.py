@@ -54,6 +54,7 @@ from oncoclass.data.files import (
     damaged_archive,
     existing_file,
     header_too_long,
+    line_ends,
     not_utf8_byte,
     nul_byte,
     ragged_row,
@@ -262,8 +263,9 @@ class _Shape:
     bad: list[BadRecord]
     not_utf8: tuple[int, int] | None = None  # (offset, row)
     nul: tuple[int, int] | None = None  # (offset, row)
-    #: Its LFs: a byte's row (not UTF-8, a NUL) is counted at LFs alone, as every reader counts
-    #: it (decode, refuse_binary), where RowWidths' lines end at a lone CR too.
+    #: Its line ends (files.line_ends): a byte's row (not UTF-8, a NUL) is counted by them, as
+    #: every reader counts it; a block whose bytes fail is not read by RowWidths, whose lines
+    #: (``lines``) are then not known.
     lfs: int = 0
     #: The last record when the block ends without a line break inside it and it has fewer fields
     #: than the header (row, fields): the file is cut short if this is the file's last byte.
@@ -281,16 +283,16 @@ def _shape_block(
     (Dask's last block may be empty, its line read whole by the one before), so the checks on
     the end (cut short, a quote never closed) are made by :func:`_placed` on the last block with
     bytes."""
-    lfs = block.count(b"\n")
+    lfs = line_ends(block)  # a block ends after an LF (Dask cuts there): no CRLF cut in two
     try:
         str(block, "utf-8")  # as every reader, before the widths
     except UnicodeDecodeError as exc:
-        row = block[: exc.start].count(b"\n") + 1
+        row = line_ends(block[: exc.start]) + 1
         return _Shape(len(block), 0, 0, None, 0, [], not_utf8=(exc.start, row), lfs=lfs)
     if (where := block.find(b"\x00")) != -1:
-        # Found here by its own rule (every reader's: lines counted at LF), not told from a quote
+        # Found here by its own rule (every reader's: files.line_ends), not told from a quote
         # never closed by the state RowWidths is left in: a NUL inside a quoted value is a NUL.
-        return _Shape(len(block), 0, 0, None, 0, [], nul=(where, block[:where].count(b"\n") + 1), lfs=lfs)
+        return _Shape(len(block), 0, 0, None, 0, [], nul=(where, line_ends(block[:where]) + 1), lfs=lfs)
     bad: list[BadRecord] = []
     widths = RowWidths(
         path, delimiter=sep, quoted=quoted, skip=skip if first else 0, width=None if first else width, bad=bad

@@ -370,7 +370,14 @@ def _refuse_binary(head: bytes, path: str | Path) -> None:
             hint="Pass the CSV/TSV/text file itself (zip and 7z archives are read directly).",
         )
     if (where := head.find(b"\x00", 8192)) != -1:  # a whole file given: a NUL further on
-        raise nul_byte(where, head[:where].count(b"\n") + 1, path)
+        raise nul_byte(where, line_ends(head[:where]) + 1, path)
+
+
+def line_ends(data: bytes) -> int:
+    """The line ends in ``data`` (held whole: a CRLF is not cut in two): LF, CRLF and a lone CR
+    each end a line, as :class:`RowWidths` and an editor count them. The one count by which a
+    byte's row (not UTF-8, a NUL) is named, by every reader and the Dask engine's blocks."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
 def nul_byte(offset: int | None, row: int, path: str | Path) -> InputError:
@@ -651,7 +658,7 @@ class RowWidths:
         # ``data`` begins where the lines seen end (``offset``): the NUL's byte in what was fed,
         # the file's when fed from its start, as every other reader names it.
         where = data.find(b"\x00")
-        row = self.line + data[:where].replace(b"\r\n", b"\n").count(b"\n") + 1
+        row = self.line + line_ends(data[:where]) + 1
         raise nul_byte(self.offset + where, row, self.path)
 
     def end(self, *, final: bool = True) -> None:
@@ -791,7 +798,7 @@ def decode(data: bytes, path: str | Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise not_utf8_byte(exc.start, data[: exc.start].count(b"\n") + 1, path) from exc
+        raise not_utf8_byte(exc.start, line_ends(data[: exc.start]) + 1, path) from exc
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
@@ -892,7 +899,9 @@ def _lines(
         try:
             text = carry + decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
-            row = line_number + data[: max(exc.start - held, 0)].count(b"\n")
+            # A CR carried from the last block ended a line unless this block opens with its LF.
+            lone_cr = int(carry == "\r" and not data.startswith(b"\n"))
+            row = line_number + lone_cr + line_ends(data[: max(exc.start - held, 0)])
             raise not_utf8_byte(max(consumed + exc.start - held, 0), row, path) from exc
         consumed += len(data)
         if consumed > (bound := get_settings().max_member_bytes):
