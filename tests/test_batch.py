@@ -404,3 +404,102 @@ def test_quoted_values_holding_line_breaks_across_blocks_are_read_whole(
     got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False).set_index("ID").sort_index()
     expected = _single_process(lr_model, table).set_index("ID").sort_index()
     pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=2e-6)
+
+
+def _both(tmp_path: Path, model: Path, source: Path, cluster, **options) -> tuple[str, str]:
+    """The local engine's and the Dask engine's refusals of ``source`` (3 partitions); neither
+    leaves an output."""
+    from oncoclass.api import predict
+
+    with pytest.raises(InputError) as local:
+        predict(load_bundle(model), InputSpec(path=str(source)))
+    with pytest.raises(InputError) as dask:
+        predict_dask(
+            model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
+            partitions=3, **options,
+        )  # fmt: skip
+    assert not (tmp_path / "p.csv").exists() and not (tmp_path / "p.csv.rejects.csv").exists()
+    return str(local.value), str(dask.value)
+
+
+def test_a_file_cut_short_in_a_long_last_line_is_refused_whatever_the_blocks(
+    tmp_path, lr_model, cluster
+) -> None:
+    # The long last line spans the last block's start: Dask's last block is empty, its line read
+    # whole by the block before. The end is checked on the last block with bytes, so the file is
+    # refused as the local engine refuses it, not scored with its cut row set aside (exit 0).
+    body = "".join(f"r{i},BRAF,V600E,plain text {i},x\n" for i in range(100))
+    source = tmp_path / "cut.csv"
+    source.write_text("ID,Gene,Variation,Text,Extra\n" + body + "rlast,BRAF,V600E," + "word " * 1500)
+    local, dask = _both(tmp_path, lr_model, source, cluster, on_bad_rows="skip")
+    assert "row 102: the last row has 4 of the header's 5 fields" in local and dask == local
+
+
+def test_a_nul_inside_a_quoted_value_is_named_a_nul_by_both_engines(tmp_path, lr_model, cluster) -> None:
+    # Told apart by its reason: a NUL in a value left open at the block's end is still a NUL, not
+    # a quote never closed; named by the same row and byte as the local engine names it.
+    lines = ["ID,Gene,Variation,Text"] + [f"r{i},BRAF,V600E,t" for i in range(9000)]
+    lines[6000] = 'r5999,BRAF,V600E,"a NUL \x00 in a quoted value'
+    source = tmp_path / "nul.csv"
+    source.write_text("\n".join(lines) + "\n")
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "row 6001: byte" in local and "is a NUL" in local and dask == local
+
+
+def test_a_byte_after_lone_cr_lines_is_named_by_the_local_engines_row(tmp_path, lr_model, cluster) -> None:
+    # A byte's row is its line as RowWidths and an editor count them (a lone CR ends one), by
+    # every reader; the Dask engine counted its blocks' lines by RowWidths and the byte's by LF,
+    # and the local engine counted LFs alone: three rows for one byte.
+    head = "ID,Gene,Variation,Text\n" + "".join(f"r{i},BRAF,V600E,a\rb\n" for i in range(3000))
+    tail = "".join(f"s{i},BRAF,V600E,t\n" for i in range(3000))
+    source = tmp_path / "cr.csv"
+    source.write_bytes(head.encode() + tail.encode() + b"bad,BR\xe9F,V600E,t\n" + tail.encode())
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "row 9002: byte" in local and "not valid UTF-8" in local and dask == local
+
+
+@pytest.mark.parametrize("name", ["calls.vcf.gz", "bom.vcf"])
+def test_a_gzipped_or_bom_vcf_is_named_a_vcf_by_both_engines(tmp_path, lr_model, cluster, name) -> None:
+    # The Dask engine detected a .vcf.gz's format from its compressed bytes ("a VCF without its
+    # first line"), and a UTF-8 byte-order mark hid a VCF's ##fileformat line from is_vcf.
+    import gzip
+
+    text = b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n7\t1\t.\tA\tT\t.\tPASS\t.\n"
+    source = tmp_path / name
+    source.write_bytes(gzip.compress(text) if name.endswith(".gz") else b"\xef\xbb\xbf" + text)
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert f"{name}: this is a VCF; this command reads tables" in local and dask == local
+
+
+def test_a_file_of_one_endless_line_is_refused_alike_without_reading_it_whole(
+    tmp_path, lr_model, cluster, monkeypatch
+) -> None:
+    # The Dask client looked for the header's end by rescanning all it had read from byte 0 per
+    # mebibyte, holding it all (a 256 MB line: minutes); it now stops at the cap, and the local
+    # engine refuses such a header by the same cap and message.
+    import oncoclass.batch
+    import oncoclass.data.tables
+
+    monkeypatch.setattr(oncoclass.batch, "HEADER_CAP", 1 << 20)
+    monkeypatch.setattr(oncoclass.data.tables, "HEADER_CAP", 1 << 20)
+    source = tmp_path / "line.csv"
+    source.write_bytes(b"gene,variation," + b"x" * (3 << 20))
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "line.csv: its header line runs past 1 MiB without a line break" in local and dask == local
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_row_rule_error_after_a_blank_line_and_a_multiline_value_is_named_by_its_line(
+    tmp_path, lr_model, cluster, newline
+) -> None:
+    # Row numbers are lines of the file as an editor shows them (RowWidths' count). The local
+    # engine counted pandas' rows from the header (2 + position), two rows short after a blank line
+    # and a quoted value holding a line break; the Dask engine named the line.
+    lines = ["ID,Gene,Variation,Text"] + [f"r{i},BRAF,V600E,t{i}" for i in range(400)]
+    lines[6] = 'r5,BRAF,V600E,"a' + newline + 'b"'
+    lines.insert(10, "")
+    lines.insert(352, "r350x,,V600E,no gene")
+    source = tmp_path / "gene.csv"
+    source.write_bytes(newline.join(lines).encode() + newline.encode())
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "gene.csv, row 354: empty gene." in local and "gene.csv, row 354: empty gene." in dask

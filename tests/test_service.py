@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
@@ -317,11 +318,23 @@ def test_annotate_refuses_what_it_cannot_read(client) -> None:
     assert response.json()["error"].startswith("the upload: ") and "/tmp" not in response.json()["error"]
     big = client.post("/annotate", content=b"x" * 60_000, headers={"content-type": "text/plain"})
     assert big.status_code == 413
-    # A header alone is refused as the CLI refuses it (exit 2 there), not answered with no rows.
+
+
+def test_annotate_writes_a_header_alone_back_with_a_note(client) -> None:
+    # A sample with no mutations (a header-only MAF) is annotated as the CLI annotates it (exit 0
+    # there): the header back with the added columns, and the note saying it held no rows.
     alone = client.post(
-        "/annotate", content=b"Hugo_Symbol\tHGVSp_Short\n", headers={"content-type": "text/plain"}
+        "/annotate",
+        content=b"#version 2.4\nHugo_Symbol\tHGVSp_Short\n",
+        headers={"content-type": "text/plain"},
     )
-    assert alone.status_code == 422 and "the upload: the file holds no data rows" in alone.json()["error"]
+    assert alone.status_code == 200, alone.text
+    lines = alone.text.splitlines()
+    assert lines[0] == "#version 2.4" and lines[1].startswith(
+        "Hugo_Symbol\tHGVSp_Short\toncoclass_prediction"
+    )
+    assert len(lines) == 2
+    assert any("the file held no rows (0 rows)" in n for n in json.loads(alone.headers["x-oncoclass-notes"]))
 
 
 def test_annotate_gives_the_notes_and_reasons_the_cli_reports(client) -> None:

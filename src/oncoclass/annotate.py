@@ -63,7 +63,6 @@ from oncoclass.data.table import (
     as_text,
     change_disagreements,
     gene_problem,
-    no_data_rows,
     records_to_table,
     variation_problem,
 )
@@ -186,6 +185,16 @@ class AnnotateResult:
         return ", ".join(f"{n} {reason}" for reason, n in self.not_predicted.items())
 
 
+#: A sheet with a header and no rows (a sample with no mutations: a header-only MAF, a VCF without
+#: records) is annotated, not refused: a pipeline annotating a file per sample must not fail on
+#: it. It is written back whole (comment lines, header, the added columns) and this is said, so a
+#: file cut off before its first row is still noticed. ``predict`` and ``train`` refuse it.
+NO_ROWS_NOTE = (
+    "the file held no rows (0 rows): it is written back with its header and the oncoclass "
+    "columns, nothing predicted; check that it is the file you meant if it should have rows."
+)
+
+
 def result_of(
     sheet: Sheet, summary: dict[str, Any], out: str | Path, *, model_id: str, notes: list[str] | None = None
 ) -> AnnotateResult:
@@ -199,7 +208,11 @@ def result_of(
         predicted=summary["predicted"],
         not_predicted=dict(summary["not_predicted"]),
         model_id=model_id,
-        notes=[*sheet.frame.attrs.get("notes", []), *(notes or [])],
+        notes=[
+            *sheet.frame.attrs.get("notes", []),
+            *([f"{sheet.path}: {NO_ROWS_NOTE}"] if not summary["rows"] else []),
+            *(notes or []),
+        ],
         records=sheet.frame.attrs.get("records", summary["rows"]) if sheet.fmt == "vcf" else None,
     )
 
@@ -515,12 +528,6 @@ class Tally:
             self.variants.setdefault(pair, len(self.variants))
         self.reasons.update(other.reasons)
 
-    def refuse_empty(self, path: str) -> None:
-        """A sheet of no rows (a header alone) is refused after the first pass, before anything is
-        predicted or written, as ``predict`` refuses a table of no rows."""
-        if not self.rows:
-            raise no_data_rows(path)
-
     def summary(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
@@ -632,7 +639,6 @@ def annotate(
     rows = variants_in(frame, sheet.path, columns, vcf=sheet.fmt == "vcf")
     tally = Tally()
     tally.add(rows)
-    tally.refuse_empty(sheet.path)
     lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
     return annotate_chunk(frame, rows, lookup), tally.summary()
 
@@ -655,7 +661,6 @@ def annotate_file(
     tally = Tally()
     for chunk in sheet.chunks():
         tally.add(variants_in(chunk, sheet.path, columns, vcf=sheet.fmt == "vcf"))
-    tally.refuse_empty(sheet.path)
     lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
     annotated = (
         annotate_chunk(chunk, variants_in(chunk, sheet.path, columns, vcf=sheet.fmt == "vcf"), lookup)

@@ -44,6 +44,7 @@ from oncoclass.annotate import (
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
 from oncoclass.data.files import (
+    HEADER_CAP,
     STDIN,
     BadRecord,
     RowWidths,
@@ -52,9 +53,10 @@ from oncoclass.data.files import (
     cut_short_row,
     damaged_archive,
     existing_file,
+    header_too_long,
+    line_ends,
     not_utf8_byte,
     nul_byte,
-    open_quote,
     ragged_row,
     refuse_binary,
 )  # fmt: skip
@@ -70,7 +72,7 @@ from oncoclass.data.table import (
     row_problems,
     text_columns,
 )
-from oncoclass.data.tables import check_header, header_line, maf_comment_lines, map_columns
+from oncoclass.data.tables import _LINE_BREAK, _LINE_END, check_header, maf_comment_lines, map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.jobs.inputs import load_input
 from oncoclass.jobs.predict import (
@@ -260,68 +262,83 @@ class _Shape:
     body: int  # where the first block's rows begin (past its comment lines and header)
     bad: list[BadRecord]
     not_utf8: tuple[int, int] | None = None  # (offset, row)
-    nul: int | None = None  # row
-    open_quote: int | None = None  # row, in the last block
-    cut_short: tuple[int, int] | None = None  # the last row (row, fields), in the last block
-    #: The block ends inside a quoted value: a value holding a line break runs on into the next.
+    nul: tuple[int, int] | None = None  # (offset, row)
+    #: Its line ends (files.line_ends): a byte's row (not UTF-8, a NUL) is counted by them, as
+    #: every reader counts it; a block whose bytes fail is not read by RowWidths, whose lines
+    #: (``lines``) are then not known.
+    lfs: int = 0
+    #: The last record when the block ends without a line break inside it and it has fewer fields
+    #: than the header (row, fields): the file is cut short if this is the file's last byte.
+    cut_short: tuple[int, int] | None = None
+    #: The block ends inside a quoted value: a value holding a line break runs on into the next,
+    #: or (in the block holding the file's end) a quote never closed.
     cuts_a_value: bool = False
 
 
 def _shape_block(
-    block: bytes, *, first: bool, last: bool, width: int, path: str, sep: str, quoted: bool, skip: int
-) -> _Shape:  # fmt: skip
-    """The first pass on a block (see above)."""
+    block: bytes, *, first: bool, width: int, path: str, sep: str, quoted: bool, skip: int
+) -> _Shape:
+    """The first pass on a block (see above). Every block is checked alike, as a piece that may
+    not be the file's last: which block holds the file's end is known only once all are shaped
+    (Dask's last block may be empty, its line read whole by the one before), so the checks on
+    the end (cut short, a quote never closed) are made by :func:`_placed` on the last block with
+    bytes."""
+    lfs = line_ends(block)  # a block ends after an LF (Dask cuts there): no CRLF cut in two
     try:
         str(block, "utf-8")  # as every reader, before the widths
     except UnicodeDecodeError as exc:
-        row = block[: exc.start].count(b"\n") + 1
-        return _Shape(len(block), 0, 0, None, 0, [], not_utf8=(exc.start, row))
+        row = line_ends(block[: exc.start]) + 1
+        return _Shape(len(block), 0, 0, None, 0, [], not_utf8=(exc.start, row), lfs=lfs)
+    if (where := block.find(b"\x00")) != -1:
+        # Found here by its own rule (every reader's: files.line_ends), not told from a quote
+        # never closed by the state RowWidths is left in: a NUL inside a quoted value is a NUL.
+        return _Shape(len(block), 0, 0, None, 0, [], nul=(where, line_ends(block[:where]) + 1), lfs=lfs)
     bad: list[BadRecord] = []
     widths = RowWidths(
         path, delimiter=sep, quoted=quoted, skip=skip if first else 0, width=None if first else width, bad=bad
     )  # fmt: skip
-    try:
-        widths.check(block, final=last)
-    except InputError as exc:  # a NUL, or a quote never closed (a RowWidths that keeps bad rows)
-        if widths.in_quote:
-            return _Shape(len(block), 0, 0, None, 0, [], open_quote=exc.row)
-        return _Shape(len(block), 0, 0, None, 0, [], nul=exc.row)
+    widths.check(block, final=False)  # keeps bad rows; a NUL was refused above; the end is _placed's
     cut = None
-    if last and widths.last is not None and not block.endswith((b"\n", b"\r")):
+    if widths.last is not None and not block.endswith((b"\n", b"\r")):
         row, fields = widths.last
         if widths.width is not None and fields < widths.width:
             cut = (row, fields)
-    shape = _Shape(len(block), widths.line, widths.records, widths.width, widths.body, bad, cut_short=cut)
+    shape = _Shape(
+        len(block), widths.line, widths.records, widths.width, widths.body, bad, cut_short=cut, lfs=lfs
+    )  # fmt: skip
     shape.cuts_a_value = widths.in_quote
     return shape
 
 
-def _placed(shapes: list[_Shape], sep: str, path: str, *, skip_bad: bool) -> list[tuple[int, int]]:
+def _placed(
+    shapes: list[_Shape], sep: str, path: str, *, skip_bad: bool, empty_ok: bool = False
+) -> list[tuple[int, int]]:
     """Each block's first line and first record in the file, from the first pass's shapes; the
-    first problem (by the order every reader checks them in) refused by its row in the file."""
+    first problem (by the order every reader checks them in) refused by its row in the file.
+    ``empty_ok``: a header alone is no problem (annotate writes it back; predict refuses it)."""
     places, lines, records = [], 0, 0
     for shape in shapes:
         places.append((lines, records))
         lines, records = lines + shape.lines, records + shape.records
     offsets = np.concatenate([[0], np.cumsum([s.size for s in shapes])]).tolist()
-    for (line, _), offset, shape in zip(places, offsets, shapes, strict=False):
+    lfs = np.concatenate([[0], np.cumsum([s.lfs for s in shapes])]).tolist()
+    for lf, offset, shape in zip(lfs, offsets, shapes, strict=False):
         if shape.not_utf8 is not None:
-            raise not_utf8_byte(int(offset) + shape.not_utf8[0], line + shape.not_utf8[1], path)
-    for (line, _), shape in zip(places, shapes, strict=True):
+            raise not_utf8_byte(int(offset) + shape.not_utf8[0], int(lf) + shape.not_utf8[1], path)
+    for lf, offset, shape in zip(lfs, offsets, shapes, strict=False):
         if shape.nul is not None:
-            raise nul_byte(None, line + shape.nul, path)
-        if shape.open_quote is not None:
-            raise open_quote(line + shape.open_quote, path)
+            raise nul_byte(int(offset) + shape.nul[0], int(lf) + shape.nul[1], path)
     width = shapes[0].width if shapes else None
-    if shapes and width is not None and shapes[-1].cut_short is not None:
-        row, fields = shapes[-1].cut_short
-        raise cut_short_row(fields, width, path=path, row=places[-1][0] + row)
+    # The file's end is in the last block with bytes (Dask's last block may be empty).
+    end = next((i for i in reversed(range(len(shapes))) if shapes[i].size), None)
+    if end is not None and width is not None and (cut := shapes[end].cut_short) is not None:
+        raise cut_short_row(cut[1], width, path=path, row=places[end][0] + cut[0])
     if not skip_bad and width is not None:
         for (line, _), shape in zip(places, shapes, strict=True):
             if shape.bad:
                 first = shape.bad[0]
                 raise ragged_row(first.fields, width, path=path, row=line + first.row, delimiter=sep)
-    if records == 0:
+    if records == 0 and not empty_ok:
         raise no_data_rows(path)
     return places
 
@@ -385,10 +402,14 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
         with path.open("rb") as handle:
             head = handle.read(65536)
     # The format is decided by the same rule as every other command (detect_format), from the
-    # file's head: Kaggle files and CIViC exports have loaders of their own.
-    fmt = spec.format if spec.format != "auto" else (detect_format(path, head) if regular else "auto")
+    # file's head: Kaggle files and CIViC exports have loaders of their own. An archive's head is
+    # compressed bytes: its format is detected by the local reader, from what it holds.
+    packed = archive_kind(head) is not None
+    fmt = (
+        spec.format if spec.format != "auto" or packed else (detect_format(path, head) if regular else "auto")
+    )
     whole = spec.text or spec.labels or fmt in ("kaggle", "civic", "auto")
-    if whole or archive_kind(head) is not None:
+    if whole or packed:
         # Paired Kaggle files, CIViC exports, archives and pipes are read once, whole, then partitioned.
         frame = _whole(spec, partitions)
         return frame, str(frame.attrs.get("format", fmt))
@@ -401,7 +422,7 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
     sep = "\t" if fmt == "tsv" else ","
     skip = (maf_comment_lines(head) or 0) if fmt == "tsv" else 0  # a MAF's #version lines
     refuse_binary(head, spec.path)
-    first = _header_of(path, skip)
+    first = _header_of(path, skip, spec.path)
     if first is None:
         raise InputError("the file is empty.", path=spec.path)
     check_header(first, spec.path, tab=fmt == "tsv")
@@ -417,9 +438,8 @@ def _shapes_of(client: Any, source: _Blocks, path: str) -> list[_Shape]:
     import dask
 
     rule = {"path": path, "sep": source.sep, "quoted": source.quoted, "skip": source.skip}
-    last = len(source.blocks) - 1
     return list(client.gather(client.compute([
-        dask.delayed(_shape_block)(b, first=i == 0, last=i == last, width=len(source.names), **rule)
+        dask.delayed(_shape_block)(b, first=i == 0, width=len(source.names), **rule)
         for i, b in enumerate(source.blocks)
     ])))  # fmt: skip
 
@@ -476,17 +496,38 @@ def _header_start(path: Path, skip: int) -> int | None:
         return handle.tell()
 
 
-def _header_of(path: Path, skip: int) -> bytes | None:
-    """The header line of a CSV, TSV or MAF (however long), read a mebibyte at a time; None for a
-    file that has none."""
-    data = b""
+def _header_of(path: Path, skip: int, name: str = "") -> bytes | None:
+    """The header line of a CSV, TSV or MAF (however long, up to :data:`HEADER_CAP`), read a
+    mebibyte at a time; None for a file that has none. Each block's new bytes are scanned once
+    (the line ends of ``skip`` comment lines, then the header's end), and the blocks are joined
+    once: a long line is neither copied nor scanned again per block."""
+    chunks: list[bytes] = []
+    size, left = 0, skip
+    begin: int | None = 0 if skip == 0 else None  # where the header begins in the file
+    after_cr = False  # the last comment line ended at a CR closing a block: its LF may follow
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):
-            data += block
-            if (line := header_line(data, skip)) is not None:
-                return line
-    line = header_line(data, skip, whole=True)
-    return line if line and line.removeprefix(codecs.BOM_UTF8).strip() else None
+            offset, at = size, 0
+            chunks.append(block)
+            size += len(block)
+            if after_cr and block[:1] == b"\n":  # a CRLF cut between two blocks: one line end
+                at = 1
+                if begin == offset:
+                    begin = offset + 1
+            after_cr = False
+            while begin is None and (found := _LINE_END.search(block, at)) is not None:
+                at, left = found.end(), left - 1
+                after_cr = found.group() == b"\r" and at == len(block)
+                if left == 0:
+                    begin = offset + at
+            if begin is not None and (end := _LINE_BREAK.search(block, max(at, begin - offset))) is not None:
+                return b"".join(chunks)[begin : offset + end.start()]
+            if size > HEADER_CAP:
+                raise header_too_long(name or str(path), HEADER_CAP)  # by the name the user gave
+    if begin is None:
+        return None
+    line = b"".join(chunks)[begin:]
+    return line if line.removeprefix(codecs.BOM_UTF8).strip() else None
 
 
 def _blocksize(path: Path, partitions: int | None) -> int:
@@ -755,8 +796,6 @@ def annotate_dask(
         )
     refuse_annotated(list(sheet.frame.columns), sheet.path)
     fmt, _ = output_of(sheet, out)
-    with _unreadable_as_input_error(sheet.path):
-        frame = _sheet_partitions(sheet, partitions)
     beside = None if is_stdout(out) else Path(out).parent
     if beside is not None:
         make_parent(Path(out))
@@ -765,9 +804,6 @@ def annotate_dask(
     try:
         import dask
 
-        tasks = frame.to_delayed()
-        if progress is not None:
-            progress.start(2 * len(tasks), "annotating partitions")
         where = {"path": sheet.path, "columns": columns, "vcf": sheet.fmt == "vcf"}
         end_check = None
         tab = sheet.fmt in ("maf", "tsv")
@@ -780,12 +816,20 @@ def annotate_dask(
                                 skip=len(sheet.comments), partitions=partitions)  # fmt: skip
             shapes = _shapes_of(client, blocks, sheet.path)
             if any(shape.cuts_a_value for shape in shapes):
+                # A quote open at a block's end: a value holding line breaks, or a quote never
+                # closed or a bad row after it, which the blocks read from inside the value cannot
+                # place. The file is read through here by the local engine's rule, which refuses
+                # those by their row with its message; a file that passes holds line breaks.
+                check_rows_of(
+                    sheet.source, sheet.path, delimiter="\t" if tab else ",", quoted=not tab,
+                    skip=len(sheet.comments), cut_short=True,
+                )  # fmt: skip
                 raise InputError(
                     "quoted values hold line breaks, which cannot be split among Dask's partitions.",
                     path=sheet.path,
                     hint="Annotate it with --engine local.",
                 )
-            _placed(shapes, blocks.sep, sheet.path, skip_bad=False)
+            _placed(shapes, blocks.sep, sheet.path, skip_bad=False, empty_ok=True)
         elif sheet.source is not None and sheet.compression == "gzip":
             # One worker reads a gzipped file (gzip cannot be entered midway): it checks the rows,
             # and the end (a file cut short, then gzipped whole), beside the tallies.
@@ -793,6 +837,18 @@ def annotate_dask(
                 sheet.source, sheet.path, delimiter="\t" if tab else ",", quoted=not tab,
                 skip=len(sheet.comments), cut_short=True,
             ))  # fmt: skip
+        # Dask's reader is made only now: it samples the file's head, which a quote left open in
+        # it makes fail with pandas' words; the rows' own check names the row first.
+        try:
+            with _unreadable_as_input_error(sheet.path):
+                frame = _sheet_partitions(sheet, partitions)
+        except InputError:
+            if end_check is not None:
+                end_check.result()
+            raise
+        tasks = frame.to_delayed()
+        if progress is not None:
+            progress.start(2 * len(tasks), "annotating partitions")
         with _unreadable_as_input_error(sheet.path):
             tallies = _in_order(client, [dask.delayed(tally_partition)(t, **where) for t in tasks], progress)
             if end_check is not None:
@@ -800,7 +856,6 @@ def annotate_dask(
             tally = Tally()
             for part in tallies:
                 tally.merge(part)
-            tally.refuse_empty(sheet.path)
             lookup = predict_variants(bundle, tally, store=store, probabilities=probabilities)
             [shared] = client.scatter([lookup], broadcast=True)
             _in_order(client, [

@@ -436,3 +436,24 @@ def test_utf16_and_utf32_text_is_named_with_what_to_do(tmp_path: Path, encoding:
     path.write_bytes(("\ufeff" + text if encoding == "utf-16-be" else text).encode(encoding))
     with pytest.raises(InputError, match=r"unicode.txt: this is UTF-16 or UTF-32 text .* iconv -f UTF-16"):
         load_table(path)
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_a_bytes_row_is_its_line_whatever_the_line_ends(tmp_path, newline: bytes) -> None:
+    # Not UTF-8 and a NUL, found whole or streamed a few bytes at a time (a CR cut from its LF),
+    # are named by the line RowWidths names (a lone CR ends one), as an editor shows it.
+    from oncoclass.data.files import RowWidths, decode, iter_lines, line_ends
+
+    lines = [b"id,gene", *(b"%d,BRAF" % i for i in range(5)), b"bad,BR\xe9F", b"x,y"]
+    data = newline.join(lines) + newline
+    assert line_ends(data) == len(lines)
+    with pytest.raises(InputError, match=r"row 7: byte \d+ is not valid UTF-8"):
+        decode(data, "t.csv")
+    source = tmp_path / "t.csv"
+    source.write_bytes(data)
+    for block in (1, 2, 3, 7):
+        with pytest.raises(InputError, match=r"row 7: byte \d+ is not valid UTF-8"):
+            list(iter_lines(source, block=block))
+    nul = data.replace(b"\xe9", b"\x00")
+    with pytest.raises(InputError, match=r"row 7: byte \d+ is a NUL"):
+        RowWidths("t.csv", delimiter=",", quoted=True).check(nul)

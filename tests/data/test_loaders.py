@@ -394,3 +394,15 @@ def test_columns_for_a_kaggle_file_are_refused_not_dropped(tmp_path: Path) -> No
     ):
         load_table(path, columns={"gene": "nope"})
     assert load_table(path, columns={"gene": "Gene"}, fmt="csv")["gene"].tolist() == ["BRAF"]
+
+
+def test_a_row_is_named_by_the_line_it_begins_on(tmp_path) -> None:
+    # Blank lines and a quoted value holding a line break before it move a row down the file:
+    # named by its line (as RowWidths names a ragged row), not by the header plus its position.
+    from oncoclass.data.detect import load_table
+    from oncoclass.errors import InputError
+
+    source = tmp_path / "t.csv"
+    source.write_text('id,gene,variation,text\n1,BRAF,V600E,"two\nlines"\n\n\n2,KRAS,G12D,x\n2,NRAS,Q61K,y\n')
+    with pytest.raises(InputError, match=r"t\.csv, row 7: duplicate id '2'"):
+        load_table(source)

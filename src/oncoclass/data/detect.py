@@ -33,7 +33,8 @@ def is_vcf(path: str | Path, head: bytes) -> bool:
     ``annotate`` (which reads one) and every table command (which points to ``annotate``). A VCF
     that lost its first line (``##fileformat``), as a file cut from one or saved from a
     spreadsheet does, is refused: read as a table it would have no gene column, and htslib does not
-    read it as a VCF."""
+    read it as a VCF. A UTF-8 byte-order mark (a Windows editor's) is not part of the first line."""
+    head = head.removeprefix(b"\xef\xbb\xbf")
     if head.startswith(b"##fileformat=VCF") or head[:3] == b"BCF":
         return True
     columns = _vcf_header_line(head)

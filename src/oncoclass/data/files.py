@@ -370,7 +370,14 @@ def _refuse_binary(head: bytes, path: str | Path) -> None:
             hint="Pass the CSV/TSV/text file itself (zip and 7z archives are read directly).",
         )
     if (where := head.find(b"\x00", 8192)) != -1:  # a whole file given: a NUL further on
-        raise nul_byte(where, head[:where].count(b"\n") + 1, path)
+        raise nul_byte(where, line_ends(head[:where]) + 1, path)
+
+
+def line_ends(data: bytes) -> int:
+    """The line ends in ``data`` (held whole: a CRLF is not cut in two): LF, CRLF and a lone CR
+    each end a line, as :class:`RowWidths` and an editor count them. The one count by which a
+    byte's row (not UTF-8, a NUL) is named, by every reader and the Dask engine's blocks."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
 def nul_byte(offset: int | None, row: int, path: str | Path) -> InputError:
@@ -526,6 +533,23 @@ def _refuse_short_last_row(
         raise cut_short_row(len(last), len(header), path=path, row=row)
 
 
+#: The most a CSV, TSV or MAF's comment lines and header line may hold: past it, the file is one
+#: line (no line breaks: not a table), and the Dask engine's client stops reading it there.
+HEADER_CAP = 64 << 20
+
+
+def header_too_long(path: str | Path, cap: int) -> InputError:
+    """The error for a CSV, TSV or MAF whose header line (with a MAF's comment lines) runs past
+    ``cap`` bytes: a file with no line breaks (or binary data) is not a table, and reading on
+    for its header's end would hold the whole file in memory."""
+    return InputError(
+        f"its header line runs past {cap >> 20} MiB without a line break: this is not a table "
+        "of rows (one line, or binary data).",
+        path=path,
+        hint="Check that it is the file you meant; a CSV, TSV or MAF has one row per line.",
+    )
+
+
 def cut_short_row(found: int, width: int, *, path: str | Path, row: int) -> InputError:
     """The error for a table cut short: its last row has ``found`` of the header's ``width``
     fields and the file ends without a line break (the one wording, whichever reader finds it)."""
@@ -631,8 +655,11 @@ class RowWidths:
             self._line(line, len(line) + (1 if ended or number < last else 0))
 
     def _nul(self, data: bytes) -> None:
+        # ``data`` begins where the lines seen end (``offset``): the NUL's byte in what was fed,
+        # the file's when fed from its start, as every other reader names it.
         where = data.find(b"\x00")
-        raise nul_byte(None, self.line + data[:where].replace(b"\r\n", b"\n").count(b"\n") + 1, self.path)
+        row = self.line + line_ends(data[:where]) + 1
+        raise nul_byte(self.offset + where, row, self.path)
 
     def end(self, *, final: bool = True) -> None:
         """The end of what is fed: the file's (``final``), or of a piece of it, where a quoted
@@ -726,9 +753,18 @@ class RowWidths:
         self.bad.append(BadRecord(self.start, fields, self.start_byte, self.end_byte, ordinal))
 
 
-def refuse_ragged_rows(data: bytes, path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0) -> None:
-    """:class:`RowWidths` over a table held whole."""
-    RowWidths(path, delimiter=delimiter, quoted=quoted, skip=skip).check(data)
+def refuse_ragged_rows(
+    data: bytes,
+    path: str | Path,
+    *,
+    delimiter: str,
+    quoted: bool,
+    skip: int = 0,
+    starts: list[int] | None = None,
+) -> None:
+    """:class:`RowWidths` over a table held whole (``starts``: each record's first line is
+    appended to it)."""
+    RowWidths(path, delimiter=delimiter, quoted=quoted, skip=skip, starts=starts).check(data)
 
 
 def not_utf8_byte(offset: int, row: int, path: str | Path) -> InputError:
@@ -762,7 +798,7 @@ def decode(data: bytes, path: str | Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise not_utf8_byte(exc.start, data[: exc.start].count(b"\n") + 1, path) from exc
+        raise not_utf8_byte(exc.start, line_ends(data[: exc.start]) + 1, path) from exc
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
@@ -863,7 +899,9 @@ def _lines(
         try:
             text = carry + decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
-            row = line_number + data[: max(exc.start - held, 0)].count(b"\n")
+            # A CR carried from the last block ended a line unless this block opens with its LF.
+            lone_cr = int(carry == "\r" and not data.startswith(b"\n"))
+            row = line_number + lone_cr + line_ends(data[: max(exc.start - held, 0)])
             raise not_utf8_byte(max(consumed + exc.start - held, 0), row, path) from exc
         consumed += len(data)
         if consumed > (bound := get_settings().max_member_bytes):

@@ -426,13 +426,18 @@ def canonicalize(
     row_offset: int = 2,
     keep: tuple[str, ...] = (),
     as_read: pd.DataFrame | None = None,
+    row_of: Callable[[int], int] | None = None,
 ) -> pd.DataFrame:
     """Return ``frame`` as the canonical table, or raise :class:`InputError` naming the row.
 
     ``row_offset`` converts a 0-based position into the row number a user sees in their file
-    (2 for a file with one header line). ``keep`` names columns of ``as_read`` (the file's rows
-    under the file's own column names, one per row of ``frame``; ``*`` for all) to carry along
-    unchanged as ``KEPT_PREFIX + name`` columns, which ``predict`` echoes beside its output.
+    (2 for a file with one header line); ``row_of``, when given, gives it instead: a row's first
+    line in the file, which a blank line or a quoted value holding line breaks before it moves
+    on (the line a user's editor shows, as RowWidths and the Dask engine number it).
+
+    ``keep`` names columns of ``as_read`` (the file's rows under the file's own column names, one
+    per row of ``frame``; ``*`` for all) to carry along unchanged as ``KEPT_PREFIX + name``
+    columns, which ``predict`` echoes beside its output.
     """
     notes: list[str] = []
     if numbers_rows(frame.columns):
@@ -443,14 +448,15 @@ def canonicalize(
         raise no_data_rows(source)
     check_types(frame, source=source, row_offset=row_offset)
     out = text_columns(frame)
-    refuse_row_problems(out, row_problems(out), source=source, row_of=lambda position: position + row_offset)
+    at = row_of if row_of is not None else (lambda position: position + row_offset)
+    refuse_row_problems(out, row_problems(out), source=source, row_of=at)
     duplicated = out.index[out[ID].duplicated()]
     if len(duplicated):
         first = int(duplicated[0])
         raise InputError(
             f"duplicate id {out[ID].iloc[first]!r}.",
             path=source,
-            row=first + row_offset,
+            row=at(first),
             hint="IDs must be unique; fix or drop the repeated rows.",
         )
     if LABEL in out.columns:
@@ -459,7 +465,7 @@ def canonicalize(
             raise InputError(
                 f"empty label ({len(unlabeled)} row(s) without one).",
                 path=source,
-                row=int(unlabeled[0]) + row_offset,
+                row=at(int(unlabeled[0])),
                 hint="Training needs a label on every row.",
             )
     elif require_label:

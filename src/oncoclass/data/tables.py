@@ -12,13 +12,22 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from oncoclass.data.files import check_text, decode, read_bytes, refuse_cut_short, refuse_ragged_rows
+from oncoclass.data.files import (
+    HEADER_CAP,
+    check_text,
+    decode,
+    header_too_long,
+    read_bytes,
+    refuse_cut_short,
+    refuse_ragged_rows,
+)
 from oncoclass.data.table import (
     CANONICAL_COLUMNS,
     COLUMN_ALIASES,
@@ -211,7 +220,11 @@ def check_header(first: bytes | str, path: str | Path, *, tab: bool) -> None:
             refuse_duplicate_names(next(csv.reader([line]), []), path)
 
 
-def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = None) -> pd.DataFrame:
+def read_frame(
+    path: str | Path, fmt: str | None = None, data: bytes | None = None, starts: list[int] | None = None
+) -> pd.DataFrame:
+    """The file's rows as read, under its own column names. ``starts`` (a CSV, TSV or MAF): each
+    row's first line in the file is appended to it, by the rule that checks their widths."""
     path = Path(path)
     data = read_bytes(path) if data is None else data
     fmt = fmt or guess_format(path, data)
@@ -229,8 +242,11 @@ def read_frame(path: str | Path, fmt: str | None = None, data: bytes | None = No
         # A MAF's comment lines (#version 2.4) are skipped, and counted in every row number.
         skip = (maf_comment_lines(data[:65536]) or 0) if fmt == "tsv" else 0
         refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
-        refuse_ragged_rows(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
-        check_header(header_line(data, skip, whole=True) or b"", path, tab=fmt == "tsv")
+        refuse_ragged_rows(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip, starts=starts)
+        first = header_line(data, skip, whole=True) or b""
+        if len(first) > HEADER_CAP:  # refused as the Dask engine refuses it (it reads no further)
+            raise header_too_long(path, HEADER_CAP)
+        check_header(first, path, tab=fmt == "tsv")
         # Parsed from the bytes (checked above to be UTF-8 text), not from a decoded copy: a
         # StringIO would hold the table again, four bytes a character.
         frame = pd.read_csv(
@@ -369,20 +385,27 @@ def load_generic(
 ) -> pd.DataFrame:
     data = read_bytes(path) if data is None else data
     fmt = fmt or guess_format(Path(path), data)
-    as_read = read_frame(path, fmt, data)
+    starts: list[int] = []
+    as_read = read_frame(path, fmt, data, starts=starts)
     frame = map_columns(as_read, columns, path)
-    # A CSV/TSV row number counts its header line (and a MAF's comment lines); a JSON record or
-    # Parquet row counts from 1.
+    # A CSV/TSV row is named by the line it begins on (RowWidths' count: its header, a MAF's
+    # comment lines, blank lines and quoted values holding line breaks before it all move it on),
+    # as the Dask engine names it; a JSON record or Parquet row counts from 1.
     offset = 2 + as_read.attrs.get("comment_lines", 0) if fmt in ("csv", "tsv") else 1
-    table = canonicalize(frame, source=path, row_offset=offset, keep=keep, as_read=as_read)
+    row_of = None
+    if fmt in ("csv", "tsv") and len(starts) == len(as_read):  # one start per row pandas read
+        row_of = starts.__getitem__
+    table = canonicalize(frame, source=path, row_offset=offset, keep=keep, as_read=as_read, row_of=row_of)
     table.attrs["source"] = str(path)
     table.attrs.setdefault("notes", [])
-    table.attrs["notes"] += _change_notes(as_read, columns, path, offset)
+    table.attrs["notes"] += _change_notes(
+        as_read, columns, path, row_of or (lambda position: position + offset)
+    )
     return table
 
 
 def _change_notes(
-    as_read: pd.DataFrame, columns: dict[str, str] | None, path: str | Path, offset: int
+    as_read: pd.DataFrame, columns: dict[str, str] | None, path: str | Path, row_of: Callable[[int], int]
 ) -> list[str]:
     """A note when the protein-change columns the variation is read from (the first of them,
     ``HGVSp_Short`` before ``Protein_Change``…) name other changes in some rows
@@ -400,5 +423,5 @@ def _change_notes(
     first = int(differ[0])
     return [
         f"{len(differ)} row(s) whose protein-change columns name different changes; the first, "
-        f"row {first + offset}: {notes.iloc[first]}."
+        f"row {row_of(first)}: {notes.iloc[first]}."
     ]

@@ -74,6 +74,17 @@ def _scan_once(name: str, path: str, mtime_ns: int, size: int, inode: int) -> _T
     text = _Text()
     with open_stream(source) as stream:
         for line in io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=""):
+            if line.startswith("\ufeff") and not text.meta:
+                # A UTF-8 byte-order mark (saved by a Windows editor): the file is a VCF by every
+                # command's rule (detect.is_vcf), but htslib takes the mark for part of the first
+                # line and does not read it as one; said as such, not as a missing #CHROM line.
+                raise InputError(
+                    "begins with a UTF-8 byte-order mark, which htslib does not read in a VCF.",
+                    path=path,
+                    row=1,
+                    hint="Remove it (sed -i '1s/^\\xEF\\xBB\\xBF//' FILE) or save the file as UTF-8 "
+                    "without a BOM.",
+                )
             if line.startswith("##"):
                 text.meta += 1
                 if match := _DECLARED.match(line):
