@@ -322,12 +322,14 @@ def _placed(
         lines, records = lines + shape.lines, records + shape.records
     offsets = np.concatenate([[0], np.cumsum([s.size for s in shapes])]).tolist()
     lfs = np.concatenate([[0], np.cumsum([s.lfs for s in shapes])]).tolist()
-    for lf, offset, shape in zip(lfs, offsets, shapes, strict=False):
-        if shape.not_utf8 is not None:
-            raise not_utf8_byte(int(offset) + shape.not_utf8[0], int(lf) + shape.not_utf8[1], path)
+    # A NUL anywhere first, then bytes that are not UTF-8: the local engine looks for NULs in the
+    # whole file (files.check_text) before it decodes it.
     for lf, offset, shape in zip(lfs, offsets, shapes, strict=False):
         if shape.nul is not None:
             raise nul_byte(int(offset) + shape.nul[0], int(lf) + shape.nul[1], path)
+    for lf, offset, shape in zip(lfs, offsets, shapes, strict=False):
+        if shape.not_utf8 is not None:
+            raise not_utf8_byte(int(offset) + shape.not_utf8[0], int(lf) + shape.not_utf8[1], path)
     width = shapes[0].width if shapes else None
     # The file's end is in the last block with bytes (Dask's last block may be empty).
     end = next((i for i in reversed(range(len(shapes))) if shapes[i].size), None)

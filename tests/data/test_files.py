@@ -37,16 +37,21 @@ def test_streamed_lines_equal_whole_file_lines(text: str, bom: bool, block: int)
     assert streamed == _whole(path)
 
 
+@pytest.mark.parametrize("bom", [False, True])
 @pytest.mark.parametrize("block", [1, 2, 3, 64])
-def test_invalid_utf8_names_the_same_byte_and_row_as_whole_reading(tmp_path: Path, block: int) -> None:
+def test_invalid_utf8_names_the_same_byte_and_row_as_whole_reading(
+    tmp_path: Path, block: int, bom: bool
+) -> None:
+    # The byte is counted in the file as saved: a byte-order mark (which utf-8-sig drops before
+    # it counts) moves it by three, read whole or a few bytes at a time.
     path = tmp_path / "bad"
-    path.write_bytes("ab\ncé\n".encode() + b"x\xe9\xff\n")
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "ab\ncé\n".encode() + b"x\xe9\xff\n")
     with pytest.raises(InputError) as whole:
         read_text(path)
     with pytest.raises(InputError) as streamed, path.open("rb") as handle:
         list(_lines(handle, path, None, block))
     assert streamed.value.render() == whole.value.render()
-    assert "row 3: byte 8" in streamed.value.render()
+    assert f"row 3: byte {11 if bom else 8}" in streamed.value.render()
 
 
 def test_long_line_is_refused_before_it_is_assembled(tmp_path: Path) -> None:

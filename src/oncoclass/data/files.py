@@ -798,7 +798,9 @@ def decode(data: bytes, path: str | Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise not_utf8_byte(exc.start, line_ends(data[: exc.start]) + 1, path) from exc
+        # utf-8-sig counts from after the byte-order mark it drops; the user's file holds it.
+        start = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
+        raise not_utf8_byte(start, line_ends(data[:start]) + 1, path) from exc
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
@@ -895,14 +897,19 @@ def _lines(
         if first:
             _refuse_binary(data, path)
             first = False
-        held = len(decoder.getstate()[0])  # bytes of the previous block not yet decoded
+        buffered = decoder.getstate()[0]  # bytes of the previous block not yet decoded
+        held = len(buffered)
+        # utf-8-sig counts the input it drops a byte-order mark from after the mark.
+        undecided = getattr(decoder, "first", False)
+        shift = len(codecs.BOM_UTF8) if undecided and (buffered + data).startswith(codecs.BOM_UTF8) else 0
         try:
             text = carry + decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
+            start = exc.start + shift
             # A CR carried from the last block ended a line unless this block opens with its LF.
             lone_cr = int(carry == "\r" and not data.startswith(b"\n"))
-            row = line_number + lone_cr + line_ends(data[: max(exc.start - held, 0)])
-            raise not_utf8_byte(max(consumed + exc.start - held, 0), row, path) from exc
+            row = line_number + lone_cr + line_ends(data[: max(start - held, 0)])
+            raise not_utf8_byte(max(consumed + start - held, 0), row, path) from exc
         consumed += len(data)
         if consumed > (bound := get_settings().max_member_bytes):
             _check_size(path, consumed, consumed, bound)
