@@ -414,24 +414,25 @@ _VEP = (
 )
 
 
+_HEADERS_ALONE = [
+    ("empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"]),
+    ("empty.csv", ["gene,variation"]),
+    ("empty.tsv", ["gene\tvariation"]),
+    ("empty.vcf", ["##fileformat=VCFv4.2", _VEP, "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]),
+]
+
+
 @pytest.mark.parametrize(
-    ("name", "lines"),
-    [
-        ("empty.maf", ["#version 2.4", "Hugo_Symbol\tHGVSp_Short"]),
-        ("empty.csv", ["gene,variation"]),
-        ("empty.tsv", ["gene\tvariation"]),
-        ("empty.vcf", ["##fileformat=VCFv4.2", _VEP, "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]),
-    ],
+    ("name", "lines", "engine"),
+    # --engine dask reads MAFs and tables, not VCFs.
+    [(*case, "local") for case in _HEADERS_ALONE] + [(*case, "dask") for case in _HEADERS_ALONE[:3]],
 )
-@pytest.mark.parametrize("engine", ["local", "dask"])
 def test_a_header_alone_is_written_back_with_a_note(
     cli, tmp_path: Path, default_model: Path, cluster, name: str, lines: list[str], engine: str
 ) -> None:
     # A sample with no mutations is a header-only MAF or a VCF without records: a pipeline that
     # annotates one file per sample must not fail on it. The file comes back whole (comment lines,
     # header, the added columns or INFO declarations), exit 0, with a note; predict still refuses it.
-    if engine == "dask" and name.endswith(".vcf"):
-        pytest.skip("--engine dask reads MAFs and tables")
     source = _write(tmp_path / name, lines)
     out = tmp_path / ("out" + source.suffix)
     dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address] if engine == "dask" else []
