@@ -261,21 +261,29 @@ def _with_short_row(tmp_path: Path, rows: pd.DataFrame, *, ids: bool = True) -> 
     return source, at + 1
 
 
+def _both(tmp_path: Path, model: Path, source: Path, cluster, **options) -> tuple[str, str]:
+    """The local engine's and the Dask engine's refusals of ``source`` (3 partitions); neither
+    leaves an output."""
+    from oncoclass.api import predict
+
+    with pytest.raises(InputError) as local:
+        predict(load_bundle(model), InputSpec(path=str(source)))
+    with pytest.raises(InputError) as dask:
+        predict_dask(
+            model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
+            partitions=3, **options,
+        )  # fmt: skip
+    assert not (tmp_path / "p.csv").exists() and not (tmp_path / "p.csv.rejects.csv").exists()
+    return str(local.value), str(dask.value)
+
+
 def test_a_short_row_is_refused_by_both_engines_with_one_message(tmp_path, lr_model, rows, cluster) -> None:
     # The workers find it in their own block and name its row in the file, as the local engine
     # names it: the client never reads the file through.
-    from oncoclass.api import predict
-
     source, row = _with_short_row(tmp_path, rows)
-    with pytest.raises(InputError) as local:
-        predict(load_bundle(lr_model), InputSpec(path=str(source)))
-    with pytest.raises(InputError) as dask:
-        predict_dask(
-            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
-            partitions=3,
-        )  # fmt: skip
-    assert f"row {row}: this row has only 3 of the header's 4 fields" in str(local.value)
-    assert str(dask.value) == str(local.value)
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert f"row {row}: this row has only 3 of the header's 4 fields" in local
+    assert dask == local
     assert not (tmp_path / "p.csv").exists()
 
 
@@ -329,40 +337,24 @@ def test_a_header_only_file_is_refused_as_the_local_engine_refuses_it(tmp_path, 
 def test_bytes_that_are_not_utf8_are_named_by_their_row_in_the_file(
     tmp_path, lr_model, rows, cluster
 ) -> None:
-    from oncoclass.api import predict
-
     lines = rows.to_csv(index=False).splitlines()
     lines[-2] = lines[-2].replace("BRAF", "BR\xe9F") if "BRAF" in lines[-2] else lines[-2] + "\xe9"
     source = tmp_path / "latin1.csv"
     source.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
-    with pytest.raises(InputError) as local:
-        predict(load_bundle(lr_model), InputSpec(path=str(source)))
-    with pytest.raises(InputError) as dask:
-        predict_dask(
-            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
-            partitions=3,
-        )  # fmt: skip
-    assert f"row {len(lines) - 1}: byte" in str(local.value) and str(dask.value) == str(local.value)
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert f"row {len(lines) - 1}: byte" in local and dask == local
 
 
 def test_a_row_without_a_gene_is_named_by_its_row_as_the_local_engine_names_it(
     tmp_path, lr_model, rows, cluster
 ) -> None:
-    from oncoclass.api import predict
-
     lines = rows.to_csv(index=False).splitlines()
     lines.insert(len(lines) - 2, "nogene,,V600E,text")
     source = tmp_path / "nogene.csv"
     source.write_text("\n".join(lines) + "\n")
-    with pytest.raises(InputError) as local:
-        predict(load_bundle(lr_model), InputSpec(path=str(source)))
-    with pytest.raises(InputError) as dask:
-        predict_dask(
-            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
-            partitions=3,
-        )  # fmt: skip
+    local, dask = _both(tmp_path, lr_model, source, cluster)
     where = f"nogene.csv, row {len(lines) - 2}: empty gene."
-    assert where in str(local.value) and where in str(dask.value)
+    assert where in local and where in dask
 
 
 def test_a_quote_never_closed_is_named_by_its_row_as_the_local_engine_names_it(
@@ -370,21 +362,13 @@ def test_a_quote_never_closed_is_named_by_its_row_as_the_local_engine_names_it(
 ) -> None:
     # pandas said "EOF inside string"; Dask's reader read the rest of the file as one value, and
     # the first pass saw no record after the quote ("no data rows" when it opened the first).
-    from oncoclass.api import predict
-
     lines = rows.to_csv(index=False).splitlines()
     lines.append('open,KRAS,G12D,"never closed')  # in the last block
     source = tmp_path / "quote.csv"
     source.write_text("\n".join(lines) + "\n")
-    with pytest.raises(InputError) as local:
-        predict(load_bundle(lr_model), InputSpec(path=str(source)))
-    with pytest.raises(InputError) as dask:
-        predict_dask(
-            lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
-            partitions=3, on_bad_rows="skip",
-        )  # fmt: skip
+    local, dask = _both(tmp_path, lr_model, source, cluster, on_bad_rows="skip")
     said = f"row {len(lines)}: a quoted value begins on this row and never ends"
-    assert said in str(local.value) and str(dask.value) == str(local.value)
+    assert said in local and dask == local
 
 
 def test_quoted_values_holding_line_breaks_across_blocks_are_read_whole(
@@ -404,22 +388,6 @@ def test_quoted_values_holding_line_breaks_across_blocks_are_read_whole(
     got = pd.read_csv(out, dtype=TEXT_COLUMNS, keep_default_na=False).set_index("ID").sort_index()
     expected = _single_process(lr_model, table).set_index("ID").sort_index()
     pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=2e-6)
-
-
-def _both(tmp_path: Path, model: Path, source: Path, cluster, **options) -> tuple[str, str]:
-    """The local engine's and the Dask engine's refusals of ``source`` (3 partitions); neither
-    leaves an output."""
-    from oncoclass.api import predict
-
-    with pytest.raises(InputError) as local:
-        predict(load_bundle(model), InputSpec(path=str(source)))
-    with pytest.raises(InputError) as dask:
-        predict_dask(
-            model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
-            partitions=3, **options,
-        )  # fmt: skip
-    assert not (tmp_path / "p.csv").exists() and not (tmp_path / "p.csv.rejects.csv").exists()
-    return str(local.value), str(dask.value)
 
 
 def test_a_file_cut_short_in_a_long_last_line_is_refused_whatever_the_blocks(
