@@ -414,15 +414,17 @@ def test_a_nul_inside_a_quoted_value_is_named_a_nul_by_both_engines(tmp_path, lr
     assert "row 6001: byte" in local and "is a NUL" in local and dask == local
 
 
+@pytest.mark.parametrize("bad", [1999, 4999])
 def test_a_nul_after_a_byte_that_is_not_utf8_is_refused_first_by_both_engines(
-    tmp_path, lr_model, cluster
+    tmp_path, lr_model, cluster, bad: int
 ) -> None:
     # The local engine looks for NULs in the whole file before it decodes it; Dask's first pass
-    # names problems in that order too, when another block holds each (of three: rows 2001 and 5501).
+    # names problems in that order too, whether another block of the three holds the bad byte
+    # (row 2001) or the NUL's own block does (row 5001, the NUL on row 5501).
     lines = ["ID,Gene,Variation,Text"] + [f"r{i},BRAF,V600E,t" for i in range(6000)]
     source = tmp_path / "both.csv"
     data = "\n".join(lines).encode() + b"\n"
-    data = data.replace(b"r1999,BRAF", b"r1999,BR\xffF").replace(b"r5499,BRAF", b"r5499,BR\x00F")
+    data = data.replace(b"r%d,BRAF" % bad, b"r%d,BR\xffF" % bad).replace(b"r5499,BRAF", b"r5499,BR\x00F")
     source.write_bytes(data)
     local, dask = _both(tmp_path, lr_model, source, cluster)
     assert "row 5501: byte" in local and "is a NUL" in local and dask == local

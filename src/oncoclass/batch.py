@@ -284,15 +284,16 @@ def _shape_block(
     the end (cut short, a quote never closed) are made by :func:`_placed` on the last block with
     bytes."""
     lfs = line_ends(block)  # a block ends after an LF (Dask cuts there): no CRLF cut in two
+    if (where := block.find(b"\x00")) != -1:
+        # Before UTF-8, as the local engine looks for NULs in the whole file before it decodes it.
+        # Found here by its own rule (every reader's: files.line_ends), not told from a quote
+        # never closed by the state RowWidths is left in: a NUL inside a quoted value is a NUL.
+        return _Shape(len(block), 0, 0, None, 0, [], nul=(where, line_ends(block[:where]) + 1), lfs=lfs)
     try:
         str(block, "utf-8")  # as every reader, before the widths
     except UnicodeDecodeError as exc:
         row = line_ends(block[: exc.start]) + 1
         return _Shape(len(block), 0, 0, None, 0, [], not_utf8=(exc.start, row), lfs=lfs)
-    if (where := block.find(b"\x00")) != -1:
-        # Found here by its own rule (every reader's: files.line_ends), not told from a quote
-        # never closed by the state RowWidths is left in: a NUL inside a quoted value is a NUL.
-        return _Shape(len(block), 0, 0, None, 0, [], nul=(where, line_ends(block[:where]) + 1), lfs=lfs)
     bad: list[BadRecord] = []
     widths = RowWidths(
         path, delimiter=sep, quoted=quoted, skip=skip if first else 0, width=None if first else width, bad=bad
