@@ -487,3 +487,14 @@ def test_a_row_rule_error_after_a_blank_line_and_a_multiline_value_is_named_by_i
     source.write_bytes(newline.join(lines).encode() + newline.encode())
     local, dask = _both(tmp_path, lr_model, source, cluster)
     assert "gene.csv, row 354: empty gene." in local and "gene.csv, row 354: empty gene." in dask
+
+
+def test_a_blocks_shape_counts_its_line_ends_of_every_kind() -> None:
+    # The count was named ``lfs`` though a lone CR and a CRLF end a line as an LF does.
+    from oncoclass.batch import _shape_block
+
+    shape = _shape_block(
+        b"r1,BRAF,V600E\rr2,BRAF,V600E\r\nr3,BRAF,V600E\n", first=False, width=3, path="x.csv", sep=",",
+        quoted=True, skip=0,
+    )  # fmt: skip
+    assert shape.line_ends == 3 and shape.lines == 3 and not hasattr(shape, "lfs")

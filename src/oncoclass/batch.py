@@ -263,10 +263,10 @@ class _Shape:
     bad: list[BadRecord]
     not_utf8: tuple[int, int] | None = None  # (offset, row)
     nul: tuple[int, int] | None = None  # (offset, row)
-    #: Its line ends (files.line_ends): a byte's row (not UTF-8, a NUL) is counted by them, as
-    #: every reader counts it; a block whose bytes fail is not read by RowWidths, whose lines
-    #: (``lines``) are then not known.
-    lfs: int = 0
+    #: Its line ends of every kind, LF, CRLF and a lone CR each one (files.line_ends): a byte's
+    #: row (not UTF-8, a NUL) is counted by them, as every reader counts it; a block whose bytes
+    #: fail is not read by RowWidths, whose lines (``lines``) are then not known.
+    line_ends: int = 0
     #: The last record when the block ends without a line break inside it and it has fewer fields
     #: than the header (row, fields): the file is cut short if this is the file's last byte.
     cut_short: tuple[int, int] | None = None
@@ -283,17 +283,18 @@ def _shape_block(
     (Dask's last block may be empty, its line read whole by the one before), so the checks on
     the end (cut short, a quote never closed) are made by :func:`_placed` on the last block with
     bytes."""
-    lfs = line_ends(block)  # a block ends after an LF (Dask cuts there): no CRLF cut in two
+    ends = line_ends(block)  # a block ends after an LF (Dask cuts there): no CRLF cut in two
     if (where := block.find(b"\x00")) != -1:
         # Before UTF-8, as the local engine looks for NULs in the whole file before it decodes it.
         # Found here by its own rule (every reader's: files.line_ends), not told from a quote
         # never closed by the state RowWidths is left in: a NUL inside a quoted value is a NUL.
-        return _Shape(len(block), 0, 0, None, 0, [], nul=(where, line_ends(block[:where]) + 1), lfs=lfs)
+        nul = (where, line_ends(block[:where]) + 1)
+        return _Shape(len(block), 0, 0, None, 0, [], nul=nul, line_ends=ends)
     try:
         str(block, "utf-8")  # as every reader, before the widths
     except UnicodeDecodeError as exc:
         row = line_ends(block[: exc.start]) + 1
-        return _Shape(len(block), 0, 0, None, 0, [], not_utf8=(exc.start, row), lfs=lfs)
+        return _Shape(len(block), 0, 0, None, 0, [], not_utf8=(exc.start, row), line_ends=ends)
     bad: list[BadRecord] = []
     widths = RowWidths(
         path, delimiter=sep, quoted=quoted, skip=skip if first else 0, width=None if first else width, bad=bad
@@ -305,7 +306,7 @@ def _shape_block(
         if widths.width is not None and fields < widths.width:
             cut = (row, fields)
     shape = _Shape(
-        len(block), widths.line, widths.records, widths.width, widths.body, bad, cut_short=cut, lfs=lfs
+        len(block), widths.line, widths.records, widths.width, widths.body, bad, cut_short=cut, line_ends=ends
     )  # fmt: skip
     shape.cuts_a_value = widths.in_quote
     return shape
@@ -322,15 +323,15 @@ def _placed(
         places.append((lines, records))
         lines, records = lines + shape.lines, records + shape.records
     offsets = np.concatenate([[0], np.cumsum([s.size for s in shapes])]).tolist()
-    lfs = np.concatenate([[0], np.cumsum([s.lfs for s in shapes])]).tolist()
+    ends = np.concatenate([[0], np.cumsum([s.line_ends for s in shapes])]).tolist()
     # A NUL anywhere first, then bytes that are not UTF-8: the local engine looks for NULs in the
     # whole file (files.check_text) before it decodes it.
-    for lf, offset, shape in zip(lfs, offsets, shapes, strict=False):
+    for before, offset, shape in zip(ends, offsets, shapes, strict=False):
         if shape.nul is not None:
-            raise nul_byte(int(offset) + shape.nul[0], int(lf) + shape.nul[1], path)
-    for lf, offset, shape in zip(lfs, offsets, shapes, strict=False):
+            raise nul_byte(int(offset) + shape.nul[0], int(before) + shape.nul[1], path)
+    for before, offset, shape in zip(ends, offsets, shapes, strict=False):
         if shape.not_utf8 is not None:
-            raise not_utf8_byte(int(offset) + shape.not_utf8[0], int(lf) + shape.not_utf8[1], path)
+            raise not_utf8_byte(int(offset) + shape.not_utf8[0], int(before) + shape.not_utf8[1], path)
     width = shapes[0].width if shapes else None
     # The file's end is in the last block with bytes (Dask's last block may be empty).
     end = next((i for i in reversed(range(len(shapes))) if shapes[i].size), None)
