@@ -498,3 +498,18 @@ def test_a_blocks_shape_counts_its_line_ends_of_every_kind() -> None:
         quoted=True, skip=0,
     )  # fmt: skip
     assert shape.line_ends == 3 and shape.lines == 3 and not hasattr(shape, "lfs")
+
+
+def test_a_kaggle_files_predictions_are_the_local_engines_bytes(
+    cli, tmp_path, lr_model, synth_files, cluster
+) -> None:
+    # The header was written by csv's writer (CRLF) above rows written by pandas (LF): one file,
+    # two line ends. Both engines write one line end throughout, the same bytes for one input.
+    source = ["-i", synth_files["test_variants"], "--text", synth_files["test_text"]]
+    local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
+    done = cli(["predict", "-m", lr_model, *source, "-o", local])
+    assert done.returncode == 0, done.stderr
+    done = cli(["predict", "-m", lr_model, *source, "-o", dask, "--engine", "dask",
+                "--scheduler", cluster.scheduler_address, "--partitions", "3"])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert b"\r" not in dask.read_bytes() and dask.read_bytes() == local.read_bytes()

@@ -700,8 +700,11 @@ def _store_url(kb: str | None) -> str | None:
 
 
 def _concatenate(parts: list[Path], target: Path, *, header: tuple[str, ...] | list[str]) -> None:
+    """The header, then the parts (pandas' CSV, LF-ended) as they are: the header's line ends
+    with LF too (csv's writer ends it with CRLF by default), as the local engine's output does."""
+
     def write(handle: Any) -> None:
-        csv.writer(handle).writerow(header)
+        csv.writer(handle, lineterminator="\n").writerow(header)
         for part in parts:
             with part.open(encoding="utf-8") as chunk:
                 shutil.copyfileobj(chunk, handle)
