@@ -513,3 +513,29 @@ def test_a_kaggle_files_predictions_are_the_local_engines_bytes(
                 "--scheduler", cluster.scheduler_address, "--partitions", "3"])  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert b"\r" not in dask.read_bytes() and dask.read_bytes() == local.read_bytes()
+
+
+def test_the_earliest_bad_row_is_named_whichever_partition_finishes_first(
+    tmp_path, lr_model, rows, cluster, monkeypatch
+) -> None:
+    # Bad rows in the first and the last partition: the job named the error of whichever failed
+    # first (here the last, the first being held back), not the earliest row, as the local engine does.
+    import time
+
+    import oncoclass.batch
+
+    real = oncoclass.batch.score_partition
+
+    def first_is_slow(part, index, **options):  # pickled by value: the workers run it as it is
+        if index == 0:
+            time.sleep(3)
+        return real(part, index, **options)
+
+    monkeypatch.setattr(oncoclass.batch, "score_partition", first_is_slow)
+    lines = rows.to_csv(index=False).splitlines()
+    lines.insert(len(lines) - 2, "late,BRAF,,no variation")
+    lines.insert(3, "early,,V600E,no gene")
+    source = tmp_path / "two.csv"
+    source.write_text("\n".join(lines) + "\n")
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "two.csv, row 4: empty gene." in local and "two.csv, row 4: empty gene." in dask

@@ -613,7 +613,6 @@ def predict_dask(
     client, cluster = _client(scheduler)
     try:
         import dask
-        from distributed import as_completed
 
         tasks = None
         if isinstance(source, _Blocks):
@@ -637,18 +636,13 @@ def predict_dask(
             "columns": spec.columns, "source": spec.path, "staging": str(staging), "fmt": fmt,
             "skip_bad": skip_bad, "kb": kb_url, "input_format": input_format,
         }  # fmt: skip
-        futures = client.compute(
-            [
-                dask.delayed(score_partition)(t, i, first_row=first_rows[i], **options)
-                for i, t in enumerate(tasks)
-            ]
-        )
-        results = []
+        scored = [
+            dask.delayed(score_partition)(t, i, first_row=first_rows[i], **options)
+            for i, t in enumerate(tasks)
+        ]
         with _unreadable_as_input_error(spec.path):
-            for future in as_completed(futures):
-                results.append(future.result())
-                if progress is not None:
-                    progress()
+            # When several partitions hold bad rows, the earliest's error, as the local engine names it.
+            results = _in_order(client, scored, progress)
         if kb_url is not None:
             client.run(_close_stores)
         rows = sum(r["rows"] for r in results)
@@ -892,11 +886,21 @@ def annotate_dask(
 
 
 def _in_order(client: Any, tasks: list[Any], progress: Any) -> list[Any]:
-    """Run ``tasks`` on the cluster; their results in the tasks' order."""
-    from distributed import as_completed
+    """Run ``tasks`` on the cluster; their results in the tasks' order. When tasks fail, the error
+    raised is that of the first of them in this order (over partitions: the earliest rows of the
+    file), whichever finished first: a failed task's error waits for the tasks before it only.
+    (``client.gather`` raises the error of whichever failed task it meets first in a set.)"""
+    from distributed import as_completed, wait
 
     futures = client.compute(tasks)
-    for _ in as_completed(futures):
+    place = {id(future): n for n, future in enumerate(futures)}
+    for future in as_completed(futures):
+        if future.status == "error":
+            n = place[id(future)]
+            wait(futures[:n])
+            first = next(f for f in futures[: n + 1] if f.status == "error")
+            client.cancel(futures[n + 1 :])
+            first.result()  # raises its error
         if progress is not None:
             progress()
-    return list(client.gather(futures))
+    return list(client.gather(futures))  # none failed
