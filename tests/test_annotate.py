@@ -495,6 +495,24 @@ def test_a_header_of_one_huge_field_is_refused_as_a_header(cli, tmp_path: Path, 
     assert len(refused.stderr) < 3000 and not (tmp_path / "o.csv").exists()
 
 
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_a_header_past_the_cap_is_refused_as_every_reader_refuses_it(
+    cli, tmp_path: Path, default_model: Path, monkeypatch, cluster, engine: str
+) -> None:
+    # annotate's streaming reader read a first line with no line break whole, whatever its size
+    # (up to ONCOCLASS_MAX_MEMBER_BYTES, 2 GiB); it is refused past HEADER_CAP with predict's words.
+    import oncoclass.data.tables
+
+    monkeypatch.setattr(oncoclass.data.tables, "HEADER_CAP", 1 << 20)
+    source = tmp_path / "line.csv"
+    source.write_bytes(b"gene,variation," + b"x" * (3 << 20))
+    dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address] if engine == "dask" else []
+    refused = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "o.csv", *dask])
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "line.csv: its header line runs past 1 MiB without a line break" in refused.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_protein_change_columns_that_disagree_are_noted_by_annotate_and_predict(
     cli, tmp_path: Path, default_model: Path
 ) -> None:

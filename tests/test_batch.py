@@ -461,11 +461,9 @@ def test_a_file_of_one_endless_line_is_refused_alike_without_reading_it_whole(
     # The Dask client looked for the header's end by rescanning all it had read from byte 0 per
     # mebibyte, holding it all (a 256 MB line: minutes); it now stops at the cap, and the local
     # engine refuses such a header by the same cap and message.
-    import oncoclass.batch
     import oncoclass.data.tables
 
-    monkeypatch.setattr(oncoclass.batch, "HEADER_CAP", 1 << 20)
-    monkeypatch.setattr(oncoclass.data.tables, "HEADER_CAP", 1 << 20)
+    monkeypatch.setattr(oncoclass.data.tables, "HEADER_CAP", 1 << 20)  # tables.header_of's and read_frame's
     source = tmp_path / "line.csv"
     source.write_bytes(b"gene,variation," + b"x" * (3 << 20))
     local, dask = _both(tmp_path, lr_model, source, cluster)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import itertools
 import shutil
 import sys
 import tempfile
@@ -42,7 +41,6 @@ from oncoclass.data.files import (
     archive_kind,
     check_rows_of,
     existing_file,
-    iter_lines,
     not_utf8,
     open_checked_stream,
     open_stream,
@@ -69,6 +67,7 @@ from oncoclass.data.table import (
 from oncoclass.data.tables import (
     check_header,
     guess_format,
+    header_of,
     maf_comment_lines,
     names_by_case,
     output_format,
@@ -286,7 +285,9 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
     if len(lines) <= 1 and len(start) >= 65536:
         # The header runs past the head read (a wide sample matrix): read whole, as every reader
         # reads it; a name cut in two would read as a repeat, and the rows' width would be unknown.
-        lines = [next(itertools.islice(iter_lines(source), len(comments), None), "")]
+        # Past HEADER_CAP it is refused unread further, as every reader refuses it (header_of).
+        header = header_of(source, len(comments), path) or b""
+        lines = [header.decode("utf-8-sig", errors="replace")]
     check_header(lines[0] if lines else "", path, tab=fmt != "csv")  # the one rule on a header
     # A plain file is checked here, from its last byte. A compressed one (a complete archive of a
     # file cut short) is checked as its rows are read (Sheet.chunks), so it is not decompressed

@@ -10,7 +10,6 @@ a reject file with the reason: every input row ends up in exactly one of the two
 
 from __future__ import annotations
 
-import codecs
 import csv
 import gzip
 import io
@@ -44,7 +43,6 @@ from oncoclass.annotate import (
 from oncoclass.config import InputSpec
 from oncoclass.data.detect import detect_format
 from oncoclass.data.files import (
-    HEADER_CAP,
     STDIN,
     BadRecord,
     RowWidths,
@@ -53,7 +51,6 @@ from oncoclass.data.files import (
     cut_short_row,
     damaged_archive,
     existing_file,
-    header_too_long,
     line_ends,
     not_utf8_byte,
     nul_byte,
@@ -72,7 +69,7 @@ from oncoclass.data.table import (
     row_problems,
     text_columns,
 )
-from oncoclass.data.tables import _LINE_BREAK, _LINE_END, check_header, maf_comment_lines, map_columns
+from oncoclass.data.tables import check_header, header_of, maf_comment_lines, map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.jobs.inputs import load_input
 from oncoclass.jobs.predict import (
@@ -426,7 +423,7 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
     sep = "\t" if fmt == "tsv" else ","
     skip = (maf_comment_lines(head) or 0) if fmt == "tsv" else 0  # a MAF's #version lines
     refuse_binary(head, spec.path)
-    first = _header_of(path, skip, spec.path)
+    first = header_of(path, skip, spec.path)
     if first is None:
         raise InputError("the file is empty.", path=spec.path)
     check_header(first, spec.path, tab=fmt == "tsv")
@@ -498,40 +495,6 @@ def _header_start(path: Path, skip: int) -> int | None:
             if not handle.readline(1 << 20).endswith((b"\n", b"\r")):
                 return None
         return handle.tell()
-
-
-def _header_of(path: Path, skip: int, name: str = "") -> bytes | None:
-    """The header line of a CSV, TSV or MAF (however long, up to :data:`HEADER_CAP`), read a
-    mebibyte at a time; None for a file that has none. Each block's new bytes are scanned once
-    (the line ends of ``skip`` comment lines, then the header's end), and the blocks are joined
-    once: a long line is neither copied nor scanned again per block."""
-    chunks: list[bytes] = []
-    size, left = 0, skip
-    begin: int | None = 0 if skip == 0 else None  # where the header begins in the file
-    after_cr = False  # the last comment line ended at a CR closing a block: its LF may follow
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            offset, at = size, 0
-            chunks.append(block)
-            size += len(block)
-            if after_cr and block[:1] == b"\n":  # a CRLF cut between two blocks: one line end
-                at = 1
-                if begin == offset:
-                    begin = offset + 1
-            after_cr = False
-            while begin is None and (found := _LINE_END.search(block, at)) is not None:
-                at, left = found.end(), left - 1
-                after_cr = found.group() == b"\r" and at == len(block)
-                if left == 0:
-                    begin = offset + at
-            if begin is not None and (end := _LINE_BREAK.search(block, max(at, begin - offset))) is not None:
-                return b"".join(chunks)[begin : offset + end.start()]
-            if size > HEADER_CAP:
-                raise header_too_long(name or str(path), HEADER_CAP)  # by the name the user gave
-    if begin is None:
-        return None
-    line = b"".join(chunks)[begin:]
-    return line if line.removeprefix(codecs.BOM_UTF8).strip() else None
 
 
 def _blocksize(path: Path, partitions: int | None) -> int:

@@ -7,6 +7,7 @@ recognised without a mapping.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -24,6 +25,7 @@ from oncoclass.data.files import (
     check_text,
     decode,
     header_too_long,
+    open_stream,
     read_bytes,
     refuse_cut_short,
     refuse_ragged_rows,
@@ -205,6 +207,43 @@ def header_line(data: bytes, skip: int = 0, *, whole: bool = False) -> bytes | N
     if end is None:
         return data[start:] if whole else None
     return data[start : end.start()]
+
+
+def header_of(path: Path, skip: int, name: str = "") -> bytes | None:
+    """The header line of a CSV, TSV or MAF (however long, up to :data:`HEADER_CAP`), read a
+    mebibyte at a time (decompressed, when ``path`` is compressed); None for a file that has
+    none. Past the cap it is refused (:func:`header_too_long`, ``name`` being the name the user
+    gave), unread further: the one place a streamed header is bounded (the Dask engine's client,
+    ``annotate``). Each block's new bytes are scanned once
+    (the line ends of ``skip`` comment lines, then the header's end), and the blocks are joined
+    once: a long line is neither copied nor scanned again per block."""
+    chunks: list[bytes] = []
+    size, left = 0, skip
+    begin: int | None = 0 if skip == 0 else None  # where the header begins in the file
+    after_cr = False  # the last comment line ended at a CR closing a block: its LF may follow
+    with open_stream(path) as handle:
+        while block := handle.read(1 << 20):
+            offset, at = size, 0
+            chunks.append(block)
+            size += len(block)
+            if after_cr and block[:1] == b"\n":  # a CRLF cut between two blocks: one line end
+                at = 1
+                if begin == offset:
+                    begin = offset + 1
+            after_cr = False
+            while begin is None and (found := _LINE_END.search(block, at)) is not None:
+                at, left = found.end(), left - 1
+                after_cr = found.group() == b"\r" and at == len(block)
+                if left == 0:
+                    begin = offset + at
+            if begin is not None and (end := _LINE_BREAK.search(block, max(at, begin - offset))) is not None:
+                return b"".join(chunks)[begin : offset + end.start()]
+            if size > HEADER_CAP:
+                raise header_too_long(name or str(path), HEADER_CAP)  # by the name the user gave
+    if begin is None:
+        return None
+    line = b"".join(chunks)[begin:]
+    return line if line.removeprefix(codecs.BOM_UTF8).strip() else None
 
 
 def check_header(first: bytes | str, path: str | Path, *, tab: bool) -> None:
