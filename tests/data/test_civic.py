@@ -181,3 +181,15 @@ def test_a_short_row_is_refused_and_extra_empty_fields_are_not(tmp_path: Path) -
     extra = tmp_path / "extra.tsv"
     extra.write_text(header + "A\tB\tC\tPredictive\t1\t\t\n")
     assert read_rows(extra).values.tolist() == [["A", "B", "C", "Predictive", "1"]]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_row_is_named_by_its_line_past_blank_lines(tmp_path: Path, newline: str) -> None:
+    # read_rows kept each row's line, but the canonical table named a row by the header plus its
+    # position: two short after two blank lines (each lone CR a line end, as an editor shows it).
+    header = "gene\tvariant\tevidence_statement\tevidence_type\tevidence_id"
+    lines = [header, "A\tB\tC\tPredictive\t1", "", "A\tB\tC\tPredictive\t2", "", "\tB\tC\tPredictive\t3"]
+    path = tmp_path / "e.tsv"
+    path.write_bytes((newline.join(lines) + newline).encode())
+    with pytest.raises(InputError, match=r"e.tsv, row 6: empty gene"):
+        load_civic(path)

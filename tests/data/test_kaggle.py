@@ -59,3 +59,25 @@ def test_a_whole_file_without_a_final_line_break_is_read(tmp_path: Path) -> None
     table = load_kaggle(variants, texts)
     assert table["text"].tolist()[-1] == "KRAS G12D drives growth."
     assert read_texts(texts) == read_texts(_pair(tmp_path, TEXTS)[1])
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_variants_row_is_named_by_its_line_in_the_file(tmp_path: Path, newline: str) -> None:
+    # The loader named a row by the header plus its position: two short after a blank line and a
+    # quoted value holding a line break (and so after lone CRs, each a line end). It is named by
+    # the line an editor shows, as every CSV reader names it (RowWidths).
+    lines = ["ID,Gene,Variation,Class", "0,BRAF,V600E,7", "", '1,TP53,"R175H', 'loss",4', "2,,G12D,7"]
+    path = tmp_path / "variants"
+    path.write_bytes((newline.join(lines) + newline).encode())
+    with pytest.raises(InputError, match=r"variants, row 6: empty gene"):
+        load_kaggle(path)
+    path.write_bytes((newline.join([*lines[:-1], "2,KRAS,G12D,11"]) + newline).encode())
+    with pytest.raises(InputError, match=r"variants, row 6: Class '11' is not one of Kaggle's classes"):
+        load_kaggle(path)
+
+
+def test_a_text_files_line_is_named_by_its_line_in_the_file(tmp_path: Path) -> None:
+    # ID||Text lines are numbered as the file's lines (blank lines and lone CRs counted).
+    variants, texts = _pair(tmp_path, TEXTS.replace("\n1||", "\n\n\r1||").replace("12||", "12 "))
+    with pytest.raises(InputError, match=r"text, row 6: no '\|\|' between the ID and the text"):
+        load_kaggle(variants, texts)

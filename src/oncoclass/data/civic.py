@@ -224,6 +224,11 @@ def load_civic(
     if found["evidence_id"] is None:
         raise InputError("no evidence_id column.", path=path)
     notes: list[str] = []
+    # Each row's line in the file (read_rows keeps them): a row is named by the line an editor
+    # shows, past blank lines and rows left out, not by the header plus its position.
+    lines = raw.attrs.get("lines")
+    row_of = lines.__getitem__ if lines is not None and len(lines) == len(raw) else None
+    at = row_of or (lambda position: position + 2)
     frame = pd.DataFrame({ID: raw[found["evidence_id"]]})
     if found["gene"] and found["variant"]:
         frame[GENE] = raw[found["gene"]]
@@ -233,8 +238,7 @@ def load_civic(
         split = [split_profile(p) for p in raw[found["molecular_profile"]].fillna("")]
         frame[GENE] = [gene for gene, _, _ in split]
         frame[VARIATION] = [variation for _, variation, _ in split]
-        lines = raw.attrs.get("lines") or list(range(2, len(split) + 2))
-        compound = [number for number, (_, _, many) in zip(lines, split, strict=True) if many]
+        compound = [at(position) for position, (_, _, many) in enumerate(split) if many]
         if compound:
             negated = sum(negates(variation) for _, variation, many in split if many)
             notes.append(compound_note(path, compound, negated))
@@ -260,7 +264,7 @@ def load_civic(
         significance = significance.where(significance != "", "N/A")
         label = kind + ": " + significance
         frame[LABEL] = label.where(kind != "", "")
-    table = canonicalize(frame, source=path, keep=keep, as_read=raw)
+    table = canonicalize(frame, source=path, keep=keep, as_read=raw, row_of=row_of)
     table.attrs["source"] = str(path)
     table.attrs["notes"] = notes
     if found["citation_id"]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from oncoclass.data.files import decode, iter_lines, ragged_row, read_text
+from oncoclass.data.files import decode, iter_lines, read_bytes, read_text, refuse_ragged_rows
 from oncoclass.data.table import (
     GENE,
     ID,
@@ -43,8 +43,12 @@ def header_kind(first_line: str) -> str | None:
 
 def read_variants(path: str | Path, data: bytes | None = None, *, keep: tuple[str, ...] = ()) -> pd.DataFrame:
     """``ID,Gene,Variation[,Class]`` as the canonical table (text empty, label from Class);
-    ``data``: the file's bytes when the caller has already read them (an input is read once)."""
-    content = read_text(path) if data is None else decode(data, path)
+    ``data``: the file's bytes when the caller has already read them (an input is read once). A
+    row is named by the line it begins on, as an editor shows it (:class:`RowWidths`' count, the
+    one every CSV reader names rows by: blank lines, lone CRs and quoted values holding line
+    breaks before it move it on)."""
+    data = read_bytes(path) if data is None else data
+    content = decode(data, path)
     # The csv module refuses fields over 128 KiB by default; a row's limit is the text limit.
     csv.field_size_limit(max(csv.field_size_limit(), get_settings().max_text_chars + 1))
     try:
@@ -60,27 +64,28 @@ def read_variants(path: str | Path, data: bytes | None = None, *, keep: tuple[st
             path=path,
         )
     width = len(header)
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != width and any(cell.strip() for cell in row):
-            raise ragged_row(len(row), width, path=path, row=number, delimiter=",")
-    body = [row for row in rows[1:] if any(cell.strip() for cell in row)]
+    # Every record of the header's width (a ragged one refused by its line), each one's first line.
+    starts: list[int] = []
+    refuse_ragged_rows(data, path, delimiter=",", quoted=True, starts=starts)
+    body = [row for row in rows[1:] if len(row) == width]  # the others are blank lines, as RowWidths skips
     frame = pd.DataFrame(body, columns=[h.lower() for h in header], dtype=object)
     frame = frame.rename(columns={"class": LABEL})
     as_read = frame.set_axis(header, axis=1) if keep else None
-    table = canonicalize(frame, source=path, keep=keep, as_read=as_read)
+    row_of = starts.__getitem__ if len(starts) == len(body) else None  # one start per row read
+    table = canonicalize(frame, source=path, keep=keep, as_read=as_read, row_of=row_of)
     if LABEL in table.columns:
-        _check_classes(table, path)
+        _check_classes(table, path, row_of or (lambda position: position + 2))
     return table
 
 
-def _check_classes(table: pd.DataFrame, path: str | Path) -> None:
+def _check_classes(table: pd.DataFrame, path: str | Path, row_of: Callable[[int], int]) -> None:
     bad = table.index[~table[LABEL].isin(list(KAGGLE_CLASSES))]
     if len(bad):
         value = table[LABEL].iloc[int(bad[0])]
         raise InputError(
             f"Class {value!r} is not one of Kaggle's classes 1-9.",
             path=path,
-            row=int(bad[0]) + 2,
+            row=row_of(int(bad[0])),
         )
 
 
