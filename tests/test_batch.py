@@ -537,3 +537,20 @@ def test_the_earliest_bad_row_is_named_whichever_partition_finishes_first(
     source.write_text("\n".join(lines) + "\n")
     local, dask = _both(tmp_path, lr_model, source, cluster)
     assert "two.csv, row 4: empty gene." in local and "two.csv, row 4: empty gene." in dask
+
+
+@pytest.mark.parametrize("blank", ["", " \t "])
+def test_a_row_after_a_blank_line_ended_by_a_lone_cr_is_named_by_its_line(
+    tmp_path, lr_model, cluster, blank
+) -> None:
+    # pandas dropped a delimiter opening the line after a blank one ended by a lone CR: the row
+    # "," (no gene, no variation) vanished, so the local engine fell back to the header plus the
+    # position (row 5998 for the row on line 6000) and the Dask engine could not tell its rows
+    # apart. Both name the empty row by its line.
+    lines = ["Gene,Variation"] + ["BRAF,V600E"] * 6000
+    lines[3000:3000] = [blank, ","]
+    lines[5999] = "KRAS,"
+    source = tmp_path / "cr.csv"
+    source.write_bytes("\r".join(lines).encode() + b"\r")
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "cr.csv, row 3002: empty gene" in local and "cr.csv, row 3002: empty gene" in dask

@@ -51,6 +51,7 @@ from oncoclass.data.files import (
     cut_short_row,
     damaged_archive,
     existing_file,
+    for_pandas,
     line_ends,
     not_utf8_byte,
     nul_byte,
@@ -358,8 +359,9 @@ def _read_block(
     data = b"".join(kept)
     if data.strip(b" \t\r\n"):
         frame = pd.read_csv(
-            io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False, header=None, names=names,
-            quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE, encoding="utf-8-sig", engine="c",
+            io.BytesIO(for_pandas(data, sep)), sep=sep, dtype=str, keep_default_na=False, header=None,
+            names=names, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE, encoding="utf-8-sig",
+            engine="c",
         )  # fmt: skip
     else:
         frame = pd.DataFrame({name: pd.Series(dtype=object) for name in names})

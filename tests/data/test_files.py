@@ -462,3 +462,29 @@ def test_a_bytes_row_is_its_line_whatever_the_line_ends(tmp_path, newline: bytes
     nul = data.replace(b"\xe9", b"\x00")
     with pytest.raises(InputError, match=r"row 7: byte \d+ is a NUL"):
         RowWidths("t.csv", delimiter=",", quoted=True).check(nul)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "rows"),
+    [
+        # After a blank line ended by a lone CR, pandas took a delimiter opening the next line for
+        # the CR's LF and dropped it: the row's values shifted left, or a row of one delimiter was
+        # lost (and with it the row numbers of every row after it).
+        ("csv", b"id,gene,variation\rr1,BRAF,V600E\r \t\r,KRAS,G12D\r",
+         [["r1", "BRAF", "V600E"], ["", "KRAS", "G12D"]]),
+        ("csv", b"gene,variation\rBRAF,V600E\r\r,\rKRAS,G12D\r",
+         [["BRAF", "V600E"], ["", ""], ["KRAS", "G12D"]]),
+        ("tsv", b"gene\tvariation\rBRAF\tV600E\r  \r\t\rKRAS\tG12D\r",
+         [["BRAF", "V600E"], ["", ""], ["KRAS", "G12D"]]),
+    ],
+)  # fmt: skip
+def test_a_row_after_a_blank_line_ended_by_a_lone_cr_is_read_whole(fmt: str, data: bytes, rows: list) -> None:
+    from oncoclass.data.files import for_pandas
+    from oncoclass.data.tables import read_frame
+
+    starts: list[int] = []
+    frame = read_frame(Path(f"x.{fmt}"), fmt, data, starts=starts)
+    assert frame.values.tolist() == rows and len(starts) == len(rows)
+    assert len(for_pandas(data, "\t" if fmt == "tsv" else ",")) == len(data)  # every offset holds
+    plain = b"id,gene\r\nr1,BRAF\r\n"
+    assert for_pandas(plain, ",") is plain  # no copy where nothing needs it

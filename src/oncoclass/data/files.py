@@ -23,6 +23,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import stat
 import sys
 import zipfile
@@ -697,8 +698,7 @@ class RowWidths:
         if self.in_quote:
             self._quoted(line, continued=True)
             return
-        blank = b" \t" if self.sep != b"\t" else b" "
-        if not line.strip(blank):
+        if not line.strip(blank_bytes(self.sep)):
             return  # skipped by the readers
         self.start, self.start_byte = self.line, begin
         if self.quoted and b'"' in line:
@@ -751,6 +751,28 @@ class RowWidths:
         if self.bad is None:
             raise ragged_row(fields, self.width, path=self.path, row=self.start, delimiter=self.sep.decode())
         self.bad.append(BadRecord(self.start, fields, self.start_byte, self.end_byte, ordinal))
+
+
+def blank_bytes(sep: bytes) -> bytes:
+    """What a blank line may hold besides its end, the readers' rule (pandas' too): spaces and
+    tabs, or in a TSV spaces only (a tab there ends a field, and a line of tabs is a row)."""
+    return b" \t" if sep != b"\t" else b" "
+
+
+def for_pandas(data: bytes, delimiter: str) -> bytes:
+    """``data`` as pandas' C parser must be given it to read the rows :class:`RowWidths` counts.
+    After a blank line (empty, or of :func:`blank_bytes`) that ends with a lone CR, the parser
+    takes the next byte for that CR's LF if it is the delimiter, and drops it: a first field left
+    empty (``,KRAS,G12D``) vanishes, the row's values shift left, and a row of one delimiter
+    vanishes whole (every later row then stood on another line than RowWidths' count gave it).
+    Such a CR is given to pandas as an LF, the same length, so every offset holds; a copy is made
+    only when the data holds one (a quoted value holding such a line gets an LF for that CR)."""
+    sep = delimiter.encode()
+    if b"\r" + sep not in data:
+        return data
+    blank = re.escape(blank_bytes(sep))
+    pattern = re.compile(rb"(?:^|(?<=[\r\n]))[" + blank + rb"]*\r(?=" + re.escape(sep) + rb")")
+    return pattern.sub(lambda found: found.group()[:-1] + b"\n", data)
 
 
 def refuse_ragged_rows(

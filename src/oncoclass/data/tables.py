@@ -24,6 +24,7 @@ from oncoclass.data.files import (
     HEADER_CAP,
     check_text,
     decode,
+    for_pandas,
     header_too_long,
     open_stream,
     read_bytes,
@@ -289,7 +290,7 @@ def read_frame(
         # Parsed from the bytes (checked above to be UTF-8 text), not from a decoded copy: a
         # StringIO would hold the table again, four bytes a character.
         frame = pd.read_csv(
-            io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False, quoting=quoting,
+            io.BytesIO(for_pandas(data, sep)), sep=sep, dtype=str, keep_default_na=False, quoting=quoting,
             encoding="utf-8-sig", engine="c", skiprows=skip,
         )  # fmt: skip
         frame.attrs["comment_lines"] = skip
