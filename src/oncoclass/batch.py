@@ -298,11 +298,7 @@ def _shape_block(
         path, delimiter=sep, quoted=quoted, skip=skip if first else 0, width=None if first else width, bad=bad
     )  # fmt: skip
     widths.check(block, final=False)  # keeps bad rows; a NUL was refused above; the end is _placed's
-    cut = None
-    if widths.last is not None and not block.endswith((b"\n", b"\r")):
-        row, fields = widths.last
-        if widths.width is not None and fields < widths.width:
-            cut = (row, fields)
+    cut = widths.cut_short() if not block.endswith((b"\n", b"\r")) else None
     shape = _Shape(
         len(block), widths.line, widths.records, widths.width, widths.body, bad, cut_short=cut, line_ends=ends
     )  # fmt: skip

@@ -231,6 +231,12 @@ def test_a_table_cut_short_is_refused_and_a_complete_one_is_not(tmp_path: Path) 
     refuse_cut_short(b'a,b,c\n1,2,"x\ny"', "t.csv", delimiter=",", quoted=True)
     # A short row that ends with a line break is whole: the table's reader judges it.
     refuse_cut_short(b"a,b,c\n1,2\n", "t.csv", delimiter=",", quoted=True)
+    # Named by its line as an editor shows it (RowWidths'), as the Dask engine names it: the
+    # header plus the record's position before, one short after a quoted value's line break;
+    # a last line of spaces is blank (skipped by every reader), not a row cut short.
+    with pytest.raises(InputError, match=r"t.csv, row 4: the last row has 2 of the header's 3 fields"):
+        refuse_cut_short(b'a,b,c\n1,2,"x\ny"\n4,5', "t.csv", delimiter=",", quoted=True)
+    refuse_cut_short(b"a,b,c\n1,2,3\n  ", "t.csv", delimiter=",", quoted=True)
 
 
 def test_a_compressed_table_cut_short_is_refused_as_the_plain_one_is(tmp_path: Path) -> None:

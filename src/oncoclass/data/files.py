@@ -18,7 +18,6 @@ claims. Two caps, both configurable:
 from __future__ import annotations
 
 import codecs
-import csv
 import gzip
 import io
 import lzma
@@ -28,7 +27,7 @@ import stat
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -402,13 +401,10 @@ def refuse_cut_short(
     would come in with its last values cut or empty (half a statement, no URL) without a word. A
     complete file ends with a line break, so only a file that does not has its last row parsed.
     ``skip``: comment lines before the header (a MAF's)."""
-    text = data if isinstance(data, str) else data.decode("utf-8-sig", errors="replace")
-    if not text or text.endswith(("\n", "\r")):
+    if not data or data.endswith(("\n", "\r") if isinstance(data, str) else (b"\n", b"\r")):
         return
-    lines = io.StringIO(text, newline="")
-    for _ in range(skip):
-        lines.readline()
-    _refuse_short_last_row(lines, path, delimiter=delimiter, quoted=quoted, first_row=skip + 1)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    _refuse_short_last_row([raw], path, delimiter=delimiter, quoted=quoted, skip=skip)
 
 
 def refuse_cut_short_file(
@@ -440,10 +436,8 @@ def _refuse_short_last_row_of(
 ) -> None:
     """The last row of ``source`` (decompressed as it is read), refused when cut short."""
     with open_stream(source) as stream:
-        lines = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
-        for _ in range(skip):
-            next(lines, None)
-        _refuse_short_last_row(lines, path, delimiter=delimiter, quoted=quoted, first_row=skip + 1)
+        blocks = iter(lambda: stream.read(1 << 20), b"")
+        _refuse_short_last_row(blocks, path, delimiter=delimiter, quoted=quoted, skip=skip)
 
 
 class _CutShortWatch(io.RawIOBase):
@@ -512,26 +506,23 @@ def check_rows_of(
 
 
 def _refuse_short_last_row(
-    lines: Iterator[str], path: str | Path, *, delimiter: str, quoted: bool, first_row: int = 1
+    blocks: Iterable[bytes], path: str | Path, *, delimiter: str, quoted: bool, skip: int = 0
 ) -> None:
-    if quoted:  # a quoted value may hold line breaks: the last record, not the last line
-        csv.field_size_limit(max(csv.field_size_limit(), get_settings().max_text_chars + 1))
-        try:
-            records = csv.reader(lines, delimiter=delimiter)
-            header = next(records, [])
-            row, last = first_row, header
-            for row, last in enumerate(records, start=first_row + 1):  # noqa: B007 (the last one is wanted)
-                pass
-        except csv.Error:
-            return  # the table's reader says what is wrong with it
-    else:
-        first = next(lines, "")
-        row, final = first_row, first
-        for row, final in enumerate(lines, start=first_row + 1):  # noqa: B007 (the last one is wanted)
-            pass
-        header, last = first.rstrip("\r\n").split(delimiter), final.rstrip("\r\n").split(delimiter)
-    if row > first_row and len(last) < len(header):
-        raise cut_short_row(len(last), len(header), path=path, row=row)
+    """The last record of a table that ends without a line break, as :class:`RowWidths` reads it
+    (named by its first line, as an editor shows it: blank lines skipped, a quoted value's line
+    breaks counted), refused when it has fewer fields than the header; the Dask engine's blocks
+    apply the same rule (:meth:`RowWidths.cut_short`). A file cut inside a quoted value is cut
+    short when the record has fewer fields so far; a ragged row before the last is left to the
+    widths check."""
+    widths = RowWidths(path, delimiter=delimiter, quoted=quoted, skip=skip, bad=[])
+    for block in blocks:
+        view = memoryview(block)
+        for start in range(0, len(block), 1 << 20):  # a table held whole: a mebibyte at a time
+            widths.feed(bytes(view[start : start + (1 << 20)]))
+    widths.end(final=False)
+    cut = (widths.start, widths.fields) if widths.in_quote else widths.cut_short()
+    if cut is not None and widths.width is not None and cut[1] < widths.width:
+        raise cut_short_row(cut[1], widths.width, path=path, row=cut[0])
 
 
 #: The most a CSV, TSV or MAF's comment lines and header line may hold: past it, the file is one
@@ -671,6 +662,13 @@ class RowWidths:
             self.carry = []
         if final and self.in_quote:
             raise open_quote(self.start, self.path)
+
+    def cut_short(self) -> tuple[int, int] | None:
+        """The last record (its first line, its fields) when it has fewer fields than the header:
+        the table was cut short if it ends there without a line break."""
+        if self.last is None or self.width is None or self.last[1] >= self.width:
+            return None
+        return self.last
 
     def check(self, data: bytes, *, final: bool = True) -> None:
         """Check a table held whole, a mebibyte at a time (its lines are never all split at once)."""
