@@ -15,7 +15,7 @@ from oncoclass.features import (
     TextVectorizer,
     VariationFeatures,
 )
-from oncoclass.features.evidence import TIERS, EvidenceFeatures, HotspotFeatures
+from oncoclass.features.evidence import TIERS, EvidenceFeatures, GeneKindFeatures, HotspotFeatures
 from oncoclass.features.text import clean_text, mark_negations, mention_window
 from oncoclass.models import TemperatureCalibrated
 from oncoclass.models.blend import BlendedClassifier
@@ -388,6 +388,34 @@ def test_hotspot_features_say_nothing_when_trained_without_the_source() -> None:
     assert list(features.get_feature_names_out()) == ["hotspots: none in training"]
     with pytest.raises(ValueError, match="unknown keys"):
         HotspotFeatures(keys=("residue",)).fit(table, ["7", "1"] * 3)
+
+
+def test_gene_kind_features_are_the_genes_kind_shares_pulled_to_the_training_genes_mix() -> None:
+    rows = pd.DataFrame(
+        {
+            "gene": ["TP53", "TP53", "KRAS", "ALK", "NOVEL"],
+            "evidence": [
+                "variant|civic|Sensitivity\nkinds|truncating|6\nkinds|missense|2",
+                "kinds|truncating|6\nkinds|missense|2",
+                "kinds|missense|8",
+                "kinds|fusion|3\nkinds|other|1",
+                "",
+            ],
+        }
+    )
+    features = GeneKindFeatures(shrinkage=4.0).fit(rows)
+    # Each gene once: TP53's two rows count its items once. 20 items: 6 loss, 3 gain, 10 missense.
+    assert np.allclose(features.mix_, [6 / 20, 3 / 20, 10 / 20])
+    X = features.transform(rows)
+    assert X.shape == (5, 3) and len(features.get_feature_names_out()) == 3
+    assert np.allclose(X[0], (np.array([6, 0, 2]) + 4 * features.mix_) / (8 + 4))
+    assert np.allclose(X[4], features.mix_)  # a gene the store says nothing of: the mix
+    assert X[0, 0] > X[2, 0] and X[3, 1] > X[0, 1]  # TP53 loses, ALK gains
+    # No store in training: one column of zeros, whatever is given later.
+    bare = GeneKindFeatures().fit(rows.assign(evidence=""))
+    assert bare.transform(rows).shape == (5, 1) and not bare.transform(rows).any()
+    with pytest.raises(ValueError, match="shrinkage"):
+        GeneKindFeatures(shrinkage=-1).fit(rows)
 
 
 def test_a_vectorizer_saves_its_vocabulary_as_one_array_and_loads_it_back(tmp_path) -> None:

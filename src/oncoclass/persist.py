@@ -74,6 +74,7 @@ TRUSTED_CLASSES: frozenset[str] = frozenset(
     {
         "oncoclass.features.encoder.TokenEmbedding",
         "oncoclass.features.evidence.EvidenceFeatures",
+        "oncoclass.features.evidence.GeneKindFeatures",
         "oncoclass.features.evidence.HotspotFeatures",
         "oncoclass.features.encoder.SentenceEmbedding",
         "oncoclass.features.target.NeighbourFeatures",

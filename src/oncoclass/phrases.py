@@ -95,6 +95,14 @@ def phrase(feature: str, source: str, *, gene: str, variation: str, meanings: di
             "hold the residue": f"{table} holds this residue",
             "items on the residue": f"how many changes at this residue {table} holds",
         }[match.group(2)]
+    match = re.fullmatch(r"store's evidence on the gene: share of (\w+) changes", feature)
+    if match:  # GeneKindFeatures' columns
+        kinds = {
+            "loss": "losses of the protein (truncations, deletions)",
+            "gain": "gains (amplifications, fusions)",
+            "missense": "missense changes",
+        }
+        return f"how much of the store's evidence on {names['gene']} is about {kinds[match.group(1)]}"
     if feature.startswith("embedding of the text"):
         return "the meaning of the text as a whole (its sentence embedding)"
     if feature in _GRAMMAR:

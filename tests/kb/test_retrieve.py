@@ -55,6 +55,23 @@ def test_training_rows_never_retrieve_their_own_item_or_paper(civic_store) -> No
     assert "civic:2" not in predicting.loc[predicting["id"] == "2", EVIDENCE_IDS].iloc[0].split(";")
 
 
+def test_a_rows_gene_is_counted_whole_by_kind_less_its_own_item_and_paper(civic_store) -> None:
+    """The ``kinds`` lines count the gene's labelled items (not the hotspots) by kind of change, all
+    of them rather than the retrieved ones, and never the items the row may not see."""
+    store, table = civic_store
+    kinds = {
+        row_id: [line for line in evidence.splitlines() if line.startswith("kinds|")]
+        for row_id, evidence in zip(
+            table["id"], attach(table, store, leave_out_citations=True)[EVIDENCE], strict=True
+        )
+    }
+    # BRAF holds four missense items: row 1 leaves out its own, row 2 its paper's two (2 and 3).
+    assert kinds["1"] == ["kinds|missense|3"] and kinds["2"] == ["kinds|missense|2"]
+    assert kinds["5"] == []  # TP53's one item is row 5's own
+    predicting = attach(table, store)
+    assert "kinds|missense|3" in predicting.loc[predicting["id"] == "2", EVIDENCE].iloc[0].splitlines()
+
+
 def test_a_text_less_row_is_marked_retrieved_when_the_store_knows_its_variant(
     kb_url: str, tmp_path: Path
 ) -> None:
@@ -87,7 +104,8 @@ def test_a_row_imported_under_another_source_name_is_still_its_own(kb_url: str, 
         import_path(store, table_path, source="mylab")
         out = attach(load_table(table_path), store, leave_out_citations=True)
     assert out[EVIDENCE_IDS].tolist() == ["mylab:2", "mylab:1"]
-    assert out[EVIDENCE].tolist() == ["variant|mylab|b", "variant|mylab|a"]
+    kinds = "\nkinds|missense|1"  # each row's gene holds one labelled item it may see: the other
+    assert out[EVIDENCE].tolist() == ["variant|mylab|b" + kinds, "variant|mylab|a" + kinds]
 
 
 def test_train_and_predict_without_a_store_never_import_sqlalchemy() -> None:
@@ -152,9 +170,10 @@ def test_a_not_profile_is_never_the_gene_s_evidence(kb_url: str, tmp_path: Path)
         similar = similar_labelled(store, Query(gene="KRAS", variation="G12D"))
     assert [(h.tier, h.key) for h in hits] == [("position", "civic:82"), ("absence", "civic:81")]
     assert hits[1].label == "Predictive: Resistance"  # kept as given
+    # Counted by kind, the gene's evidence holds G12D's item only.
     assert attached[EVIDENCE].tolist() == [
-        "position|civic|Predictive: Resistance",
-        "position|civic|Predictive: Resistance",
+        "position|civic|Predictive: Resistance\nkinds|missense|1",
+        "position|civic|Predictive: Resistance\nkinds|missense|1",
     ]
     assert not attached[EVIDENCE_TEXT].str.contains("without KRAS G12C").any()
     assert "civic:81" not in ";".join(attached[EVIDENCE_IDS])

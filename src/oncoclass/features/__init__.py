@@ -2,7 +2,7 @@
 out-of-fold target statistics (response coding, neighbours) and text."""
 
 from oncoclass.features.encoder import SentenceEmbedding, TokenEmbedding
-from oncoclass.features.evidence import EvidenceFeatures, HotspotFeatures
+from oncoclass.features.evidence import EvidenceFeatures, GeneKindFeatures, HotspotFeatures
 from oncoclass.features.target import NeighbourFeatures, PositionKernel, ResponseCoder
 from oncoclass.features.text import (
     ArticleText,
@@ -18,6 +18,7 @@ from oncoclass.features.vectorize import OneHot, TextVectorizer
 __all__ = [
     "ArticleText",
     "EvidenceFeatures",
+    "GeneKindFeatures",
     "HotspotFeatures",
     "MentionText",
     "MentionWindows",

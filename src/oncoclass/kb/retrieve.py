@@ -13,7 +13,8 @@ training and evaluation it also never retrieves anything from its own paper.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,7 +32,7 @@ from oncoclass.data.table import (
     VARIATION,
     without_evidence,
 )
-from oncoclass.features.evidence import CLOSE_TIERS
+from oncoclass.features.evidence import CLOSE_TIERS, KINDS_LINE
 
 if TYPE_CHECKING:
     # The store's modules (SQLAlchemy: ~0.3 s to import) load when a store is used: `train` and
@@ -69,12 +70,35 @@ def row_evidence(hits: list[Hit]) -> tuple[str, str, str, str]:
     return lines, text, ";".join(h.key for h in cited), ";".join(h.citation for h in cited)
 
 
+def _kind_lines(counts: Counter[str] | None, query: Query, rows: list[Any]) -> str:
+    """``kinds|group|n`` lines: the labelled items the store holds on the query's gene by kind of
+    change (:func:`~oncoclass.kb.search.labelled_kinds`), less those of them the query must not
+    see (its own item, its paper's) among the ``rows`` read for it: all of a pooled gene's, a
+    large gene's newest per tier (where one paper's items barely move the counts)."""
+    if not counts:
+        return ""
+    from oncoclass.kb.search import excluded
+    from oncoclass.variation import negates, variation_key
+
+    left = Counter(counts)
+    gene, key = query.gene.strip().upper(), variation_key(query.variation) if query.variation else ""
+    for row in rows:
+        if (
+            row.label
+            and row.gene.upper() == gene
+            and excluded(query, row, key)
+            and not negates(row.variation)
+        ):
+            left[row.kind_group] -= 1
+    return "\n".join(f"{KINDS_LINE}|{group}|{n}" for group, n in sorted(left.items()) if n > 0)
+
+
 def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: bool = False) -> pd.DataFrame:
     """``table`` with the evidence columns (empty without a store). ``leave_out_citations``: also
     leave out every item from a row's own paper (training and evaluation)."""
     if store is None or table.empty:
         return without_evidence(table.drop(columns=[c for c in EVIDENCE_COLUMNS if c in table.columns]))
-    from oncoclass.kb.search import Query, candidates, fusion_genes, pooled, rank, tier_rows
+    from oncoclass.kb.search import Query, candidates, fusion_genes, labelled_kinds, pooled, rank, tier_rows
     from oncoclass.kb.sources import citation_key, source_name
     from oncoclass.kb.store import store_errors
 
@@ -86,6 +110,7 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
     # A fusion's evidence may be filed under either partner: both are pooled.
     pairs = list(zip(out[GENE].astype(str), out[VARIATION].astype(str), strict=True))
     pool = candidates(store, {filed for gene, variation in pairs for filed in fusion_genes(gene, variation)})
+    kinds = labelled_kinds(store, {gene for gene, _ in pairs})
     contexts = out[CONTEXT].fillna("").astype(str).tolist() if CONTEXT in out.columns else [""] * n
     lines, retrieved, cited, cited_citations = [], [], [], []
     for i, (row_id, gene, variation) in enumerate(zip(out[ID], out[GENE], out[VARIATION], strict=True)):
@@ -106,7 +131,7 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
             with store_errors(store, "reading evidence"), store.engine.connect() as connection:
                 rows = tier_rows(connection, key, str(variation))
         evidence = row_evidence(rank(query, rows, limit=FEATURE_HITS))
-        lines.append(evidence[0])
+        lines.append("\n".join(filter(None, [evidence[0], _kind_lines(kinds.get(key), query, rows)])))
         retrieved.append(evidence[1])
         cited.append(evidence[2])
         cited_citations.append(evidence[3])

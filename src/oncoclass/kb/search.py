@@ -134,6 +134,19 @@ def tier_of(query_key: str, query_position: int | None, query_group: str, row: o
     return "gene"
 
 
+def excluded(query: Query, row: object, key: str) -> bool:
+    """Whether ``query`` must never see ``row`` (``key``: the query's variation key): the row's own
+    item, under any source's name, an item of its paper, or a copy of its statement."""
+    if (row.source, row.source_id) in query.exclude or (  # type: ignore[attr-defined]
+        row.citation and row.citation in query.exclude_citations  # type: ignore[attr-defined]
+    ):
+        return True
+    statement = query.exclude_statement.strip()
+    if statement and row.statement.strip() == statement:  # type: ignore[attr-defined]
+        return True
+    return bool(query.own_id and row.source_id == query.own_id and key and row.variation_key == key)  # type: ignore[attr-defined]
+
+
 def rank(query: Query, rows: Iterable[object], *, limit: int) -> list[Hit]:
     """Tier, filter and order candidate rows for ``query``: those of the query's gene, and those
     of another gene (a fusion's partner, :func:`fusion_genes`) with the query's very change."""
@@ -141,19 +154,12 @@ def rank(query: Query, rows: Iterable[object], *, limit: int) -> list[Hit]:
     key = variation_key(query.variation) if query.variation else ""
     position = parsed.start if parsed else None
     group = kind_group(parsed.kind) if parsed else "gene"
-    statement = query.exclude_statement.strip()
     gene = query.gene.strip().upper()
     kept: list[tuple[int, object]] = []
     for row in rows:
         if row.gene.upper() != gene and not (key and row.variation_key == key):  # type: ignore[attr-defined]
             continue  # a fusion partner's item counts only when it is the same fusion
-        if (row.source, row.source_id) in query.exclude or (  # type: ignore[attr-defined]
-            row.citation and row.citation in query.exclude_citations  # type: ignore[attr-defined]
-        ):
-            continue
-        if statement and row.statement.strip() == statement:  # type: ignore[attr-defined]
-            continue
-        if query.own_id and row.source_id == query.own_id and key and row.variation_key == key:  # type: ignore[attr-defined]
+        if excluded(query, row, key):
             continue
         tier = ABSENCE if negates(row.variation) else tier_of(key, position, group, row)  # type: ignore[attr-defined]
         kept.append((_RANKED.index(tier), row))
@@ -245,6 +251,27 @@ def candidates(store: Store, genes: Iterable[str]) -> dict[str, list[Any] | None
             out.update({g: None for g, n in counts if n > POOL_LIMIT})
             for row in connection.execute(select(*_COLUMNS).where(Item.gene.in_(small))):
                 out[row.gene].append(row)  # type: ignore[union-attr]
+    return out
+
+
+def labelled_kinds(store: Store, genes: Iterable[str]) -> dict[str, Counter[str]]:
+    """How many labelled items (curated evidence, not hotspots or summaries) the store holds on
+    each of ``genes``, by kind of change (``kind_group``): one grouped, indexed query per 500
+    genes, whatever their size, so a gene as studied as BRAF is counted whole (retrieval reads at
+    most :data:`TIER_READ` items a tier). An item about a variant's absence (``NOT KRAS G12C``,
+    :data:`ABSENCE`) is not the gene's evidence: not counted."""
+    wanted = sorted({g.strip().upper() for g in genes if g.strip()})
+    out: dict[str, Counter[str]] = {g: Counter() for g in wanted}
+    with store_errors(store, "reading evidence"), store.engine.connect() as connection:
+        for start in range(0, len(wanted), 500):
+            statement = (
+                select(Item.gene, Item.kind_group, Item.variation, func.count())
+                .where(Item.gene.in_(wanted[start : start + 500]), Item.label != "")
+                .group_by(Item.gene, Item.kind_group, Item.variation)
+            )
+            for gene, group, variation, n in connection.execute(statement):
+                if not negates(variation):
+                    out[gene][group] += n
     return out
 
 
