@@ -1,5 +1,6 @@
-"""What the hotspot columns of the text-free member give, by cross-validation on Kaggle's
-training variants (no stage-1 rows): prints the README's hotspot table.
+"""What the hotspot columns of the text-free member give, and the kinds of change the store's
+evidence on a gene is about (GeneKindFeatures), by cross-validation on Kaggle's training variants
+(no stage-1 rows): prints the README's hotspot table.
 
     ONCOCLASS_DATA=../shared/data .venv/bin/python benchmarks/hotspots.py
 
@@ -27,6 +28,7 @@ from oncoclass.models.recipes import text_free
 
 VARIANTS = {
     "no hotspot columns": {"features__hotspots": "drop"},
+    "hotspot columns, without the gene's kinds of change": {"features__gene_kinds": "drop"},
     "hotspot columns (default)": {},
     "hotspot columns + gene/kind status keys": {"features__hotspots__keys": ("gene_kind", "kind")},
 }

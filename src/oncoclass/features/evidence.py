@@ -244,11 +244,13 @@ class GeneKindFeatures(TransformerMixin, BaseEstimator):
     gene never seen in training has nothing else to give. The counts hold no labels, only the
     kinds of the changes the evidence is about, and leave out the row's own item and its paper's.
     Chosen by cross-validation on Kaggle's training variants with a store of the CIViC 2018-11
-    export and the hotspots table (the text-free member, 2026-11-27): 5-fold CV log loss 0.9303 ->
-    0.9297 and genes left out 1.5905 -> 1.5377 (split seeds 1 and 2: 0.9379 -> 0.9382 and 0.9258
-    -> 0.9272; 1.5957 -> 1.5463 and 1.5891 -> 1.5394); ``shrinkage`` 2, 5, 10, 20 gave genes left
-    out 1.538, 1.538, 1.543, 1.550; the shares unshrunk 1.560, and counted over the gene's
-    distinct variants 1.567.
+    export and the hotspots table (the text-free member; benchmarks/hotspots.py, 2026-11-27):
+    5-fold CV log loss 0.9303 -> 0.9302 and genes left out 1.5905 -> 1.5354 (accuracy 0.361 ->
+    0.413). A prototype pulling toward the store-wide mix measured the choices: two more split
+    seeds (5-fold 0.9379 -> 0.9382 and 0.9258 -> 0.9272; genes left out 1.5957 -> 1.5463 and
+    1.5891 -> 1.5394); ``shrinkage`` 2, 5, 10, 20 (genes left out 1.538, 1.538, 1.543, 1.550); the
+    shares unshrunk (1.560) or counted over the gene's distinct variants (1.567); the hotspots
+    table's kinds instead (1.600, no gain).
 
     Fitted on rows without such lines (no store), it gives one column of zeros.
     """

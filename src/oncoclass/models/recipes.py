@@ -300,10 +300,11 @@ TEXT_FREE_NUMERIC = ("has_position", "log_position", "log_length", "blosum62")
 def text_free() -> Pipeline:
     """What a row without text is predicted by: gene and variation (one-hot, grammar, out-of-fold
     neighbours and position kernel), the labels of the evidence the store holds on the same
-    variant and residue, how much curated evidence it holds on the gene at all, and whether the
-    store's hotspots table holds the change or its residue (and how many of its changes recur
-    there), calibrated. Nothing it reads is missing on such a row. (The retrieved statements'
-    words, as TF-IDF, made it worse on CIViC and Kaggle: benchmarks/evidence.py.)"""
+    variant and residue, how much curated evidence it holds on the gene at all and what kinds of
+    change that evidence is about (losses, gains, missense), and whether the store's hotspots
+    table holds the change or its residue (and how many of its changes recur there), calibrated.
+    Nothing it reads is missing on such a row. (The retrieved statements' words, as TF-IDF, made
+    it worse on CIViC and Kaggle: benchmarks/evidence.py.)"""
     features = ColumnTransformer(
         [
             _onehot(),
