@@ -440,7 +440,8 @@ def canonicalize(
     columns, which ``predict`` echoes beside its output.
     """
     notes: list[str] = []
-    if numbers_rows(frame.columns):
+    numbered = numbers_rows(frame.columns)
+    if numbered:
         frame = frame.assign(**{ID: numbered_ids(len(frame))})
         notes.append(numbered_note(len(frame)))
     check_columns(frame.columns, source)
@@ -477,6 +478,8 @@ def canonicalize(
     if keep:
         out = out.join(kept_columns(frame if as_read is None else as_read, keep, source))
     out.attrs["notes"] = notes
+    # Its IDs are positions, not names: the evidence store keys such rows by their content.
+    out.attrs["numbered"] = numbered
     return out
 
 
