@@ -203,3 +203,14 @@ def test_no_command_touches_a_database_that_is_not_a_store(cli, tmp_path: Path, 
         assert "server" not in done.stderr
     assert hashlib.sha256(foreign.read_bytes()).hexdigest() == before
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_files_that_hold_nothing_to_import_say_so(cli, tmp_path: Path) -> None:
+    kb = tmp_path / "kb.sqlite"
+    header = cli(["kb", "import", write(tmp_path, "header.csv", ["gene,variation,label"]), "--kb", kb])
+    assert header.returncode == 2 and "header.csv: the file holds no data rows" in header.stderr
+    assert "nothing to predict, learn from or import" in header.stderr
+    metadata = write(tmp_path, "metadata.json", ["{", '  "release": "2024-01",', '  "items": 3', "}"])
+    one = cli(["kb", "import", metadata, "--kb", kb])
+    assert one.returncode == 2 and "metadata.json: this is one JSON object, not a table" in one.stderr
+    assert "JSON Lines" in one.stderr and "invalid JSON" not in one.stderr and not kb.exists()

@@ -395,7 +395,8 @@ def no_data_rows(source: str | Path) -> InputError:
     return InputError(
         "the file holds no data rows.",
         path=source,
-        hint="Check that it is the file you meant; there is nothing to predict in a header alone.",
+        hint="Check that it is the file you meant: a header alone holds nothing to predict, learn "
+        "from or import.",
     )
 
 
