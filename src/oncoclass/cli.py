@@ -1174,6 +1174,7 @@ FLAGS: dict[str, dict[str, str]] = {
     "on_bad_rows": {"": "--on-bad-rows"},
     "coverage": {"": "--coverage"},
     "params": {"": "--set"},
+    "source": {"": "--source"},
 }
 
 

@@ -201,6 +201,12 @@ def test_parquet_whole_number_ids_and_labels_are_fine(tmp_path: Path) -> None:
         ('{"id": "1", "gene": "BRAF", "variation": ["V600E"]}\n', "column 'variation' holds a list"),
         ('{"id": "1", "gene": "BRAF", "variation": "V600E", "label": 1.0}\n', "holds a number with decimals"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        # A metadata.json: valid JSON, one object over several lines (not "row 1: invalid JSON").
+        (
+            '{\n  "name": "run 4",\n  "rows": 12\n}\n',
+            r"t\.json: this is one JSON object, not a table of records",
+        ),
+        ('{\n  "name": "run 4",\n', r"t\.json, row 1: invalid JSON"),  # broken JSON is still that
     ],
 )
 def test_json_that_is_not_records_of_text_is_refused(tmp_path: Path, content: str, message: str) -> None:

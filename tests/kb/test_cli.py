@@ -180,3 +180,37 @@ def test_a_search_in_lower_case_finds_the_variant(cli, tmp_path: Path) -> None:
     for variation in ("v600e", "p.v600e", "p.val600glu"):
         found = cli(["kb", "search", "--kb", kb, "--gene", "braf", "--variation", variation, "--json"])
         assert json.loads(found.stdout)[0]["tier"] == "variant", variation
+
+
+def test_no_command_touches_a_database_that_is_not_a_store(cli, tmp_path: Path, lr_model: Path) -> None:
+    import hashlib
+    import sqlite3
+
+    foreign = tmp_path / "patients.sqlite"
+    with sqlite3.connect(foreign) as connection:
+        connection.execute("CREATE TABLE patients (name text)")
+    before = hashlib.sha256(foreign.read_bytes()).hexdigest()
+    rows = write(tmp_path, "rows.csv", ["id,gene,variation", "1,BRAF,V600E"])
+    for args in (
+        ["kb", "stats"],
+        ["kb", "search", "--gene", "BRAF"],
+        ["kb", "import", write(tmp_path, "h.tsv", HOTSPOTS)],
+        ["predict", "--model", lr_model, "--input", rows, "--out", tmp_path / "out.csv"],
+    ):
+        done = cli([*args, "--kb", foreign])
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert f"{foreign} is not an oncoclass evidence store: it holds a table patients" in done.stderr
+        assert "server" not in done.stderr
+    assert hashlib.sha256(foreign.read_bytes()).hexdigest() == before
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_files_that_hold_nothing_to_import_say_so(cli, tmp_path: Path) -> None:
+    kb = tmp_path / "kb.sqlite"
+    header = cli(["kb", "import", write(tmp_path, "header.csv", ["gene,variation,label"]), "--kb", kb])
+    assert header.returncode == 2 and "header.csv: the file holds no data rows" in header.stderr
+    assert "nothing to predict, learn from or import" in header.stderr
+    metadata = write(tmp_path, "metadata.json", ["{", '  "release": "2024-01",', '  "items": 3', "}"])
+    one = cli(["kb", "import", metadata, "--kb", kb])
+    assert one.returncode == 2 and "metadata.json: this is one JSON object, not a table" in one.stderr
+    assert "JSON Lines" in one.stderr and "invalid JSON" not in one.stderr and not kb.exists()

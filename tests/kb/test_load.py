@@ -248,3 +248,52 @@ def test_an_export_without_releases_is_one_release_and_a_bad_time_is_refused(
             import_path(store, bad)
         assert import_path(store, old).added == 1
         assert [s.releases[0].split(" (")[0] for s in stats(store).sources] == ["old.tsv"]
+
+
+def test_rows_without_an_id_never_replace_another_files_rows(kb_url: str, tmp_path: Path) -> None:
+    # Two files of one name (a pipe is always `-`, /dev/fd/63 always `63`), or --source naming
+    # both: their rows were numbered 1, 2… and the second file's row 1 replaced the first's.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = write(tmp_path / "a", "lab.csv", ["gene,variation,text,label", "BRAF,V600E,activates,7",
+                                              "KRAS,G12D,oncogenic,7", "KRAS,G12D,oncogenic,7"])  # fmt: skip
+    second = write(tmp_path / "b", "lab.csv", ["gene,variation,text,label", "TP53,R175H,loses,4"])
+    with open_store(kb_url) as store:
+        for source in (None, "mylab"):
+            added = import_path(store, first, source=source)
+            assert (added.added, added.updated) == (3, 0)  # a row given twice is kept twice
+            assert import_path(store, first, source=source).already_imported  # idempotent
+            assert (import_path(store, second, source=source).added, 0) == (1, 0)
+            again = import_path(store, second, source=source)
+            assert again.already_imported and again.added == again.updated == 0
+        genes = sorted(i["gene"] for i in _items(store) if i["source"] == "mylab")
+        assert genes == ["BRAF", "KRAS", "KRAS", "TP53"]
+        assert len({i["source_id"] for i in _items(store)}) == 4  # the same rows, the same keys
+
+
+def test_an_id_that_now_names_another_variant_is_refused_and_nothing_changes(
+    kb_url: str, tmp_path: Path
+) -> None:
+    first = write(tmp_path, "a.csv", ["id,gene,variation,label", "1,BRAF,V600E,a", "2,KRAS,G12D,a"])
+    relabelled = write(tmp_path, "b.csv", ["id,gene,variation,label", "1,BRAF,p.Val600Glu,b"])
+    other = write(tmp_path, "c.csv", ["id,gene,variation,label", "2,KRAS,G12D,c", "1,TP53,R175H,a"])
+    with open_store(kb_url) as store:
+        import_path(store, first, source="mylab")
+        # A release saying something new of the same variant (in another notation) updates it.
+        assert import_path(store, relabelled, source="mylab").updated == 1
+        before = _items(store)
+        with pytest.raises(InputError) as refused:
+            import_path(store, other, source="mylab")
+        assert str(refused.value).startswith(f"{other}, row 3: mylab:1 is already in the store as BRAF")
+        assert "TP53 R175H" in str(refused.value) and _items(store) == before
+
+
+@pytest.mark.parametrize("name", ["civic", "Hotspots", "kaggle", "table:lab.csv", "kaggle:x"])
+def test_a_users_table_cannot_take_a_built_in_sources_name(tmp_path: Path, name: str) -> None:
+    from oncoclass.errors import ConfigError
+    from oncoclass.kb.load import prepare
+
+    lab = write(tmp_path, "lab.csv", ["id,gene,variation,label", "1,TP53,R175H,a"])
+    with pytest.raises(ConfigError, match="one oncoclass gives its own sources") as refused:
+        prepare(lab, source=name)
+    assert refused.value.field == "source"

@@ -179,3 +179,13 @@ def test_a_not_profile_is_never_the_gene_s_evidence(kb_url: str, tmp_path: Path)
     assert "civic:81" not in ";".join(attached[EVIDENCE_IDS])
     assert [h.key for h in similar] == ["civic:82"]
     assert any("1 of them negate a variant (NOT)" in note for note in result.notes)
+
+
+def test_a_numbered_tables_rows_are_still_their_own_in_the_store(kb_url: str, tmp_path: Path) -> None:
+    # Rows without an id are kept under keys from their content: training on the table after
+    # importing it still leaves each row's own item (and label) out.
+    table_path = write(tmp_path, "lab.csv", ["gene,variation,label", "BRAF,V600E,a", "BRAF,V600E,b"])
+    with open_store(kb_url) as store:
+        import_path(store, table_path)
+        out = attach(load_table(table_path), store, leave_out_citations=True)
+    assert out[EVIDENCE].tolist() == ["variant|table:lab.csv|b", "variant|table:lab.csv|a"]

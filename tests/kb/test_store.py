@@ -82,3 +82,38 @@ def test_a_plain_path_is_taken_literally(
     assert (tmp_path / name).is_file()
     stats = cli(["kb", "stats", "--kb", str(tmp_path / name), "--json"])
     assert stats.returncode == 0 and '"items": 3' in stats.stdout
+
+
+@pytest.mark.parametrize("create", [True, False], ids=["import", "read"])
+def test_a_database_of_other_tables_is_refused_and_left_as_it_was(kb_url: str, create: bool) -> None:
+    # A user's own database (a table named items, another named patients): neither migrated into
+    # half-way ("table items already exists") nor given the store's tables beside its own.
+    from sqlalchemy import create_engine
+
+    engine = create_engine(resolve_url(kb_url))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE items (a integer)")
+        connection.exec_driver_sql("CREATE TABLE patients (a integer)")
+    try:
+        for _ in range(2):  # and again: the first refusal left nothing behind to trip over
+            with pytest.raises(
+                StoreError, match="is not an oncoclass evidence store: it holds tables items, patients"
+            ):
+                open_store(kb_url, create=create)
+        assert sorted(inspect(engine).get_table_names()) == ["items", "patients"]
+    finally:
+        engine.dispose()
+
+
+def test_a_migration_that_fails_leaves_no_half_schema(kb_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from alembic.operations import Operations
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a migration failing after its tables were created")
+
+    monkeypatch.setattr(Operations, "create_index", fail)  # migration 0002, after 0001's tables
+    with pytest.raises(RuntimeError, match="migration failing"):
+        open_store(kb_url)
+    monkeypatch.undo()
+    with open_store(kb_url) as store:  # the failed one left nothing behind: this one starts afresh
+        assert current_revision(store) == head_revision()

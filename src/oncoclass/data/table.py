@@ -395,7 +395,8 @@ def no_data_rows(source: str | Path) -> InputError:
     return InputError(
         "the file holds no data rows.",
         path=source,
-        hint="Check that it is the file you meant; there is nothing to predict in a header alone.",
+        hint="Check that it is the file you meant: a header alone holds nothing to predict, learn "
+        "from or import.",
     )
 
 
@@ -440,7 +441,8 @@ def canonicalize(
     columns, which ``predict`` echoes beside its output.
     """
     notes: list[str] = []
-    if numbers_rows(frame.columns):
+    numbered = numbers_rows(frame.columns)
+    if numbered:
         frame = frame.assign(**{ID: numbered_ids(len(frame))})
         notes.append(numbered_note(len(frame)))
     check_columns(frame.columns, source)
@@ -477,6 +479,8 @@ def canonicalize(
     if keep:
         out = out.join(kept_columns(frame if as_read is None else as_read, keep, source))
     out.attrs["notes"] = notes
+    # Its IDs are positions, not names: the evidence store keys such rows by their content.
+    out.attrs["numbered"] = numbered
     return out
 
 

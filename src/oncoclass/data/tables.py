@@ -322,6 +322,22 @@ def _check_parquet_size(data: bytes, path: Path) -> None:
         )
 
 
+def _refuse_one_object(text: str, path: Path) -> None:
+    """A file whose first line is no record may be one JSON object written over several lines (a
+    metadata.json, a model card): valid JSON, but no table; said so, not "row 1: invalid JSON"."""
+    try:
+        whole = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return
+    if isinstance(whole, dict):
+        raise InputError(
+            "this is one JSON object, not a table of records.",
+            path=path,
+            hint="Give a table: CSV, TSV, JSON Lines (one record object per line), a JSON array of "
+            "records, or Parquet.",
+        )
+
+
 def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
     if text.lstrip().startswith("["):
         try:
@@ -347,6 +363,8 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
+                if not records:
+                    _refuse_one_object(text, path)
                 raise InputError(f"invalid JSON ({exc.msg}).", path=path, row=number) from exc
             except RecursionError as exc:
                 raise InputError("the JSON is nested too deeply.", path=path, row=number) from exc

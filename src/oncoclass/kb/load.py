@@ -76,13 +76,17 @@ Origin = tuple[str, str, str, str]
 
 
 def _rows(
-    data: SourceData, path: str | Path, origins: dict[tuple[str, str], Origin] | None = None
+    data: SourceData,
+    path: str | Path,
+    origins: dict[tuple[str, str], Origin] | None = None,
+    first_row: dict[tuple[str, str], int] | None = None,
 ) -> dict[tuple[str, str], dict[str, object]]:
     """The items keyed by (source, the source's ID), checked: an item needs an ID and a gene, no
     two items share a key, and no field is past its length (each refused with its row). An
-    exported item's release (its source's, not the file's) goes into ``origins``, same key."""
+    exported item's release (its source's, not the file's) goes into ``origins``, and each item's
+    row into ``first_row``, same key."""
     rows: dict[tuple[str, str], dict[str, object]] = {}
-    first_row: dict[tuple[str, str], int] = {}
+    first_row = {} if first_row is None else first_row
     for number, item in enumerate(data.items, start=2):
         source = item.get("source") or data.source
         row = {name: item[name] for name in ITEM_FIELDS}
@@ -121,6 +125,8 @@ class Prepared:
     rows: dict[tuple[str, str], dict[str, object]]
     #: The releases an export's items came from (none for any other file: its items are its own).
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
+    #: Each item's row in the file, to name it when the store refuses it.
+    row_of: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def prepare(
@@ -134,7 +140,8 @@ def prepare(
     anything is written (and before a new store file is created)."""
     data = read_source(path, text=text, columns=columns, source=source)
     origins: dict[tuple[str, str], Origin] = {}
-    return Prepared(str(path), data, _rows(data, path, origins), origins)
+    row_of: dict[tuple[str, str], int] = {}
+    return Prepared(str(path), data, _rows(data, path, origins, row_of), origins, row_of)
 
 
 def import_path(
@@ -201,13 +208,14 @@ def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = No
                 release_of(file_origin)
             sources = sorted({key[0] for key in rows})
             existing = {
-                (s, sid): (item_id, digest)
-                for s, sid, item_id, digest in connection.execute(
-                    select(Item.source, Item.source_id, Item.id, Item.content_hash).where(
-                        Item.source.in_(sources)
-                    )
+                (s, sid): (item_id, digest, gene, variation, key)
+                for s, sid, item_id, digest, gene, variation, key in connection.execute(
+                    select(
+                        Item.source, Item.source_id, Item.id, Item.content_hash, Item.gene,
+                        Item.variation, Item.variation_key,
+                    ).where(Item.source.in_(sources))
                 )
-            }
+            }  # fmt: skip
             new, changed, unchanged = [], [], 0
             counts: dict[int, list[int]] = {}  # per release: added, updated, unchanged
             for key, row in rows.items():
@@ -219,6 +227,7 @@ def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = No
                     new.append(row)
                     tally[0] += 1
                 elif existing[key][1] != row["content_hash"]:
+                    _same_variant(prepared, key, existing[key][2:], row)
                     changed.append({**row, "_id": existing[key][0]})
                     tally[1] += 1
                 else:
@@ -250,6 +259,31 @@ def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = No
     again = all(seen for _, seen in releases.values()) and not new and not changed
     return ImportResult(**common, items=len(rows), added=len(new), updated=len(changed),
                         unchanged=unchanged, already_imported=again)  # fmt: skip
+
+
+def _same_variant(
+    prepared: Prepared, key: tuple[str, str], stored: tuple[str, str, str], row: dict[str, object]
+) -> None:
+    """Refuse an update that would make a stored item name another gene or variant: a release
+    corrects what is said about an item, while an ID naming another variant is another item (a
+    table's row 1 after another table's, a user's table named as a built-in source). Compared by
+    the grammar's key, so a notation a release rewrote (``p.Val600Glu``, ``V600E``) is the same."""
+    gene, variation, variation_key = stored
+
+    def named(g: object, v: object, k: object) -> tuple[str, str]:
+        return str(g).upper(), str(k) or str(v).strip().lower()
+
+    if named(gene, variation, variation_key) != named(row["gene"], row["variation"], row["variation_key"]):
+        source, source_id = key
+        raise InputError(
+            f"{source}:{source_id} is already in the store as {gene} {variation or '(gene)'}; this "
+            f"row gives it {row['gene']} {row['variation'] or '(gene)'}, another variant. Nothing "
+            "was imported.",
+            path=prepared.path,
+            row=prepared.row_of.get(key),
+            hint="An ID names one variant: give this row an ID of its own, or import the file "
+            "under another source name.",
+        )
 
 
 def _when(imported_at: str) -> datetime:

@@ -99,13 +99,15 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
     if store is None or table.empty:
         return without_evidence(table.drop(columns=[c for c in EVIDENCE_COLUMNS if c in table.columns]))
     from oncoclass.kb.search import Query, candidates, fusion_genes, labelled_kinds, pooled, rank, tier_rows
-    from oncoclass.kb.sources import citation_key, source_name
+    from oncoclass.kb.sources import citation_key, source_name, table_items
     from oncoclass.kb.store import store_errors
 
     out = table.copy()
     n = len(out)
     texts = out[TEXT].fillna("").astype(str).tolist() if TEXT in out.columns else [""] * n
     own = source_name(str(table.attrs.get("format", "")), str(table.attrs.get("source", "")))
+    # The IDs the store keeps this table's rows under (a numbered table's: from their content).
+    own_ids = [i["source_id"] for i in table_items(out)] if table.attrs.get("numbered") else out[ID]
     citations = table.attrs.get("groups", {}).get("citation") if leave_out_citations else None
     # A fusion's evidence may be filed under either partner: both are pooled.
     pairs = list(zip(out[GENE].astype(str), out[VARIATION].astype(str), strict=True))
@@ -113,7 +115,7 @@ def attach(table: pd.DataFrame, store: Store | None, *, leave_out_citations: boo
     kinds = labelled_kinds(store, {gene for gene, _ in pairs})
     contexts = out[CONTEXT].fillna("").astype(str).tolist() if CONTEXT in out.columns else [""] * n
     lines, retrieved, cited, cited_citations = [], [], [], []
-    for i, (row_id, gene, variation) in enumerate(zip(out[ID], out[GENE], out[VARIATION], strict=True)):
+    for i, (row_id, gene, variation) in enumerate(zip(own_ids, out[GENE], out[VARIATION], strict=True)):
         query = Query(
             gene=str(gene),
             variation=str(variation),

@@ -21,7 +21,7 @@ from oncoclass.data.civic import citation_key
 from oncoclass.data.detect import detect_format, load_table
 from oncoclass.data.files import decode, read_bytes
 from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, cell_text
-from oncoclass.errors import InputError
+from oncoclass.errors import ConfigError, InputError
 from oncoclass.kb.schema import ITEM_FIELDS
 
 #: The columns an export needs (those of an export by an older oncoclass); they identify one.
@@ -52,6 +52,24 @@ class SourceData:
     sha256: str
     items: list[dict[str, str]]
     notes: list[str]
+
+
+#: The names oncoclass gives the sources it reads (``kaggle`` and ``table`` with ``:<file name>``):
+#: a user's name for a table's source must be none of them, or its items would replace theirs.
+BUILT_IN_SOURCES: tuple[str, ...] = ("civic", "civic-variants", "civic-genes", "hotspots", "kaggle", "table")
+
+
+def check_source_name(name: str) -> None:
+    """Refuse a user's source name that is (or, ``kaggle:…``, ``table:…``, could be) oncoclass's
+    own: the store keys items by (source, ID), so a table named ``civic`` replaced CIViC's items."""
+    taken = name.strip().lower()
+    if taken in BUILT_IN_SOURCES or (":" in taken and taken.split(":", 1)[0] in ("kaggle", "table")):
+        raise ConfigError(
+            f"the source name {name!r} is one oncoclass gives its own sources "
+            f"({', '.join(BUILT_IN_SOURCES[:-2])}, kaggle:<file>, table:<file>).",
+            field="source",
+            hint="Choose another name for your table's source (your lab's, say).",
+        )
 
 
 def source_name(fmt: str, path: str | Path) -> str:
@@ -245,10 +263,11 @@ def _imported_at(value: object, path: str | Path, number: int) -> str:
     return text
 
 
-def _labelled_table(
-    path: str | Path, data: bytes, fmt: str, text: str | Path | None, columns: dict[str, str] | None
-) -> list[dict[str, str]]:
-    table = load_table(path, text=text, columns=columns, fmt=fmt, data=data)
+def table_items(table: pd.DataFrame) -> list[dict[str, str]]:
+    """A canonical table's rows as items. A row's ID is its own, or, in a table numbered for want
+    of an ``id`` column (``attrs["numbered"]``), one derived from its content (:func:`content_ids`):
+    a position names no row, so another file's row 1 (a pipe's, ``--source``'s) would replace it.
+    The one rule for the import and for retrieval, which leaves a row's own item out by it."""
     fields = {name: table[name] if name in table.columns else "" for name in CONTEXT_FIELDS}
     items = []
     for i, row in enumerate(table.to_dict("records")):
@@ -262,7 +281,35 @@ def _labelled_table(
                 **{k: (v.iloc[i] if isinstance(v, pd.Series) else v) for k, v in fields.items()},
             )
         )
+    if table.attrs.get("numbered"):
+        for item, key in zip(items, content_ids(items), strict=True):
+            item["source_id"] = key
     return items
+
+
+def content_ids(items: list[dict[str, str]]) -> list[str]:
+    """IDs for items that have none of their own: a digest of every field but the ID, so a
+    different row never takes an earlier one's key, and the same file imported again gives the
+    same keys (adds nothing). A row repeated whole is the n-th copy (``#2``, ``#3``…), kept, not
+    dropped: a table may list one variant twice."""
+    seen: dict[str, int] = {}
+    ids = []
+    for item in items:
+        key = (
+            "row:"
+            + hashlib.sha256(
+                "\x1f".join(item[name] for name in ITEM_FIELDS if name != "source_id").encode("utf-8")
+            ).hexdigest()[:16]
+        )
+        seen[key] = seen.get(key, 0) + 1
+        ids.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return ids
+
+
+def _labelled_table(
+    path: str | Path, data: bytes, fmt: str, text: str | Path | None, columns: dict[str, str] | None
+) -> list[dict[str, str]]:
+    return table_items(load_table(path, text=text, columns=columns, fmt=fmt, data=data))
 
 
 def read_source(
@@ -274,6 +321,8 @@ def read_source(
 ) -> SourceData:
     """Read one file (and, for Kaggle, its text file) into items. ``source`` names a user's table
     (default ``table:<file name>``); CIViC, hotspots and Kaggle name themselves."""
+    if source:
+        check_source_name(source)
     data = read_bytes(path)
     digest = hashlib.sha256(data)
     if text is not None:

@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from oncoclass.errors import StoreError
 from oncoclass.settings import get_settings
@@ -116,8 +117,37 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+def _sqlite_ddl_transactions(dbapi_connection: object, _record: object) -> None:
+    # pysqlite begins a transaction only before a write of rows, so CREATE TABLE ran outside one
+    # and a migration failing half-way left half a schema behind. SQLite's DDL is transactional:
+    # with the driver's own BEGIN off, _sqlite_begin opens the migration's one transaction.
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE: the write lock at once, so a concurrent import waits rather than failing when
+    # its read lock cannot be upgraded.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _migration_engine(store: Store) -> Engine:
+    """The engine a migration runs on: the store's, except for SQLite, where one of its own opens
+    a transaction before the DDL too. Only the migration: the store's own transactions keep
+    pysqlite's deferred BEGIN, under which curators deciding at once wait for each other's write
+    rather than fail on a read lock held since the transaction began."""
+    if not store.url.startswith("sqlite"):
+        return store.engine
+    engine = create_engine(store.url, poolclass=NullPool)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", _sqlite_ddl_transactions)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
 def open_store(value: str | Path | None = None, *, create: bool = True) -> Store:
-    """Open (and, with ``create``, create or upgrade) the store named by a path or URL."""
+    """Open the store named by a path or URL: with ``create``, a new one is created (an empty file
+    or database); without, it must exist. A store of an older oncoclass is upgraded, one of a newer
+    refused; a database holding anything else is refused and left as it was."""
     url = resolve_url(value)
     sqlite = url.startswith("sqlite")
     if sqlite:
@@ -141,14 +171,46 @@ def open_store(value: str | Path | None = None, *, create: bool = True) -> Store
         event.listen(engine, "connect", _sqlite_pragmas)
     store = Store(url=url, engine=engine)
     try:
-        upgrade(store) if create else _check_current(store)
+        _bring_up(store, create=create)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(
             f"cannot open the evidence store at {shown(url)}: {db_reason(exc)}",
-            hint="Check the path or URL, and that the server is running and accepts this user.",
+            hint="Check the path, and that the file is an SQLite database."
+            if sqlite
+            else "Check the URL, and that the server is running and accepts this user.",
         ) from None
+    except StoreError:
+        engine.dispose()
+        raise
     return store
+
+
+def _bring_up(store: Store, *, create: bool) -> None:
+    """Check that the database is an oncoclass store (or, with ``create``, an empty one to make
+    one in) before anything is written: a user's own tables are never migrated into."""
+    from alembic.script import ScriptDirectory
+
+    tables = sorted(inspect(store.engine).get_table_names())
+    revision = current_revision(store) if "alembic_version" in tables else None
+    known = {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+    ours = revision in known or (
+        # A newer oncoclass's revision, beside the tables every store has.
+        revision is not None and {"items", "releases"} <= set(tables)
+    )
+    if not ours and [t for t in tables if t != "alembic_version"]:
+        where = store_file(store.url) or store.shown
+        names = ", ".join(tables[:8]) + (f" and {len(tables) - 8} more" if len(tables) > 8 else "")
+        held = f"tables {names}" if len(tables) > 1 else f"a table {names}"
+        raise StoreError(
+            f"{where} is not an oncoclass evidence store: it holds {held}; nothing in it was changed.",
+            hint="Give a new file (or an empty database) or an existing store.",
+        )
+    if not ours and not create:
+        raise StoreError(
+            f"{store.shown} holds no evidence store.", hint="Build one with `oncoclass kb import`."
+        )
+    upgrade(store)
 
 
 def _alembic_config():  # type: ignore[no-untyped-def]
@@ -172,16 +234,6 @@ def current_revision(store: Store) -> str | None:
 
     with store.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
-
-
-def _check_current(store: Store) -> None:
-    """A store opened to read: it must exist; a newer schema is refused, an older one upgraded."""
-    revision = current_revision(store)
-    if revision is None and "items" not in inspect(store.engine).get_table_names():
-        raise StoreError(
-            f"{store.shown} holds no evidence store.", hint="Build one with `oncoclass kb import`."
-        )
-    upgrade(store)
 
 
 @contextmanager
@@ -216,6 +268,13 @@ def upgrade(store: Store) -> None:
         )
     if revision == script.get_current_head():
         return
-    with store.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    # One transaction (SQLite and PostgreSQL both have transactional DDL): a migration that fails
+    # leaves the store as it was, not half of a schema.
+    engine = _migration_engine(store)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        if engine is not store.engine:
+            engine.dispose()
