@@ -288,6 +288,20 @@ def test_an_id_that_now_names_another_variant_is_refused_and_nothing_changes(
         assert "TP53 R175H" in str(refused.value) and _items(store) == before
 
 
+def test_a_civic_release_that_moves_an_item_to_another_variant_updates_it(
+    kb_url: str, tmp_path: Path
+) -> None:
+    # CIViC re-curates: a later release may correct the variant an evidence item is about, and
+    # the item is still the one its ID names (a user's table's clash above is two rows).
+    moved = [*CIVIC_2018[:5], CIVIC_2018[5].replace("TP53\tR175H", "TP53\tR248Q")]
+    with open_store(kb_url) as store:
+        import_path(store, write(tmp_path, "r1.tsv", CIVIC_2018))
+        newer = import_path(store, write(tmp_path, "r2.tsv", moved))
+        assert (newer.added, newer.updated) == (0, 1)
+        item = next(i for i in _items(store) if (i["source"], i["source_id"]) == ("civic", "5"))
+        assert (item["gene"], item["variation"]) == ("TP53", "R248Q")
+
+
 @pytest.mark.parametrize("name", ["civic", "Hotspots", "kaggle", "table:lab.csv", "kaggle:x"])
 def test_a_users_table_cannot_take_a_built_in_sources_name(tmp_path: Path, name: str) -> None:
     from oncoclass.errors import ConfigError

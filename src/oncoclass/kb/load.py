@@ -20,7 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from oncoclass.data.table import MAX_GENE_CHARS, MAX_VARIATION_CHARS
 from oncoclass.errors import InputError, StoreError
 from oncoclass.kb.schema import ITEM_FIELDS, Item, Release
-from oncoclass.kb.sources import EXPORT_COLUMNS, EXPORT_ITEM_COLUMNS, SourceData, read_source
+from oncoclass.kb.sources import (
+    EXPORT_COLUMNS,
+    EXPORT_ITEM_COLUMNS,
+    RECURATED_SOURCES,
+    SourceData,
+    read_source,
+)
 from oncoclass.kb.store import Store, db_reason, store_errors
 from oncoclass.progress import Progress
 from oncoclass.variation import kind_group, parse, variation_key
@@ -227,7 +233,8 @@ def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = No
                     new.append(row)
                     tally[0] += 1
                 elif existing[key][1] != row["content_hash"]:
-                    _same_variant(prepared, key, existing[key][2:], row)
+                    if key[0] not in RECURATED_SOURCES:
+                        _same_variant(prepared, key, existing[key][2:], row)
                     changed.append({**row, "_id": existing[key][0]})
                     tally[1] += 1
                 else:

@@ -57,6 +57,11 @@ class SourceData:
 #: The names oncoclass gives the sources it reads (``kaggle`` and ``table`` with ``:<file name>``):
 #: a user's name for a table's source must be none of them, or its items would replace theirs.
 BUILT_IN_SOURCES: tuple[str, ...] = ("civic", "civic-variants", "civic-genes", "hotspots", "kaggle", "table")
+#: Curated releases whose IDs are the curators' own: a later release may move an item to another
+#: variant (CIViC re-curates evidence: a profile corrected, a variant split), and the item is
+#: still the one its ID names, so the update is taken. A user's table's ID naming another
+#: variant is refused instead (:func:`oncoclass.kb.load.import_path`): there, it is two rows.
+RECURATED_SOURCES: frozenset[str] = frozenset({"civic", "civic-variants", "civic-genes"})
 
 
 def check_source_name(name: str) -> None:
