@@ -133,3 +133,37 @@ def test_json_has_no_nan_and_reads_numpy_dataclasses_and_paths() -> None:
     )
     assert json.loads(text) == {"a": None, "b": 0.5, "c": 3, "d": {"path": "x", "scores": [1.0, 1.0]}}
     assert text.endswith("\n") and "NaN" not in text
+
+
+def test_a_path_inside_a_model_folder_is_refused(tmp_path: Path) -> None:
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "model.skops").write_bytes(b"model")
+    (model / "metadata.json").write_text("{}")
+    for target in (model / "model.skops", model / "new.csv", model / "sub" / "x.csv"):
+        with pytest.raises(OutputError, match="inside the model folder") as info:
+            check_output(target)
+        assert str(target) in str(info.value)
+    assert check_output(tmp_path / "beside.csv") == tmp_path / "beside.csv"
+    assert check_output(model, folder=True) == model  # train --out replaces a model whole
+
+
+def test_no_command_writes_into_the_model_it_reads(cli, tmp_path: Path, fast_model: Path) -> None:
+    import shutil
+
+    model = tmp_path / "m"
+    shutil.copytree(fast_model, model)
+    before = {p.name: p.read_bytes() for p in model.iterdir()}
+    labelled = tmp_path / "l.csv"
+    labelled.write_text("ID,Gene,Variation,Class\n1,BRAF,V600E,7\n2,KRAS,G12D,7\n3,TP53,R175H,4\n")
+    runs = [
+        ["report", "--model", model, "--input", labelled, "--out", model / "model.skops"],
+        ["predict", "--model", model, "--input", labelled, "--out", model / "model.skops"],
+        ["predict", "--model", model, "--input", labelled, "--out", model / "p.csv"],
+        ["annotate", "--model", model, "--input", labelled, "--out", model / "metadata.json"],
+        ["kb", "export", "--kb", tmp_path / "kb.sqlite", "--out", model / "model.skops"],
+    ]
+    for args in runs:
+        done = cli(args)
+        assert done.returncode == 2 and "inside the model folder" in done.stderr, (args, done.stderr)
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == before

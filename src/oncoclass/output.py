@@ -8,6 +8,8 @@ atomic writer that leaves either the complete file or nothing.
   followed: ``/dev/stdout`` is such a link, and ``-`` is the way to write there);
 * a device, FIFO or socket, or a folder where a file is expected, is refused;
 * the same file as an input is refused: it would be overwritten by its own output;
+* a path inside a model folder is refused (the model a command reads, or any other): its files are
+  checked against its metadata, so one written over would leave a model that no longer loads;
 * the folder it goes into must be writable (or creatable).
 
 Writes go to a hidden temporary file beside the target, renamed into place when complete. Any
@@ -102,6 +104,17 @@ def _writable_parent(path: Path) -> None:
         )
 
 
+def model_folder_of(path: Path) -> Path | None:
+    """The model folder ``path`` would be written into (its nearest enclosing folder that holds a
+    model's file and metadata), or None."""
+    from oncoclass.persist import METADATA_FILE, MODEL_FILE  # persist writes through this module
+
+    for folder in Path(os.path.abspath(path)).parents:
+        if (folder / MODEL_FILE).is_file() and (folder / METADATA_FILE).is_file():
+            return folder
+    return None
+
+
 def check_output(
     out: str | Path, *, inputs: Iterable[str | Path | None] = (), folder: bool = False, stdout_ok: bool = True
 ) -> Path | None:
@@ -138,6 +151,14 @@ def check_output(
                     "is also an input; writing it would destroy the input.", path=path,
                     hint="Choose another --out.",
                 )  # fmt: skip
+    model = model_folder_of(path)
+    if model is not None:
+        raise OutputError(
+            f"is inside the model folder {model}; writing there would alter the model, which would "
+            "then no longer load.",
+            path=path,
+            hint="Choose a path outside the model folder.",
+        )
     _writable_parent(path)
     return path
 
