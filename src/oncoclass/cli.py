@@ -1187,6 +1187,33 @@ def _flag(exc: OncoclassError, argv: list[str]) -> str:
     return FLAGS[field].get(name) or FLAGS[field].get("", "")
 
 
+def _click_errors() -> Any:
+    """The exceptions module of the click that Typer runs on (a copy inside Typer since 0.25)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # an older Typer, on click itself
+        from click import exceptions
+    return exceptions
+
+
+def _usage_line(exc: Any) -> str:
+    """A refusal of the command line itself (a value out of an option's range, a missing or
+    unknown option), as one line like every other error: the option, what is wrong, where the
+    help is."""
+    errors = _click_errors()
+    param = getattr(exc, "param", None)
+    opts = [o for o in getattr(param, "opts", []) if o.startswith("--")] or getattr(param, "opts", [])
+    # A bad value names its option first, as the library's errors are named at this edge; a
+    # missing option's own message already names it.
+    named = isinstance(exc, errors.BadParameter) and not isinstance(exc, errors.MissingParameter)
+    message = exc.message if named and opts and exc.message else exc.format_message()
+    where = f"{opts[0]}: " if named and opts and exc.message else ""
+    ctx = getattr(exc, "ctx", None)
+    stop = "" if message.rstrip().endswith((".", "!", "?")) else "."
+    see = f" See `{ctx.command_path} --help`." if ctx is not None else ""
+    return f"error: {where}{message}{stop}{see}"
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run one command (``argv`` without the program name; None: ``sys.argv``) and return its exit
     status: 0 done, 1 internal error, 2 user error (bad input, option or model), 130 interrupted,
@@ -1196,11 +1223,17 @@ def run(argv: list[str] | None = None) -> int:
     try:
         from tqdm.contrib.logging import logging_redirect_tqdm
 
-        # Log lines print above a running bar instead of through it. Standalone mode lets Typer
-        # render usage errors itself and exit with its own status.
+        # Log lines print above a running bar instead of through it.
         # Ctrl-C and SIGTERM unwind as SystemExit(130 / 143), so no temporary output is left.
+        # Not standalone: a usage error comes here, to be said in one line as every other error.
         with logging_redirect_tqdm(), cleanup_on_signals():
-            command().main(args=argv, prog_name="oncoclass")
+            code = command().main(args=argv, prog_name="oncoclass", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except _click_errors().NoArgsIsHelpError as exc:  # the help is already shown
+        return exc.exit_code
+    except _click_errors().ClickException as exc:
+        err(_usage_line(exc))
+        return exc.exit_code
     except SystemExit as exc:  # Typer's own exit (0 done, 2 usage error) or a signal's
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if isinstance(exc, Interrupted):

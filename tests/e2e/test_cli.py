@@ -110,6 +110,25 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path, synth_files, args
     assert not (tmp_path / "p.csv").exists() and not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["train", "-i", "x.csv", "-o", "m", "--cv", "500"], "error: --cv: "),
+        (["train", "-i", "x.csv", "-o", "m", "--cv", "x"], "error: --cv: "),
+        (["train", "-i", "x.csv", "-o", "m", "--set"], "error: Option '--set' requires an argument"),
+        (["predict", "-m", "m", "-i", "x.csv", "-o", "p.csv", "--coverage", "2"], "error: --coverage: "),
+        (["predict", "-i", "x.csv", "-o", "p.csv"], "error: Missing option '--model'"),
+        (["train", "--bogus"], "error: No such option: --bogus"),
+    ],
+)
+def test_the_command_line_refused_in_one_line(cli, args: list[str], line: str) -> None:
+    """Typer's own refusals (a value out of range, a missing or unknown option) read as every
+    other error does: one line, no box."""
+    result = cli(args)
+    assert result.returncode == 2 and result.stderr.startswith(line), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "─" not in result.stderr
+
+
 @pytest.mark.realdata
 @pytest.mark.slow  # the default recipe trained on all of Kaggle's variants: about 35 s
 def test_real_kaggle_variants_beat_classic_lr_on_stage1(tmp_path: Path, kaggle_dir: Path) -> None:
