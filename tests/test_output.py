@@ -167,3 +167,37 @@ def test_no_command_writes_into_the_model_it_reads(cli, tmp_path: Path, fast_mod
         done = cli(args)
         assert done.returncode == 2 and "inside the model folder" in done.stderr, (args, done.stderr)
     assert {p.name: p.read_bytes() for p in model.iterdir()} == before
+
+
+class _Failing:
+    """A standard output whose writes fail with ``code``."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+    def write(self, text: str) -> int:
+        raise OSError(self.code, os.strerror(self.code))
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_full_standard_output_is_one_message(monkeypatch) -> None:
+    import sys
+
+    from oncoclass.output import write_stdout
+
+    monkeypatch.setattr(sys, "stdout", _Failing(errno.ENOSPC))
+    with pytest.raises(OutputError, match=r"^standard output: could not be written \(no space left"):
+        write_stdout(lambda handle: handle.write("ID,class1\n"))
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch) -> None:
+    import sys
+
+    from oncoclass.output import PipeClosed, write_stdout
+
+    monkeypatch.setattr(sys, "stdout", _Failing(errno.EPIPE))
+    with pytest.raises(PipeClosed) as info:
+        write_stdout(lambda handle: handle.write("ID,class1\n"))
+    assert info.value.code == 128 + signal.SIGPIPE

@@ -23,7 +23,6 @@ import csv
 import gzip
 import io
 import shutil
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -77,7 +76,7 @@ from oncoclass.data.tables import (
 from oncoclass.errors import InputError, OutputError
 from oncoclass.kb.retrieve import attach
 from oncoclass.kb.store import Store
-from oncoclass.output import atomic_write, is_stdout
+from oncoclass.output import atomic_write, is_stdout, write_stdout
 from oncoclass.persist import Bundle
 from oncoclass.variation import parse, protein_change
 
@@ -768,8 +767,7 @@ def write_output(write: Callable[[Sink], None], sheet: Sheet, out: str | Path) -
         sink.close()
 
     if is_stdout(out):
-        fill(sys.stdout)
-        sys.stdout.flush()
+        write_stdout(fill)
         return None
     path = Path(out)
 

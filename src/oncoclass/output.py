@@ -24,6 +24,7 @@ import errno
 import os
 import signal
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -163,15 +164,60 @@ def check_output(
     return path
 
 
-def os_error(path: Path, exc: OSError) -> OutputError:
-    reason = {
+def _reason(exc: OSError) -> str:
+    return {
         errno.ENOSPC: "the disk is full",
         errno.EDQUOT: "the disk quota is used up",
         errno.EROFS: "the file system is read-only",
         errno.EACCES: "permission denied",
         errno.EPERM: "permission denied",
     }.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+def os_error(path: Path, exc: OSError) -> OutputError:
+    reason = _reason(exc)
     return OutputError(f"could not be written ({reason}); nothing was written.", path=path)
+
+
+class PipeClosed(SystemExit):
+    """Standard output's reader went away (``oncoclass predict --out - … | head -1``): normal Unix
+    use, not an error. The command ends quietly with the shell's status for a process that SIGPIPE
+    ended (141), as ``cat`` or ``grep`` do. A SystemExit, so no library or Click handler takes it
+    for an error."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGPIPE)
+
+
+def discard_stdout() -> None:
+    """Point standard output's descriptor at /dev/null once it can no longer be written, so the
+    interpreter's last flush of what is still buffered fails neither loudly ("Exception ignored
+    … BrokenPipeError") nor again. Standard output without a descriptor (a test's) is left."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def write_stdout(write: Callable[[Any], Any]) -> None:
+    """``write`` an output (``--out -``) to standard output and flush it: a closed pipe ends the
+    command quietly (:class:`PipeClosed`), any other failure (a full device) is an
+    :class:`OutputError` rather than an internal error."""
+    try:
+        write(sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        discard_stdout()
+        raise PipeClosed() from None
+    except OSError as exc:
+        discard_stdout()
+        reason = "no space left on the device" if exc.errno == errno.ENOSPC else _reason(exc)
+        raise OutputError(f"could not be written ({reason}).", path="standard output") from None
 
 
 def make_parent(path: Path) -> None:

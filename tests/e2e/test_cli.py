@@ -129,6 +129,24 @@ def test_the_command_line_refused_in_one_line(cli, args: list[str], line: str) -
     assert len(result.stderr.strip().splitlines()) == 1 and "─" not in result.stderr
 
 
+def test_standard_output_full_or_closed(tmp_path: Path, lr_model: Path) -> None:
+    """--out - into a full device is one message (exit 2); into a pipe its reader closed early
+    (`| head -1`) ends quietly, as cat does (141, SIGPIPE's status), with no noise at exit."""
+    variants = tmp_path / "v.csv"
+    variants.write_text("id,gene,variation\n" + "".join(f"{i},BRAF,V600E\n" for i in range(20000)))
+    args = [EXE, "predict", "--model", lr_model, "--input", variants, "--out", "-"]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(list(map(str, args)), stdout=full, stderr=subprocess.PIPE, text=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == "error: standard output: could not be written (no space left on the device).\n"
+    piped = subprocess.run(
+        ["bash", "-c", '"$@" | head -1; exit "${PIPESTATUS[0]}"', "bash", *map(str, args)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert piped.returncode == 141 and piped.stderr == "", piped.stderr
+    assert piped.stdout.startswith("ID,")
+
+
 @pytest.mark.realdata
 @pytest.mark.slow  # the default recipe trained on all of Kaggle's variants: about 35 s
 def test_real_kaggle_variants_beat_classic_lr_on_stage1(tmp_path: Path, kaggle_dir: Path) -> None:

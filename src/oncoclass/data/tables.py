@@ -108,13 +108,10 @@ def write_frame(
 def save_frame(frame: pd.DataFrame, out: str | Path) -> Path | None:
     """Write ``frame`` atomically in the format ``out``'s name asks for; ``-`` writes CSV to
     standard output. Returns the path written, or None for standard output."""
-    import sys
-
-    from oncoclass.output import atomic_write, is_stdout
+    from oncoclass.output import atomic_write, is_stdout, write_stdout
 
     if is_stdout(out):
-        write_frame(frame, sys.stdout, "csv")
-        sys.stdout.flush()
+        write_stdout(lambda handle: write_frame(frame, handle, "csv"))
         return None
     path = Path(out)
     fmt = output_format(path)
