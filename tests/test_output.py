@@ -51,7 +51,7 @@ def test_outputs_that_must_not_be_replaced(tmp_path: Path, make, folder: bool, m
 def test_devices_and_dev_stdout_are_refused() -> None:
     with pytest.raises(OutputError, match="device"):
         check_output("/dev/null")
-    with pytest.raises(OutputError, match="--out -"):
+    with pytest.raises(OutputError, match="or - for standard output"):
         check_output("/dev/stdout")  # a link to /proc/self/fd/1: it would be replaced, not written
 
 

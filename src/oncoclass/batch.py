@@ -557,7 +557,9 @@ def predict_dask(
     inputs = [*spec.paths, *store_inputs(kb)]
     check_output(out, inputs=inputs, folder=fmt == "parquet", stdout_ok=False)
     for derived in (rejects, sidecar_path(out)):  # the reject file and the sidecar are outputs too
-        check_output(derived, inputs=[*inputs, out], stdout_ok=False)
+        check_output(
+            derived, inputs=[*inputs, out], stdout_ok=False, field="rejects" if derived == rejects else "out"
+        )
     _check_out(out, fmt)
     kb_url = _store_url(kb)
     with _unreadable_as_input_error(spec.path):
@@ -673,7 +675,7 @@ def _check_out(out: Path, fmt: str) -> None:
         raise InputError(
             "exists and is not an earlier Parquet output of oncoclass.",
             path=out,
-            hint="Choose another --out (a new folder, or a name ending in .csv for one CSV).",
+            hint="Choose another path (a new folder, or a name ending in .csv for one CSV).",
         )
 
 

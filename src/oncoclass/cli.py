@@ -506,7 +506,7 @@ def evaluate(
     if report_out is not None:
         from oncoclass.kb.store import store_inputs
 
-        check_output(report_out, inputs=[*spec.paths, *store_inputs(kb)], stdout_ok=False)
+        check_output(report_out, inputs=[*spec.paths, *store_inputs(kb)], stdout_ok=False, field="report")
     config = EvaluateConfig(
         input=spec,
         recipes=names,
@@ -648,7 +648,7 @@ def demo(
     search in it, train, predict, score, and variants without text predicted from the store."""
     from oncoclass.data.synth import SynthSpec, write_corpus
 
-    check_output(workdir, folder=True)
+    check_output(workdir, folder=True, field="workdir")
     started = time.perf_counter()
     paths = write_corpus(workdir / "corpus", SynthSpec())
     typer.echo(f"synthetic corpus (not real data) written to {workdir / 'corpus'}")
@@ -1174,12 +1174,17 @@ FLAGS: dict[str, dict[str, str]] = {
     "on_bad_rows": {"": "--on-bad-rows"},
     "coverage": {"": "--coverage"},
     "params": {"": "--set"},
+    # Outputs (OutputError.field): evaluate writes only its --report.
+    "out": {"evaluate": "--report", "": "--out"},
+    "report": {"": "--report"},
+    "rejects": {"": "--rejects"},
+    "workdir": {"": "--workdir"},
 }
 
 
 def _flag(exc: OncoclassError, argv: list[str]) -> str:
-    """The option a ConfigError's field is set by in the command that ran (library errors name
-    fields; the command line speaks of its flags)."""
+    """The option an error's field (a ConfigError's, an OutputError's) is set by in the command
+    that ran (library errors name fields; the command line speaks of its flags)."""
     field = getattr(exc, "field", None)
     if not field or field not in FLAGS:
         return ""

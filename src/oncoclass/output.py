@@ -101,7 +101,7 @@ def _writable_parent(path: Path) -> None:
         raise OutputError(
             f"cannot be written: the folder {parent} is read-only.",
             path=path,
-            hint="Choose an --out in a folder you can write to.",
+            hint="Choose a folder you can write to.",
         )
 
 
@@ -117,10 +117,22 @@ def model_folder_of(path: Path) -> Path | None:
 
 
 def check_output(
-    out: str | Path, *, inputs: Iterable[str | Path | None] = (), folder: bool = False, stdout_ok: bool = True
+    out: str | Path, *, inputs: Iterable[str | Path | None] = (), folder: bool = False,
+    stdout_ok: bool = True, field: str = "out",
+) -> Path | None:  # fmt: skip
+    """Refuse an output that must not be written (see the module docstring); returns the path, or
+    None for standard output. ``folder``: the output is a folder (a model), not a file. ``field``:
+    which output this is, for the edge to name its option (``report``; ``out`` by default)."""
+    try:
+        return _check_output(out, inputs=inputs, folder=folder, stdout_ok=stdout_ok)
+    except OutputError as exc:
+        exc.field = field
+        raise
+
+
+def _check_output(
+    out: str | Path, *, inputs: Iterable[str | Path | None], folder: bool, stdout_ok: bool
 ) -> Path | None:
-    """Refuse an ``--out`` that must not be written (see the module docstring); returns the path, or
-    None for standard output. ``folder``: the output is a folder (a model), not a file."""
     if is_stdout(out):
         if folder or not stdout_ok:
             raise OutputError("this output cannot go to standard output; give a path.", path=out)
@@ -132,25 +144,25 @@ def check_output(
         raise OutputError(
             "is a symbolic link; oncoclass replaces its outputs by renaming and will not replace a link.",
             path=path,
-            hint="Give the link's target, or --out - for standard output." if not folder else None,
+            hint="Give the link's target, or - for standard output." if not folder else None,
         )
     if path.exists():
         mode = path.stat().st_mode
         if not folder and stat.S_ISDIR(mode):
             raise OutputError("is a folder; give a file name.", path=path)
         if folder and not stat.S_ISDIR(mode):
-            raise OutputError("exists and is not a folder; choose another --out.", path=path)
+            raise OutputError("exists and is not a folder; choose another path.", path=path)
         if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
             raise OutputError(
                 "is a device, pipe or socket, not a file.",
                 path=path,
-                hint="Use --out - to write to standard output.",
+                hint="Use - to write to standard output.",
             )
         for source in inputs:
             if source is not None and not is_stdout(source) and _same_file(path, Path(source)):
                 raise OutputError(
                     "is also an input; writing it would destroy the input.", path=path,
-                    hint="Choose another --out.",
+                    hint="Choose another path.",
                 )  # fmt: skip
     model = model_folder_of(path)
     if model is not None:

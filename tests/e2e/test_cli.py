@@ -129,6 +129,19 @@ def test_the_command_line_refused_in_one_line(cli, args: list[str], line: str) -
     assert len(result.stderr.strip().splitlines()) == 1 and "─" not in result.stderr
 
 
+def test_an_output_refused_is_named_by_the_option_given(cli, tmp_path: Path, synth_files) -> None:
+    """The library names the output (its field); the command line says the option the user gave."""
+    variants = synth_files["training_variants"]
+    refused = cli(["evaluate", "--input", variants, "--folds", "2", "--report", variants])
+    assert refused.returncode == 2, refused.stderr
+    assert (
+        refused.stderr.startswith(f"error: --report: {variants}: is also an input")
+        and "--out" not in refused.stderr
+    )
+    refused = cli(["demo", "--workdir", variants])
+    assert refused.returncode == 2 and refused.stderr.startswith("error: --workdir: "), refused.stderr
+
+
 def test_standard_output_full_or_closed(tmp_path: Path, lr_model: Path) -> None:
     """--out - into a full device is one message (exit 2); into a pipe its reader closed early
     (`| head -1`) ends quietly, as cat does (141, SIGPIPE's status), with no noise at exit."""
@@ -138,7 +151,10 @@ def test_standard_output_full_or_closed(tmp_path: Path, lr_model: Path) -> None:
     with open("/dev/full", "w") as full:
         result = subprocess.run(list(map(str, args)), stdout=full, stderr=subprocess.PIPE, text=True)
     assert result.returncode == 2, result.stderr
-    assert result.stderr == "error: standard output: could not be written (no space left on the device).\n"
+    assert (
+        result.stderr
+        == "error: --out: standard output: could not be written (no space left on the device).\n"
+    )
     piped = subprocess.run(
         ["bash", "-c", '"$@" | head -1; exit "${PIPESTATUS[0]}"', "bash", *map(str, args)],
         capture_output=True, text=True,
