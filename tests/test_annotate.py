@@ -123,6 +123,31 @@ def test_annotate_keeps_the_maf_and_adds_columns(cli, tmp_path: Path, default_mo
     assert frame.loc[0, "oncoclass_class_name"] == KAGGLE_CLASSES[frame.loc[0, "oncoclass_prediction"]]
 
 
+@pytest.mark.parametrize(
+    ("source", "name", "written"),
+    [
+        ("in.maf", "a.xlsx", None), ("in.maf", "a.json", None), ("in.maf", "a.maf.zip", None),
+        ("in.maf", "a.vcf", None), ("in.vcf", "a.maf", None), ("in.vcf", "a.bcf.gz", None),
+        ("in.maf", "a.tsv.gz", "tsv.gz"), ("in.maf", "a.txt", "maf"), ("in.maf", "a", "maf"),
+    ],
+)  # fmt: skip
+def test_an_output_is_written_as_its_name_says_or_refused(
+    cli, tmp_path: Path, default_model: Path, source: str, name: str, written: str | None
+) -> None:
+    """One rule for output names (output.named_format): the format an ending names, gzipped with
+    .gz, the input's own with none; an ending it cannot write is refused before any work."""
+    given = _write(tmp_path / source, MAF) if source.endswith(".maf") else _write(tmp_path / source, SNPEFF)
+    out = tmp_path / name
+    done = cli(["annotate", "--model", default_model, "--input", given, "--out", out])
+    if written is None:
+        assert done.returncode == 2 and "cannot write a" in done.stderr, done.stderr
+        assert not out.exists()
+        return
+    assert done.returncode == 0, done.stderr
+    data = gzip.decompress(out.read_bytes()) if written.endswith(".gz") else out.read_bytes()
+    assert data.startswith(b"Hugo_Symbol\t" if written.startswith("tsv") else MAF[0].encode())
+
+
 def test_a_table_with_mapped_columns_goes_out_as_csv(cli, tmp_path: Path, default_model: Path) -> None:
     source = _write(
         tmp_path / "calls.tsv", ["sample\tsymbol\thgvs", "s1\tBRAF\tp.Val600Glu", "s2\tKRAS\tp.G12D"]

@@ -22,7 +22,16 @@ import typer
 from oncoclass import api
 from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig, parse_columns, parse_overrides
 from oncoclass.errors import ConfigError, OncoclassError, shortened
-from oncoclass.output import Interrupted, check_output, cleanup_on_signals, is_stdout, to_json, write_json
+from oncoclass.output import (
+    REPORT_SUFFIXES,
+    Interrupted,
+    check_output,
+    cleanup_on_signals,
+    is_stdout,
+    named_format,
+    to_json,
+    write_json,
+)
 from oncoclass.persist import load_bundle
 
 app = typer.Typer(
@@ -384,10 +393,12 @@ def predict(
         return
     if engine != "local":
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
+    from oncoclass.data.tables import output_format
     from oncoclass.kb.store import store_inputs
 
     inputs = [*spec.paths, *store_inputs(kb)]
     check_output(out, inputs=inputs)
+    output_format(out)  # a name it cannot be written as is refused before any work
     if not is_stdout(out):  # the sidecar naming the model is an output too
         check_output(api.sidecar_path(Path(out)), inputs=inputs)
     bundle = load_bundle(model)
@@ -441,6 +452,7 @@ def annotate(
         annotation.open_sheet(input, transcript=transcript) as sheet,
         open_store(kb, create=False) if kb else nullcontext() as store,
     ):
+        annotation.output_of(sheet, out)  # a name it cannot be written as is refused before any work
         options: dict[str, Any] = {
             "columns": parse_columns(columns), "store": store, "probabilities": probabilities,
         }  # fmt: skip
@@ -507,6 +519,7 @@ def evaluate(
         from oncoclass.kb.store import store_inputs
 
         check_output(report_out, inputs=[*spec.paths, *store_inputs(kb)], stdout_ok=False, field="report")
+        named_format(report_out, REPORT_SUFFIXES)
     config = EvaluateConfig(
         input=spec,
         recipes=names,
@@ -551,6 +564,7 @@ def report_command(
     """HTML report of a trained model's predictions on a labelled file (held-out data)."""
     spec = _spec(input, text, labels, fmt, columns)
     check_output(out, inputs=spec.paths, stdout_ok=False)
+    named_format(out, REPORT_SUFFIXES)
     bundle = load_bundle(model)
     result = api.holdout(bundle, spec, skip_unknown_labels=skip_unknown)
     _notes(result["data"]["notes"])
@@ -955,12 +969,13 @@ def kb_export(
 ) -> None:
     """Write every item with its provenance (`kb import` reads the file back), or with --reviewed the
     reviewed items with their label, curator and the model's proposal."""
-    from oncoclass.data.tables import save_frame
+    from oncoclass.data.tables import output_format, save_frame
     from oncoclass.kb.load import export_frame
     from oncoclass.kb.store import open_store, store_file
     from oncoclass.review.queue import reviewed_export
 
     check_output(out, inputs=[store_file(kb)])  # the store (or the default one) must not be replaced
+    output_format(out)
     with open_store(kb, create=False) as store:
         frame = reviewed_export(store) if reviewed else export_frame(store)
     save_frame(frame, out)

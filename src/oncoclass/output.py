@@ -26,7 +26,7 @@ import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -186,6 +186,45 @@ def _reason(exc: OSError) -> str:
     }.get(exc.errno or 0, exc.strerror or str(exc))
 
 
+#: Where a name ending in ``.gz`` is gzipped: after the ending of a text format.
+GZIP = ".gz"
+#: A report is one self-contained HTML page.
+REPORT_SUFFIXES = {".html": "html", ".htm": "html"}
+
+
+def _either(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else items[0]
+
+
+def named_format(
+    out: str | Path, suffixes: Mapping[str, str], *, default: str | None = None,
+    gzips: Collection[str] = (),
+) -> tuple[str, bool]:  # fmt: skip
+    """The one rule for what an output's name means: the format its ending asks for among
+    ``suffixes`` (ending → format), and whether it is gzipped (``.gz`` after the ending of a
+    format in ``gzips``). A name with no ending is ``default``'s format. Any other ending is
+    refused, with the endings this output can have: written anyway, one format would go under
+    another's name (CSV as ``.xlsx``, TSV as ``.maf.zip``, plain text as ``.gz``)."""
+    if is_stdout(out):
+        return default or next(iter(suffixes.values())), False
+    name = Path(str(out)).name.lower()
+    gzipped = name.endswith(GZIP) and len(name) > len(GZIP)
+    plain = name[: -len(GZIP)] if gzipped else name
+    suffix = Path(plain).suffix
+    fmt = suffixes.get(suffix) if suffix else default
+    if fmt is not None and (not gzipped or fmt in gzips):
+        return fmt, gzipped
+    packed = [s for s, f in suffixes.items() if f in gzips]
+    also = f" (with {GZIP} after {_either(packed)} to gzip it)" if packed else ""
+    listed = _either(list(suffixes))
+    ending = name[len(Path(plain).stem) :] if suffix else GZIP
+    raise OutputError(
+        f"oncoclass cannot write a {ending} file here; this output is written as {listed}{also}.",
+        path=out,
+        hint="Name it with one of those endings.",
+    )
+
+
 def os_error(path: Path, exc: OSError) -> OutputError:
     reason = _reason(exc)
     return OutputError(f"could not be written ({reason}); nothing was written.", path=path)
@@ -264,9 +303,24 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
-def atomic_write(path: Path, write: Callable[[Any], Any], *, binary: bool = False) -> None:
-    """Write through a temporary file in the same folder, renamed into place when complete."""
+def atomic_write(
+    path: Path, write: Callable[[Any], Any], *, binary: bool = False, gzipped: bool = False
+) -> None:
+    """Write through a temporary file in the same folder, renamed into place when complete;
+    ``gzipped``: ``write`` is given a text handle whose lines are gzipped into the file."""
     with atomic_path(path) as tmp:
+        if gzipped:
+            import gzip
+            import io
+
+            with (
+                tmp.open("wb") as raw,
+                # The header names the file as it will be, not its temporary name.
+                gzip.GzipFile(filename=path.name, fileobj=raw, mode="wb") as packed,
+                io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
+            ):
+                write(text)
+            return
         mode = "wb" if binary else "w"
         with tmp.open(mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
             write(handle)
