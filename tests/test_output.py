@@ -18,8 +18,16 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
-def test_a_new_file_in_a_new_folder_is_fine(tmp_path: Path) -> None:
-    assert check_output(tmp_path / "a" / "b" / "out.csv") == tmp_path / "a" / "b" / "out.csv"
+def test_a_new_file_in_an_existing_folder_is_fine(tmp_path: Path) -> None:
+    assert check_output(tmp_path / "out.csv") == tmp_path / "out.csv"
+    assert check_output(tmp_path / "model", folder=True) == tmp_path / "model"  # made by its writer
+
+
+def test_a_folder_that_does_not_exist_is_said_not_made(tmp_path: Path) -> None:
+    for target, folder in ((tmp_path / "a" / "b" / "out.maf", False), (tmp_path / "a" / "model", True)):
+        with pytest.raises(OutputError, match=f"the folder {tmp_path / 'a'}.* does not exist"):
+            check_output(target, folder=folder)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_dash_is_standard_output_where_allowed() -> None:
@@ -69,7 +77,7 @@ def test_a_read_only_folder_is_refused(tmp_path: Path, monkeypatch) -> None:
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == tmp_path else real_access(p, mode))
     with pytest.raises(OutputError, match="read-only"):
-        check_output(tmp_path / "new" / "out.csv")
+        check_output(tmp_path / "out.csv")
 
 
 @pytest.mark.parametrize(

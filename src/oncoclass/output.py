@@ -10,7 +10,8 @@ atomic writer that leaves either the complete file or nothing.
 * the same file as an input is refused: it would be overwritten by its own output;
 * a path inside a model folder is refused (the model a command reads, or any other): its files are
   checked against its metadata, so one written over would leave a model that no longer loads;
-* the folder it goes into must be writable (or creatable).
+* the folder it goes into must exist and be writable: a typo in a folder's name is said, not made
+  into new folders (a folder output, such as a model, is itself made, in a folder that exists).
 
 Writes go to a hidden temporary file beside the target, renamed into place when complete. Any
 failure (a full disk, a read-only file system, Ctrl-C, SIGTERM) removes the temporary file, and an
@@ -91,10 +92,10 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _writable_parent(path: Path) -> None:
     parent = path.parent
-    while not parent.exists():  # the nearest existing folder is where the new ones would be made
-        if parent == parent.parent:
-            break
-        parent = parent.parent
+    if not parent.exists():  # a typo in a folder's name is said, not made into new folders
+        raise OutputError(
+            f"cannot be written: the folder {parent} does not exist.", path=path, hint="Create it first."
+        )
     if not parent.is_dir():
         raise OutputError(f"cannot be written: {parent} is not a folder.", path=path)
     if not os.access(parent, os.W_OK | os.X_OK):
