@@ -231,6 +231,49 @@ SNPEFF = [
 ]
 
 
+@pytest.mark.parametrize("name", ["out.csv", "out.tsv"])
+def test_a_vcf_written_as_a_table_keeps_every_field_of_its_records(
+    cli, tmp_path: Path, default_model: Path, name: str
+) -> None:
+    """QUAL, FILTER, INFO, FORMAT and each sample's column go out beside the predictions: a
+    LowQual call must not read as a PASS once it is a table."""
+    header = [
+        *VEP_HEADER[:-1],
+        '##FILTER=<ID=LowQual,Description="low">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+    ]
+    chrom = VEP_HEADER[-1] + "\tFORMAT\tTUMOR\tNORMAL"
+    records = [
+        VEP_RECORDS[0].replace("\tPASS\t", "\tLowQual\t") + "\tGT\t0/1\t0/0",
+        VEP_RECORDS[1] + "\tGT\t1/1\t0/0",
+    ]
+    source = _write(tmp_path / "calls.vcf", [*header, chrom, *records])
+    out = tmp_path / name
+    done = cli(["annotate", "--model", default_model, "--input", source, "--out", out])
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(out, sep="\t" if name.endswith(".tsv") else ",", dtype=str, keep_default_na=False)
+    assert list(frame.columns[:11]) == [
+        "CHROM",
+        "POS",
+        "ID",
+        "REF",
+        "ALT",
+        "QUAL",
+        "FILTER",
+        "INFO",
+        "FORMAT",
+        "TUMOR",
+        "NORMAL",
+    ]
+    assert frame["FILTER"].tolist() == ["LowQual", "PASS"] and frame["QUAL"].tolist() == ["50", "50"]
+    assert frame["INFO"].tolist() == [r.split("\t")[7] for r in records]
+    assert frame[["FORMAT", "TUMOR", "NORMAL"]].values.tolist() == [
+        ["GT", "0/1", "0/0"],
+        ["GT", "1/1", "0/0"],
+    ]
+    assert frame["oncoclass_protein_change"].tolist() == ["V600E", "W53*"]
+
+
 def test_vcf_consequences_are_read_from_vep_and_snpeff(tmp_path: Path) -> None:
     vep = _write(tmp_path / "vep.vcf", VEP_HEADER + VEP_RECORDS)
     canonical = variants_of(read_sheet(vep))
