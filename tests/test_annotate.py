@@ -123,6 +123,31 @@ def test_annotate_keeps_the_maf_and_adds_columns(cli, tmp_path: Path, default_mo
     assert frame.loc[0, "oncoclass_class_name"] == KAGGLE_CLASSES[frame.loc[0, "oncoclass_prediction"]]
 
 
+@pytest.mark.parametrize(
+    ("source", "name", "written"),
+    [
+        ("in.maf", "a.xlsx", None), ("in.maf", "a.json", None), ("in.maf", "a.maf.zip", None),
+        ("in.maf", "a.vcf", None), ("in.vcf", "a.maf", None), ("in.vcf", "a.bcf.gz", None),
+        ("in.maf", "a.tsv.gz", "tsv.gz"), ("in.maf", "a.txt", "maf"), ("in.maf", "a", "maf"),
+    ],
+)  # fmt: skip
+def test_an_output_is_written_as_its_name_says_or_refused(
+    cli, tmp_path: Path, default_model: Path, source: str, name: str, written: str | None
+) -> None:
+    """One rule for output names (output.named_format): the format an ending names, gzipped with
+    .gz, the input's own with none; an ending it cannot write is refused before any work."""
+    given = _write(tmp_path / source, MAF) if source.endswith(".maf") else _write(tmp_path / source, SNPEFF)
+    out = tmp_path / name
+    done = cli(["annotate", "--model", default_model, "--input", given, "--out", out])
+    if written is None:
+        assert done.returncode == 2 and "cannot write a" in done.stderr, done.stderr
+        assert not out.exists()
+        return
+    assert done.returncode == 0, done.stderr
+    data = gzip.decompress(out.read_bytes()) if written.endswith(".gz") else out.read_bytes()
+    assert data.startswith(b"Hugo_Symbol\t" if written.startswith("tsv") else MAF[0].encode())
+
+
 def test_a_table_with_mapped_columns_goes_out_as_csv(cli, tmp_path: Path, default_model: Path) -> None:
     source = _write(
         tmp_path / "calls.tsv", ["sample\tsymbol\thgvs", "s1\tBRAF\tp.Val600Glu", "s2\tKRAS\tp.G12D"]
@@ -204,6 +229,49 @@ SNPEFF = [
     "12\t25398284\t.\tC\tT\t50\tPASS\tANN=T|missense_variant|MODERATE|KRAS|ENSG1|transcript|ENST1|protein_coding|"
     "2/6|c.35G>A|p.Gly12Asp",
 ]
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.tsv"])
+def test_a_vcf_written_as_a_table_keeps_every_field_of_its_records(
+    cli, tmp_path: Path, default_model: Path, name: str
+) -> None:
+    """QUAL, FILTER, INFO, FORMAT and each sample's column go out beside the predictions: a
+    LowQual call must not read as a PASS once it is a table."""
+    header = [
+        *VEP_HEADER[:-1],
+        '##FILTER=<ID=LowQual,Description="low">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+    ]
+    chrom = VEP_HEADER[-1] + "\tFORMAT\tTUMOR\tNORMAL"
+    records = [
+        VEP_RECORDS[0].replace("\tPASS\t", "\tLowQual\t") + "\tGT\t0/1\t0/0",
+        VEP_RECORDS[1] + "\tGT\t1/1\t0/0",
+    ]
+    source = _write(tmp_path / "calls.vcf", [*header, chrom, *records])
+    out = tmp_path / name
+    done = cli(["annotate", "--model", default_model, "--input", source, "--out", out])
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(out, sep="\t" if name.endswith(".tsv") else ",", dtype=str, keep_default_na=False)
+    assert list(frame.columns[:11]) == [
+        "CHROM",
+        "POS",
+        "ID",
+        "REF",
+        "ALT",
+        "QUAL",
+        "FILTER",
+        "INFO",
+        "FORMAT",
+        "TUMOR",
+        "NORMAL",
+    ]
+    assert frame["FILTER"].tolist() == ["LowQual", "PASS"] and frame["QUAL"].tolist() == ["50", "50"]
+    assert frame["INFO"].tolist() == [r.split("\t")[7] for r in records]
+    assert frame[["FORMAT", "TUMOR", "NORMAL"]].values.tolist() == [
+        ["GT", "0/1", "0/0"],
+        ["GT", "1/1", "0/0"],
+    ]
+    assert frame["oncoclass_protein_change"].tolist() == ["V600E", "W53*"]
 
 
 def test_vcf_consequences_are_read_from_vep_and_snpeff(tmp_path: Path) -> None:

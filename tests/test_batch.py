@@ -97,6 +97,19 @@ def test_missing_columns_are_refused_before_a_cluster_starts(tmp_path, lr_model)
         predict_dask(lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler="tcp://127.0.0.1:1")
 
 
+@pytest.mark.parametrize("name", ["p.xlsx", "p.maf", "p.csv.gz"])
+def test_a_name_dask_cannot_write_is_refused_before_a_cluster_starts(tmp_path, lr_model, name: str) -> None:
+    from oncoclass.errors import OutputError
+
+    source = tmp_path / "v.csv"
+    source.write_text("id,gene,variation\n1,BRAF,V600E\n")
+    with pytest.raises(
+        OutputError, match=r"cannot write a .* file here; this output is written as \.csv or \.parquet"
+    ):
+        predict_dask(lr_model, InputSpec(path=str(source)), tmp_path / name, scheduler="tcp://127.0.0.1:1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.csv"]
+
+
 @pytest.mark.parametrize("on_bad_rows", ["fail", "skip"])
 def test_a_file_cut_short_is_refused_by_its_row(tmp_path, lr_model, cluster, on_bad_rows) -> None:
     # Found by the workers' first pass over the blocks (the client does not read the file through),

@@ -144,3 +144,15 @@ def test_report_flags_never_predicted_classes_folds_rare_ones_and_links_citation
     assert citation_link("doi:10.1/x").url == "https://doi.org/10.1/x"
     assert citation_link("ASCO 2017 abstract").url == ""
     assert _readable({"input": {"path": "x.csv", "text": None}, "folds": 5}) == "input: path: x.csv; folds: 5"
+
+
+def test_a_report_named_as_anything_but_html_is_refused_before_any_work(
+    cli, tmp_path: Path, lr_model, synth_files
+) -> None:
+    variants = synth_files["training_variants"]
+    refused = cli(["evaluate", "--input", variants, "--folds", "2", "--report", tmp_path / "r.pdf"])
+    assert refused.returncode == 2 and refused.stderr.startswith("error: --report: "), refused.stderr
+    assert "cannot write a .pdf file here" in refused.stderr and ".html or .htm" in refused.stderr
+    refused = cli(["report", "--model", lr_model, "--input", variants, "--out", tmp_path / "r.png"])
+    assert refused.returncode == 2 and refused.stderr.startswith("error: --out: "), refused.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -20,10 +20,7 @@ The Dask engine (:func:`oncoclass.batch.annotate_dask`) runs the same pieces on 
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import shutil
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -65,19 +62,20 @@ from oncoclass.data.table import (
     variation_problem,
 )
 from oncoclass.data.tables import (
+    TABLE_SUFFIXES,
+    TEXT_TABLES,
     check_header,
     guess_format,
     header_of,
     maf_comment_lines,
     names_by_case,
-    output_format,
     read_frame,
     write_frame,
 )
 from oncoclass.errors import InputError, OutputError
 from oncoclass.kb.retrieve import attach
 from oncoclass.kb.store import Store
-from oncoclass.output import atomic_write, is_stdout
+from oncoclass.output import atomic_write, is_stdout, named_format, write_stdout
 from oncoclass.persist import Bundle
 from oncoclass.variation import parse, protein_change
 
@@ -671,22 +669,30 @@ def annotate_file(
     return tally.summary()
 
 
-_NAMED_FORMATS = (".csv", ".tsv", ".tab", ".parquet", ".jsonl", ".ndjson")
+#: The endings that ask for the input's own format back, beside the tables' (TABLE_SUFFIXES): a
+#: MAF (often named .txt, as cBioPortal's), a VCF (bgzipped with .gz, or BCF), a table as .txt.
+_OWN_SUFFIXES = {
+    "maf": {".maf": "maf", ".txt": "maf"},
+    "vcf": {".vcf": "vcf", ".bcf": "bcf"},  # BCF is compressed already: no .bcf.gz
+    "csv": {".txt": "csv"},
+    "tsv": {".txt": "tsv"},
+}
 
 
 def output_of(sheet: Sheet, out: str | Path) -> tuple[str, bool]:
     """The format ``out`` is written in (the input's, unless its name asks for CSV, TSV, Parquet
-    or JSONL) and whether it is gzipped (a name ending in ``.gz``)."""
-    name = "" if is_stdout(out) else Path(str(out)).name.lower()
-    compressed = name.endswith(".gz")  # annotated.maf.gz: gzipped, as the input may have been
-    plain = name[:-3] if compressed else name
-    fmt = output_format(plain) if Path(plain).suffix in _NAMED_FORMATS else sheet.fmt
-    if compressed and fmt == "parquet":
-        raise OutputError("Parquet is compressed already; drop the .gz.", path=out)
+    or JSONL) and whether it is gzipped (a name ending in ``.gz``; a VCF's is bgzipped by htslib
+    from its name). An ending oncoclass cannot write from this input is refused, by the one rule
+    for output names (:func:`oncoclass.output.named_format`)."""
+    fmt, gzipped = named_format(
+        out, {**TABLE_SUFFIXES, **_OWN_SUFFIXES.get(sheet.fmt, {})}, default=sheet.fmt,
+        gzips=(*TEXT_TABLES, "maf", "vcf"),
+    )  # fmt: skip
+    fmt = "vcf" if fmt == "bcf" else fmt  # htslib writes either, by the name
     if is_stdout(out) and fmt in ("vcf", "parquet"):
         what = "a VCF" if fmt == "vcf" else "Parquet"
         raise OutputError(f"{what} cannot go to standard output.", path=out, hint="Give a file name.")
-    return fmt, compressed and fmt != "vcf"
+    return fmt, gzipped and fmt != "vcf"
 
 
 class Sink:
@@ -768,23 +774,12 @@ def write_output(write: Callable[[Sink], None], sheet: Sheet, out: str | Path) -
         sink.close()
 
     if is_stdout(out):
-        fill(sys.stdout)
-        sys.stdout.flush()
+        write_stdout(fill)
         return None
     path = Path(out)
 
-    def fill_gzipped(handle: Any) -> None:
-        with (
-            gzip.GzipFile(fileobj=handle, mode="wb") as packed,
-            io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
-        ):
-            fill(text)
-
     try:
-        if compressed:
-            atomic_write(path, fill_gzipped, binary=True)
-        else:
-            atomic_write(path, fill, binary=fmt == "parquet")
+        atomic_write(path, fill, binary=fmt == "parquet", gzipped=compressed)
     except csv.Error:
         raise OutputError(
             "a value holds a tab or a line break, which a tab-separated file cannot carry.",

@@ -82,7 +82,7 @@ from oncoclass.jobs.predict import (
 )
 from oncoclass.kb.retrieve import attach
 from oncoclass.kb.store import Store, open_store, store_inputs
-from oncoclass.output import atomic_write, check_output, is_stdout, make_parent
+from oncoclass.output import atomic_write, check_output, is_stdout, make_parent, named_format
 from oncoclass.persist import Bundle, load_bundle
 
 REJECT_COLUMNS = ("ID", "reason", "raw")
@@ -551,13 +551,16 @@ def predict_dask(
     started = time.perf_counter()
     bundle = load_bundle(model_dir)
     out = Path(out)
-    fmt = "csv" if out.suffix.lower() == ".csv" else "parquet"
+    # One CSV, or a folder of Parquet parts (a name with no ending too); the one rule for names.
+    fmt, _ = named_format(out, {".csv": "csv", ".parquet": "parquet"}, default="parquet")
     skip_bad = on_bad_rows == "skip"
     rejects = Path(reject_path) if reject_path else out.with_name(out.name + ".rejects.csv")
     inputs = [*spec.paths, *store_inputs(kb)]
     check_output(out, inputs=inputs, folder=fmt == "parquet", stdout_ok=False)
     for derived in (rejects, sidecar_path(out)):  # the reject file and the sidecar are outputs too
-        check_output(derived, inputs=[*inputs, out], stdout_ok=False)
+        check_output(
+            derived, inputs=[*inputs, out], stdout_ok=False, field="rejects" if derived == rejects else "out"
+        )
     _check_out(out, fmt)
     kb_url = _store_url(kb)
     with _unreadable_as_input_error(spec.path):
@@ -673,7 +676,7 @@ def _check_out(out: Path, fmt: str) -> None:
         raise InputError(
             "exists and is not an earlier Parquet output of oncoclass.",
             path=out,
-            hint="Choose another --out (a new folder, or a name ending in .csv for one CSV).",
+            hint="Choose another path (a new folder, or a name ending in .csv for one CSV).",
         )
 
 

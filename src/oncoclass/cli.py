@@ -22,7 +22,16 @@ import typer
 from oncoclass import api
 from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig, parse_columns, parse_overrides
 from oncoclass.errors import ConfigError, OncoclassError, shortened
-from oncoclass.output import Interrupted, check_output, cleanup_on_signals, is_stdout, to_json, write_json
+from oncoclass.output import (
+    REPORT_SUFFIXES,
+    Interrupted,
+    check_output,
+    cleanup_on_signals,
+    is_stdout,
+    named_format,
+    to_json,
+    write_json,
+)
 from oncoclass.persist import load_bundle
 
 app = typer.Typer(
@@ -384,10 +393,12 @@ def predict(
         return
     if engine != "local":
         raise ConfigError(f"--engine must be local or dask, not {engine!r}.")
+    from oncoclass.data.tables import output_format
     from oncoclass.kb.store import store_inputs
 
     inputs = [*spec.paths, *store_inputs(kb)]
     check_output(out, inputs=inputs)
+    output_format(out)  # a name it cannot be written as is refused before any work
     if not is_stdout(out):  # the sidecar naming the model is an output too
         check_output(api.sidecar_path(Path(out)), inputs=inputs)
     bundle = load_bundle(model)
@@ -441,6 +452,7 @@ def annotate(
         annotation.open_sheet(input, transcript=transcript) as sheet,
         open_store(kb, create=False) if kb else nullcontext() as store,
     ):
+        annotation.output_of(sheet, out)  # a name it cannot be written as is refused before any work
         options: dict[str, Any] = {
             "columns": parse_columns(columns), "store": store, "probabilities": probabilities,
         }  # fmt: skip
@@ -506,7 +518,8 @@ def evaluate(
     if report_out is not None:
         from oncoclass.kb.store import store_inputs
 
-        check_output(report_out, inputs=[*spec.paths, *store_inputs(kb)], stdout_ok=False)
+        check_output(report_out, inputs=[*spec.paths, *store_inputs(kb)], stdout_ok=False, field="report")
+        named_format(report_out, REPORT_SUFFIXES)
     config = EvaluateConfig(
         input=spec,
         recipes=names,
@@ -551,6 +564,7 @@ def report_command(
     """HTML report of a trained model's predictions on a labelled file (held-out data)."""
     spec = _spec(input, text, labels, fmt, columns)
     check_output(out, inputs=spec.paths, stdout_ok=False)
+    named_format(out, REPORT_SUFFIXES)
     bundle = load_bundle(model)
     result = api.holdout(bundle, spec, skip_unknown_labels=skip_unknown)
     _notes(result["data"]["notes"])
@@ -648,7 +662,7 @@ def demo(
     search in it, train, predict, score, and variants without text predicted from the store."""
     from oncoclass.data.synth import SynthSpec, write_corpus
 
-    check_output(workdir, folder=True)
+    check_output(workdir, folder=True, field="workdir")
     started = time.perf_counter()
     paths = write_corpus(workdir / "corpus", SynthSpec())
     typer.echo(f"synthetic corpus (not real data) written to {workdir / 'corpus'}")
@@ -955,12 +969,13 @@ def kb_export(
 ) -> None:
     """Write every item with its provenance (`kb import` reads the file back), or with --reviewed the
     reviewed items with their label, curator and the model's proposal."""
-    from oncoclass.data.tables import save_frame
+    from oncoclass.data.tables import output_format, save_frame
     from oncoclass.kb.load import export_frame
     from oncoclass.kb.store import open_store, store_file
     from oncoclass.review.queue import reviewed_export
 
     check_output(out, inputs=[store_file(kb)])  # the store (or the default one) must not be replaced
+    output_format(out)
     with open_store(kb, create=False) as store:
         frame = reviewed_export(store) if reviewed else export_frame(store)
     save_frame(frame, out)
@@ -1175,17 +1190,49 @@ FLAGS: dict[str, dict[str, str]] = {
     "coverage": {"": "--coverage"},
     "params": {"": "--set"},
     "source": {"": "--source"},
+    # Outputs (OutputError.field): evaluate writes only its --report.
+    "out": {"evaluate": "--report", "": "--out"},
+    "report": {"": "--report"},
+    "rejects": {"": "--rejects"},
+    "workdir": {"": "--workdir"},
 }
 
 
 def _flag(exc: OncoclassError, argv: list[str]) -> str:
-    """The option a ConfigError's field is set by in the command that ran (library errors name
-    fields; the command line speaks of its flags)."""
+    """The option an error's field (a ConfigError's, an OutputError's) is set by in the command
+    that ran (library errors name fields; the command line speaks of its flags)."""
     field = getattr(exc, "field", None)
     if not field or field not in FLAGS:
         return ""
     name = next((a for a in argv if not a.startswith("-")), "")
     return FLAGS[field].get(name) or FLAGS[field].get("", "")
+
+
+def _click_errors() -> Any:
+    """The exceptions module of the click that Typer runs on (a copy inside Typer since 0.25)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # an older Typer, on click itself
+        from click import exceptions
+    return exceptions
+
+
+def _usage_line(exc: Any) -> str:
+    """A refusal of the command line itself (a value out of an option's range, a missing or
+    unknown option), as one line like every other error: the option, what is wrong, where the
+    help is."""
+    errors = _click_errors()
+    param = getattr(exc, "param", None)
+    opts = [o for o in getattr(param, "opts", []) if o.startswith("--")] or getattr(param, "opts", [])
+    # A bad value names its option first, as the library's errors are named at this edge; a
+    # missing option's own message already names it.
+    named = isinstance(exc, errors.BadParameter) and not isinstance(exc, errors.MissingParameter)
+    message = exc.message if named and opts and exc.message else exc.format_message()
+    where = f"{opts[0]}: " if named and opts and exc.message else ""
+    ctx = getattr(exc, "ctx", None)
+    stop = "" if message.rstrip().endswith((".", "!", "?")) else "."
+    see = f" See `{ctx.command_path} --help`." if ctx is not None else ""
+    return f"error: {where}{message}{stop}{see}"
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -1197,11 +1244,17 @@ def run(argv: list[str] | None = None) -> int:
     try:
         from tqdm.contrib.logging import logging_redirect_tqdm
 
-        # Log lines print above a running bar instead of through it. Standalone mode lets Typer
-        # render usage errors itself and exit with its own status.
+        # Log lines print above a running bar instead of through it.
         # Ctrl-C and SIGTERM unwind as SystemExit(130 / 143), so no temporary output is left.
+        # Not standalone: a usage error comes here, to be said in one line as every other error.
         with logging_redirect_tqdm(), cleanup_on_signals():
-            command().main(args=argv, prog_name="oncoclass")
+            code = command().main(args=argv, prog_name="oncoclass", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except _click_errors().NoArgsIsHelpError as exc:  # the help is already shown
+        return exc.exit_code
+    except _click_errors().ClickException as exc:
+        err(_usage_line(exc))
+        return exc.exit_code
     except SystemExit as exc:  # Typer's own exit (0 done, 2 usage error) or a signal's
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if isinstance(exc, Interrupted):

@@ -97,10 +97,16 @@ class TrainingError(OncoclassError):
 
 class OutputError(OncoclassError):
     """An output that cannot or must not be written (a folder, a link, a device, the input itself,
-    a read-only or full file system)."""
+    a read-only or full file system).
 
-    def __init__(self, message: str, *, path: str | Path, hint: str | None = None) -> None:
+    ``field`` names the output in the library's words (``out``, ``report``, ``rejects``); an edge
+    says which of its options that is (``--report`` in ``evaluate``), so no message names one."""
+
+    def __init__(
+        self, message: str, *, path: str | Path, hint: str | None = None, field: str = "out"
+    ) -> None:
         self.path = str(path)
+        self.field = field
         super().__init__(f"{self.path}: {message}", hint=hint)
 
 

@@ -401,7 +401,7 @@ def test_every_command_refuses_a_short_row_in_the_middle(
         path.write_bytes(gzip.compress(text.encode()))
     else:
         path.write_text(text)
-    out = tmp_path / "out.maf"
+    out = tmp_path / ("out.csv" if command.startswith("predict") else "out.maf")  # predictions: a table
     args = {
         "predict": ["predict", "-m", fast_model, "-i", path, "-o", out],
         "predict-dask": ["predict", "-m", fast_model, "-i", path, "-o", out, "--engine", "dask"],

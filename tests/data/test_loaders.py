@@ -312,9 +312,14 @@ def test_an_output_named_as_a_format_not_written_is_refused(tmp_path: Path) -> N
     from oncoclass.data.tables import output_format
     from oncoclass.errors import OutputError
 
-    assert output_format(tmp_path / "p.tsv") == "tsv" and output_format(tmp_path / "p") == "csv"
-    with pytest.raises(OutputError, match=r"does not write \.xlsx files"):
-        output_format(tmp_path / "p.xlsx")
+    assert output_format(tmp_path / "p.tsv") == ("tsv", False) and output_format(tmp_path / "p") == (
+        "csv",
+        False,
+    )
+    assert output_format(tmp_path / "p.tsv.gz") == ("tsv", True)
+    for name in ("p.xlsx", "p.json", "p.csv.zip", "p.out", "p.parquet.gz"):
+        with pytest.raises(OutputError, match=r"cannot write a \.[a-z.]+ file here; .*\.csv, \.tsv"):
+            output_format(tmp_path / name)
 
 
 def test_a_maf_s_comment_lines_are_skipped_and_counted_in_row_numbers(tmp_path: Path) -> None:

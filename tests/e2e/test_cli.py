@@ -110,6 +110,59 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path, synth_files, args
     assert not (tmp_path / "p.csv").exists() and not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["train", "-i", "x.csv", "-o", "m", "--cv", "500"], "error: --cv: "),
+        (["train", "-i", "x.csv", "-o", "m", "--cv", "x"], "error: --cv: "),
+        (["train", "-i", "x.csv", "-o", "m", "--set"], "error: Option '--set' requires an argument"),
+        (["predict", "-m", "m", "-i", "x.csv", "-o", "p.csv", "--coverage", "2"], "error: --coverage: "),
+        (["predict", "-i", "x.csv", "-o", "p.csv"], "error: Missing option '--model'"),
+        (["train", "--bogus"], "error: No such option: --bogus"),
+    ],
+)
+def test_the_command_line_refused_in_one_line(cli, args: list[str], line: str) -> None:
+    """Typer's own refusals (a value out of range, a missing or unknown option) read as every
+    other error does: one line, no box."""
+    result = cli(args)
+    assert result.returncode == 2 and result.stderr.startswith(line), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "─" not in result.stderr
+
+
+def test_an_output_refused_is_named_by_the_option_given(cli, tmp_path: Path, synth_files) -> None:
+    """The library names the output (its field); the command line says the option the user gave."""
+    variants = synth_files["training_variants"]
+    refused = cli(["evaluate", "--input", variants, "--folds", "2", "--report", variants])
+    assert refused.returncode == 2, refused.stderr
+    assert (
+        refused.stderr.startswith(f"error: --report: {variants}: is also an input")
+        and "--out" not in refused.stderr
+    )
+    refused = cli(["demo", "--workdir", variants])
+    assert refused.returncode == 2 and refused.stderr.startswith("error: --workdir: "), refused.stderr
+
+
+def test_standard_output_full_or_closed(tmp_path: Path, lr_model: Path) -> None:
+    """--out - into a full device is one message (exit 2); into a pipe its reader closed early
+    (`| head -1`) ends quietly, as cat does (141, SIGPIPE's status), with no noise at exit."""
+    variants = tmp_path / "v.csv"
+    variants.write_text("id,gene,variation\n" + "".join(f"{i},BRAF,V600E\n" for i in range(20000)))
+    args = [EXE, "predict", "--model", lr_model, "--input", variants, "--out", "-"]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(list(map(str, args)), stdout=full, stderr=subprocess.PIPE, text=True)
+    assert result.returncode == 2, result.stderr
+    assert (
+        result.stderr
+        == "error: --out: standard output: could not be written (no space left on the device).\n"
+    )
+    piped = subprocess.run(
+        ["bash", "-c", '"$@" | head -1; exit "${PIPESTATUS[0]}"', "bash", *map(str, args)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert piped.returncode == 141 and piped.stderr == "", piped.stderr
+    assert piped.stdout.startswith("ID,")
+
+
 @pytest.mark.realdata
 @pytest.mark.slow  # the default recipe trained on all of Kaggle's variants: about 35 s
 def test_real_kaggle_variants_beat_classic_lr_on_stage1(tmp_path: Path, kaggle_dir: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 TEXT_COLUMNS = {"ID": str, "prediction": str}
 
 
-@pytest.mark.parametrize("name", ["p.csv", "p.tsv", "p.parquet", "p.jsonl", "p.out"])
+@pytest.mark.parametrize("name", ["p.csv", "p.tsv", "p.parquet", "p.jsonl", "p", "p.tsv.gz", "p.csv.gz"])
 def test_predictions_are_written_in_the_format_their_name_asks_for(
     tmp_path: Path, lr_model, name: str
 ) -> None:
@@ -25,6 +25,11 @@ def test_predictions_are_written_in_the_format_their_name_asks_for(
     bundle = load_bundle(lr_model)
     predictions, _ = predict(bundle, InputSpec(path=str(tmp_path / "v.csv")))
     out = write_predictions(predictions, tmp_path / name, bundle)
+    if out.suffix == ".gz":  # gzipped, as the name says, in the format before it
+        import gzip
+
+        assert gzip.decompress(out.read_bytes()).decode().startswith("ID" + ("\t" if ".tsv" in name else ","))
+        return
     readers = {
         ".tsv": lambda p: pd.read_csv(p, sep="\t", dtype=TEXT_COLUMNS, keep_default_na=False),
         ".parquet": pd.read_parquet,
@@ -40,6 +45,16 @@ def test_predictions_are_written_in_the_format_their_name_asks_for(
         atol=1e-5,
         check_dtype=False,
     )
+
+
+@pytest.mark.parametrize("name", ["p.xlsx", "p.json", "p.out", "p.csv.zip"])
+def test_predict_refuses_a_name_it_cannot_write_before_any_work(
+    cli, tmp_path: Path, lr_model, name: str
+) -> None:
+    (tmp_path / "v.csv").write_text("id,gene,variation\n1,BRAF,V600E\n")
+    refused = cli(["predict", "--model", lr_model, "--input", tmp_path / "v.csv", "--out", tmp_path / name])
+    assert refused.returncode == 2 and "cannot write a" in refused.stderr and ".csv, .tsv" in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.csv"]
 
 
 def test_keep_columns_echoes_input_columns_as_the_file_names_them(cli, tmp_path: Path, lr_model, synth_files):

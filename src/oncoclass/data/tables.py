@@ -52,32 +52,26 @@ _LINE_END = re.compile(rb"\r\n|[\r\n]")
 _LINE_BREAK = re.compile(rb"[\r\n]")
 
 
-#: An output's format, from its name: the formats oncoclass reads, written back.
-_OUTPUT_SUFFIXES = {
+#: An output table's format, by the ending of its name: the formats oncoclass reads, written back.
+TABLE_SUFFIXES = {
+    ".csv": "csv",
     ".tsv": "tsv",
     ".tab": "tsv",
     ".parquet": "parquet",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
+#: The table formats written as text, which a further ``.gz`` gzips (Parquet is compressed already).
+TEXT_TABLES = ("csv", "tsv", "jsonl")
 
 
-#: Names a table written as text must not carry: a spreadsheet or document program would be
-#: handed CSV under its own format's name.
-_NOT_WRITTEN = (".xlsx", ".xlsm", ".xls", ".ods", ".docx", ".doc", ".odt", ".pdf", ".json")
+def output_format(path: str | Path) -> tuple[str, bool]:
+    """The format a table output's name asks for (:data:`TABLE_SUFFIXES`; CSV for a name with no
+    ending) and whether it is gzipped (``p.tsv.gz``); any other ending (``.xlsx``, ``.json``,
+    ``.zip``) is refused (:func:`oncoclass.output.named_format`)."""
+    from oncoclass.output import named_format
 
-
-def output_format(path: str | Path) -> str:
-    """``csv`` unless the name ends in ``.tsv``/``.tab``, ``.parquet`` or ``.jsonl``/``.ndjson``;
-    a name of a format oncoclass does not write (``.xlsx``, ``.json``…) is refused."""
-    suffix = Path(str(path)).suffix.lower()
-    if suffix in _NOT_WRITTEN:
-        raise OutputError(
-            f"oncoclass does not write {suffix} files, and CSV under that name would not open as one.",
-            path=path,
-            hint="Name the output .csv, .tsv, .parquet or .jsonl (a spreadsheet opens .csv).",
-        )
-    return _OUTPUT_SUFFIXES.get(suffix, "csv")
+    return named_format(path, TABLE_SUFFIXES, default="csv", gzips=TEXT_TABLES)
 
 
 def write_frame(
@@ -106,20 +100,19 @@ def write_frame(
 
 
 def save_frame(frame: pd.DataFrame, out: str | Path) -> Path | None:
-    """Write ``frame`` atomically in the format ``out``'s name asks for; ``-`` writes CSV to
-    standard output. Returns the path written, or None for standard output."""
-    import sys
-
-    from oncoclass.output import atomic_write, is_stdout
+    """Write ``frame`` atomically in the format ``out``'s name asks for (:func:`output_format`);
+    ``-`` writes CSV to standard output. Returns the path written, or None for standard output."""
+    from oncoclass.output import atomic_write, is_stdout, write_stdout
 
     if is_stdout(out):
-        write_frame(frame, sys.stdout, "csv")
-        sys.stdout.flush()
+        write_stdout(lambda handle: write_frame(frame, handle, "csv"))
         return None
     path = Path(out)
-    fmt = output_format(path)
+    fmt, gzipped = output_format(path)
     try:
-        atomic_write(path, lambda handle: write_frame(frame, handle, fmt), binary=fmt == "parquet")
+        atomic_write(
+            path, lambda handle: write_frame(frame, handle, fmt), binary=fmt == "parquet", gzipped=gzipped
+        )
     except csv.Error:
         raise OutputError(
             "a value holds a tab or a line break, which a TSV file cannot carry; nothing was written.",

@@ -22,11 +22,15 @@ from urllib.parse import quote
 import pandas as pd
 
 from oncoclass.data.files import open_checked_stream, open_stream, read_start
+from oncoclass.data.tables import refuse_duplicate_names
 from oncoclass.errors import InputError
 from oncoclass.output import atomic_path
 
-#: The columns a VCF is read into: where the record is, then what annotate reads.
+#: The columns a VCF is read into: where the record is, the rest of the record (QUAL, FILTER,
+#: INFO, then FORMAT and each sample's column when it has samples), then what annotate reads.
 POSITION_COLUMNS: tuple[str, ...] = ("CHROM", "POS", "ID", "REF", "ALT")
+RECORD_COLUMNS: tuple[str, ...] = ("QUAL", "FILTER", "INFO")
+READ_COLUMNS: tuple[str, ...] = ("SYMBOL", "HGVSp", "Consequence")
 _GENE = {"CSQ": "SYMBOL", "ANN": "Gene_Name"}
 _PROTEIN = {"CSQ": "HGVSp", "ANN": "HGVS.p"}
 _CONSEQUENCE = {"CSQ": "Consequence", "ANN": "Annotation"}
@@ -312,8 +316,10 @@ def _per_allele(
 
 def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFrame:
     """One row per ALT allele of each record (one for a record without ALT): its position, the
-    allele, and its chosen consequence's gene (``SYMBOL``), protein change (``HGVSp``) and
-    consequence (``Consequence``). ``attrs``: ``records`` (how many), ``notes`` (for the user)."""
+    allele, every other field of the record as htslib writes it (QUAL, FILTER, INFO whole, FORMAT
+    and each sample's column), and its chosen consequence's gene (``SYMBOL``), protein change
+    (``HGVSp``) and consequence (``Consequence``): a table written from it loses nothing of the
+    record (a LowQual call stays LowQual). ``attrs``: ``records`` (how many), ``notes``."""
     text = _scan_text(Path(path), path)
     reader = _vcf(path, text)
     try:
@@ -328,10 +334,20 @@ def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFram
             path=path,
             hint="Annotate the original file.",
         )
+    samples = [str(name) for name in reader.samples]
+    width = len(_FIXED) + (1 + len(samples) if samples else 0)
+    columns = [*POSITION_COLUMNS, *RECORD_COLUMNS, *(["FORMAT", *samples] if samples else []), *READ_COLUMNS]
+    try:
+        refuse_duplicate_names(columns, path)  # a sample named SYMBOL or ALT: which is which?
+    except InputError:
+        reader.close()
+        raise
     rows = []
     records = 0
     try:
         for record in reader:
+            written = str(record).rstrip("\r\n").split("\t")
+            rest = tuple(written[5:width]) + ("",) * (width - max(len(written), 5))
             raw = record.INFO.get(key) or ""
             entries = [
                 dict(zip(names, item.split("|"), strict=False)) for item in str(raw).split(",") if item
@@ -339,7 +355,8 @@ def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFram
             alts = list(record.ALT)
             for allele, chosen in _per_allele(record.REF, alts, entries, transcript):
                 where = (record.CHROM, str(record.POS), record.ID or ".", record.REF, allele)
-                rows.append((*where, *(chosen.get(f[key], "") for f in (_GENE, _PROTEIN, _CONSEQUENCE))))
+                read = (chosen.get(f[key], "") for f in (_GENE, _PROTEIN, _CONSEQUENCE))
+                rows.append((*where, *rest, *read))
             records += 1
     except InputError:
         raise
@@ -347,7 +364,7 @@ def _read_vcf(path: str | Path, *, transcript: str = "canonical") -> pd.DataFram
         raise _record_error(exc, records, text, path) from exc
     finally:
         reader.close()
-    frame = pd.DataFrame(rows, columns=[*POSITION_COLUMNS, "SYMBOL", "HGVSp", "Consequence"], dtype=object)
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
     frame.attrs["records"] = records
     frame.attrs["notes"] = _undeclared_note(text, path)
     return frame

@@ -32,7 +32,7 @@ from oncoclass.jobs.predict import NOT_PROBABILITIES, SET_COVERAGE, conformal_sc
 from oncoclass.kb.retrieve import with_store
 from oncoclass.models import get_recipe
 from oncoclass.models.params import configure
-from oncoclass.output import atomic_write
+from oncoclass.output import REPORT_SUFFIXES, atomic_write, named_format
 from oncoclass.persist import Bundle
 from oncoclass.progress import Progress
 
@@ -252,6 +252,7 @@ def holdout(bundle: Bundle, spec: InputSpec, *, skip_unknown_labels: bool = Fals
 def write_report(report: Report, out: str | Path, *, title: str) -> Path:
     from oncoclass.report import render
 
+    named_format(out, REPORT_SUFFIXES)  # one HTML page: a .pdf or .png name would not open
     out = Path(out)
     page = render(report, title=title)
     atomic_write(out, lambda handle: handle.write(page))
