@@ -363,6 +363,23 @@ def test_keys_without_header_lines_are_read_declared_and_said(
     assert record[8:] == ["GT:DP", "0/1:40"]
 
 
+def test_a_filter_without_its_header_line_is_declared_and_the_record_kept(
+    cli, tmp_path: Path, default_model: Path
+) -> None:
+    # A caller's LowQual with no ##FILTER line: htslib could not write the record back, and the
+    # refusal named "errorcode 2" of a record the file did not have.
+    from cyvcf2 import VCF
+
+    lines = [*HANDMADE[:-1], HANDMADE[-1].replace("PASS", "LowQual;q10"), HANDMADE[-1]]
+    out = tmp_path / "out.vcf"
+    done = cli(["annotate", "-m", default_model, "-i", _write(tmp_path / "calls.vcf", lines), "-o", out])
+    assert done.returncode == 0, done.stderr
+    assert "FILTER LowQual, FILTER q10" in done.stderr
+    assert "##FILTER=<ID=LowQual," in VCF(str(out)).raw_header
+    records = [line.split("\t") for line in out.read_text(encoding="utf-8").splitlines() if line[:1] != "#"]
+    assert [r[6] for r in records] == ["LowQual;q10", "PASS"]
+
+
 def test_a_chrom_line_with_too_few_columns_is_refused(cli, tmp_path: Path, default_model: Path) -> None:
     source = _write(tmp_path / "bad.vcf", ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT", "7\tabc"])
     out = tmp_path / "out.vcf"

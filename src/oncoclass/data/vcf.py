@@ -38,7 +38,7 @@ _CONSEQUENCE = {"CSQ": "Consequence", "ANN": "Annotation"}
 
 #: The columns every VCF header line names, in order, before FORMAT and the samples.
 _FIXED = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
-_DECLARED = re.compile(r"##(INFO|FORMAT)=<ID=([^,>]+)")
+_DECLARED = re.compile(r"##(INFO|FORMAT|FILTER)=<ID=([^,>]+)")
 
 
 @dataclass
@@ -48,7 +48,7 @@ class _Text:
     writing (and crash on reading its FORMAT)."""
 
     meta: int = 0  # the ``##`` lines before ``#CHROM``
-    declared: set[tuple[str, str]] = field(default_factory=set)  # ("INFO"|"FORMAT", ID)
+    declared: set[tuple[str, str]] = field(default_factory=set)  # ("INFO"|"FORMAT"|"FILTER", ID)
     #: keys the records use with no header line, in the order first met; INFO: whether any value
     undeclared: dict[tuple[str, str], bool] = field(default_factory=dict)
 
@@ -131,6 +131,12 @@ def _scan_once(name: str, path: str, mtime_ns: int, size: int, inode: int) -> _T
                     row=number,
                     hint="Download or copy the file again.",
                 )
+            if len(fields) > 6:
+                # A filter a caller set without its ##FILTER line (LowQual): htslib cannot write
+                # the record back, and said so as "errorcode 2" of the wrong record.
+                for key in fields[6].split(";"):
+                    if key not in ("", ".", "PASS") and ("FILTER", key) not in text.declared:
+                        text.undeclared.setdefault(("FILTER", key), False)
             if len(fields) > 7:
                 for item in fields[7].split(";"):
                     key, equals, _ = item.partition("=")
@@ -176,17 +182,24 @@ def _refuse_bgzf_without_end(source: Path, path: str | Path) -> None:
             )
 
 
+#: The description of a header line oncoclass added for a key the input's records used undeclared.
+_ADDED = "Not declared in the input's header; added by oncoclass"
+
+
 def _declare(reader: Any, text: _Text | None) -> None:
     """Declare the keys the records use without a header line, before htslib reads a record, as
     bcftools does: INFO values and FORMAT keys as text (Type=String, any number), an INFO key
     never given a value as a Flag, GT as the genotype the VCF specification defines."""
     for (kind, key), valued in (text.undeclared if text else {}).items():
+        if kind == "FILTER":
+            reader.add_filter_to_header({"ID": key, "Description": _ADDED})
+            continue
         line = {"ID": key, "Number": ".", "Type": "String"}
         if kind == "INFO" and not valued:
             line.update(Number="0", Type="Flag")
         if kind == "FORMAT" and key == "GT":
             line.update(Number="1", Description="Genotype")
-        line.setdefault("Description", "Not declared in the input's header; added by oncoclass")
+        line.setdefault("Description", _ADDED)
         (reader.add_info_to_header if kind == "INFO" else reader.add_format_to_header)(line)
 
 
@@ -195,8 +208,9 @@ def _undeclared_note(text: _Text | None, path: str | Path) -> list[str]:
         return []
     keys = ", ".join(f"{kind} {key}" for kind, key in text.undeclared)
     return [
-        f"{path}: {keys} used without a ##INFO/##FORMAT header line; read as text and declared in "
-        "the output's header (as bcftools does). Add the header lines to the input to give their types."
+        f"{path}: {keys} used without a ##INFO/##FORMAT/##FILTER header line; declared in the "
+        "output's header (as bcftools does; INFO and FORMAT values read as text). Add the header "
+        "lines to the input to give their types and meanings."
     ]
 
 
