@@ -89,6 +89,16 @@ def test_what_is_no_protein_change_is_noted_not_predicted(tmp_path: Path) -> Non
     ]
 
 
+def test_hgvs_whole_protein_changes_are_read_not_taken_for_formulas(tmp_path: Path) -> None:
+    # p.= / p.(=): the protein unchanged (silent, as p.P72= is); p.0 / p.0?: none made, read as a
+    # truncating change. Valid HGVS, not a spreadsheet formula nor an unreadable change.
+    lines = ["Hugo_Symbol\tHGVSp_Short", "TP53\tp.=", "TP53\tp.(=)", "TP53\tp.0", "TP53\tp.0?"]
+    rows = variants_of(read_sheet(_write(tmp_path / "a.maf", lines)))
+    assert rows["protein_change"].tolist() == ["p.=", "p.=", "p.0", "p.0"]
+    assert rows["variation"].tolist() == ["", "", "p.0", "p.0"]
+    assert rows["note"].tolist() == ["silent: the protein is unchanged"] * 2 + ["", ""]
+
+
 def test_ensembl_ids_alone_are_noted_not_predicted(cli, tmp_path: Path, default_model: Path) -> None:
     lines = ["Gene\tConsequence\tHGVSp", "ENSG00000157764\tmissense_variant\tp.Val600Glu",
              "ENSG00000133703.12\tmissense_variant\tp.G12D"]  # fmt: skip

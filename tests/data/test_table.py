@@ -53,6 +53,16 @@ def test_a_file_raises_on_its_first_problem_with_the_row() -> None:
         canonicalize(frame, source="f.csv")
 
 
+def test_hgvs_unchanged_protein_is_no_formula_but_a_formula_still_is() -> None:
+    # p.= and p.(=) say the protein is unchanged (HGVS): read, where "=1+1" is refused.
+    frame = pd.DataFrame({"id": ["1", "2", "3", "4"], "gene": ["TP53"] * 4,
+                          "variation": ["p.=", "p.(=)", "p.0?", "=1+1"]})  # fmt: skip
+    table = text_columns(frame)
+    assert table["variation"].tolist()[:3] == ["p.=", "p.=", "p.0"]
+    assert row_problems(table).tolist()[:3] == ["", "", ""]
+    assert row_problems(table).iloc[3].startswith("a variation that begins as a spreadsheet formula")
+
+
 def test_records_are_checked_by_the_same_rule_and_numbered() -> None:
     table = records_to_table(
         [{"gene": " BRAF ", "variation": "V600E"}, {"gene": "KRAS", "variation": "G12D", "id": "k"}]

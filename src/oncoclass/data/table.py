@@ -296,7 +296,9 @@ MAX_VARIATION_CHARS = 1000
 
 def variation_problem(variation: str) -> str:
     """Why ``variation`` cannot be read ("" when it can): one that begins as a spreadsheet formula
-    does ("=", "+", "@"), runs past :data:`MAX_VARIATION_CHARS` or holds a control character."""
+    does ("=", "+", "@"), runs past :data:`MAX_VARIATION_CHARS` or holds a control character.
+    HGVS's unchanged protein, ``p.=`` or ``p.(=)``, is read with its ``p.`` kept
+    (:func:`oncoclass.variation.protein_change`), so it never reaches this rule as a formula."""
     if not variation:
         return "empty variation"
     if variation[0] in "=+@":
