@@ -99,6 +99,18 @@ def test_hgvs_whole_protein_changes_are_read_not_taken_for_formulas(tmp_path: Pa
     assert rows["note"].tolist() == ["silent: the protein is unchanged"] * 2 + ["", ""]
 
 
+def test_a_repeated_header_and_an_empty_row_are_noted(tmp_path: Path) -> None:
+    # Files joined together repeat their header; a line of separators holds nothing. Each is
+    # kept (annotate gives every row back) and noted, never predicted as gene "gene".
+    lines = ["id,gene,variation", "1,BRAF,V600E", "id,gene,variation", ",,", "2,KRAS,G12D"]
+    rows = variants_of(read_sheet(_write(tmp_path / "joined.csv", lines)))
+    assert rows["variation"].tolist() == ["V600E", "", "", "G12D"]
+    assert rows["note"].tolist()[1:3] == [
+        "repeats the header (files joined together?)",
+        "an empty row (only separators)",
+    ]
+
+
 def test_ensembl_ids_alone_are_noted_not_predicted(cli, tmp_path: Path, default_model: Path) -> None:
     lines = ["Gene\tConsequence\tHGVSp", "ENSG00000157764\tmissense_variant\tp.Val600Glu",
              "ENSG00000133703.12\tmissense_variant\tp.G12D"]  # fmt: skip

@@ -62,6 +62,7 @@ from oncoclass.data.table import (
     change_disagreements,
     gene_problem,
     records_to_table,
+    shape_problems,
     variation_problem,
 )
 from oncoclass.data.tables import (
@@ -447,11 +448,17 @@ def variants_in(
         if vcf and "ALT" in frame.columns
         else np.zeros(n, dtype=bool)
     )
+    # A repeated header or an empty row (the row rule's), noted on the row rather than refused.
+    shapes = pd.Series("", index=frame.index) if vcf else shape_problems(frame)
     variation, notes, changes = [], [], []
-    for gene, value, kind, alt_less, other in zip(genes, change, consequence, no_alt, disagree, strict=True):
+    for gene, value, kind, alt_less, other, shape in zip(
+        genes, change, consequence, no_alt, disagree, shapes, strict=True
+    ):
         note, shown = "", value
         if alt_less:
             read, note = "", NO_ALT
+        elif shape:
+            read, note, shown = "", shape, ""
         elif not gene or gene in NO_GENE:
             read, note = "", "no gene"
         elif problem := gene_problem(gene):

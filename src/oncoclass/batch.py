@@ -191,7 +191,7 @@ def score_partition(
         frame, set_aside = part, pd.DataFrame(columns=list(REJECT_COLUMNS))
         ids = numbered_ids(len(part), start=first_row or 0) if numbered else None
     table = _canonical(frame, columns, source, ids)
-    reasons = row_problems(table)
+    reasons = row_problems(table, frame)
     bad = reasons != ""
     if bad.any() and not skip_bad and isinstance(part, _Part):
         # Named by its row in the file, as the local engine names it (counted in this partition).

@@ -162,3 +162,20 @@ def test_protein_change_columns_that_disagree_are_said() -> None:
     ]
     assert change_disagreements({"HGVSp_Short": pd.Series(["p.V600K"])}, pd.RangeIndex(1)).tolist() == [""]
     assert change_disagreements({}, pd.RangeIndex(2)).tolist() == ["", ""]
+
+
+def test_a_repeated_header_and_an_empty_row_are_no_rows_of_data() -> None:
+    from oncoclass.data.table import EMPTY_ROW, REPEATED_HEADER, shape_problems
+
+    as_read = pd.DataFrame(
+        {"ID": ["1", "\ufeffID", "", "3", ""], "Gene": ["BRAF", "Gene", "", "gene", "KRAS"],
+         "Variation": ["V600E", "Variation", " ", "variation", "G12D"]}
+    )  # fmt: skip
+    assert shape_problems(as_read).tolist() == ["", REPEATED_HEADER, EMPTY_ROW, "", ""]
+    frame = as_read.set_axis(["id", "gene", "variation"], axis=1)
+    with pytest.raises(
+        InputError, match=r"row 3: repeats the header \(files joined together\?\): remove it\."
+    ):
+        canonicalize(frame, source="f.csv", as_read=as_read)
+    with pytest.raises(InputError, match=r"row 3: an empty row \(only separators\): remove it\."):
+        canonicalize(frame.drop(index=1), source="f.csv", as_read=as_read.drop(index=1))

@@ -310,12 +310,47 @@ def variation_problem(variation: str) -> str:
     return ""
 
 
-def row_problems(table: pd.DataFrame) -> pd.Series:
+#: A row that is no row of data but the file's shape: :func:`shape_problems`.
+REPEATED_HEADER = "repeats the header (files joined together?)"
+EMPTY_ROW = "an empty row (only separators)"
+SHAPE_PROBLEMS = (REPEATED_HEADER, EMPTY_ROW)
+
+
+def shape_problems(as_read: pd.DataFrame) -> pd.Series:
+    """Per row of a table as read (under the file's own column names): "" or why it is no row of
+    data. A row equal to the header is a second file's header where files were joined (it would
+    be predicted as gene "gene", or filed in the store); a row of empty values only (a line of
+    separators, an empty record) would otherwise be dropped or numbered without a word. Only rows
+    whose first value is the first name or empty are looked at further: a cohort has none."""
+    problems = pd.Series("", index=as_read.index, dtype=object)
+    if as_read.empty or not len(as_read.columns):
+        return problems
+    names = [str(name).strip().lstrip("\ufeff") for name in as_read.columns]
+    # A second file's byte-order mark is read into the first value of its header.
+    first = as_text(as_read.iloc[:, 0]).str.lstrip("\ufeff").to_numpy()
+    candidates = np.flatnonzero((first == names[0]) | (first == ""))
+    if not len(candidates):
+        return problems
+    rows = as_read.iloc[candidates]
+    repeats, empty = first[candidates] == names[0], first[candidates] == ""
+    for position, name in enumerate(names[1:], start=1):
+        values = as_text(rows.iloc[:, position]).to_numpy()
+        repeats &= values == name
+        empty &= values == ""
+    problems.iloc[candidates[repeats]] = REPEATED_HEADER
+    problems.iloc[candidates[empty]] = EMPTY_ROW
+    return problems
+
+
+def row_problems(table: pd.DataFrame, as_read: pd.DataFrame | None = None) -> pd.Series:
     """Why each row of a canonical table cannot be used ("" when it can): the one row rule. The
     file loaders raise on the first problem, the batch engine writes each to its reject file, and
-    the service and explain refuse the record."""
+    the service and explain refuse the record. ``as_read``: the same rows under the file's own
+    column names, whose :func:`shape_problems` come first (a repeated header, an empty row)."""
     problems = pd.Series("", index=table.index, dtype=object)
-    problems[table[ID] == ""] = f"empty {ID}"
+    if as_read is not None:
+        problems[:] = shape_problems(as_read).to_numpy()
+    problems[(problems == "") & (table[ID] == "")] = f"empty {ID}"
     # The gene and variation rules say "empty" too; each is applied once per distinct value (a
     # cohort repeats its genes and recurrent changes: a million rows are a few thousand values).
     for column, rule in ((GENE, gene_problem), (VARIATION, variation_problem)):
@@ -417,7 +452,8 @@ def refuse_row_problems(
         check_text_length(len(table[TEXT].iloc[first]), path=source, row=row_of(first))
     same = int((problems == problems.iloc[first]).sum()) - 1
     more = f" (and {same} more rows like it{counted})" if same else ""
-    raise InputError(f"{problems.iloc[first]}{more}.", path=source, row=row_of(first), hint=hint)
+    remove = ": remove it" if problems.iloc[first] in SHAPE_PROBLEMS else ""
+    raise InputError(f"{problems.iloc[first]}{more}{remove}.", path=source, row=row_of(first), hint=hint)
 
 
 def canonicalize(
@@ -451,7 +487,7 @@ def canonicalize(
     check_types(frame, source=source, row_offset=row_offset)
     out = text_columns(frame)
     at = row_of if row_of is not None else (lambda position: position + row_offset)
-    refuse_row_problems(out, row_problems(out), source=source, row_of=at)
+    refuse_row_problems(out, row_problems(out, as_read), source=source, row_of=at)
     duplicated = out.index[out[ID].duplicated()]
     if len(duplicated):
         first = int(duplicated[0])
