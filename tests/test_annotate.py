@@ -504,6 +504,22 @@ def test_a_header_with_a_name_twice_is_refused(cli, tmp_path: Path, default_mode
         assert refused.returncode == 2 and "appears twice" in refused.stderr
 
 
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_a_spreadsheets_empty_trailing_columns_come_back_as_they_were(
+    cli, tmp_path: Path, default_model: Path, engine: str, cluster
+) -> None:
+    # Excel's padding columns: two were refused as a column named twice, one came back named
+    # "Unnamed: 3" though annotate gives the file back unchanged.
+    for padding in (",", ",,"):
+        source = _write(tmp_path / "padded.csv", [f"id,gene,variation{padding}", f"1,BRAF,V600E{padding}"])
+        out = tmp_path / f"out-{engine}.csv"
+        dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address] if engine == "dask" else []
+        done = cli(["annotate", "-m", default_model, "-i", source, "-o", out, *dask])
+        assert done.returncode == 0, done.stderr
+        header = out.read_text(encoding="utf-8").splitlines()[0]
+        assert header.startswith(f"id,gene,variation{padding},oncoclass_prediction,")
+
+
 def test_a_header_of_one_huge_field_is_refused_as_a_header(cli, tmp_path: Path, default_model: Path) -> None:
     # Python's csv module stops at 131,072 characters a field: the header's rule (check_header)
     # is the one every reader applies, and pandas says what the header lacks, in one line.

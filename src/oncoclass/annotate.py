@@ -68,6 +68,7 @@ from oncoclass.data.table import (
 from oncoclass.data.tables import (
     check_header,
     guess_format,
+    header_cells,
     header_of,
     maf_comment_lines,
     names_by_case,
@@ -136,6 +137,9 @@ class Sheet:
     checked: bool = False
     #: How its lines end (a file saved on Windows: CRLF), so it comes back ending them so.
     newline: str = "\n"
+    #: The places of the header's empty names (a spreadsheet's padding columns), which pandas
+    #: names ``Unnamed: N``: written back empty, as the header was.
+    unnamed: tuple[int, ...] = ()
 
     @property
     def streamed(self) -> bool:
@@ -302,7 +306,12 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
         chunk_rows = min(max(CHUNK_BYTES // width, CHUNK_ROWS[0]), CHUNK_ROWS[1])
     first = head.find("\n")
     newline = "\r\n" if first > 0 and head[first - 1] == "\r" else "\n"
-    sheet = Sheet(pd.DataFrame(), comments, fmt, path, source, chunk_rows, kind, newline=newline)
+    unnamed = tuple(
+        i for i, name in enumerate(header_cells(lines[0] if lines else "", tab=fmt != "csv")) if not name
+    )
+    sheet = Sheet(
+        pd.DataFrame(), comments, fmt, path, source, chunk_rows, kind, newline=newline, unnamed=unnamed
+    )
     header = next(_delimited(source, fmt, path, skip=len(comments), rows=None, header_only=True))
     sheet.frame = header
     return sheet
@@ -702,10 +711,11 @@ class Sink:
     ``header=False`` only rows are written: a part that another sink copies in (:meth:`copy`)."""
 
     def __init__(
-        self, handle: Any, fmt: str, comments: list[str], *, header: bool = True, newline: str = "\n"
-    ) -> None:
+        self, handle: Any, fmt: str, comments: list[str], *, header: bool = True, newline: str = "\n",
+        unnamed: tuple[int, ...] = (),
+    ) -> None:  # fmt: skip
         self.handle, self.fmt, self.comments, self.header = handle, fmt, comments, header
-        self.newline = newline
+        self.newline, self.unnamed = newline, unnamed
         self.parquet: Any = None
 
     def write(self, chunk: pd.DataFrame) -> None:
@@ -723,6 +733,9 @@ class Sink:
                 self.handle.write(line + self.newline)
         # A MAF's rows are unquoted TSV, as write_frame writes TSV.
         fmt = "tsv" if self.fmt == "maf" else self.fmt
+        if self.header and self.unnamed:  # the header as it was: pandas' Unnamed: N empty again
+            names = ["" if i in self.unnamed else name for i, name in enumerate(chunk.columns)]
+            chunk = chunk.set_axis(names, axis=1)
         write_frame(chunk, self.handle, fmt, exact=True, header=self.header, newline=self.newline)
         self.header = False
 
@@ -770,7 +783,7 @@ def write_output(write: Callable[[Sink], None], sheet: Sheet, out: str | Path) -
     fmt, compressed = output_of(sheet, out)
 
     def fill(handle: Any) -> None:
-        sink = Sink(handle, fmt, sheet.comments, newline=sheet.newline)
+        sink = Sink(handle, fmt, sheet.comments, newline=sheet.newline, unnamed=sheet.unnamed)
         write(sink)
         sink.close()
 

@@ -254,6 +254,21 @@ def test_a_column_named_twice_is_refused_by_the_one_reader(tmp_path: Path, heade
             load_table(path)
 
 
+def test_a_spreadsheets_empty_trailing_columns_are_read_past(tmp_path: Path) -> None:
+    # Excel pads a CSV's header and rows with empty columns: two of them were refused as "the
+    # column '' appears twice". A second header (files joined) is still found past them.
+    path = tmp_path / "padded.csv"
+    path.write_text("id,gene,variation,,\n1,BRAF,V600E,,\n")
+    table = load_table(path)
+    assert table[["id", "gene", "variation"]].values.tolist() == [["1", "BRAF", "V600E"]]
+    path.write_text("id,gene,variation,,\n1,BRAF,V600E,,\nid,gene,variation,,\n")
+    with pytest.raises(InputError, match="row 3: repeats the header"):
+        load_table(path)
+    path.write_text(",id,gene,,variation\n,1,BRAF,,V600E\n")  # an empty name elsewhere: still one
+    with pytest.raises(InputError, match="the column '' appears twice"):
+        load_table(path)
+
+
 def test_kb_import_refuses_a_column_named_twice(cli, tmp_path: Path) -> None:
     path = tmp_path / "dup.csv"
     path.write_text("id,gene,gene,variation,label\n1,BRAF,KRAS,V600E,x\n")

@@ -316,6 +316,9 @@ EMPTY_ROW = "an empty row (only separators)"
 SHAPE_PROBLEMS = (REPEATED_HEADER, EMPTY_ROW)
 
 
+_UNNAMED = re.compile(r"^Unnamed: \d+$")
+
+
 def shape_problems(as_read: pd.DataFrame) -> pd.Series:
     """Per row of a table as read (under the file's own column names): "" or why it is no row of
     data. A row equal to the header is a second file's header where files were joined (it would
@@ -325,7 +328,8 @@ def shape_problems(as_read: pd.DataFrame) -> pd.Series:
     problems = pd.Series("", index=as_read.index, dtype=object)
     if as_read.empty or not len(as_read.columns):
         return problems
-    names = [str(name).strip().lstrip("\ufeff") for name in as_read.columns]
+    # pandas names an empty header cell (a spreadsheet's padding column) "Unnamed: N".
+    names = [_UNNAMED.sub("", str(name).strip().lstrip("\ufeff")) for name in as_read.columns]
     # A second file's byte-order mark is read into the first value of its header.
     first = as_text(as_read.iloc[:, 0]).str.lstrip("\ufeff").to_numpy()
     candidates = np.flatnonzero((first == names[0]) | (first == ""))

@@ -8,7 +8,6 @@ recognised without a mapping.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import io
 import json
@@ -247,17 +246,36 @@ def header_of(path: Path, skip: int, name: str = "") -> bytes | None:
     return line if line.removeprefix(codecs.BOM_UTF8).strip() else None
 
 
+def header_cells(first: bytes | str, *, tab: bool) -> list[str]:
+    """The header's names as written (a CSV's as RFC 4180 reads them: a quoted name may hold a
+    comma); empty when a CSV header cannot be read (pandas then says why)."""
+    line = first.decode("utf-8-sig", errors="replace") if isinstance(first, bytes) else first.lstrip("\ufeff")
+    if tab:
+        return line.split("\t")
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return []
+
+
+def without_padding(names: list[str]) -> list[str]:
+    """``names`` without the empty names that end them: a spreadsheet saved as CSV pads a header
+    (and its rows) with empty columns, which hold nothing and name nothing. Read past, never
+    taken for a column named twice; pandas names each ``Unnamed: N``, a column no rule reads."""
+    end = len(names)
+    while end and not names[end - 1].strip():
+        end -= 1
+    return names[:end]
+
+
 def check_header(first: bytes | str, path: str | Path, *, tab: bool) -> None:
     """The header's rules, by every reader of a CSV, TSV or MAF: no column named twice (pandas
     would rename the second, ``sample.1``, without a word), and a CSV's not separated by
     semicolons. ``tab``: a TSV or MAF, unquoted."""
-    line = first.decode("utf-8-sig", errors="replace") if isinstance(first, bytes) else first.lstrip("\ufeff")
-    if tab:
-        refuse_duplicate_names(line.split("\t"), path)
-    else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)
-        refuse_semicolons(line, path)
-        with contextlib.suppress(csv.Error):  # a header csv cannot read: pandas says why
-            refuse_duplicate_names(next(csv.reader([line]), []), path)
+    if not tab:
+        line = first.decode("utf-8-sig", errors="replace") if isinstance(first, bytes) else first
+        refuse_semicolons(line.lstrip("\ufeff"), path)
+    refuse_duplicate_names(without_padding(header_cells(first, tab=tab)), path)
 
 
 def read_frame(
