@@ -179,3 +179,10 @@ def test_a_repeated_header_and_an_empty_row_are_no_rows_of_data() -> None:
         canonicalize(frame, source="f.csv", as_read=as_read)
     with pytest.raises(InputError, match=r"row 3: an empty row \(only separators\): remove it\."):
         canonicalize(frame.drop(index=1), source="f.csv", as_read=as_read.drop(index=1))
+
+
+def test_a_label_written_as_a_whole_float_is_the_class_written_as_a_whole_number() -> None:
+    # A spreadsheet wrote some of a class column's 7s as 7.0: they were two classes, without a word.
+    frame = pd.DataFrame({"id": list("abcd"), "gene": ["BRAF"] * 4, "variation": ["V600E"] * 4,
+                          "label": ["7", "7.0", "7.5", "Oncogenic"]})  # fmt: skip
+    assert text_columns(frame)["label"].tolist() == ["7", "7", "7.5", "Oncogenic"]

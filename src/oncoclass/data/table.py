@@ -223,6 +223,10 @@ def joined_context(context: str, **fields: str) -> str:
     return join_context([pd.Series([context]), *(pd.Series([v]) for v in named)]).iloc[0]
 
 
+#: A label that is a whole number written with a zero fraction (7.0, 12.00), its number the group.
+_WHOLE_FLOAT = re.compile(r"^([+-]?\d+)\.0+$")
+
+
 def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """The canonical columns of ``frame`` (and ``label`` when present) as stripped text, absent
     columns empty; missing label spellings ("NaN", "null"…) become empty."""
@@ -246,6 +250,9 @@ def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
         out.loc[lower, GENE] = out.loc[lower, GENE].str.upper()
     if LABEL in out.columns:  # "NaN", "null", blank…: no label, counted where rows are left out
         out.loc[out[LABEL].str.lower().isin(MISSING_LABELS), LABEL] = ""
+        # A whole number written as a float (7.0: a spreadsheet's number column, pandas' float
+        # column) is the class written 7, not a class of its own beside it.
+        out[LABEL] = out[LABEL].str.replace(_WHOLE_FLOAT, r"\1", regex=True)
     return out
 
 
