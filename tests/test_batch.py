@@ -583,3 +583,15 @@ def test_a_repeated_header_or_an_empty_row_is_no_row_of_data_on_either_engine(
     assert result.rejected == 1 and result.rows == len(rows)
     rejects = pd.read_csv(result.reject_path, dtype=str, keep_default_na=False)
     assert rejects["reason"].tolist() == [problem]
+
+
+def test_a_byte_order_mark_then_a_line_of_spaces_is_a_blank_line_on_either_engine(
+    tmp_path, lr_model, cluster
+) -> None:
+    # The mark and the spaces were read as a header of one column ("row 2: 4 fields where the
+    # header has 1"), and the Dask engine found no columns; the line is blank, as every reader
+    # skips it, and counted.
+    source = tmp_path / "bom.csv"
+    source.write_bytes(b"\xef\xbb\xbf   \nid,gene,variation,text\n1,BRAF,V600E,x\n2,,V600E,x\n")
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "bom.csv, row 4: empty gene" in local and "bom.csv, row 4: empty gene" in dask

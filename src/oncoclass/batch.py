@@ -10,6 +10,7 @@ a reject file with the reason: every input row ends up in exactly one of the two
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -47,6 +48,7 @@ from oncoclass.data.files import (
     BadRecord,
     RowWidths,
     archive_kind,
+    blank_bytes,
     check_rows_of,
     cut_short_row,
     damaged_archive,
@@ -422,6 +424,11 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
     skip = (maf_comment_lines(head) or 0) if fmt == "tsv" else 0  # a MAF's #version lines
     refuse_binary(head, spec.path)
     first = header_of(path, skip, spec.path)
+    while first is not None and not first.removeprefix(codecs.BOM_UTF8).strip(blank_bytes(sep.encode())):
+        # Blank lines before the header (after a byte-order mark, too) are skipped, as every reader
+        # skips them, and counted, as row numbers count them.
+        skip += 1
+        first = header_of(path, skip, spec.path)
     if first is None:
         raise InputError("the file is empty.", path=spec.path)
     check_header(first, spec.path, tab=fmt == "tsv")
