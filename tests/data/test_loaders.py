@@ -421,3 +421,15 @@ def test_a_row_is_named_by_the_line_it_begins_on(tmp_path) -> None:
     source.write_text('id,gene,variation,text\n1,BRAF,V600E,"two\nlines"\n\n\n2,KRAS,G12D,x\n2,NRAS,Q61K,y\n')
     with pytest.raises(InputError, match=r"t\.csv, row 7: duplicate id '2'"):
         load_table(source)
+
+
+def test_a_csv_whose_first_line_is_a_lone_tab_is_still_a_csv(tmp_path: Path) -> None:
+    # The blank first line (a tab) was taken for the header's delimiter: the file was read as TSV.
+    from oncoclass.data.tables import guess_format
+
+    data = b"\t\nid,gene,variation\n1,BRAF,V600E\n"
+    path = tmp_path / "tab.csv"
+    path.write_bytes(data)
+    assert guess_format(path, data) == "csv"
+    assert load_table(path)[["gene", "variation"]].values.tolist() == [["BRAF", "V600E"]]
+    assert guess_format(tmp_path / "t", b"\xef\xbb\xbf\r\ngene\tvariation\tx,y\n") == "tsv"

@@ -171,7 +171,10 @@ def guess_format(path: Path, data: bytes) -> str:
     stripped = data.lstrip()[:1]
     if stripped in (b"{", b"["):
         return "jsonl"
-    first_line = data.split(b"\n", 1)[0]
+    # The first line that holds anything: blank lines before the header (a lone tab, spaces) are
+    # skipped by every reader, so they say nothing of the delimiter.
+    lines = (line.removeprefix(codecs.BOM_UTF8) for line in _LINE_BREAK.split(data[:65536]))
+    first_line = next((line for line in lines if line.strip(b" \t")), b"")
     if first_line.count(b"\t") > first_line.count(b","):
         return "tsv"
     return "csv"
