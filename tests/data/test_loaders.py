@@ -433,3 +433,18 @@ def test_a_csv_whose_first_line_is_a_lone_tab_is_still_a_csv(tmp_path: Path) -> 
     assert guess_format(path, data) == "csv"
     assert load_table(path)[["gene", "variation"]].values.tolist() == [["BRAF", "V600E"]]
     assert guess_format(tmp_path / "t", b"\xef\xbb\xbf\r\ngene\tvariation\tx,y\n") == "tsv"
+
+
+def test_a_json_lines_record_is_named_by_its_line_past_blank_lines(tmp_path: Path) -> None:
+    # Records were numbered by their position + 1: row 2 for the record on line 4.
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        '{"id": "1", "gene": "BRAF", "variation": "V600E"}\n\n\n{"id": "2", "gene": "", "variation": "X"}\n'
+    )
+    with pytest.raises(InputError, match="row 4: empty gene"):
+        load_table(path)
+    path.write_text(
+        '{"id": "1", "gene": "BRAF", "variation": "V600E"}\n\n{"id": "2", "gene": 7, "variation": "X"}\n'
+    )
+    with pytest.raises(InputError, match="row 3: column 'gene' holds"):
+        load_table(path)

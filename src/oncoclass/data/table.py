@@ -104,10 +104,13 @@ def _is_missing(value: object) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
-def check_types(frame: pd.DataFrame, *, source: str | Path, row_offset: int) -> None:
+def check_types(
+    frame: pd.DataFrame, *, source: str | Path, row_offset: int, row_of: Callable[[int], int] | None = None
+) -> None:
     """Refuse a canonical column whose values are not text (or, for ``id`` and ``label``, whole
     numbers): lists, objects, timestamps, true/false or numbers with decimals from JSON or Parquet
-    would otherwise become strings like ``"['W802*' 'X']"`` or labels ``1.0``."""
+    would otherwise become strings like ``"['W802*' 'X']"`` or labels ``1.0``. A row is named by
+    ``row_of`` its position, when given (a JSON Lines record's line), else by ``row_offset``."""
     for column in (*CANONICAL_COLUMNS, *CONTEXT_FIELDS, LABEL):
         if column not in frame.columns:
             continue
@@ -126,7 +129,7 @@ def check_types(frame: pd.DataFrame, *, source: str | Path, row_offset: int) -> 
             raise InputError(
                 f"column {column!r} holds {_describe(value)}; it must hold {allowed}.",
                 path=source,
-                row=position + row_offset,
+                row=row_of(position) if row_of is not None else position + row_offset,
                 hint=f"Convert the {column} column to text, or map another column with --columns.",
             )
 
@@ -495,7 +498,7 @@ def canonicalize(
     check_columns(frame.columns, source)
     if frame.empty:
         raise no_data_rows(source)
-    check_types(frame, source=source, row_offset=row_offset)
+    check_types(frame, source=source, row_offset=row_offset, row_of=row_of)
     out = text_columns(frame)
     at = row_of if row_of is not None else (lambda position: position + row_offset)
     refuse_row_problems(out, row_problems(out, as_read), source=source, row_of=at)

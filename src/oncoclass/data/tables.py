@@ -362,6 +362,7 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
                 )
     else:
         records = []
+        lines: list[int] = []  # each record's line: blank lines before it move it on
         for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
@@ -374,12 +375,16 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
             if not isinstance(record, dict):
                 raise InputError("each line must be a JSON object.", path=path, row=number)
             records.append(record)
+            lines.append(number)
     if not records:
         raise InputError("the file holds no records.", path=path)
     # Built column by column as objects, so each value keeps the type JSON gave it (a missing
     # field is None, 1 stays 1, 1.0 stays a float) for the canonical table's type check.
     names = list(dict.fromkeys(key for record in records for key in record))
-    return pd.DataFrame({name: [r.get(name) for r in records] for name in names}, dtype=object)
+    frame = pd.DataFrame({name: [r.get(name) for r in records] for name in names}, dtype=object)
+    if not text.lstrip().startswith("["):
+        frame.attrs["lines"] = lines  # JSON Lines: a record is named by its line
+    return frame
 
 
 def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str | Path) -> pd.DataFrame:
@@ -456,6 +461,8 @@ def load_generic(
     row_of = None
     if fmt in ("csv", "tsv") and len(starts) == len(as_read):  # one start per row pandas read
         row_of = starts.__getitem__
+    elif "lines" in as_read.attrs:  # JSON Lines: each record's line, past blank lines
+        row_of = as_read.attrs["lines"].__getitem__
     table = canonicalize(frame, source=path, row_offset=offset, keep=keep, as_read=as_read, row_of=row_of)
     table.attrs["source"] = str(path)
     table.attrs.setdefault("notes", [])
