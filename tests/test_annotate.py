@@ -520,6 +520,16 @@ def test_a_spreadsheets_empty_trailing_columns_come_back_as_they_were(
         assert header.startswith(f"id,gene,variation{padding},oncoclass_prediction,")
 
 
+def test_excels_sep_line_comes_back_before_the_header(cli, tmp_path: Path, default_model: Path) -> None:
+    source = _write(tmp_path / "excel.csv", ["sep=,", "id,gene,variation", "1,BRAF,V600E"])
+    out = tmp_path / "out.csv"
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "sep=," and lines[1].startswith("id,gene,variation,oncoclass_prediction")
+    assert lines[2].startswith("1,BRAF,V600E,")
+
+
 def test_a_header_of_one_huge_field_is_refused_as_a_header(cli, tmp_path: Path, default_model: Path) -> None:
     # Python's csv module stops at 131,072 characters a field: the header's rule (check_header)
     # is the one every reader applies, and pandas says what the header lacks, in one line.

@@ -595,3 +595,10 @@ def test_a_byte_order_mark_then_a_line_of_spaces_is_a_blank_line_on_either_engin
     source.write_bytes(b"\xef\xbb\xbf   \nid,gene,variation,text\n1,BRAF,V600E,x\n2,,V600E,x\n")
     local, dask = _both(tmp_path, lr_model, source, cluster)
     assert "bom.csv, row 4: empty gene" in local and "bom.csv, row 4: empty gene" in dask
+
+
+def test_excels_sep_line_is_skipped_and_counted_on_either_engine(tmp_path, lr_model, cluster) -> None:
+    source = tmp_path / "excel.csv"
+    source.write_bytes(b"sep=,\r\nid,gene,variation,text\r\n1,BRAF,V600E,x\r\n2,,V600E,y\r\n")
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "excel.csv, row 4: empty gene" in local and "excel.csv, row 4: empty gene" in dask

@@ -70,6 +70,7 @@ from oncoclass.data.tables import (
     guess_format,
     header_cells,
     header_of,
+    lines_before_header,
     maf_comment_lines,
     names_by_case,
     output_format,
@@ -284,9 +285,10 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
     lines = head.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")
     comments: list[str] = []
     delimiter = "," if fmt == "csv" else "\t"
-    if fmt == "maf":  # the lines before its header, as every reader skips them (maf_comment_lines)
-        comments = lines[: maf_comment_lines(head) or 0]
-        lines = lines[len(comments) :]
+    # The lines before its header (a MAF's comment lines, Excel's sep= line), as every reader
+    # skips them: kept, and written back.
+    comments = lines[: lines_before_header(start, "tsv" if fmt == "maf" else fmt, path)]
+    lines = lines[len(comments) :]
     if len(lines) <= 1 and len(start) >= 65536:
         # The header runs past the head read (a wide sample matrix): read whole, as every reader
         # reads it; a name cut in two would read as a repeat, and the rows' width would be unknown.
@@ -728,7 +730,7 @@ class Sink:
                 self.parquet = pq.ParquetWriter(self.handle, table.schema)
             self.parquet.write_table(table.cast(self.parquet.schema))
             return
-        if self.header and self.fmt == "maf":
+        if self.header:  # the lines before the header, when the output is the input's format
             for line in self.comments:
                 self.handle.write(line + self.newline)
         # A MAF's rows are unquoted TSV, as write_frame writes TSV.
@@ -783,7 +785,8 @@ def write_output(write: Callable[[Sink], None], sheet: Sheet, out: str | Path) -
     fmt, compressed = output_of(sheet, out)
 
     def fill(handle: Any) -> None:
-        sink = Sink(handle, fmt, sheet.comments, newline=sheet.newline, unnamed=sheet.unnamed)
+        comments = sheet.comments if fmt == sheet.fmt else []  # a MAF's lines make no CSV's
+        sink = Sink(handle, fmt, comments, newline=sheet.newline, unnamed=sheet.unnamed)
         write(sink)
         sink.close()
 

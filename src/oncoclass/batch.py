@@ -72,7 +72,7 @@ from oncoclass.data.table import (
     row_problems,
     text_columns,
 )
-from oncoclass.data.tables import check_header, header_of, maf_comment_lines, map_columns
+from oncoclass.data.tables import check_header, header_of, lines_before_header, map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.jobs.inputs import load_input
 from oncoclass.jobs.predict import (
@@ -421,7 +421,7 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
     if fmt == "jsonl":
         return dd.read_json(str(path), lines=True, blocksize=blocksize, dtype=False), fmt
     sep = "\t" if fmt == "tsv" else ","
-    skip = (maf_comment_lines(head) or 0) if fmt == "tsv" else 0  # a MAF's #version lines
+    skip = lines_before_header(head, fmt, spec.path)  # a MAF's #version lines, Excel's sep= line
     refuse_binary(head, spec.path)
     first = header_of(path, skip, spec.path)
     while first is not None and not first.removeprefix(codecs.BOM_UTF8).strip(blank_bytes(sep.encode())):

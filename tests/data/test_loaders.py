@@ -448,3 +448,17 @@ def test_a_json_lines_record_is_named_by_its_line_past_blank_lines(tmp_path: Pat
     )
     with pytest.raises(InputError, match="row 3: column 'gene' holds"):
         load_table(path)
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_skipped(tmp_path: Path) -> None:
+    # Excel's "sep=," first line was read as a header of two columns ("row 2 has 3 fields where the
+    # header has 2"); it is the delimiter's hint, skipped and counted. Another delimiter is named.
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"sep=,\r\nid,gene,variation\r\n1,BRAF,V600E\r\n2,,V600E\r\n")
+    with pytest.raises(InputError, match="row 4: empty gene"):
+        load_table(path)
+    path.write_bytes(b"sep=,\r\nid,gene,variation,text\r\n1,BRAF,V600E,x\r\n")
+    assert load_table(path)[["gene", "variation"]].values.tolist() == [["BRAF", "V600E"]]
+    path.write_bytes(b"sep=;\nid;gene;variation\n1;BRAF;V600E\n")
+    with pytest.raises(InputError, match=r"row 1: the first line, 'sep=;', is Excel's hint"):
+        load_table(path)

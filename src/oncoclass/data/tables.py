@@ -145,6 +145,36 @@ def maf_comment_lines(head: str | bytes) -> int | None:
     return None
 
 
+#: Excel's delimiter hint, ``sep=,`` alone on a file's first line (Excel writes it, and reads it
+#: to choose the delimiter): no header, no row.
+_EXCEL_SEP = re.compile(rb"^sep=(.)\r?$")
+
+
+def lines_before_header(head: bytes, fmt: str, path: str | Path) -> int:
+    """How many lines come before the header of a CSV or TSV (``fmt``) whose start is ``head``:
+    a MAF's comment lines (:func:`maf_comment_lines`), or Excel's ``sep=X`` line, skipped when it
+    names the format's delimiter and refused, named, when it names another. The one rule for
+    every reader (each counts these lines in row numbers)."""
+    if fmt == "tsv" and (comments := maf_comment_lines(head)):
+        return comments
+    first = _LINE_BREAK.split(head.removeprefix(codecs.BOM_UTF8), 1)[0]
+    hint = _EXCEL_SEP.match(first)
+    if hint is None:
+        return 0
+    named = hint.group(1).decode("latin-1")
+    if named == ("\t" if fmt == "tsv" else ","):
+        return 1
+    shown = "a tab" if named == "\t" else repr(named)
+    raise InputError(
+        f"the first line, {first.decode('utf-8', errors='replace').strip()!r}, is Excel's hint that the "
+        f"values are separated by {shown}, which oncoclass does not read as {fmt.upper()}.",
+        path=path,
+        row=1,
+        hint="Save it again as CSV with commas (in Excel: CSV UTF-8 (comma delimited)) or as "
+        "tab-separated text.",
+    )
+
+
 def refuse_semicolons(header: str, path: str | Path) -> None:
     """A CSV header separated by semicolons (a spreadsheet's CSV where a comma is the decimal
     mark) reads as one column: said as such, with what to do, rather than as missing columns."""
@@ -164,6 +194,9 @@ def guess_format(path: Path, data: bytes) -> str:
         return "parquet"
     if maf_comment_lines(data[:65536]):  # a MAF with comment lines: its first line is one
         return "tsv"
+    hint = _EXCEL_SEP.match(_LINE_BREAK.split(data[:64].removeprefix(codecs.BOM_UTF8), 1)[0])
+    if hint is not None:  # Excel's sep= line names the delimiter
+        return "tsv" if hint.group(1) == b"\t" else "csv"
     suffixes = [s.lower() for s in path.suffixes]
     for fmt, names in (("tsv", (".tsv", ".tab")), ("jsonl", (".jsonl", ".ndjson", ".json"))):
         if any(s in names for s in suffixes):
@@ -301,7 +334,7 @@ def read_frame(
         sep = "\t" if fmt == "tsv" else ","
         quoting = 3 if fmt == "tsv" else 0  # TSV exports are unquoted; CSV follows RFC 4180
         # A MAF's comment lines (#version 2.4) are skipped, and counted in every row number.
-        skip = (maf_comment_lines(data[:65536]) or 0) if fmt == "tsv" else 0
+        skip = lines_before_header(data[:65536], fmt, path)
         refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
         refuse_ragged_rows(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip, starts=starts)
         first = header_line(data, skip, whole=True) or b""
