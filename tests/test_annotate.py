@@ -12,6 +12,7 @@ import pytest
 from oncoclass.annotate import read_sheet, variants_of
 from oncoclass.data.table import NOT_A_SYMBOL
 from oncoclass.data.vocab import KAGGLE_CLASSES
+from oncoclass.errors import InputError
 
 MAF = [
     "#version 2.4",
@@ -109,6 +110,15 @@ def test_a_repeated_header_and_an_empty_row_are_noted(tmp_path: Path) -> None:
         "repeats the header (files joined together?)",
         "an empty row (only separators)",
     ]
+
+
+def test_a_mapped_column_not_in_the_header_is_named(tmp_path: Path) -> None:
+    # --columns gene=Nope was answered "no gene column (looked for hugo_symbol…)", Nope unnamed.
+    sheet = read_sheet(_write(tmp_path / "a.csv", ["id,gene,variation", "1,BRAF,V600E"]))
+    with pytest.raises(
+        InputError, match=r"the gene column 'Nope' is not in the header; it has id, gene, variation"
+    ):
+        variants_of(sheet, {"gene": "Nope"})
 
 
 def test_ensembl_ids_alone_are_noted_not_predicted(cli, tmp_path: Path, default_model: Path) -> None:

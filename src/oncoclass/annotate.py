@@ -414,6 +414,15 @@ def variants_in(
     ``Truncating Mutations`` from the consequence) and ``note``. ``vcf``: the rows are a VCF's
     (:func:`oncoclass.data.vcf.read_vcf`), where a record without ALT is noted, never predicted."""
     columns = columns or {}
+    absent = [(key, name) for key, name in columns.items() if name not in frame.columns]
+    if absent:  # a column the caller named: said so, not as a gene column looked for and missed
+        key, name = absent[0]
+        shown = ", ".join(map(str, frame.columns[:20])) + ("…" if len(frame.columns) > 20 else "")
+        raise InputError(
+            f"the {key} column {name!r} is not in the header; it has {shown}.",
+            path=path,
+            hint="Name a column as the header writes it (case matters).",
+        )
     by_name = names_by_case(list(frame.columns), path)
     gene_col = columns.get("gene") or next((by_name[c] for c in GENE_COLUMNS if c in by_name), None)
     if gene_col is None or gene_col not in frame.columns:
