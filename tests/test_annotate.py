@@ -12,6 +12,7 @@ import pytest
 from oncoclass.annotate import read_sheet, variants_of
 from oncoclass.data.table import NOT_A_SYMBOL
 from oncoclass.data.vocab import KAGGLE_CLASSES
+from oncoclass.errors import InputError
 
 MAF = [
     "#version 2.4",
@@ -87,6 +88,37 @@ def test_what_is_no_protein_change_is_noted_not_predicted(tmp_path: Path) -> Non
         "not a protein change that can be read (c.1799T>A)",
         "a variation that begins as a spreadsheet formula (=, + or @), not a variant",
     ]
+
+
+def test_hgvs_whole_protein_changes_are_read_not_taken_for_formulas(tmp_path: Path) -> None:
+    # p.= / p.(=): the protein unchanged (silent, as p.P72= is); p.0 / p.0?: none made, read as a
+    # truncating change. Valid HGVS, not a spreadsheet formula nor an unreadable change.
+    lines = ["Hugo_Symbol\tHGVSp_Short", "TP53\tp.=", "TP53\tp.(=)", "TP53\tp.0", "TP53\tp.0?"]
+    rows = variants_of(read_sheet(_write(tmp_path / "a.maf", lines)))
+    assert rows["protein_change"].tolist() == ["p.=", "p.=", "p.0", "p.0"]
+    assert rows["variation"].tolist() == ["", "", "p.0", "p.0"]
+    assert rows["note"].tolist() == ["silent: the protein is unchanged"] * 2 + ["", ""]
+
+
+def test_a_repeated_header_and_an_empty_row_are_noted(tmp_path: Path) -> None:
+    # Files joined together repeat their header; a line of separators holds nothing. Each is
+    # kept (annotate gives every row back) and noted, never predicted as gene "gene".
+    lines = ["id,gene,variation", "1,BRAF,V600E", "id,gene,variation", ",,", "2,KRAS,G12D"]
+    rows = variants_of(read_sheet(_write(tmp_path / "joined.csv", lines)))
+    assert rows["variation"].tolist() == ["V600E", "", "", "G12D"]
+    assert rows["note"].tolist()[1:3] == [
+        "repeats the header (files joined together?)",
+        "an empty row (only separators)",
+    ]
+
+
+def test_a_mapped_column_not_in_the_header_is_named(tmp_path: Path) -> None:
+    # --columns gene=Nope was answered "no gene column (looked for hugo_symbol…)", Nope unnamed.
+    sheet = read_sheet(_write(tmp_path / "a.csv", ["id,gene,variation", "1,BRAF,V600E"]))
+    with pytest.raises(
+        InputError, match=r"the gene column 'Nope' is not in the header; it has id, gene, variation"
+    ):
+        variants_of(sheet, {"gene": "Nope"})
 
 
 def test_ensembl_ids_alone_are_noted_not_predicted(cli, tmp_path: Path, default_model: Path) -> None:
@@ -565,6 +597,32 @@ def test_a_header_with_a_name_twice_is_refused(cli, tmp_path: Path, default_mode
             ["annotate", "-m", default_model, "-i", _write(tmp_path / name, lines), "-o", tmp_path / "o"]
         )
         assert refused.returncode == 2 and "appears twice" in refused.stderr
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_a_spreadsheets_empty_trailing_columns_come_back_as_they_were(
+    cli, tmp_path: Path, default_model: Path, engine: str, cluster
+) -> None:
+    # Excel's padding columns: two were refused as a column named twice, one came back named
+    # "Unnamed: 3" though annotate gives the file back unchanged.
+    for padding in (",", ",,"):
+        source = _write(tmp_path / "padded.csv", [f"id,gene,variation{padding}", f"1,BRAF,V600E{padding}"])
+        out = tmp_path / f"out-{engine}.csv"
+        dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address] if engine == "dask" else []
+        done = cli(["annotate", "-m", default_model, "-i", source, "-o", out, *dask])
+        assert done.returncode == 0, done.stderr
+        header = out.read_text(encoding="utf-8").splitlines()[0]
+        assert header.startswith(f"id,gene,variation{padding},oncoclass_prediction,")
+
+
+def test_excels_sep_line_comes_back_before_the_header(cli, tmp_path: Path, default_model: Path) -> None:
+    source = _write(tmp_path / "excel.csv", ["sep=,", "id,gene,variation", "1,BRAF,V600E"])
+    out = tmp_path / "out.csv"
+    done = cli(["annotate", "-m", default_model, "-i", source, "-o", out])
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "sep=," and lines[1].startswith("id,gene,variation,oncoclass_prediction")
+    assert lines[2].startswith("1,BRAF,V600E,")
 
 
 def test_a_header_of_one_huge_field_is_refused_as_a_header(cli, tmp_path: Path, default_model: Path) -> None:

@@ -566,4 +566,52 @@ def test_a_row_after_a_blank_line_ended_by_a_lone_cr_is_named_by_its_line(
     source = tmp_path / "cr.csv"
     source.write_bytes("\r".join(lines).encode() + b"\r")
     local, dask = _both(tmp_path, lr_model, source, cluster)
-    assert "cr.csv, row 3002: empty gene" in local and "cr.csv, row 3002: empty gene" in dask
+    named = "cr.csv, row 3002: an empty row (only separators)"
+    assert named in local and named in dask
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [("id,gene,variation,text", "repeats the header (files joined together?)"),
+     (",,,", "an empty row (only separators)")],
+)  # fmt: skip
+def test_a_repeated_header_or_an_empty_row_is_no_row_of_data_on_either_engine(
+    tmp_path, lr_model, rows, cluster, line, problem
+) -> None:
+    # Files joined together repeat their header mid-file (it was predicted as gene "gene"); a line
+    # of separators only was refused as an empty id, or dropped. Both engines name it by its line,
+    # or set it aside with --on-bad-rows skip.
+    lines = rows.to_csv(index=False).splitlines()
+    at = len(lines) - 3
+    lines.insert(at, line)
+    source = tmp_path / "joined.csv"
+    source.write_text("\n".join(lines) + "\n")
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert f"row {at + 1}: {problem}: remove it." in local
+    assert dask.split(": remove it.")[0] == local.split(": remove it.")[0]  # the hints differ
+    result = predict_dask(
+        lr_model, InputSpec(path=str(source)), tmp_path / "p.csv", scheduler=cluster.scheduler_address,
+        partitions=3, on_bad_rows="skip",
+    )  # fmt: skip
+    assert result.rejected == 1 and result.rows == len(rows)
+    rejects = pd.read_csv(result.reject_path, dtype=str, keep_default_na=False)
+    assert rejects["reason"].tolist() == [problem]
+
+
+def test_a_byte_order_mark_then_a_line_of_spaces_is_a_blank_line_on_either_engine(
+    tmp_path, lr_model, cluster
+) -> None:
+    # The mark and the spaces were read as a header of one column ("row 2: 4 fields where the
+    # header has 1"), and the Dask engine found no columns; the line is blank, as every reader
+    # skips it, and counted.
+    source = tmp_path / "bom.csv"
+    source.write_bytes(b"\xef\xbb\xbf   \nid,gene,variation,text\n1,BRAF,V600E,x\n2,,V600E,x\n")
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "bom.csv, row 4: empty gene" in local and "bom.csv, row 4: empty gene" in dask
+
+
+def test_excels_sep_line_is_skipped_and_counted_on_either_engine(tmp_path, lr_model, cluster) -> None:
+    source = tmp_path / "excel.csv"
+    source.write_bytes(b"sep=,\r\nid,gene,variation,text\r\n1,BRAF,V600E,x\r\n2,,V600E,y\r\n")
+    local, dask = _both(tmp_path, lr_model, source, cluster)
+    assert "excel.csv, row 4: empty gene" in local and "excel.csv, row 4: empty gene" in dask

@@ -97,6 +97,11 @@ def test_real_kaggle_variations_mostly_parse(kaggle_dir) -> None:
         ("p.Gln16ArgfsTer28", "Q16Rfs*28", "frameshift"),
         ("p.X125_splice", "X125_splice", "splice"),
         ("p.L858=", "L858=", "synonymous"),
+        # The whole protein unchanged (silent) or none made: HGVS, and no formula ("=").
+        ("p.=", "p.=", "synonymous"),
+        ("p.(=)", "p.=", "synonymous"),
+        ("p.0", "p.0", "truncating"),
+        ("p.0?", "p.0", "truncating"),
         ("p.*757Lext*?", "*757Lext*?", "missense"),
         ("p.Trp802Ter", "W802*", "nonsense"),
         ("Truncating Mutations", "Truncating Mutations", "truncating"),
@@ -206,8 +211,10 @@ def test_oncotator_notation_is_the_hgvs_change_it_names(oncotator: str, hgvs: st
 def test_a_frameshift_without_its_residue_and_a_lost_start_are_placed() -> None:
     assert (parse("p.-770fs").kind, parse("p.-770fs").start) == ("frameshift", 770)
     assert (parse(protein_change("p.Met1?")).kind, parse(protein_change("p.M1?")).start) == ("position", 1)
-    # No protein made (p.0?) or its consequence unknown (p.?): nothing to place.
-    assert parse("p.0?").kind == parse("p.?").kind == "other"
+    # No protein made (p.0?) is a loss of the protein, at no residue; its consequence unknown
+    # (p.?) names nothing.
+    assert (parse("p.0?").kind, parse("p.0?").start) == ("truncating", None)
+    assert parse("p.?").kind == "other"
     # Three-letter HGVS is not Oncotator's run of residues: Lys745del is K745del, not L, Y, S.
     for long, short in (("p.Lys745del", "K745del"), ("Thr790del", "T790del"), ("p.Lys745fs", "K745fs")):
         assert variation_key(long) == variation_key(short) and parse(long).start == parse(short).start

@@ -59,6 +59,7 @@ from oncoclass.data.table import (
     change_disagreements,
     gene_problem,
     records_to_table,
+    shape_problems,
     variation_problem,
 )
 from oncoclass.data.tables import (
@@ -66,7 +67,9 @@ from oncoclass.data.tables import (
     TEXT_TABLES,
     check_header,
     guess_format,
+    header_cells,
     header_of,
+    lines_before_header,
     maf_comment_lines,
     names_by_case,
     read_frame,
@@ -133,6 +136,9 @@ class Sheet:
     checked: bool = False
     #: How its lines end (a file saved on Windows: CRLF), so it comes back ending them so.
     newline: str = "\n"
+    #: The places of the header's empty names (a spreadsheet's padding columns), which pandas
+    #: names ``Unnamed: N``: written back empty, as the header was.
+    unnamed: tuple[int, ...] = ()
 
     @property
     def streamed(self) -> bool:
@@ -277,9 +283,10 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
     lines = head.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")
     comments: list[str] = []
     delimiter = "," if fmt == "csv" else "\t"
-    if fmt == "maf":  # the lines before its header, as every reader skips them (maf_comment_lines)
-        comments = lines[: maf_comment_lines(head) or 0]
-        lines = lines[len(comments) :]
+    # The lines before its header (a MAF's comment lines, Excel's sep= line), as every reader
+    # skips them: kept, and written back.
+    comments = lines[: lines_before_header(start, "tsv" if fmt == "maf" else fmt, path)]
+    lines = lines[len(comments) :]
     if len(lines) <= 1 and len(start) >= 65536:
         # The header runs past the head read (a wide sample matrix): read whole, as every reader
         # reads it; a name cut in two would read as a repeat, and the rows' width would be unknown.
@@ -299,7 +306,12 @@ def _open(source: Path, path: str, *, transcript: str, piped: bool, chunk_rows: 
         chunk_rows = min(max(CHUNK_BYTES // width, CHUNK_ROWS[0]), CHUNK_ROWS[1])
     first = head.find("\n")
     newline = "\r\n" if first > 0 and head[first - 1] == "\r" else "\n"
-    sheet = Sheet(pd.DataFrame(), comments, fmt, path, source, chunk_rows, kind, newline=newline)
+    unnamed = tuple(
+        i for i, name in enumerate(header_cells(lines[0] if lines else "", tab=fmt != "csv")) if not name
+    )
+    sheet = Sheet(
+        pd.DataFrame(), comments, fmt, path, source, chunk_rows, kind, newline=newline, unnamed=unnamed
+    )
     header = next(_delimited(source, fmt, path, skip=len(comments), rows=None, header_only=True))
     sheet.frame = header
     return sheet
@@ -400,6 +412,15 @@ def variants_in(
     ``Truncating Mutations`` from the consequence) and ``note``. ``vcf``: the rows are a VCF's
     (:func:`oncoclass.data.vcf.read_vcf`), where a record without ALT is noted, never predicted."""
     columns = columns or {}
+    absent = [(key, name) for key, name in columns.items() if name not in frame.columns]
+    if absent:  # a column the caller named: said so, not as a gene column looked for and missed
+        key, name = absent[0]
+        shown = ", ".join(map(str, frame.columns[:20])) + ("…" if len(frame.columns) > 20 else "")
+        raise InputError(
+            f"the {key} column {name!r} is not in the header; it has {shown}.",
+            path=path,
+            hint="Name a column as the header writes it (case matters).",
+        )
     by_name = names_by_case(list(frame.columns), path)
     gene_col = columns.get("gene") or next((by_name[c] for c in GENE_COLUMNS if c in by_name), None)
     if gene_col is None or gene_col not in frame.columns:
@@ -445,11 +466,17 @@ def variants_in(
         if vcf and "ALT" in frame.columns
         else np.zeros(n, dtype=bool)
     )
+    # A repeated header or an empty row (the row rule's), noted on the row rather than refused.
+    shapes = pd.Series("", index=frame.index) if vcf else shape_problems(frame)
     variation, notes, changes = [], [], []
-    for gene, value, kind, alt_less, other in zip(genes, change, consequence, no_alt, disagree, strict=True):
+    for gene, value, kind, alt_less, other, shape in zip(
+        genes, change, consequence, no_alt, disagree, shapes, strict=True
+    ):
         note, shown = "", value
         if alt_less:
             read, note = "", NO_ALT
+        elif shape:
+            read, note, shown = "", shape, ""
         elif not gene or gene in NO_GENE:
             read, note = "", "no gene"
         elif problem := gene_problem(gene):
@@ -701,10 +728,11 @@ class Sink:
     ``header=False`` only rows are written: a part that another sink copies in (:meth:`copy`)."""
 
     def __init__(
-        self, handle: Any, fmt: str, comments: list[str], *, header: bool = True, newline: str = "\n"
-    ) -> None:
+        self, handle: Any, fmt: str, comments: list[str], *, header: bool = True, newline: str = "\n",
+        unnamed: tuple[int, ...] = (),
+    ) -> None:  # fmt: skip
         self.handle, self.fmt, self.comments, self.header = handle, fmt, comments, header
-        self.newline = newline
+        self.newline, self.unnamed = newline, unnamed
         self.parquet: Any = None
 
     def write(self, chunk: pd.DataFrame) -> None:
@@ -717,11 +745,14 @@ class Sink:
                 self.parquet = pq.ParquetWriter(self.handle, table.schema)
             self.parquet.write_table(table.cast(self.parquet.schema))
             return
-        if self.header and self.fmt == "maf":
+        if self.header:  # the lines before the header, when the output is the input's format
             for line in self.comments:
                 self.handle.write(line + self.newline)
         # A MAF's rows are unquoted TSV, as write_frame writes TSV.
         fmt = "tsv" if self.fmt == "maf" else self.fmt
+        if self.header and self.unnamed:  # the header as it was: pandas' Unnamed: N empty again
+            names = ["" if i in self.unnamed else name for i, name in enumerate(chunk.columns)]
+            chunk = chunk.set_axis(names, axis=1)
         write_frame(chunk, self.handle, fmt, exact=True, header=self.header, newline=self.newline)
         self.header = False
 
@@ -769,7 +800,8 @@ def write_output(write: Callable[[Sink], None], sheet: Sheet, out: str | Path) -
     fmt, compressed = output_of(sheet, out)
 
     def fill(handle: Any) -> None:
-        sink = Sink(handle, fmt, sheet.comments, newline=sheet.newline)
+        comments = sheet.comments if fmt == sheet.fmt else []  # a MAF's lines make no CSV's
+        sink = Sink(handle, fmt, comments, newline=sheet.newline, unnamed=sheet.unnamed)
         write(sink)
         sink.close()
 

@@ -10,6 +10,7 @@ a reject file with the reason: every input row ends up in exactly one of the two
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -47,6 +48,7 @@ from oncoclass.data.files import (
     BadRecord,
     RowWidths,
     archive_kind,
+    blank_bytes,
     check_rows_of,
     cut_short_row,
     damaged_archive,
@@ -70,7 +72,7 @@ from oncoclass.data.table import (
     row_problems,
     text_columns,
 )
-from oncoclass.data.tables import check_header, header_of, maf_comment_lines, map_columns
+from oncoclass.data.tables import check_header, header_of, lines_before_header, map_columns
 from oncoclass.errors import ConfigError, InputError
 from oncoclass.jobs.inputs import load_input
 from oncoclass.jobs.predict import (
@@ -191,7 +193,7 @@ def score_partition(
         frame, set_aside = part, pd.DataFrame(columns=list(REJECT_COLUMNS))
         ids = numbered_ids(len(part), start=first_row or 0) if numbered else None
     table = _canonical(frame, columns, source, ids)
-    reasons = row_problems(table)
+    reasons = row_problems(table, frame)
     bad = reasons != ""
     if bad.any() and not skip_bad and isinstance(part, _Part):
         # Named by its row in the file, as the local engine names it (counted in this partition).
@@ -419,9 +421,14 @@ def _read(spec: InputSpec, partitions: int | None) -> tuple[Any, str]:
     if fmt == "jsonl":
         return dd.read_json(str(path), lines=True, blocksize=blocksize, dtype=False), fmt
     sep = "\t" if fmt == "tsv" else ","
-    skip = (maf_comment_lines(head) or 0) if fmt == "tsv" else 0  # a MAF's #version lines
+    skip = lines_before_header(head, fmt, spec.path)  # a MAF's #version lines, Excel's sep= line
     refuse_binary(head, spec.path)
     first = header_of(path, skip, spec.path)
+    while first is not None and not first.removeprefix(codecs.BOM_UTF8).strip(blank_bytes(sep.encode())):
+        # Blank lines before the header (after a byte-order mark, too) are skipped, as every reader
+        # skips them, and counted, as row numbers count them.
+        skip += 1
+        first = header_of(path, skip, spec.path)
     if first is None:
         raise InputError("the file is empty.", path=spec.path)
     check_header(first, spec.path, tab=fmt == "tsv")

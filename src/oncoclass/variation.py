@@ -193,13 +193,24 @@ def parse(raw: str) -> Variation:
     return parsed
 
 
+#: HGVS's whole-protein consequences, written after ``p.`` (in parentheses when predicted): ``=``
+#: the protein is unchanged (silent), ``0`` or ``0?`` no protein is made. They name no residue.
+UNCHANGED_PROTEIN, NO_PROTEIN = "p.=", "p.0"
+_WHOLE_PROTEIN = {"=": UNCHANGED_PROTEIN, "0": NO_PROTEIN, "0?": NO_PROTEIN}
+
+
 def _parse(raw: str) -> Variation:
     text = " ".join(str(raw).split())
-    if text.lower().startswith("p."):
+    hgvs = text.lower().startswith("p.")
+    if hgvs:
         text = text[2:]
     text = text.strip("()")
     if not text or is_compound(text):
         return Variation(raw=raw, kind="other")
+    if hgvs and text in _WHOLE_PROTEIN:
+        # No protein made ends it as surely as a stop at its first residue: a truncating change.
+        unchanged = _WHOLE_PROTEIN[text] == UNCHANGED_PROTEIN
+        return Variation(raw, "synonymous" if unchanged else "truncating")
     three = _THREE_LETTER.match(text)
     if three:
         ref = THREE_TO_ONE[three.group(1).upper()]
@@ -369,7 +380,8 @@ def protein_change(raw: str) -> str:
     """HGVS protein notation as the grammar and the models' vocabularies write it: ``p.`` and
     the parentheses of a predicted change dropped, three-letter codes as one letter (``Ter`` as
     ``*``). ``p.Val600Glu``, ``p.(V600E)`` and ``V600E`` all become ``V600E``;
-    ``p.Glu746_Ala750del`` becomes ``E746_A750del``, ``p.Gln16ArgfsTer28`` ``Q16Rfs*28``. Text
+    ``p.Glu746_Ala750del`` becomes ``E746_A750del``, ``p.Gln16ArgfsTer28`` ``Q16Rfs*28``;
+    ``p.(=)`` is ``p.=`` and ``p.0?`` is ``p.0`` (:data:`UNCHANGED_PROTEIN`, :data:`NO_PROTEIN`). Text
     that is not protein notation (``Truncating Mutations``, ``EML4-ALK Fusion``) is returned as it
     was, white space aside."""
     text = " ".join(str(raw).split())
@@ -390,6 +402,9 @@ def protein_change(raw: str) -> str:
         return _point_change(text) or (f"{fusion[0]}-{fusion[1]}{fusion[2]}" if fusion else text)
     if body.startswith("(") and body.endswith(")"):
         body = body[1:-1].strip()
+    if body in _WHOLE_PROTEIN:
+        # Kept with its "p.": a bare "=" or "0" names no change (and "=" would begin a formula).
+        return _WHOLE_PROTEIN[body]
     point = _point_change(body)
     if point:
         return point

@@ -165,6 +165,10 @@ def test_rows_keep_their_lines_past_blank_lines(tmp_path) -> None:
     path = tmp_path / "e.tsv"
     path.write_text("gene\tvariant\n\nBRAF\tV600E\n\nKRAS\tG12D\n", encoding="utf-8")
     assert read_rows(path).attrs["lines"] == [3, 5]
+    # A line of only spaces is blank too, as every other reader takes it (it was refused as a row
+    # of one field where the header has 2).
+    path.write_text("gene\tvariant\n   \nBRAF\tV600E\n\nKRAS\tG12D\n", encoding="utf-8")
+    assert read_rows(path).attrs["lines"] == [3, 5]
 
 
 def test_a_short_row_is_refused_and_extra_empty_fields_are_not(tmp_path: Path) -> None:

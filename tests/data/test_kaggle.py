@@ -81,3 +81,12 @@ def test_a_text_files_line_is_named_by_its_line_in_the_file(tmp_path: Path) -> N
     variants, texts = _pair(tmp_path, TEXTS.replace("\n1||", "\n\n\r1||").replace("12||", "12 "))
     with pytest.raises(InputError, match=r"text, row 6: no '\|\|' between the ID and the text"):
         load_kaggle(variants, texts)
+
+
+def test_joined_variants_files_are_refused_at_their_second_header(tmp_path: Path) -> None:
+    # Two variants files joined (cat a.csv b.csv): the second header was read as a variant, and
+    # kb import filed it as an item of gene "GENE".
+    source = tmp_path / "joined.csv"
+    source.write_text("ID,Gene,Variation\n0,BRAF,V600E\nID,Gene,Variation\n1,KRAS,G12D\n")
+    with pytest.raises(InputError, match=r"row 3: repeats the header \(files joined together\?\): remove it"):
+        load_kaggle(source)

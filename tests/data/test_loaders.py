@@ -260,6 +260,21 @@ def test_a_column_named_twice_is_refused_by_the_one_reader(tmp_path: Path, heade
             load_table(path)
 
 
+def test_a_spreadsheets_empty_trailing_columns_are_read_past(tmp_path: Path) -> None:
+    # Excel pads a CSV's header and rows with empty columns: two of them were refused as "the
+    # column '' appears twice". A second header (files joined) is still found past them.
+    path = tmp_path / "padded.csv"
+    path.write_text("id,gene,variation,,\n1,BRAF,V600E,,\n")
+    table = load_table(path)
+    assert table[["id", "gene", "variation"]].values.tolist() == [["1", "BRAF", "V600E"]]
+    path.write_text("id,gene,variation,,\n1,BRAF,V600E,,\nid,gene,variation,,\n")
+    with pytest.raises(InputError, match="row 3: repeats the header"):
+        load_table(path)
+    path.write_text(",id,gene,,variation\n,1,BRAF,,V600E\n")  # an empty name elsewhere: still one
+    with pytest.raises(InputError, match="the column '' appears twice"):
+        load_table(path)
+
+
 def test_kb_import_refuses_a_column_named_twice(cli, tmp_path: Path) -> None:
     path = tmp_path / "dup.csv"
     path.write_text("id,gene,gene,variation,label\n1,BRAF,KRAS,V600E,x\n")
@@ -417,3 +432,44 @@ def test_a_row_is_named_by_the_line_it_begins_on(tmp_path) -> None:
     source.write_text('id,gene,variation,text\n1,BRAF,V600E,"two\nlines"\n\n\n2,KRAS,G12D,x\n2,NRAS,Q61K,y\n')
     with pytest.raises(InputError, match=r"t\.csv, row 7: duplicate id '2'"):
         load_table(source)
+
+
+def test_a_csv_whose_first_line_is_a_lone_tab_is_still_a_csv(tmp_path: Path) -> None:
+    # The blank first line (a tab) was taken for the header's delimiter: the file was read as TSV.
+    from oncoclass.data.tables import guess_format
+
+    data = b"\t\nid,gene,variation\n1,BRAF,V600E\n"
+    path = tmp_path / "tab.csv"
+    path.write_bytes(data)
+    assert guess_format(path, data) == "csv"
+    assert load_table(path)[["gene", "variation"]].values.tolist() == [["BRAF", "V600E"]]
+    assert guess_format(tmp_path / "t", b"\xef\xbb\xbf\r\ngene\tvariation\tx,y\n") == "tsv"
+
+
+def test_a_json_lines_record_is_named_by_its_line_past_blank_lines(tmp_path: Path) -> None:
+    # Records were numbered by their position + 1: row 2 for the record on line 4.
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        '{"id": "1", "gene": "BRAF", "variation": "V600E"}\n\n\n{"id": "2", "gene": "", "variation": "X"}\n'
+    )
+    with pytest.raises(InputError, match="row 4: empty gene"):
+        load_table(path)
+    path.write_text(
+        '{"id": "1", "gene": "BRAF", "variation": "V600E"}\n\n{"id": "2", "gene": 7, "variation": "X"}\n'
+    )
+    with pytest.raises(InputError, match="row 3: column 'gene' holds"):
+        load_table(path)
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_skipped(tmp_path: Path) -> None:
+    # Excel's "sep=," first line was read as a header of two columns ("row 2 has 3 fields where the
+    # header has 2"); it is the delimiter's hint, skipped and counted. Another delimiter is named.
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"sep=,\r\nid,gene,variation\r\n1,BRAF,V600E\r\n2,,V600E\r\n")
+    with pytest.raises(InputError, match="row 4: empty gene"):
+        load_table(path)
+    path.write_bytes(b"sep=,\r\nid,gene,variation,text\r\n1,BRAF,V600E,x\r\n")
+    assert load_table(path)[["gene", "variation"]].values.tolist() == [["BRAF", "V600E"]]
+    path.write_bytes(b"sep=;\nid;gene;variation\n1;BRAF;V600E\n")
+    with pytest.raises(InputError, match=r"row 1: the first line, 'sep=;', is Excel's hint"):
+        load_table(path)

@@ -53,6 +53,16 @@ def test_a_file_raises_on_its_first_problem_with_the_row() -> None:
         canonicalize(frame, source="f.csv")
 
 
+def test_hgvs_unchanged_protein_is_no_formula_but_a_formula_still_is() -> None:
+    # p.= and p.(=) say the protein is unchanged (HGVS): read, where "=1+1" is refused.
+    frame = pd.DataFrame({"id": ["1", "2", "3", "4"], "gene": ["TP53"] * 4,
+                          "variation": ["p.=", "p.(=)", "p.0?", "=1+1"]})  # fmt: skip
+    table = text_columns(frame)
+    assert table["variation"].tolist()[:3] == ["p.=", "p.=", "p.0"]
+    assert row_problems(table).tolist()[:3] == ["", "", ""]
+    assert row_problems(table).iloc[3].startswith("a variation that begins as a spreadsheet formula")
+
+
 def test_records_are_checked_by_the_same_rule_and_numbered() -> None:
     table = records_to_table(
         [{"gene": " BRAF ", "variation": "V600E"}, {"gene": "KRAS", "variation": "G12D", "id": "k"}]
@@ -152,3 +162,27 @@ def test_protein_change_columns_that_disagree_are_said() -> None:
     ]
     assert change_disagreements({"HGVSp_Short": pd.Series(["p.V600K"])}, pd.RangeIndex(1)).tolist() == [""]
     assert change_disagreements({}, pd.RangeIndex(2)).tolist() == ["", ""]
+
+
+def test_a_repeated_header_and_an_empty_row_are_no_rows_of_data() -> None:
+    from oncoclass.data.table import EMPTY_ROW, REPEATED_HEADER, shape_problems
+
+    as_read = pd.DataFrame(
+        {"ID": ["1", "\ufeffID", "", "3", ""], "Gene": ["BRAF", "Gene", "", "gene", "KRAS"],
+         "Variation": ["V600E", "Variation", " ", "variation", "G12D"]}
+    )  # fmt: skip
+    assert shape_problems(as_read).tolist() == ["", REPEATED_HEADER, EMPTY_ROW, "", ""]
+    frame = as_read.set_axis(["id", "gene", "variation"], axis=1)
+    with pytest.raises(
+        InputError, match=r"row 3: repeats the header \(files joined together\?\): remove it\."
+    ):
+        canonicalize(frame, source="f.csv", as_read=as_read)
+    with pytest.raises(InputError, match=r"row 3: an empty row \(only separators\): remove it\."):
+        canonicalize(frame.drop(index=1), source="f.csv", as_read=as_read.drop(index=1))
+
+
+def test_a_label_written_as_a_whole_float_is_the_class_written_as_a_whole_number() -> None:
+    # A spreadsheet wrote some of a class column's 7s as 7.0: they were two classes, without a word.
+    frame = pd.DataFrame({"id": list("abcd"), "gene": ["BRAF"] * 4, "variation": ["V600E"] * 4,
+                          "label": ["7", "7.0", "7.5", "Oncogenic"]})  # fmt: skip
+    assert text_columns(frame)["label"].tolist() == ["7", "7", "7.5", "Oncogenic"]

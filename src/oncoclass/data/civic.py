@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from oncoclass.config import cache_dir
-from oncoclass.data.files import decode, ragged_row, read_text, refuse_cut_short
+from oncoclass.data.files import blank_bytes, decode, ragged_row, read_text, refuse_cut_short
 from oncoclass.data.table import CONTEXT_FIELDS, GENE, ID, LABEL, TEXT, VARIATION, canonicalize, cell_text
 from oncoclass.errors import InputError
 from oncoclass.variation import hgvs_fusion, is_compound, negates
@@ -165,7 +165,11 @@ def read_rows(
     line number added to that list for the caller to report."""
     content = read_text(path) if data is None else decode(data, path)
     refuse_cut_short(content, path, delimiter="\t", quoted=False)
-    numbered = [(number, line) for number, line in enumerate(content.split("\n"), start=1) if line != ""]
+    # Blank lines (empty, or of spaces: blank_bytes) are skipped and counted, as every reader does.
+    blank = blank_bytes(b"\t").decode()
+    numbered = [
+        (number, line) for number, line in enumerate(content.split("\n"), start=1) if line.strip(blank)
+    ]
     if not numbered:
         raise InputError("the file is empty.", path=path)
     header = numbered[0][1].split("\t")

@@ -696,6 +696,8 @@ class RowWidths:
         if self.in_quote:
             self._quoted(line, continued=True)
             return
+        if self.line == 1 and self.width is None and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]  # the file's byte-order mark: no part of its first line
         if not line.strip(blank_bytes(self.sep)):
             return  # skipped by the readers
         self.start, self.start_byte = self.line, begin

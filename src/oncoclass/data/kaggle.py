@@ -70,7 +70,7 @@ def read_variants(path: str | Path, data: bytes | None = None, *, keep: tuple[st
     body = [row for row in rows[1:] if len(row) == width]  # the others are blank lines, as RowWidths skips
     frame = pd.DataFrame(body, columns=[h.lower() for h in header], dtype=object)
     frame = frame.rename(columns={"class": LABEL})
-    as_read = frame.set_axis(header, axis=1) if keep else None
+    as_read = frame.set_axis(header, axis=1)  # the row rule's header and kept columns
     row_of = starts.__getitem__ if len(starts) == len(body) else None  # one start per row read
     table = canonicalize(frame, source=path, keep=keep, as_read=as_read, row_of=row_of)
     if LABEL in table.columns:

@@ -104,10 +104,13 @@ def _is_missing(value: object) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
-def check_types(frame: pd.DataFrame, *, source: str | Path, row_offset: int) -> None:
+def check_types(
+    frame: pd.DataFrame, *, source: str | Path, row_offset: int, row_of: Callable[[int], int] | None = None
+) -> None:
     """Refuse a canonical column whose values are not text (or, for ``id`` and ``label``, whole
     numbers): lists, objects, timestamps, true/false or numbers with decimals from JSON or Parquet
-    would otherwise become strings like ``"['W802*' 'X']"`` or labels ``1.0``."""
+    would otherwise become strings like ``"['W802*' 'X']"`` or labels ``1.0``. A row is named by
+    ``row_of`` its position, when given (a JSON Lines record's line), else by ``row_offset``."""
     for column in (*CANONICAL_COLUMNS, *CONTEXT_FIELDS, LABEL):
         if column not in frame.columns:
             continue
@@ -126,7 +129,7 @@ def check_types(frame: pd.DataFrame, *, source: str | Path, row_offset: int) -> 
             raise InputError(
                 f"column {column!r} holds {_describe(value)}; it must hold {allowed}.",
                 path=source,
-                row=position + row_offset,
+                row=row_of(position) if row_of is not None else position + row_offset,
                 hint=f"Convert the {column} column to text, or map another column with --columns.",
             )
 
@@ -223,6 +226,10 @@ def joined_context(context: str, **fields: str) -> str:
     return join_context([pd.Series([context]), *(pd.Series([v]) for v in named)]).iloc[0]
 
 
+#: A label that is a whole number written with a zero fraction (7.0, 12.00), its number the group.
+_WHOLE_FLOAT = re.compile(r"^([+-]?\d+)\.0+$")
+
+
 def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """The canonical columns of ``frame`` (and ``label`` when present) as stripped text, absent
     columns empty; missing label spellings ("NaN", "null"…) become empty."""
@@ -246,6 +253,9 @@ def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
         out.loc[lower, GENE] = out.loc[lower, GENE].str.upper()
     if LABEL in out.columns:  # "NaN", "null", blank…: no label, counted where rows are left out
         out.loc[out[LABEL].str.lower().isin(MISSING_LABELS), LABEL] = ""
+        # A whole number written as a float (7.0: a spreadsheet's number column, pandas' float
+        # column) is the class written 7, not a class of its own beside it.
+        out[LABEL] = out[LABEL].str.replace(_WHOLE_FLOAT, r"\1", regex=True)
     return out
 
 
@@ -296,7 +306,9 @@ MAX_VARIATION_CHARS = 1000
 
 def variation_problem(variation: str) -> str:
     """Why ``variation`` cannot be read ("" when it can): one that begins as a spreadsheet formula
-    does ("=", "+", "@"), runs past :data:`MAX_VARIATION_CHARS` or holds a control character."""
+    does ("=", "+", "@"), runs past :data:`MAX_VARIATION_CHARS` or holds a control character.
+    HGVS's unchanged protein, ``p.=`` or ``p.(=)``, is read with its ``p.`` kept
+    (:func:`oncoclass.variation.protein_change`), so it never reaches this rule as a formula."""
     if not variation:
         return "empty variation"
     if variation[0] in "=+@":
@@ -308,12 +320,51 @@ def variation_problem(variation: str) -> str:
     return ""
 
 
-def row_problems(table: pd.DataFrame) -> pd.Series:
+#: A row that is no row of data but the file's shape: :func:`shape_problems`.
+REPEATED_HEADER = "repeats the header (files joined together?)"
+EMPTY_ROW = "an empty row (only separators)"
+SHAPE_PROBLEMS = (REPEATED_HEADER, EMPTY_ROW)
+
+
+_UNNAMED = re.compile(r"^Unnamed: \d+$")
+
+
+def shape_problems(as_read: pd.DataFrame) -> pd.Series:
+    """Per row of a table as read (under the file's own column names): "" or why it is no row of
+    data. A row equal to the header is a second file's header where files were joined (it would
+    be predicted as gene "gene", or filed in the store); a row of empty values only (a line of
+    separators, an empty record) would otherwise be dropped or numbered without a word. Only rows
+    whose first value is the first name or empty are looked at further: a cohort has none."""
+    problems = pd.Series("", index=as_read.index, dtype=object)
+    if as_read.empty or not len(as_read.columns):
+        return problems
+    # pandas names an empty header cell (a spreadsheet's padding column) "Unnamed: N".
+    names = [_UNNAMED.sub("", str(name).strip().lstrip("\ufeff")) for name in as_read.columns]
+    # A second file's byte-order mark is read into the first value of its header.
+    first = as_text(as_read.iloc[:, 0]).str.lstrip("\ufeff").to_numpy()
+    candidates = np.flatnonzero((first == names[0]) | (first == ""))
+    if not len(candidates):
+        return problems
+    rows = as_read.iloc[candidates]
+    repeats, empty = first[candidates] == names[0], first[candidates] == ""
+    for position, name in enumerate(names[1:], start=1):
+        values = as_text(rows.iloc[:, position]).to_numpy()
+        repeats &= values == name
+        empty &= values == ""
+    problems.iloc[candidates[repeats]] = REPEATED_HEADER
+    problems.iloc[candidates[empty]] = EMPTY_ROW
+    return problems
+
+
+def row_problems(table: pd.DataFrame, as_read: pd.DataFrame | None = None) -> pd.Series:
     """Why each row of a canonical table cannot be used ("" when it can): the one row rule. The
     file loaders raise on the first problem, the batch engine writes each to its reject file, and
-    the service and explain refuse the record."""
+    the service and explain refuse the record. ``as_read``: the same rows under the file's own
+    column names, whose :func:`shape_problems` come first (a repeated header, an empty row)."""
     problems = pd.Series("", index=table.index, dtype=object)
-    problems[table[ID] == ""] = f"empty {ID}"
+    if as_read is not None:
+        problems[:] = shape_problems(as_read).to_numpy()
+    problems[(problems == "") & (table[ID] == "")] = f"empty {ID}"
     # The gene and variation rules say "empty" too; each is applied once per distinct value (a
     # cohort repeats its genes and recurrent changes: a million rows are a few thousand values).
     for column, rule in ((GENE, gene_problem), (VARIATION, variation_problem)):
@@ -416,7 +467,8 @@ def refuse_row_problems(
         check_text_length(len(table[TEXT].iloc[first]), path=source, row=row_of(first))
     same = int((problems == problems.iloc[first]).sum()) - 1
     more = f" (and {same} more rows like it{counted})" if same else ""
-    raise InputError(f"{problems.iloc[first]}{more}.", path=source, row=row_of(first), hint=hint)
+    remove = ": remove it" if problems.iloc[first] in SHAPE_PROBLEMS else ""
+    raise InputError(f"{problems.iloc[first]}{more}{remove}.", path=source, row=row_of(first), hint=hint)
 
 
 def canonicalize(
@@ -448,10 +500,10 @@ def canonicalize(
     check_columns(frame.columns, source)
     if frame.empty:
         raise no_data_rows(source)
-    check_types(frame, source=source, row_offset=row_offset)
+    check_types(frame, source=source, row_offset=row_offset, row_of=row_of)
     out = text_columns(frame)
     at = row_of if row_of is not None else (lambda position: position + row_offset)
-    refuse_row_problems(out, row_problems(out), source=source, row_of=at)
+    refuse_row_problems(out, row_problems(out, as_read), source=source, row_of=at)
     duplicated = out.index[out[ID].duplicated()]
     if len(duplicated):
         first = int(duplicated[0])

@@ -8,7 +8,6 @@ recognised without a mapping.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import io
 import json
@@ -139,6 +138,36 @@ def maf_comment_lines(head: str | bytes) -> int | None:
     return None
 
 
+#: Excel's delimiter hint, ``sep=,`` alone on a file's first line (Excel writes it, and reads it
+#: to choose the delimiter): no header, no row.
+_EXCEL_SEP = re.compile(rb"^sep=(.)\r?$")
+
+
+def lines_before_header(head: bytes, fmt: str, path: str | Path) -> int:
+    """How many lines come before the header of a CSV or TSV (``fmt``) whose start is ``head``:
+    a MAF's comment lines (:func:`maf_comment_lines`), or Excel's ``sep=X`` line, skipped when it
+    names the format's delimiter and refused, named, when it names another. The one rule for
+    every reader (each counts these lines in row numbers)."""
+    if fmt == "tsv" and (comments := maf_comment_lines(head)):
+        return comments
+    first = _LINE_BREAK.split(head.removeprefix(codecs.BOM_UTF8), 1)[0]
+    hint = _EXCEL_SEP.match(first)
+    if hint is None:
+        return 0
+    named = hint.group(1).decode("latin-1")
+    if named == ("\t" if fmt == "tsv" else ","):
+        return 1
+    shown = "a tab" if named == "\t" else repr(named)
+    raise InputError(
+        f"the first line, {first.decode('utf-8', errors='replace').strip()!r}, is Excel's hint that the "
+        f"values are separated by {shown}, which oncoclass does not read as {fmt.upper()}.",
+        path=path,
+        row=1,
+        hint="Save it again as CSV with commas (in Excel: CSV UTF-8 (comma delimited)) or as "
+        "tab-separated text.",
+    )
+
+
 def refuse_semicolons(header: str, path: str | Path) -> None:
     """A CSV header separated by semicolons (a spreadsheet's CSV where a comma is the decimal
     mark) reads as one column: said as such, with what to do, rather than as missing columns."""
@@ -158,6 +187,9 @@ def guess_format(path: Path, data: bytes) -> str:
         return "parquet"
     if maf_comment_lines(data[:65536]):  # a MAF with comment lines: its first line is one
         return "tsv"
+    hint = _EXCEL_SEP.match(_LINE_BREAK.split(data[:64].removeprefix(codecs.BOM_UTF8), 1)[0])
+    if hint is not None:  # Excel's sep= line names the delimiter
+        return "tsv" if hint.group(1) == b"\t" else "csv"
     suffixes = [s.lower() for s in path.suffixes]
     for fmt, names in (("tsv", (".tsv", ".tab")), ("jsonl", (".jsonl", ".ndjson", ".json"))):
         if any(s in names for s in suffixes):
@@ -165,7 +197,10 @@ def guess_format(path: Path, data: bytes) -> str:
     stripped = data.lstrip()[:1]
     if stripped in (b"{", b"["):
         return "jsonl"
-    first_line = data.split(b"\n", 1)[0]
+    # The first line that holds anything: blank lines before the header (a lone tab, spaces) are
+    # skipped by every reader, so they say nothing of the delimiter.
+    lines = (line.removeprefix(codecs.BOM_UTF8) for line in _LINE_BREAK.split(data[:65536]))
+    first_line = next((line for line in lines if line.strip(b" \t")), b"")
     if first_line.count(b"\t") > first_line.count(b","):
         return "tsv"
     return "csv"
@@ -240,17 +275,36 @@ def header_of(path: Path, skip: int, name: str = "") -> bytes | None:
     return line if line.removeprefix(codecs.BOM_UTF8).strip() else None
 
 
+def header_cells(first: bytes | str, *, tab: bool) -> list[str]:
+    """The header's names as written (a CSV's as RFC 4180 reads them: a quoted name may hold a
+    comma); empty when a CSV header cannot be read (pandas then says why)."""
+    line = first.decode("utf-8-sig", errors="replace") if isinstance(first, bytes) else first.lstrip("\ufeff")
+    if tab:
+        return line.split("\t")
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return []
+
+
+def without_padding(names: list[str]) -> list[str]:
+    """``names`` without the empty names that end them: a spreadsheet saved as CSV pads a header
+    (and its rows) with empty columns, which hold nothing and name nothing. Read past, never
+    taken for a column named twice; pandas names each ``Unnamed: N``, a column no rule reads."""
+    end = len(names)
+    while end and not names[end - 1].strip():
+        end -= 1
+    return names[:end]
+
+
 def check_header(first: bytes | str, path: str | Path, *, tab: bool) -> None:
     """The header's rules, by every reader of a CSV, TSV or MAF: no column named twice (pandas
     would rename the second, ``sample.1``, without a word), and a CSV's not separated by
     semicolons. ``tab``: a TSV or MAF, unquoted."""
-    line = first.decode("utf-8-sig", errors="replace") if isinstance(first, bytes) else first.lstrip("\ufeff")
-    if tab:
-        refuse_duplicate_names(line.split("\t"), path)
-    else:  # the header as RFC 4180 reads it (a quoted name may hold a comma)
-        refuse_semicolons(line, path)
-        with contextlib.suppress(csv.Error):  # a header csv cannot read: pandas says why
-            refuse_duplicate_names(next(csv.reader([line]), []), path)
+    if not tab:
+        line = first.decode("utf-8-sig", errors="replace") if isinstance(first, bytes) else first
+        refuse_semicolons(line.lstrip("\ufeff"), path)
+    refuse_duplicate_names(without_padding(header_cells(first, tab=tab)), path)
 
 
 def read_frame(
@@ -273,7 +327,7 @@ def read_frame(
         sep = "\t" if fmt == "tsv" else ","
         quoting = 3 if fmt == "tsv" else 0  # TSV exports are unquoted; CSV follows RFC 4180
         # A MAF's comment lines (#version 2.4) are skipped, and counted in every row number.
-        skip = (maf_comment_lines(data[:65536]) or 0) if fmt == "tsv" else 0
+        skip = lines_before_header(data[:65536], fmt, path)
         refuse_cut_short(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip)
         refuse_ragged_rows(data, path, delimiter=sep, quoted=fmt != "tsv", skip=skip, starts=starts)
         first = header_line(data, skip, whole=True) or b""
@@ -350,6 +404,7 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
                 )
     else:
         records = []
+        lines: list[int] = []  # each record's line: blank lines before it move it on
         for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
@@ -364,12 +419,16 @@ def _read_jsonl(text: str, path: Path) -> pd.DataFrame:
             if not isinstance(record, dict):
                 raise InputError("each line must be a JSON object.", path=path, row=number)
             records.append(record)
+            lines.append(number)
     if not records:
         raise InputError("the file holds no records.", path=path)
     # Built column by column as objects, so each value keeps the type JSON gave it (a missing
     # field is None, 1 stays 1, 1.0 stays a float) for the canonical table's type check.
     names = list(dict.fromkeys(key for record in records for key in record))
-    return pd.DataFrame({name: [r.get(name) for r in records] for name in names}, dtype=object)
+    frame = pd.DataFrame({name: [r.get(name) for r in records] for name in names}, dtype=object)
+    if not text.lstrip().startswith("["):
+        frame.attrs["lines"] = lines  # JSON Lines: a record is named by its line
+    return frame
 
 
 def map_columns(frame: pd.DataFrame, columns: dict[str, str] | None, path: str | Path) -> pd.DataFrame:
@@ -446,6 +505,8 @@ def load_generic(
     row_of = None
     if fmt in ("csv", "tsv") and len(starts) == len(as_read):  # one start per row pandas read
         row_of = starts.__getitem__
+    elif "lines" in as_read.attrs:  # JSON Lines: each record's line, past blank lines
+        row_of = as_read.attrs["lines"].__getitem__
     table = canonicalize(frame, source=path, row_offset=offset, keep=keep, as_read=as_read, row_of=row_of)
     table.attrs["source"] = str(path)
     table.attrs.setdefault("notes", [])
