@@ -23,6 +23,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -132,13 +133,39 @@ def log_safe(text: str, limit: int = 300) -> str:
     return out if len(out) <= limit else out[:limit] + "…"
 
 
-# Request models are strict: JSON's types are kept (``false`` is not the integer 0, ``1`` is not
-# the string "1"), and unknown fields are refused, so a client's mistake is a 422, not a guess.
-# Values are validated as sent (the schema's lengths are the lengths checked); the library strips
-# the whitespace around gene and variation.
-class VariantIn(BaseModel):
+def _whole_characters(value: Any) -> Any:
+    """``value`` unchanged, unless a string in it (or in a list of them) holds a lone UTF-16
+    surrogate: JSON lets ``"\\ud800"`` through as one, which is no character, and no text of it
+    can be written out (a 500 once the model or an output encoded it)."""
+    for text in value if isinstance(value, list) else (value,):
+        if isinstance(text, str):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise PydanticCustomError(
+                    "string_unicode",
+                    "holds a lone surrogate ({escape}) at character {at}, which is not a character: send "
+                    "text as UTF-8 (an escape \\ud800-\\udbff is followed by its \\udc00-\\udfff)",
+                    {"escape": f"\\u{ord(text[exc.start]):04x}", "at": exc.start + 1},
+                ) from None
+    return value
+
+
+class RequestModel(BaseModel):
+    """The base of every request body, so each rule below holds for every field of every route.
+
+    Request models are strict: JSON's types are kept (``false`` is not the integer 0, ``1`` is not
+    the string "1"), and unknown fields are refused, so a client's mistake is a 422, not a guess.
+    A string with a lone surrogate is refused, naming its field, whatever the field's other checks."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    _characters = field_validator("*", mode="before")(_whole_characters)
+
+
+# Values are validated as sent (the schema's lengths are the lengths checked); the library strips
+# the whitespace around gene and variation.
+class VariantIn(RequestModel):
     gene: str = Field(min_length=1, max_length=100, pattern=r"\S", examples=["BRAF"])
     variation: str = Field(min_length=1, max_length=300, pattern=r"\S", examples=["V600E"])
     text: str = Field(default="", description="The literature about the variant (plain text).")
@@ -157,9 +184,7 @@ class VariantIn(BaseModel):
         return value
 
 
-class BatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class BatchIn(RequestModel):
     variants: list[VariantIn] = Field(min_length=1)
 
 

@@ -165,3 +165,25 @@ def test_a_decision_is_held_to_the_row_rule_and_the_models_classes(app, body, me
     response = client.post("/review/items/1/decision", headers=auth["ada"], json=body)
     assert response.status_code == 422 and message in response.json()["error"]
     assert client.get("/review/items/1/history", headers=auth["ada"]).json() == []
+
+
+def test_a_lone_surrogate_in_an_item_or_a_decision_is_a_422_naming_the_field(app) -> None:
+    client, auth = app
+    json_headers = {"content-type": "application/json"}
+    item = b'{"items": [{"gene": "BRAF", "variation": "V600E", "text": "a \\ud800"}]}'
+    queued = client.post("/review/items", content=item, headers={**auth["root"], **json_headers})
+    assert queued.status_code == 422 and queued.json()["details"][0].startswith("items.0.text: holds a lone")
+    client.post("/review/items", json={"items": ITEMS[:1]}, headers=auth["root"])
+    for field, body in [
+        (
+            "changes.text",
+            b'{"action": "correct", "label": "7", "version": 1, "changes": {"text": "\\udfff"}}',
+        ),
+        ("comment", b'{"action": "comment", "comment": "\\ud800", "version": 1}'),
+    ]:
+        response = client.post(
+            "/review/items/1/decision", content=body, headers={**auth["ada"], **json_headers}
+        )
+        assert response.status_code == 422 and response.json()["details"][0].startswith(
+            f"{field}: holds a lone"
+        )
