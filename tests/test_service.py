@@ -262,6 +262,15 @@ def test_a_pair_of_surrogate_escapes_is_one_character(client) -> None:
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("depth", [1_500, 5_000])  # the client allows bodies of 50 kB
+def test_json_nested_too_deeply_is_a_422_saying_so(client, depth: int) -> None:
+    # Python's JSON parser stops at its recursion limit; that is no encoding problem.
+    for body in (b"[" * depth + b"]" * depth, b'{"gene": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}"):
+        response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422
+        assert response.json()["error"].startswith("the body's JSON is nested too deeply")
+
+
 def test_disease_and_drugs_are_fields_of_their_own(client) -> None:
     joined = client.post(
         "/predict", json={"gene": "BRAF", "variation": "V600E", "context": "disease: Melanoma"}

@@ -615,11 +615,18 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # Starlette answers a body it cannot decode (not UTF-8) with a bare 400; to a client that
-        # is one more invalid request, so it gets the documented 422 and the usual error shape.
-        status = 422 if exc.status_code == 400 else exc.status_code
-        detail = "the body is not valid UTF-8 JSON." if exc.status_code == 400 else str(exc.detail)
-        return JSONResponse(status_code=status, content={"error": detail}, headers=exc.headers)
+        # FastAPI answers a body it cannot parse with a bare 400; to a client that is one more
+        # invalid request, so it gets the documented 422 and the usual error shape, with the
+        # parser's reason: bytes that are not UTF-8, or JSON nested past Python's recursion limit.
+        if exc.status_code != 400:
+            return JSONResponse(
+                status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers
+            )
+        if isinstance(exc.__cause__, RecursionError):
+            detail = "the body's JSON is nested too deeply to read (arrays or objects inside one another)."
+            hint = "Send the request in the documented shape: a batch is one list of flat records."
+            return _error(422, detail, hint)
+        return _error(422, "the body is not valid UTF-8 JSON.")
 
     @app.exception_handler(OncoclassError)
     async def oncoclass_error(request: Request, exc: OncoclassError) -> JSONResponse:
