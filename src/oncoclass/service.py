@@ -8,10 +8,12 @@ the package: hospital networks are offline, so nothing may come from a CDN.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import json
 import logging
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -472,6 +474,52 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` for the server to accept on. Bound before anything says
+    it is serving, so a port in use or an address not of this machine is one ConfigError naming
+    ``host`` or ``port`` (uvicorn, binding itself, logs the OS error and exits with its own status).
+    Bound as uvicorn binds (SO_REUSEADDR; IPv6 for an address with a colon)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except socket.gaierror as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host!r}: not an address or a name this machine resolves ({exc.strerror}).",
+            field="host",
+            hint="Give an address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).",
+        ) from None
+    except OSError as exc:
+        sock.close()
+        raise _bind_error(host, port, exc) from None
+    sock.set_inheritable(True)  # the workers of --workers N accept on it too
+    return sock
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> ConfigError:
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigError(
+            f"port {port} on {host} is in use.",
+            field="port",
+            hint="Choose another port, or stop the program that listens on it.",
+        )
+    if exc.errno == errno.EACCES:
+        return ConfigError(
+            f"not permitted to listen on port {port} on {host}.",
+            field="port",
+            hint="Ports below 1024 need privileges: choose one from 1024 to 65535.",
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ConfigError(
+            f"{host} is not an address of this machine.",
+            field="host",
+            hint="Listen on 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of its own.",
+        )
+    return ConfigError(f"cannot listen on {host} port {port}: {exc.strerror or exc}.", field="host")
 
 
 def _web_dir() -> str:
