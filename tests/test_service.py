@@ -237,6 +237,40 @@ def test_a_body_that_is_not_utf8_is_a_documented_422(client) -> None:
     assert {"401", "413", "422"} <= set(schema["paths"]["/predict"]["post"]["responses"])
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/predict", '{"gene": "BRAF", "variation": "V600E", "text": "a \\ud800"}', "text"),
+        ("/predict", '{"gene": "BRAF", "variation": "V600E", "context": "\\udc00"}', "context"),
+        ("/predict", '{"gene": "\\ud800", "variation": "V600E"}', "gene"),
+        ("/predict/batch", '{"variants": [{"gene": "BRAF", "variation": "V600E", "text": "\\ud800"}]}',
+         "variants.0.text"),
+        ("/explain", '{"gene": "BRAF", "variation": "V600E", "text": "a \\ud800"}', "text"),
+        ("/explain", '{"gene": "BRAF", "variation": "V600E", "classes": ["\\ud800"]}', "classes"),
+    ],
+)  # fmt: skip
+def test_a_lone_surrogate_in_any_field_is_a_422_naming_it(client, path: str, body: str, field: str) -> None:
+    # JSON's \\ud800 escape decodes to no character; text or context once reached the model (a 500).
+    response = client.post(path, content=body.encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["details"][0].startswith(f"{field}: holds a lone surrogate")
+
+
+def test_a_pair_of_surrogate_escapes_is_one_character(client) -> None:
+    body = '{"gene": "BRAF", "variation": "V600E", "text": "\\ud83d\\ude00 activates"}'
+    response = client.post("/predict", content=body.encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("depth", [1_500, 5_000])  # the client allows bodies of 50 kB
+def test_json_nested_too_deeply_is_a_422_saying_so(client, depth: int) -> None:
+    # Python's JSON parser stops at its recursion limit; that is no encoding problem.
+    for body in (b"[" * depth + b"]" * depth, b'{"gene": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}"):
+        response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422
+        assert response.json()["error"].startswith("the body's JSON is nested too deeply")
+
+
 def test_disease_and_drugs_are_fields_of_their_own(client) -> None:
     joined = client.post(
         "/predict", json={"gene": "BRAF", "variation": "V600E", "context": "disease: Melanoma"}

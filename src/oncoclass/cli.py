@@ -864,6 +864,8 @@ def serve(
         from oncoclass.kb.store import open_store
 
         open_store(kb, create=False).close()
+    # Bound before the line below: a port in use is one message, not "serving" then uvicorn's error.
+    sock = service.listening_socket(host, port)
     service.configure_logging()
     err(
         f"serving model {bundle.model_id} on http://{host}:{port}/ with {workers} worker(s)"
@@ -876,10 +878,14 @@ def serve(
         "http": service.DeadlineHttpToolsProtocol, "timeout_keep_alive": settings.keep_alive_timeout,
         "server_header": False,
     }  # fmt: skip
+    # uvicorn serves on the bound socket (its host and port only name it in its messages).
     if workers <= 1:
-        uvicorn.run(service.create_app(bundle, settings), **options)
+        uvicorn.Server(uvicorn.Config(service.create_app(bundle, settings), **options)).run(sockets=[sock])
         return
-    uvicorn.run("oncoclass.service:app_from_env", factory=True, workers=workers, **options)
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("oncoclass.service:app_from_env", factory=True, workers=workers, **options)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 kb_app = typer.Typer(
@@ -1195,6 +1201,8 @@ FLAGS: dict[str, dict[str, str]] = {
     "report": {"": "--report"},
     "rejects": {"": "--rejects"},
     "workdir": {"": "--workdir"},
+    "host": {"": "--host"},
+    "port": {"": "--port"},
 }
 
 

@@ -8,10 +8,12 @@ the package: hospital networks are offline, so nothing may come from a CDN.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import json
 import logging
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +25,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -132,13 +135,39 @@ def log_safe(text: str, limit: int = 300) -> str:
     return out if len(out) <= limit else out[:limit] + "…"
 
 
-# Request models are strict: JSON's types are kept (``false`` is not the integer 0, ``1`` is not
-# the string "1"), and unknown fields are refused, so a client's mistake is a 422, not a guess.
-# Values are validated as sent (the schema's lengths are the lengths checked); the library strips
-# the whitespace around gene and variation.
-class VariantIn(BaseModel):
+def _whole_characters(value: Any) -> Any:
+    """``value`` unchanged, unless a string in it (or in a list of them) holds a lone UTF-16
+    surrogate: JSON lets ``"\\ud800"`` through as one, which is no character, and no text of it
+    can be written out (a 500 once the model or an output encoded it)."""
+    for text in value if isinstance(value, list) else (value,):
+        if isinstance(text, str):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise PydanticCustomError(
+                    "string_unicode",
+                    "holds a lone surrogate ({escape}) at character {at}, which is not a character: send "
+                    "text as UTF-8 (an escape \\ud800-\\udbff is followed by its \\udc00-\\udfff)",
+                    {"escape": f"\\u{ord(text[exc.start]):04x}", "at": exc.start + 1},
+                ) from None
+    return value
+
+
+class RequestModel(BaseModel):
+    """The base of every request body, so each rule below holds for every field of every route.
+
+    Request models are strict: JSON's types are kept (``false`` is not the integer 0, ``1`` is not
+    the string "1"), and unknown fields are refused, so a client's mistake is a 422, not a guess.
+    A string with a lone surrogate is refused, naming its field, whatever the field's other checks."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    _characters = field_validator("*", mode="before")(_whole_characters)
+
+
+# Values are validated as sent (the schema's lengths are the lengths checked); the library strips
+# the whitespace around gene and variation.
+class VariantIn(RequestModel):
     gene: str = Field(min_length=1, max_length=100, pattern=r"\S", examples=["BRAF"])
     variation: str = Field(min_length=1, max_length=300, pattern=r"\S", examples=["V600E"])
     text: str = Field(default="", description="The literature about the variant (plain text).")
@@ -157,9 +186,7 @@ class VariantIn(BaseModel):
         return value
 
 
-class BatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class BatchIn(RequestModel):
     variants: list[VariantIn] = Field(min_length=1)
 
 
@@ -449,6 +476,52 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` for the server to accept on. Bound before anything says
+    it is serving, so a port in use or an address not of this machine is one ConfigError naming
+    ``host`` or ``port`` (uvicorn, binding itself, logs the OS error and exits with its own status).
+    Bound as uvicorn binds (SO_REUSEADDR; IPv6 for an address with a colon)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except socket.gaierror as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host!r}: not an address or a name this machine resolves ({exc.strerror}).",
+            field="host",
+            hint="Give an address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).",
+        ) from None
+    except OSError as exc:
+        sock.close()
+        raise _bind_error(host, port, exc) from None
+    sock.set_inheritable(True)  # the workers of --workers N accept on it too
+    return sock
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> ConfigError:
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigError(
+            f"port {port} on {host} is in use.",
+            field="port",
+            hint="Choose another port, or stop the program that listens on it.",
+        )
+    if exc.errno == errno.EACCES:
+        return ConfigError(
+            f"not permitted to listen on port {port} on {host}.",
+            field="port",
+            hint="Ports below 1024 need privileges: choose one from 1024 to 65535.",
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ConfigError(
+            f"{host} is not an address of this machine.",
+            field="host",
+            hint="Listen on 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of its own.",
+        )
+    return ConfigError(f"cannot listen on {host} port {port}: {exc.strerror or exc}.", field="host")
+
+
 def _web_dir() -> str:
     return str(resources.files("oncoclass") / "web")
 
@@ -590,11 +663,18 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # Starlette answers a body it cannot decode (not UTF-8) with a bare 400; to a client that
-        # is one more invalid request, so it gets the documented 422 and the usual error shape.
-        status = 422 if exc.status_code == 400 else exc.status_code
-        detail = "the body is not valid UTF-8 JSON." if exc.status_code == 400 else str(exc.detail)
-        return JSONResponse(status_code=status, content={"error": detail}, headers=exc.headers)
+        # FastAPI answers a body it cannot parse with a bare 400; to a client that is one more
+        # invalid request, so it gets the documented 422 and the usual error shape, with the
+        # parser's reason: bytes that are not UTF-8, or JSON nested past Python's recursion limit.
+        if exc.status_code != 400:
+            return JSONResponse(
+                status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers
+            )
+        if isinstance(exc.__cause__, RecursionError):
+            detail = "the body's JSON is nested too deeply to read (arrays or objects inside one another)."
+            hint = "Send the request in the documented shape: a batch is one list of flat records."
+            return _error(422, detail, hint)
+        return _error(422, "the body is not valid UTF-8 JSON.")
 
     @app.exception_handler(OncoclassError)
     async def oncoclass_error(request: Request, exc: OncoclassError) -> JSONResponse:

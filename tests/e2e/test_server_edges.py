@@ -46,6 +46,47 @@ def test_a_wrong_store_refuses_to_start(lr_model: Path, cli, tmp_path: Path, wor
     assert "serving" not in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_line_and_status_2(lr_model: Path, cli, workers: str) -> None:
+    # uvicorn bound the port itself: "serving …" was printed, then its raw [Errno 98] and status 3.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = cli(["serve", "-m", str(lr_model), "--port", port, "--workers", workers])
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"error: --port: port {port} on 127.0.0.1 is in use. "
+        "Choose another port, or stop the program that listens on it."
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [("999.1.1.1", "cannot listen on '999.1.1.1'"), ("192.0.2.1", "192.0.2.1 is not an address of this")],
+)
+def test_a_host_it_cannot_listen_on_is_one_line_and_status_2(
+    lr_model: Path, cli, host: str, message: str
+) -> None:
+    result = cli(["serve", "-m", str(lr_model), "--host", host, "--port", "8000"])
+    assert result.returncode == 2 and result.stderr.startswith(f"error: --host: {message}"), result.stderr
+    assert "serving" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow  # two worker processes, each loading the model (minutes on a busy machine)
+def test_two_workers_serve_on_the_socket_bound_for_them(lr_model: Path, server) -> None:
+    import httpx
+
+    live = server(lr_model, "--workers", "2")
+    live.start()
+    try:
+        live.wait_ready(timeout=300)
+        assert httpx.get(live.url + "/health", timeout=10).json()["status"] == "ok"
+    finally:
+        live.__exit__()
+    assert "serving model" in live.output and "2 worker(s)" in live.output
+
+
 def test_the_executable_refuses_an_out_of_range_port(lr_model: Path) -> None:
     result = _serve("-m", str(lr_model), "--port", "70000")
     assert result.returncode == 2 and "--port" in result.stderr and "Traceback" not in result.stderr

@@ -3,13 +3,16 @@ their history, conflicts, and what the decisions give back (training rows, the e
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from oncoclass.data.table import LABEL
-from oncoclass.errors import ConfigError, ConflictError, NotFound
+from oncoclass.errors import ConfigError, ConflictError, InputError, NotFound
+from oncoclass.kb.schema import ReviewItem
 from oncoclass.kb.store import open_store
 from oncoclass.persist import load_bundle
 from oncoclass.review.queue import (
@@ -89,19 +92,20 @@ def test_decisions_keep_every_step_and_a_stale_version_is_refused(store, bundle)
     ada, _ = add_user(store, "ada", "curator")
     bob, _ = add_user(store, "bob", "curator")
     item = get_item(store, 1)
+    other = next(label for label in item.probabilities if label != item.prediction)
     accepted = decide(store, 1, ada, action="accept", version=1)
     assert (accepted.status, accepted.label, accepted.version) == ("reviewed", item.prediction, 2)
     with pytest.raises(ConflictError) as conflict:
-        decide(store, 1, bob, action="correct", label="Other", version=1)
+        decide(store, 1, bob, action="correct", label=other, version=1)
     assert conflict.value.current["version"] == 2 and conflict.value.current["label"] == item.prediction
-    corrected = decide(store, 1, bob, action="correct", label="Other", version=2,
+    corrected = decide(store, 1, bob, action="correct", label=other, version=2,
                        changes={"disease": "Colorectal cancer"})  # fmt: skip
-    assert (corrected.label, corrected.disease, corrected.version) == ("Other", "Colorectal cancer", 3)
+    assert (corrected.label, corrected.disease, corrected.version) == (other, "Colorectal cancer", 3)
     assert corrected.context == "disease: Colorectal cancer. drugs: Vemurafenib"
     decide(store, 1, ada, action="comment", comment="checked the PDF", version=3)
     steps = history(store, 1)
     assert [(s.curator, s.action, s.label, s.version) for s in steps] == [
-        ("ada", "accept", item.prediction, 2), ("bob", "correct", "Other", 3), ("ada", "comment", "", 4),
+        ("ada", "accept", item.prediction, 2), ("bob", "correct", other, 3), ("ada", "comment", "", 4),
     ]  # fmt: skip
     assert steps[1].changes == {"disease": "Colorectal cancer"} and steps[0].proposed == item.prediction
 
@@ -117,6 +121,16 @@ def test_decisions_keep_every_step_and_a_stale_version_is_refused(store, bundle)
         ({"action": "correct", "label": "x", "changes": {"id": "9"}}, "only gene, variation"),
         ({"action": "correct", "label": "x", "changes": {"gene": " "}}, "gene cannot be blank"),
         ({"action": "correct", "label": "x" * 201}, "label is over 200 characters"),
+        # The row rule, as for a queued item: no formula, no control character.
+        ({"action": "correct", "label": "1", "changes": {"gene": "=cmd|x!A0"}}, "changes.gene: a gene that"),
+        ({"action": "correct", "label": "1", "changes": {"variation": "\x00x"}}, "changes.variation: a var"),
+        (
+            {"action": "correct", "label": "1", "changes": {"variation": "@SUM(A1)"}},
+            "changes.variation: a var",
+        ),
+        # A label the proposing model does not know (a typo, a formula) is refused, naming those it knows.
+        ({"action": "correct", "label": "99"}, "not one of the model's classes; allowed: 1, 2"),
+        ({"action": "correct", "label": '=HYPERLINK("http://evil")'}, "not one of the model's classes"),
     ],
 )
 def test_a_malformed_decision_changes_nothing(tmp_path, bundle, kwargs, message) -> None:
@@ -131,13 +145,14 @@ def test_a_malformed_decision_changes_nothing(tmp_path, bundle, kwargs, message)
 def test_two_curators_deciding_at_once_never_lose_an_update(store, bundle) -> None:
     queue_records(store, bundle, RECORDS[:1], added_by="ada")
     curators = [add_user(store, name, "curator")[0] for name in ("ada", "bob", "cy", "dee")]
+    labels = dict(zip(curators, get_item(store, 1).probabilities, strict=False))
     outcomes: list[str] = []
     barrier = threading.Barrier(len(curators))
 
     def attempt(curator) -> None:
         barrier.wait()
         try:
-            decide(store, 1, curator, action="correct", label=f"by {curator.name}", version=1)
+            decide(store, 1, curator, action="correct", label=labels[curator], version=1)
             outcomes.append("saved")
         except ConflictError:
             outcomes.append("conflict")
@@ -156,6 +171,12 @@ def test_decisions_become_training_rows_an_export_and_stats(store, bundle) -> No
     queue_records(store, bundle, RECORDS, added_by="ada")
     ada, _ = add_user(store, "ada", "curator")
     proposed = get_item(store, 2).prediction
+    # Item 1 as a CIViC model proposes it: a correction's label is one of the proposing model's classes.
+    civic = {"Predictive: Sensitivity/Response": 0.4, "Predictive: Resistance": 0.6}
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(ReviewItem).where(ReviewItem.id == 1).values(probabilities=json.dumps(civic))
+        )
     decide(store, 1, ada, action="correct", label="Predictive: Sensitivity/Response", version=1)
     decide(store, 2, ada, action="accept", version=1)
     decide(store, 3, ada, action="skip", version=1)
@@ -180,10 +201,25 @@ def test_decisions_become_training_rows_an_export_and_stats(store, bundle) -> No
 def test_refresh_renews_open_proposals_only_and_explanations_are_kept(store, bundle) -> None:
     queue_records(store, bundle, RECORDS, added_by="ada")
     ada, _ = add_user(store, "ada", "curator")
-    decide(store, 1, ada, action="correct", label="x", version=1)
+    decide(store, 1, ada, action="correct", label="1", version=1)
     view = explained(store, bundle, get_item(store, 2))
     assert view.explanation["model_id"] == bundle.model_id and view.explanation["toward"]
     assert get_item(store, 2).explanation == view.explanation  # kept for the next viewer
     assert refresh(store, bundle) == 2
     assert get_item(store, 2).explanation == {} and get_item(store, 2).version == 1
-    assert get_item(store, 1).label == "x"
+    assert get_item(store, 1).label == "1"
+
+
+def test_an_export_never_writes_an_item_the_row_rule_refuses(tmp_path, bundle) -> None:
+    # An item decided before decisions were held to the row rule: its formula is named, not written.
+    with open_store(tmp_path / "kb.sqlite") as store:
+        queue_records(store, bundle, RECORDS[:2], added_by="ada")
+        ada, _ = add_user(store, "ada", "curator")
+        decide(store, 1, ada, action="accept", version=1)
+        decide(store, 2, ada, action="accept", version=1)
+        with store.engine.begin() as connection:
+            connection.execute(update(ReviewItem).where(ReviewItem.id == 2).values(gene="=cmd|x!A0"))
+        with pytest.raises(
+            InputError, match=r"review item 2: a gene that does not begin .*nothing was exported"
+        ):
+            reviewed_export(store)

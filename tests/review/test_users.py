@@ -59,3 +59,22 @@ def test_roles_and_names_are_checked(tmp_path) -> None:
         curator, _ = add_user(store, "ada", "curator")
         with pytest.raises(PermissionDenied, match="needs an admin"):
             curator.require_admin()
+
+
+def test_names_that_would_look_alike_are_refused_and_one_script_names_work(tmp_path) -> None:
+    with open_store(tmp_path / "kb.sqlite") as store:
+        alice, _ = add_user(store, "alice", "curator")
+        # A fullwidth ａ is an a once NFKC-normalised; a different case looks the same in a list.
+        for lookalike in ("ａlice", "Alice", "ＡＬＩＣＥ"):
+            with pytest.raises(ConfigError, match="already a user named 'alice'"):
+                add_user(store, lookalike, "curator")
+        # A Cyrillic а (or a Greek ο) among Latin letters.
+        for mixed in ("\u0430lice", "b\u03bfb"):
+            with pytest.raises(ConfigError, match=r"mixes the (cyrillic|greek), latin scripts"):
+                add_user(store, mixed, "curator")
+        for name in ("José", "Zoë", "张伟", "Ирина", "山田たろう"):
+            assert add_user(store, name, "curator")[0].name == name
+        assert add_user(store, "ｂｏｂ", "curator")[0].name == "bob"  # kept as NFKC writes it
+        revoke_user(store, "ｂｏｂ")
+        assert [u["name"] for u in list_users(store) if not u["active"]] == ["bob"]
+        assert alice.name == "alice"

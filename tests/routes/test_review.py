@@ -146,3 +146,44 @@ def test_the_schema_shows_bearer_auth_on_review_routes_and_no_review_routes_with
     bare = TestClient(create_app(bundle, ServiceSettings()))
     assert bare.get("/review/next").status_code == 404
     assert "/review/next" not in bare.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"action": "correct", "label": "7", "version": 1, "changes": {"gene": "=cmd|x!A0"}},
+         "changes.gene: "),
+        ({"action": "correct", "label": "7", "version": 1, "changes": {"variation": "\u0000x"}},
+         "changes.variation: "),
+        ({"action": "correct", "label": '=HYPERLINK("http://evil")', "version": 1}, "label: "),
+        ({"action": "correct", "label": "99", "version": 1}, "allowed: 1, 2"),
+    ],
+)  # fmt: skip
+def test_a_decision_is_held_to_the_row_rule_and_the_models_classes(app, body, message) -> None:
+    client, auth = app
+    client.post("/review/items", json={"items": ITEMS[:1]}, headers=auth["root"])
+    response = client.post("/review/items/1/decision", headers=auth["ada"], json=body)
+    assert response.status_code == 422 and message in response.json()["error"]
+    assert client.get("/review/items/1/history", headers=auth["ada"]).json() == []
+
+
+def test_a_lone_surrogate_in_an_item_or_a_decision_is_a_422_naming_the_field(app) -> None:
+    client, auth = app
+    json_headers = {"content-type": "application/json"}
+    item = b'{"items": [{"gene": "BRAF", "variation": "V600E", "text": "a \\ud800"}]}'
+    queued = client.post("/review/items", content=item, headers={**auth["root"], **json_headers})
+    assert queued.status_code == 422 and queued.json()["details"][0].startswith("items.0.text: holds a lone")
+    client.post("/review/items", json={"items": ITEMS[:1]}, headers=auth["root"])
+    for field, body in [
+        (
+            "changes.text",
+            b'{"action": "correct", "label": "7", "version": 1, "changes": {"text": "\\udfff"}}',
+        ),
+        ("comment", b'{"action": "comment", "comment": "\\ud800", "version": 1}'),
+    ]:
+        response = client.post(
+            "/review/items/1/decision", content=body, headers={**auth["ada"], **json_headers}
+        )
+        assert response.status_code == 422 and response.json()["details"][0].startswith(
+            f"{field}: holds a lone"
+        )

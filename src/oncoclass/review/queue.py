@@ -27,9 +27,12 @@ from oncoclass.data.table import (
     LABEL,
     TEXT,
     VARIATION,
+    gene_problem,
     joined_context,
+    row_problems,
     split_context,
     stored_table,
+    variation_problem,
 )
 from oncoclass.data.vocab import class_meanings
 from oncoclass.errors import ConfigError, ConflictError, InputError, NotFound
@@ -475,15 +478,32 @@ def _checked(action: str, label: str, comment: str, changes: dict[str, str]) -> 
         limit = _LIMITS[name] or get_settings().max_text_chars
         if len(value) > limit:
             raise ConfigError(f"{name} is over {limit:,} characters.")
-    for name in ("gene", "variation"):
+    for name, rule in (("gene", gene_problem), ("variation", variation_problem)):
         if name in changes and not changes[name].strip():
             raise ConfigError(f"{name} cannot be blank.")
+        # The row rule, as for a queued item or a file's row: a formula or a control character
+        # here would be written by `kb export --reviewed` and by every output of a model trained on it.
+        if name in changes and (problem := rule(changes[name])):
+            raise ConfigError(f"changes.{name}: {problem}.", field=f"changes.{name}")
     if action == "correct" and not label.strip():
         raise ConfigError("a correction needs a label.", hint="Send the right label (accept agrees).")
     if action == "comment" and not comment.strip():
         raise ConfigError("a comment needs its text.")
     if action in ("accept", "skip") and label:
         raise ConfigError(f"{action} takes no label; a different label is a correction.")
+
+
+def _check_label(label: str, row: Any) -> None:
+    """A correction's label is one of the classes of the model that proposed the item: the
+    labels training can learn and the export's readers know (a free-typed label would be a class
+    of its own, or a formula written to a spreadsheet)."""
+    classes = list(json.loads(row.probabilities or "{}"))
+    if classes and label not in classes:
+        raise ConfigError(
+            f"label: {label[:60]!r} is not one of the model's classes; allowed: {', '.join(classes)}.",
+            field="label",
+            hint="Send one of them as the label (accept takes the model's proposal).",
+        )
 
 
 def decide(
@@ -507,6 +527,8 @@ def decide(
     now = _now()
     with store_errors(store, "recording a decision"), store.engine.begin() as connection:
         row = _row(connection, item_id)
+        if action == "correct":
+            _check_label(label, row)
         values: dict[str, Any] = {"version": row.version + 1, "updated_at": now}
         if action == "accept":
             values.update(status="reviewed", label=row.prediction)
@@ -709,6 +731,25 @@ REVIEWED_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _refuse_unwritable(rows: list[Any]) -> None:
+    """The row rule over the items an export writes: an item decided before decisions were held
+    to it may name a gene or variation a spreadsheet would run as a formula (or holding a NUL the
+    export could not be read back with); it is named, and nothing is written."""
+    table = pd.DataFrame(
+        {ID: [str(r.id) for r in rows], GENE: [r.gene for r in rows], VARIATION: [r.variation for r in rows]},
+        dtype=object,
+    )
+    problems = row_problems(table)
+    bad = problems[problems != ""]
+    if len(bad):
+        first = int(bad.index[0])
+        more = f" (and {len(bad) - 1} more items)" if len(bad) > 1 else ""
+        raise InputError(
+            f"review item {rows[first].id}: {bad.iloc[0]}{more}; nothing was exported.",
+            hint="Correct the item's gene or variation in the review queue, then export again.",
+        )
+
+
 def reviewed_export(store: Store) -> pd.DataFrame:
     """The decisions as a CIViC-style evidence table: one row per reviewed item, its label split into
     ``evidence_type`` and ``clinical_significance`` where it is CIViC's ``Type: Significance``, the
@@ -731,6 +772,7 @@ def reviewed_export(store: Store) -> pd.DataFrame:
     )
     with store_errors(store, "exporting the reviewed items"), store.engine.connect() as connection:
         rows = connection.execute(query).all()
+    _refuse_unwritable(rows)
     records = []
     for item in rows:
         kind, _, significance = item.label.partition(": ") if ": " in item.label else ("", "", "")

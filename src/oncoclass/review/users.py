@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -51,14 +53,48 @@ def check_role(role: str) -> str:
     return role
 
 
+#: Scripts that one person's name may mix: Japanese writes Han with kana, Korean Han with Hangul.
+_SCRIPTS_TOGETHER = ({"HAN", "HIRAGANA", "KATAKANA"}, {"HAN", "HANGUL"})
+
+
+def _script(char: str) -> str:
+    """A letter's script, as the first word of its Unicode name (LATIN, CYRILLIC, GREEK…)."""
+    name = unicodedata.name(char, "")
+    return "HAN" if name.startswith("CJK") else name.split(" ", 1)[0]
+
+
+def user_name(name: str) -> str:
+    """``name`` as the store keeps it (NFKC: a fullwidth ａ is a), or ConfigError when it is not a
+    name: history and the dashboard show names, so two people must never look alike. A name
+    mixing scripts (a Cyrillic а among Latin letters) is refused; José, Zoë and 张伟 are names."""
+    name = unicodedata.normalize("NFKC", name)
+    if not _NAME.fullmatch(name):
+        raise ConfigError(f"a user name is 1 to 64 letters, digits or . @ + - _, not {name!r}.")
+    scripts = {_script(c) for c in name if c.isalpha()}
+    if len(scripts) > 1 and not any(scripts <= together for together in _SCRIPTS_TOGETHER):
+        raise ConfigError(
+            f"the user name {name!r} mixes the {', '.join(sorted(scripts)).lower()} scripts, so it "
+            "could look like another's.",
+            hint="Write the name in one script.",
+        )
+    return name
+
+
+def _same_as(connection: Any, name: str) -> str | None:
+    """A user's name that ``name`` would be confused with (equal once NFKC-normalised and
+    case-folded: Alice and alice), or None."""
+    key = unicodedata.normalize("NFKC", name).casefold()
+    for (taken,) in connection.execute(select(User.name)):
+        if unicodedata.normalize("NFKC", taken).casefold() == key:
+            return str(taken)
+    return None
+
+
 def add_user(store: Store, name: str, role: str) -> tuple[Curator, str]:
     """Add ``name`` with ``role`` and return them with their token, which is never stored or
     shown again (only its hash is kept)."""
     check_role(role)
-    if not _NAME.fullmatch(name):
-        raise ConfigError(
-            f"a user name is 1 to 64 letters, digits or . @ + - _, not {name!r}.",
-        )
+    name = user_name(name)
     key_id = secrets.token_hex(6)
     token = f"oc_{key_id}_{secrets.token_urlsafe(32)}"
     row = {"name": name, "role": role, "key_id": key_id, "token_hash": _HASHER.hash(token),
@@ -66,6 +102,12 @@ def add_user(store: Store, name: str, role: str) -> tuple[Curator, str]:
     with store_errors(store, "adding a user"):
         try:
             with store.engine.begin() as connection:
+                taken = _same_as(connection, name)
+                if taken is not None and taken != name:
+                    raise ConfigError(
+                        f"there is already a user named {taken!r}, which {name!r} would look like.",
+                        hint="Choose a name that differs by more than case or width.",
+                    )
                 user_id = connection.execute(User.__table__.insert().values(**row)).inserted_primary_key[0]
         except IntegrityError:
             raise ConfigError(f"there is already a user named {name!r}.") from None
@@ -82,6 +124,7 @@ def list_users(store: Store) -> list[dict[str, object]]:
 
 def revoke_user(store: Store, name: str) -> None:
     """Revoke ``name``'s token; their decisions stay in every item's history."""
+    name = unicodedata.normalize("NFKC", name)  # as add_user stored it
     with store_errors(store, "revoking a user"), store.engine.begin() as connection:
         done = connection.execute(update(User).where(User.name == name).values(active=False)).rowcount
     if not done:

@@ -7,24 +7,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from oncoclass.review import queue
 from oncoclass.routes.deps import AdminUser, BundleDep, CurrentUser, StoreDep
-from oncoclass.service import ErrorOut, VariantIn
+from oncoclass.service import ErrorOut, RequestModel, VariantIn
 
 router = APIRouter(prefix="/review", tags=["review"])
 
 
-class ItemsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class ItemsIn(RequestModel):
     items: list[VariantIn] = Field(min_length=1, description="Statements in the /predict shape.")
 
 
-class ChangesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class ChangesIn(RequestModel):
     gene: str | None = Field(default=None, max_length=100)
     variation: str | None = Field(default=None, max_length=300)
     text: str | None = None
@@ -32,9 +28,7 @@ class ChangesIn(BaseModel):
     drugs: str | None = Field(default=None, max_length=1000)
 
 
-class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class DecisionIn(RequestModel):
     action: queue.Action
     version: int = Field(ge=1, le=2**31 - 1, description="The item's version the decision was made on.")
     label: str = Field(default="", max_length=200, description="The right label (correct only).")
@@ -46,9 +40,7 @@ class ConflictOut(ErrorOut):
     current: queue.ItemView = Field(description="The item as it now is: decide again on its version.")
 
 
-class SettingsIO(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class SettingsIO(RequestModel):
     order: queue.Order = Field(
         description="How the next item is picked: least confident first, closest call first, oldest "
         "first, or by gene."
