@@ -117,3 +117,10 @@ def test_a_migration_that_fails_leaves_no_half_schema(kb_url: str, monkeypatch: 
     monkeypatch.undo()
     with open_store(kb_url) as store:  # the failed one left nothing behind: this one starts afresh
         assert current_revision(store) == head_revision()
+
+
+def test_an_in_memory_store_is_migrated_in_its_own_database() -> None:
+    # SQLite migrations run on an engine of their own; for an in-memory database that engine's
+    # would be another database, and the store opened empty.
+    with open_store("sqlite:///:memory:") as store:
+        assert {"items", "releases", "alembic_version"} <= set(inspect(store.engine).get_table_names())

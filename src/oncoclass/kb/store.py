@@ -137,6 +137,11 @@ def _migration_engine(store: Store) -> Engine:
     rather than fail on a read lock held since the transaction began."""
     if not store.url.startswith("sqlite"):
         return store.engine
+    database = make_url(store.url).database or ""
+    if database in ("", ":memory:") or "mode=memory" in store.url:
+        # An in-memory database is one per connection: another engine's would be another database,
+        # and the store's own would open empty. No one else can migrate it meanwhile.
+        return store.engine
     engine = create_engine(store.url, poolclass=NullPool)
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "connect", _sqlite_ddl_transactions)
