@@ -211,8 +211,9 @@ def score_partition(
         )
     good = table[~bad]
     if kb is not None:
-        # The attributes the local engine's loader sets: a row's own item is named by them.
-        good.attrs = {"format": input_format, "source": source}
+        # The attributes the local engine's loader sets: a row's own item is named by them (a
+        # numbered table's by its content, as the store keys it: kb.sources.table_items).
+        good.attrs = {"format": input_format, "source": source, "numbered": ids is not None}
         good = attach(good, _store(kb, staging))
     out = predict_table(bundle, good)
     name = f"part-{index:06d}"

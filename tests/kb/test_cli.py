@@ -214,3 +214,20 @@ def test_files_that_hold_nothing_to_import_say_so(cli, tmp_path: Path) -> None:
     one = cli(["kb", "import", metadata, "--kb", kb])
     assert one.returncode == 2 and "metadata.json: this is one JSON object, not a table" in one.stderr
     assert "JSON Lines" in one.stderr and "invalid JSON" not in one.stderr and not kb.exists()
+
+
+def test_both_engines_leave_an_id_less_rows_own_item_out(cli, tmp_path: Path, kb_model: Path) -> None:
+    # The store keys an id-less table's rows by their content; the Dask engine numbered them by
+    # place, so a row met its own item (and label) there and not on the local engine.
+    rows = write(tmp_path, "lab.csv", ["gene,variation,label", "BRAF,V600E,7", "BRAF,V600E,2"])
+    kb = tmp_path / "lab.sqlite"
+    assert cli(["kb", "import", rows, "--kb", kb]).returncode == 0
+    cited = {}
+    for engine in ("local", "dask"):
+        out = tmp_path / f"{engine}.csv"
+        done = cli(["predict", "-m", kb_model, "-i", rows, "--kb", kb, "--engine", engine, "-o", out])
+        assert done.returncode == 0, done.stderr
+        cited[engine] = pd.read_csv(out, keep_default_na=False)["evidence_ids"].tolist()
+    first, second = cited["local"]
+    assert first and second and first != second  # each cites the other row's item, not its own
+    assert cited["dask"] == cited["local"]
