@@ -72,7 +72,7 @@ def test_names_that_would_look_alike_are_refused_and_one_script_names_work(tmp_p
         for mixed in ("\u0430lice", "b\u03bfb"):
             with pytest.raises(ConfigError, match=r"mixes the (cyrillic|greek), latin scripts"):
                 add_user(store, mixed, "curator")
-        for name in ("José", "Zoë", "张伟", "Ирина", "山田たろう"):
+        for name in ("José", "Zoë", "张伟", "Ирина", "山田たろう", "佐藤ユーコ", "Hawaiʻi"):
             assert add_user(store, name, "curator")[0].name == name
         assert add_user(store, "ｂｏｂ", "curator")[0].name == "bob"  # kept as NFKC writes it
         revoke_user(store, "ｂｏｂ")

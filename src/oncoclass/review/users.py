@@ -58,7 +58,11 @@ _SCRIPTS_TOGETHER = ({"HAN", "HIRAGANA", "KATAKANA"}, {"HAN", "HANGUL"})
 
 
 def _script(char: str) -> str:
-    """A letter's script, as the first word of its Unicode name (LATIN, CYRILLIC, GREEK…)."""
+    """A letter's script, as the first word of its Unicode name (LATIN, CYRILLIC, GREEK…); ""
+    for a modifier letter (ʻ in Hawaiʻi, the length mark ー in ユーコ), which belongs to no script
+    of its own and writes beside any."""
+    if unicodedata.category(char) == "Lm":
+        return ""
     name = unicodedata.name(char, "")
     return "HAN" if name.startswith("CJK") else name.split(" ", 1)[0]
 
@@ -70,7 +74,7 @@ def user_name(name: str) -> str:
     name = unicodedata.normalize("NFKC", name)
     if not _NAME.fullmatch(name):
         raise ConfigError(f"a user name is 1 to 64 letters, digits or . @ + - _, not {name!r}.")
-    scripts = {_script(c) for c in name if c.isalpha()}
+    scripts = {_script(c) for c in name if c.isalpha()} - {""}
     if len(scripts) > 1 and not any(scripts <= together for together in _SCRIPTS_TOGETHER):
         raise ConfigError(
             f"the user name {name!r} mixes the {', '.join(sorted(scripts)).lower()} scripts, so it "
