@@ -414,8 +414,9 @@ def test_gene_kind_features_are_the_genes_kind_shares_pulled_to_the_training_gen
     # No store in training: one column of zeros, whatever is given later.
     bare = GeneKindFeatures().fit(rows.assign(evidence=""))
     assert bare.transform(rows).shape == (5, 1) and not bare.transform(rows).any()
-    with pytest.raises(ValueError, match="shrinkage"):
-        GeneKindFeatures(shrinkage=-1).fit(rows)
+    for shrinkage in (0, -1):
+        with pytest.raises(ValueError, match="shrinkage must be above 0"):
+            GeneKindFeatures(shrinkage=shrinkage).fit(rows)
 
 
 def test_a_vectorizer_saves_its_vocabulary_as_one_array_and_loads_it_back(tmp_path) -> None:

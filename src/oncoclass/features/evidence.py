@@ -275,8 +275,9 @@ class GeneKindFeatures(TransformerMixin, BaseEstimator):
         return genes, roles, totals
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> GeneKindFeatures:
-        if self.shrinkage < 0:
-            raise ValueError(f"shrinkage must be at least 0, not {self.shrinkage}.")
+        if not self.shrinkage > 0:
+            # Unshrunk, a gene the store says nothing of would be 0 / 0.
+            raise ValueError(f"shrinkage must be above 0, not {self.shrinkage}.")
         genes, roles, totals = self._counts(X)
         # Each gene once: a gene with many training rows is not a more typical gene.
         first = sorted({gene: row for row, gene in reversed(list(enumerate(genes)))}.values())
