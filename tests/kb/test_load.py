@@ -271,21 +271,24 @@ def test_rows_without_an_id_never_replace_another_files_rows(kb_url: str, tmp_pa
         assert len({i["source_id"] for i in _items(store)}) == 4  # the same rows, the same keys
 
 
-def test_an_id_that_now_names_another_variant_is_refused_and_nothing_changes(
-    kb_url: str, tmp_path: Path
-) -> None:
+def test_an_id_that_now_names_another_variant_is_updated_and_said(kb_url: str, tmp_path: Path) -> None:
+    # A corrected typo (G12C for G12D) must move the item: there is no other way to fix it. Two
+    # different rows sharing an ID would make the same move, so it is said.
     first = write(tmp_path, "a.csv", ["id,gene,variation,label", "1,BRAF,V600E,a", "2,KRAS,G12D,a"])
     relabelled = write(tmp_path, "b.csv", ["id,gene,variation,label", "1,BRAF,p.Val600Glu,b"])
     other = write(tmp_path, "c.csv", ["id,gene,variation,label", "2,KRAS,G12D,c", "1,TP53,R175H,a"])
     with open_store(kb_url) as store:
         import_path(store, first, source="mylab")
-        # A release saying something new of the same variant (in another notation) updates it.
-        assert import_path(store, relabelled, source="mylab").updated == 1
-        before = _items(store)
-        with pytest.raises(InputError) as refused:
-            import_path(store, other, source="mylab")
-        assert str(refused.value).startswith(f"{other}, row 3: mylab:1 is already in the store as BRAF")
-        assert "TP53 R175H" in str(refused.value) and _items(store) == before
+        # A release saying something new of the same variant (in another notation) updates it, silently.
+        again = import_path(store, relabelled, source="mylab")
+        assert again.updated == 1 and not again.notes
+        moved = import_path(store, other, source="mylab")
+        assert moved.updated == 2
+        said = " ".join(moved.notes)
+        assert "1 item(s) now name another gene or variant" in said
+        assert "mylab:1 (row 3) was BRAF" in said and "now TP53 R175H" in said
+        item = next(i for i in _items(store) if (i["source"], i["source_id"]) == ("mylab", "1"))
+        assert (item["gene"], item["variation"]) == ("TP53", "R175H")
 
 
 def test_a_civic_release_that_moves_an_item_to_another_variant_updates_it(

@@ -173,6 +173,7 @@ def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = No
         if progress is not None:
             progress(n)
 
+    moved: list[str] = []  # a table's items whose ID now names another variant (said, not refused)
     common = {"path": str(path), "source": data.source, "release": data.release, "notes": data.notes}
     file_origin: Origin = (data.source, data.release, data.sha256, "")
     try:
@@ -233,8 +234,10 @@ def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = No
                     new.append(row)
                     tally[0] += 1
                 elif existing[key][1] != row["content_hash"]:
-                    if key[0] not in RECURATED_SOURCES:
-                        _same_variant(prepared, key, existing[key][2:], row)
+                    if key[0] not in RECURATED_SOURCES and (
+                        note := _moved(prepared, key, existing[key][2:], row)
+                    ):
+                        moved.append(note)
                     changed.append({**row, "_id": existing[key][0]})
                     tally[1] += 1
                 else:
@@ -263,34 +266,38 @@ def import_prepared(store: Store, prepared: Prepared, *, progress: Progress = No
         raise StoreError(
             f"the import of {path} into {store.shown} failed ({reason}); nothing was changed."
         ) from None
+    if moved:
+        common["notes"] = [
+            *data.notes,
+            f"{path}: {len(moved)} item(s) now name another gene or variant than the store held, and "
+            f"were updated as the file says (an ID names one item: a corrected typo moves it; two "
+            f"different rows need IDs of their own): {'; '.join(moved[:5])}{' …' if len(moved) > 5 else ''}.",
+        ]
     again = all(seen for _, seen in releases.values()) and not new and not changed
     return ImportResult(**common, items=len(rows), added=len(new), updated=len(changed),
                         unchanged=unchanged, already_imported=again)  # fmt: skip
 
 
-def _same_variant(
+def _moved(
     prepared: Prepared, key: tuple[str, str], stored: tuple[str, str, str], row: dict[str, object]
-) -> None:
-    """Refuse an update that would make a stored item name another gene or variant: a release
-    corrects what is said about an item, while an ID naming another variant is another item (a
-    table's row 1 after another table's, a user's table named as a built-in source). Compared by
-    the grammar's key, so a notation a release rewrote (``p.Val600Glu``, ``V600E``) is the same."""
+) -> str:
+    """What is said of an update that makes a user's stored item name another gene or variant
+    ("" when it names the same: compared by the grammar's key, so ``p.Val600Glu`` is ``V600E``).
+    Taken, as a corrected typo must be, and said, since two different rows sharing an ID would be
+    the same move (the store keeps one item per ID)."""
     gene, variation, variation_key = stored
 
     def named(g: object, v: object, k: object) -> tuple[str, str]:
         return str(g).upper(), str(k) or str(v).strip().lower()
 
-    if named(gene, variation, variation_key) != named(row["gene"], row["variation"], row["variation_key"]):
-        source, source_id = key
-        raise InputError(
-            f"{source}:{source_id} is already in the store as {gene} {variation or '(gene)'}; this "
-            f"row gives it {row['gene']} {row['variation'] or '(gene)'}, another variant. Nothing "
-            "was imported.",
-            path=prepared.path,
-            row=prepared.row_of.get(key),
-            hint="An ID names one variant: give this row an ID of its own, or import the file "
-            "under another source name.",
-        )
+    if named(gene, variation, variation_key) == named(row["gene"], row["variation"], row["variation_key"]):
+        return ""
+    source, source_id = key
+    where = prepared.row_of.get(key)
+    return (
+        f"{source}:{source_id}{f' (row {where})' if where else ''} was {gene} {variation or '(gene)'}, "
+        f"now {row['gene']} {row['variation'] or '(gene)'}"
+    )
 
 
 def _when(imported_at: str) -> datetime:
