@@ -155,4 +155,7 @@ def test_a_report_named_as_anything_but_html_is_refused_before_any_work(
     assert "cannot write a .pdf file here" in refused.stderr and ".html or .htm" in refused.stderr
     refused = cli(["report", "--model", lr_model, "--input", variants, "--out", tmp_path / "r.png"])
     assert refused.returncode == 2 and refused.stderr.startswith("error: --out: "), refused.stderr
+    # A name without an ending was said to be "a .gz file".
+    refused = cli(["report", "--model", lr_model, "--input", variants, "--out", tmp_path / "report"])
+    assert "cannot write a file without an ending here" in refused.stderr, refused.stderr
     assert list(tmp_path.iterdir()) == []

@@ -218,9 +218,12 @@ def named_format(
     packed = [s for s, f in suffixes.items() if f in gzips]
     also = f" (with {GZIP} after {_either(packed)} to gzip it)" if packed else ""
     listed = _either(list(suffixes))
-    ending = name[len(Path(plain).stem) :] if suffix else GZIP
+    if suffix:
+        what = f"a {name[len(Path(plain).stem) :]} file"
+    else:  # a name without an ending where this output needs one (a report), or a bare .gz
+        what = f"a {GZIP} file" if gzipped else "a file without an ending"
     raise OutputError(
-        f"oncoclass cannot write a {ending} file here; this output is written as {listed}{also}.",
+        f"oncoclass cannot write {what} here; this output is written as {listed}{also}.",
         path=out,
         hint="Name it with one of those endings.",
     )
