@@ -130,7 +130,15 @@ def test_decisions_keep_every_step_and_a_stale_version_is_refused(store, bundle)
         ),
         # A label the proposing model does not know (a typo, a formula) is refused, naming those it knows.
         ({"action": "correct", "label": "99"}, "not one of the model's classes; allowed: 1, 2"),
-        ({"action": "correct", "label": '=HYPERLINK("http://evil")'}, "not one of the model's classes"),
+        (
+            {"action": "correct", "label": '=HYPERLINK("http://evil")'},
+            "label: text that begins as a spreadsheet",
+        ),
+        (
+            {"action": "correct", "label": "1", "changes": {"text": "=cmd|x"}},
+            "changes.text: text that begins",
+        ),
+        ({"action": "comment", "comment": "a\x00b"}, "comment: text holding a control character"),
     ],
 )
 def test_a_malformed_decision_changes_nothing(tmp_path, bundle, kwargs, message) -> None:
@@ -221,5 +229,13 @@ def test_an_export_never_writes_an_item_the_row_rule_refuses(tmp_path, bundle) -
             connection.execute(update(ReviewItem).where(ReviewItem.id == 2).values(gene="=cmd|x!A0"))
         with pytest.raises(
             InputError, match=r"review item 2: a gene that does not begin .*nothing was exported"
+        ):
+            reviewed_export(store)
+        # A label typed freely before corrections were held to the model's classes.
+        with store.engine.begin() as connection:
+            connection.execute(update(ReviewItem).where(ReviewItem.id == 2).values(gene="BRAF"))
+            connection.execute(update(ReviewItem).where(ReviewItem.id == 1).values(label="@SUM(A1)"))
+        with pytest.raises(
+            InputError, match=r"review item 1: its label is text that begins as a spreadsheet"
         ):
             reviewed_export(store)

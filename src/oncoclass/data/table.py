@@ -299,6 +299,23 @@ def gene_problem(gene: str) -> str:
     return ""
 
 
+#: What a cell may not begin with: a spreadsheet runs it as a formula when a curator opens the file.
+FORMULA_START = "=+@"
+#: A control character a free text may not hold: its line breaks and tabs are text (CSV quotes them).
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def text_problem(value: str) -> str:
+    """Why a free-text value an export writes (a label, a statement, a disease, a comment) cannot
+    be written ("" when it can): one that begins as a spreadsheet formula, or holds a control
+    character other than a tab or a line break (a NUL makes the export unreadable)."""
+    if value[:1] and value[0] in FORMULA_START:
+        return "text that begins as a spreadsheet formula (=, + or @)"
+    if _TEXT_CONTROL.search(value):
+        return f"text {CONTROL_PROBLEM.replace(', tab, line break', '')}"
+    return ""
+
+
 #: The longest variation a row may name: CIViC's longest compound profiles are a few hundred
 #: characters; a 50 MB "variation" is a broken file, and every output would repeat it.
 MAX_VARIATION_CHARS = 1000
@@ -311,7 +328,7 @@ def variation_problem(variation: str) -> str:
     (:func:`oncoclass.variation.protein_change`), so it never reaches this rule as a formula."""
     if not variation:
         return "empty variation"
-    if variation[0] in "=+@":
+    if variation[0] in FORMULA_START:
         return "a variation that begins as a spreadsheet formula (=, + or @), not a variant"
     if len(variation) > MAX_VARIATION_CHARS:
         return f"a variation past the limit of {MAX_VARIATION_CHARS:,} characters"

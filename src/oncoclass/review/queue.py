@@ -32,6 +32,7 @@ from oncoclass.data.table import (
     row_problems,
     split_context,
     stored_table,
+    text_problem,
     variation_problem,
 )
 from oncoclass.data.vocab import class_meanings
@@ -485,6 +486,13 @@ def _checked(action: str, label: str, comment: str, changes: dict[str, str]) -> 
         # here would be written by `kb export --reviewed` and by every output of a model trained on it.
         if name in changes and (problem := rule(changes[name])):
             raise ConfigError(f"changes.{name}: {problem}.", field=f"changes.{name}")
+    # Free text is exported too (`kb export --reviewed`): no formula, no NUL.
+    texts = {"label": label.strip(), "comment": comment.strip()} | {
+        f"changes.{k}": v.strip() for k, v in changes.items() if k not in ("gene", "variation")
+    }
+    for name, value in texts.items():
+        if problem := text_problem(value):
+            raise ConfigError(f"{name}: {problem}.", field=name)
     if action == "correct" and not label.strip():
         raise ConfigError("a correction needs a label.", hint="Send the right label (accept agrees).")
     if action == "comment" and not comment.strip():
@@ -740,6 +748,9 @@ def _refuse_unwritable(rows: list[Any]) -> None:
         dtype=object,
     )
     problems = row_problems(table)
+    # A label decided before corrections were held to the model's classes may be any text.
+    labels = pd.Series([text_problem(str(r.label or "")) for r in rows], index=problems.index)
+    problems = problems.where(problems != "", labels.map(lambda p: f"its label is {p}" if p else ""))
     bad = problems[problems != ""]
     if len(bad):
         first = int(bad.index[0])
