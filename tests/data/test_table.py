@@ -186,3 +186,28 @@ def test_a_label_written_as_a_whole_float_is_the_class_written_as_a_whole_number
     frame = pd.DataFrame({"id": list("abcd"), "gene": ["BRAF"] * 4, "variation": ["V600E"] * 4,
                           "label": ["7", "7.0", "7.5", "Oncogenic"]})  # fmt: skip
     assert text_columns(frame)["label"].tolist() == ["7", "7", "7.5", "Oncogenic"]
+
+
+@pytest.mark.parametrize(
+    ("label", "said"),
+    [
+        ("=1+2", "spreadsheet formula"),
+        ("+cmd|x", "spreadsheet formula"),
+        ("@SUM(1)", "spreadsheet formula"),
+        ("a\nb", "control character"),
+        ("a\tb", "control character"),
+        ("prediction", "column predict writes"),
+        ("Text_Source", "column predict writes"),
+        ("id", "column predict writes"),
+    ],
+)
+def test_a_label_that_would_break_an_outputs_columns_is_refused_with_its_row(label: str, said: str) -> None:
+    # A label becomes a column name and cells of predict's, explain's and annotate's outputs.
+    frame = pd.DataFrame(
+        {"id": ["1", "2", "3"], "gene": ["BRAF"] * 3, "variation": ["V600E"] * 3, "label": ["B", label, "B"]}
+    )
+    with pytest.raises(InputError, match=said) as refused:
+        canonicalize(frame, source="f.csv")
+    assert refused.value.row == 3 and "Rename the class" in str(refused.value.hint)
+    frame.loc[1, "label"] = "Likely benign"
+    assert list(canonicalize(frame, source="f.csv")["label"]) == ["B", "Likely benign", "B"]

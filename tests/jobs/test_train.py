@@ -50,3 +50,17 @@ def test_a_model_trained_on_a_civic_field_predicts_reports_and_scores_that_field
     assert scored.returncode == 0 and "36 labelled rows scored" in scored.stdout, scored.stderr
     report = tmp_path / "r.html"
     assert cli(["report", "-m", model, "-i", civic, "-o", report]).returncode == 0
+
+
+def test_a_label_named_like_a_predictions_column_is_refused_before_training(cli, tmp_path: Path) -> None:
+    # Trained on, "prediction" would name a probability column that predict then overwrites with
+    # the top class (and "ID" would be inserted twice): refused with the file and row, nothing written.
+    rows = [("1", "BRAF", "V600E", "B"), ("2", "KRAS", "G12D", "Prediction"), ("3", "TP53", "R175H", "B")]
+    rows += [("4", "EGFR", "L858R", "Prediction")]
+    data = tmp_path / "labels.csv"
+    data.write_text("id,gene,variation,label\n" + "".join(",".join(r) + "\n" for r in rows))
+    model = tmp_path / "m"
+    done = cli(["train", "-i", data, "-m", "lr", "-o", model])
+    assert done.returncode == 2, done.stderr
+    assert "labels.csv, row 3: label 'Prediction' is the name of a column predict writes" in done.stderr
+    assert "Traceback" not in done.stderr and not model.exists()

@@ -63,6 +63,11 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 EVIDENCE, EVIDENCE_TEXT = "evidence", "evidence_text"
 EVIDENCE_IDS, EVIDENCE_CITATIONS, TEXT_SOURCE = "evidence_ids", "evidence_citations", "text_source"
 EVIDENCE_COLUMNS: tuple[str, ...] = (EVIDENCE, EVIDENCE_TEXT, EVIDENCE_IDS, EVIDENCE_CITATIONS, TEXT_SOURCE)
+#: What a predictions file holds beside ``ID`` and one probability column per class.
+PREDICTION, PREDICTION_SET = "prediction", "prediction_set"
+#: Every column of a predictions file that is not a class probability: a label may not be named
+#: like one (its probability column would be overwritten, or ``ID`` inserted twice).
+OUTPUT_COLUMNS: tuple[str, ...] = ("ID", PREDICTION, PREDICTION_SET, TEXT_SOURCE, EVIDENCE_IDS)
 
 
 def without_evidence(table: pd.DataFrame) -> pd.DataFrame:
@@ -316,6 +321,21 @@ def text_problem(value: str) -> str:
     return ""
 
 
+def label_problem(label: str) -> str:
+    """Why ``label`` cannot be learned ("" when it can): the one label rule. A label becomes an
+    output's column name and cells (predict, explain, annotate), so one that begins as a
+    spreadsheet formula would run when a curator opens the file, a control character (a tab or a
+    line break too: a column name is one line) would split the header, and a label named like one of
+    predict's own columns (:data:`OUTPUT_COLUMNS`, any case) would overwrite it."""
+    if label[:1] and label[0] in FORMULA_START:
+        return f"label {_quoted(label)} begins as a spreadsheet formula (=, + or @)"
+    if _CONTROL.search(label):
+        return f"label {_quoted(label)} holds a control character (tab, line break…)"
+    if label.casefold() in {name.casefold() for name in OUTPUT_COLUMNS}:
+        return f"label {_quoted(label)} is the name of a column predict writes"
+    return ""
+
+
 #: The longest variation a row may name: CIViC's longest compound profiles are a few hundred
 #: characters; a 50 MB "variation" is a broken file, and every output would repeat it.
 MAX_VARIATION_CHARS = 1000
@@ -538,6 +558,17 @@ def canonicalize(
                 path=source,
                 row=at(int(unlabeled[0])),
                 hint="Training needs a label on every row.",
+            )
+        # A label is checked once per distinct value (a cohort repeats a few classes).
+        rule = {v: label_problem(v) for v in out[LABEL].unique()}
+        bad = np.flatnonzero(out[LABEL].map(rule).to_numpy() != "")
+        if len(bad):
+            first = int(bad[0])
+            raise InputError(
+                f"{rule[out[LABEL].iloc[first]]}.",
+                path=source,
+                row=at(first),
+                hint="Rename the class (a label becomes a column name and cells of every output).",
             )
     elif require_label:
         raise InputError(

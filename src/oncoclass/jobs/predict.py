@@ -22,6 +22,9 @@ from oncoclass.data.table import (
     GENE,
     ID,
     KEPT_PREFIX,
+    OUTPUT_COLUMNS,
+    PREDICTION,
+    PREDICTION_SET,
     TEXT,
     TEXT_SOURCE,
     VARIATION,
@@ -40,14 +43,11 @@ from oncoclass.progress import Progress
 if TYPE_CHECKING:
     from oncoclass.kb.store import Store
 
-#: What a predictions file holds beside ``ID`` and one probability column per class.
-PREDICTION = "prediction"
-PREDICTION_SET = "prediction_set"
 #: The columns every predictions file has after the probabilities (``prediction_set`` joins them
 #: with ``--coverage``).
 PREDICTION_INFO_COLUMNS: tuple[str, ...] = (PREDICTION, TEXT_SOURCE, EVIDENCE_IDS)
 #: Every column that is not a class probability (what `score` leaves aside).
-NOT_PROBABILITIES: tuple[str, ...] = ("ID", PREDICTION, PREDICTION_SET, TEXT_SOURCE, EVIDENCE_IDS)
+NOT_PROBABILITIES: tuple[str, ...] = OUTPUT_COLUMNS
 #: The coverage whose sets `evaluate` and `train --cv` report (coverage and average size).
 SET_COVERAGE = 0.9
 
