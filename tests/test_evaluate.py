@@ -67,3 +67,36 @@ def test_coverage_accuracy_by_hand() -> None:
     assert (rows[0.65]["rows"], rows[0.65]["accuracy"]) == (3, pytest.approx(2 / 3))
     assert (rows[0.85]["rows"], rows[0.85]["accuracy"]) == (1, 1.0)
     assert rows[0.95]["rows"] == 0 and math.isnan(rows[0.95]["accuracy"])
+
+
+def _tiny(path, per_class: int, classes: int):
+    rows = [f"{i},G{i},V{i}E,c{i % classes}" for i in range(per_class * classes)]
+    path.write_text("id,gene,variation,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_folds_a_class_cannot_fill_are_refused_before_any_fit_with_the_option_to_lower(cli, tmp_path) -> None:
+    # Stratified folds need a class with a row in every fold: scikit-learn's ValueError was an
+    # internal error; the message names the file, the largest class's rows, and the option.
+    data = _tiny(tmp_path / "tiny.csv", per_class=3, classes=2)
+    done = cli(["evaluate", "-i", data, "-m", "lr"])
+    assert done.returncode == 2, done.stderr
+    assert "--folds: " in done.stderr and "tiny.csv: the largest class has 3 row(s)" in done.stderr
+    assert "Ask for 3 folds or fewer" in done.stderr and "internal error" not in done.stderr
+    model = tmp_path / "m"
+    done = cli(
+        [
+            "train",
+            "-i",
+            _tiny(tmp_path / "one.csv", per_class=1, classes=6),
+            "-m",
+            "lr",
+            "--cv",
+            "3",
+            "-o",
+            model,
+        ]
+    )
+    assert done.returncode == 2 and "--cv: " in done.stderr and "has 1 row(s)" in done.stderr
+    assert not model.exists()
+    assert cli(["evaluate", "-i", data, "-m", "lr", "--folds", "3"]).returncode == 0

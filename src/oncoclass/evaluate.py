@@ -189,8 +189,10 @@ def prior_proba(train_labels: np.ndarray, n_rows: int, labels: list[str]) -> np.
 
 
 def splits(
-    labels: np.ndarray, *, folds: int, groups: np.ndarray | None, seed: int
+    labels: np.ndarray, *, folds: int, groups: np.ndarray | None, seed: int, source: str = ""
 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``folds`` cross-validation folds of ``labels`` (stratified, and grouped by ``groups``),
+    refused before any model is fitted where they cannot be made from ``source``'s rows."""
     if folds < 2:
         raise ConfigError(f"cross-validation needs at least 2 folds, not {folds}.", field="folds")
     if len(labels) < folds:
@@ -199,6 +201,17 @@ def splits(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class")
         if groups is None:
+            # Stratified folds need one class with a row in every fold (scikit-learn raises else).
+            largest = int(pd.Series(labels).value_counts().max())
+            if largest < folds:
+                raise ConfigError(
+                    f"{source + ': ' if source else ''}the largest class has {largest} row(s), too "
+                    f"few for {folds} stratified folds.",
+                    field="folds",
+                    hint=f"Ask for {largest} folds or fewer, or add labelled rows."
+                    if largest >= 2
+                    else "Every class has a single row: add labelled rows to cross-validate.",
+                )
             return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(dummy, labels))
         if len(set(groups)) < folds:
             raise TrainingError(f"only {len(set(groups))} groups; cannot make {folds} grouped folds.")

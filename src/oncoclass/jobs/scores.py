@@ -119,7 +119,7 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> Report:
                 path=config.input.path,
             )
         groups = np.asarray(citation, dtype=object)
-    folds = splits(y, folds=config.folds, groups=groups, seed=config.seed)
+    folds = splits(y, folds=config.folds, groups=groups, seed=config.seed, source=str(config.input.path))
     if progress is not None:
         progress.start(len(recipes) * len(folds), "cross-validating")
     prior = np.zeros((len(table), len(labels)))

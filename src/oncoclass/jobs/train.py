@@ -77,7 +77,13 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
     if config.cv_folds:
         if progress is not None:
             progress.start(config.cv_folds, "cross-validating")
-        folds = splits(table[LABEL].to_numpy(), folds=config.cv_folds, groups=None, seed=config.seed)
+        folds = splits(
+            table[LABEL].to_numpy(),
+            folds=config.cv_folds,
+            groups=None,
+            seed=config.seed,
+            source=config.source,
+        )
         oof = cross_validate(model, table, folds=folds, labels=labels, progress=progress)
         sets = cross_conformal(table[LABEL].to_numpy(), oof, folds, labels, SET_COVERAGE)
         cv_metrics = summary(metrics(table[LABEL], oof, labels), folds=config.cv_folds, sets=sets)
