@@ -79,3 +79,15 @@ def test_the_documented_example_is_a_parameter_of_the_default() -> None:
     """The README's and --help's example of --set names a real parameter of the default."""
     name = "with_text__estimator__features__text__tfidf__min_df"
     configure(get_recipe("default").build(), params={name: 3})
+
+
+def test_class_weights_are_keyed_by_the_labels_as_written(cli, tmp_path: Path, synth_files) -> None:
+    # Kaggle's labels are text ("1"…"9") that scikit-learn reads as numbers when it weighs them:
+    # a JSON key "1" was an internal error at fitting. Each key is read as the label it spells.
+    data = ["-i", synth_files["training_variants"]]
+    done = cli(["train", "-m", "lr", *data, "-o", tmp_path / "m", "--set", 'model__class_weight={"1": 5}'])
+    assert done.returncode == 0, done.stderr
+    done = cli(["train", "-m", "lr", *data, "-o", tmp_path / "n", "--set", "model__class_weight={12: 5}"])
+    assert done.returncode == 2 and "internal error" not in done.stderr
+    assert "--set: model__class_weight weighs class '12', which no row is labelled with" in done.stderr
+    assert not (tmp_path / "n").exists()

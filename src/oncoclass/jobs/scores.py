@@ -31,7 +31,7 @@ from oncoclass.jobs.inputs import check_trainable, labelled, load_input
 from oncoclass.jobs.predict import NOT_PROBABILITIES, SET_COVERAGE, conformal_scores, sidecar_target
 from oncoclass.kb.retrieve import with_store
 from oncoclass.models import get_recipe
-from oncoclass.models.params import configure
+from oncoclass.models.params import configure, weigh_classes
 from oncoclass.output import REPORT_SUFFIXES, atomic_write, named_format
 from oncoclass.persist import Bundle
 from oncoclass.progress import Progress
@@ -133,6 +133,7 @@ def evaluate(config: EvaluateConfig, *, progress: Progress = None) -> Report:
         started = time.perf_counter()
         model = configure(recipe.build(), seed=config.seed, n_jobs=config.n_jobs, params=config.params,
                           recipe=recipe.name)  # fmt: skip
+        model = weigh_classes(model, labels)
         params[recipe.name] = _params(model)  # as configured, before any fold is fitted
         oof = cross_validate(model, table, folds=folds, labels=labels, progress=progress)
         seconds[recipe.name] = round(time.perf_counter() - started, 2)

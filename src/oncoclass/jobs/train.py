@@ -32,7 +32,7 @@ from oncoclass.jobs.predict import SET_COVERAGE
 from oncoclass.kb.retrieve import with_store
 from oncoclass.modelcard import model_card
 from oncoclass.models import get_recipe
-from oncoclass.models.params import configure
+from oncoclass.models.params import configure, weigh_classes
 from oncoclass.output import check_output
 from oncoclass.persist import ModelMetadata, TrainingSummary, check_bundle_target, load_bundle, save_bundle
 from oncoclass.progress import Progress
@@ -69,6 +69,7 @@ def train(config: TrainConfig, *, out_dir: str | Path, progress: Progress = None
                       recipe=recipe.name)  # fmt: skip
     table, notes = training_table(config, model)
     labels = check_trainable(table, config.source)
+    model = weigh_classes(model, labels)
     table, evidence = with_store(table, config.kb, training=True)
     notes = notes + rare_label_notes(table)
     started = time.perf_counter()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from oncoclass.errors import ConfigError
 
 
@@ -59,3 +61,37 @@ def configure(
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"cannot set {', '.join(sorted(params or {}))}: {exc}", field="params") from exc
     return model
+
+
+def _sklearn_class_key(label: str) -> object:
+    """The key under which the installed scikit-learn looks ``label`` up in a ``class_weight``
+    dict: the label itself, or (scikit-learn 1.9 reads a class that parses as a whole number as
+    that number) the number."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    one = np.asarray([label], dtype=object)
+    try:
+        compute_class_weight({label: 1.0}, classes=one, y=one)
+        return label
+    except ValueError:
+        return int(label)
+
+
+def weigh_classes(model: Any, labels: list[str]) -> Any:
+    """``model`` with every ``class_weight`` dict (``--set model__class_weight={"1":5}``) keyed
+    as scikit-learn looks its ``labels`` up. Labels are text, and a dict's keys are written as
+    JSON text or Python numbers: each key is read as the label it spells, and one that names no
+    label is refused (scikit-learn would stop at fitting with an error that names no option)."""
+    params = model.get_params(deep=True)
+    weights = {k: v for k, v in params.items() if k.split("__")[-1] == "class_weight" and isinstance(v, dict)}
+    updates: dict[str, dict[object, Any]] = {}
+    for name, given in weights.items():
+        unknown = [str(key) for key in given if str(key) not in labels]
+        if unknown:
+            raise ConfigError(
+                f"{name} weighs class {unknown[0]!r}, which no row is labelled with.",
+                field="params",
+                hint=f"The labels are: {', '.join(labels[:20])}.",
+            )
+        updates[name] = {_sklearn_class_key(str(key)): value for key, value in given.items()}
+    return model.set_params(**updates) if updates else model
