@@ -4,11 +4,12 @@ parsing in oncoclass.config)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
-from oncoclass.config import parse_overrides
+from oncoclass.config import MAX_N_JOBS, parse_overrides
 from oncoclass.errors import ConfigError
 from oncoclass.models import get_recipe
 from oncoclass.models.params import configure
@@ -91,3 +92,26 @@ def test_class_weights_are_keyed_by_the_labels_as_written(cli, tmp_path: Path, s
     assert done.returncode == 2 and "internal error" not in done.stderr
     assert "--set: model__class_weight weighs class '12', which no row is labelled with" in done.stderr
     assert not (tmp_path / "n").exists()
+
+
+def test_inf_and_nan_are_read_as_floats_and_nan_is_refused_by_name() -> None:
+    # "inf" was kept as text ("Got 'inf' instead") while 1e400 was read as infinity.
+    assert parse_overrides(["model__C=inf", "b=-Infinity", "d=info"]) == {
+        "model__C": math.inf, "b": -math.inf, "d": "info",
+    }  # fmt: skip
+    assert math.isnan(parse_overrides(["c=NaN"])["c"])
+    assert (
+        configure(get_recipe("lr").build(), params={"model__C": math.inf}).get_params()["model__C"]
+        == math.inf
+    )
+    with pytest.raises(ConfigError, match="model__C is set to nan") as refused:
+        configure(get_recipe("lr").build(), params=parse_overrides(["model__C=nan"]))
+    assert refused.value.field == "params"
+
+
+def test_a_job_count_set_by_name_has_the_cap_n_jobs_has() -> None:
+    # --n-jobs is capped at MAX_N_JOBS; the same count through --set started 1000 workers.
+    name = next(k for k in get_recipe("default").build().get_params(deep=True) if k.endswith("n_jobs"))
+    with pytest.raises(ConfigError, match=f"{name} is 1000; at most {MAX_N_JOBS}"):
+        configure(get_recipe("default").build(), params={name: 1000})
+    assert configure(get_recipe("default").build(), params={name: 2}).get_params(deep=True)[name] == 2

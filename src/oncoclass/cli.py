@@ -20,7 +20,14 @@ from typing import Annotated, Any
 import typer
 
 from oncoclass import api
-from oncoclass.config import EvaluateConfig, InputSpec, TrainConfig, parse_columns, parse_overrides
+from oncoclass.config import (
+    MAX_N_JOBS,
+    EvaluateConfig,
+    InputSpec,
+    TrainConfig,
+    parse_columns,
+    parse_overrides,
+)
 from oncoclass.errors import ConfigError, OncoclassError, shortened
 from oncoclass.output import (
     REPORT_SUFFIXES,
@@ -84,7 +91,9 @@ SetOpt = Annotated[
 ]
 NJobsOpt = Annotated[
     int | None,
-    typer.Option("--n-jobs", min=1, max=256, help="Fold fits run side by side (default: the recipe's)."),
+    typer.Option(
+        "--n-jobs", min=1, max=MAX_N_JOBS, help="Fold fits run side by side (default: the recipe's)."
+    ),
 ]
 ModelDirOpt = Annotated[Path, typer.Option("--model", "-m", help="Model folder from `oncoclass train`.")]
 TargetOpt = Annotated[

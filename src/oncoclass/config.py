@@ -126,16 +126,26 @@ def parse_columns(spec: str | None) -> dict[str, str]:
     return out
 
 
+#: The most parallel jobs a run may ask for (``--n-jobs``, or any ``n_jobs`` set with ``--set``):
+#: past it a typo (1000 for 10) would start a process or thread per job.
+MAX_N_JOBS = 256
+#: Infinity and not-a-number as text: Python literals do not spell them, though ``1e400`` is inf.
+_FLOAT_WORDS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan"})
+
+
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """``["features__text__min_df=3", "cv=3"]`` → ``{"features__text__min_df": 3, "cv": 3}``.
     A value is read as a Python literal (a number, ``True``, ``None``, a tuple) where it is one,
-    and kept as text otherwise (``kind=tfidf``)."""
+    ``inf`` and ``nan`` as the floats they name, and kept as text otherwise (``kind=tfidf``)."""
     out: dict[str, Any] = {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         name, raw = name.strip(), raw.strip()
         if not sep or not name or not raw:
             raise ConfigError(f"a parameter is set as name=value, not {pair!r}.", field="params")
+        if raw.lower() in _FLOAT_WORDS:
+            out[name] = float(raw)
+            continue
         try:
             out[name] = ast.literal_eval(raw)
         except (ValueError, SyntaxError):

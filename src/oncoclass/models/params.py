@@ -5,11 +5,17 @@ Training saves the overrides in ``config.json``, so a model can be retrained exa
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from oncoclass.config import MAX_N_JOBS
 from oncoclass.errors import ConfigError
+
+
+def _is_jobs(name: str) -> bool:
+    return name == "n_jobs" or name.endswith("__n_jobs")
 
 
 def _depth(name: str) -> int:
@@ -33,7 +39,7 @@ def configure(
     if seed is not None:
         updates |= {k: seed for k in known if k == "random_state" or k.endswith("__random_state")}
     if n_jobs is not None:
-        jobs = [k for k in known if k == "n_jobs" or k.endswith("__n_jobs")]
+        jobs = [k for k in known if _is_jobs(k)]
         if jobs:
             outermost = min(map(_depth, jobs))
             updates |= {k: n_jobs for k in jobs if _depth(k) == outermost}
@@ -47,6 +53,15 @@ def configure(
             hint=(f"Did you mean {', '.join(near)}? " if near else "")
             + "`oncoclass models --params NAME` lists every parameter.",
         )
+    for name, value in (params or {}).items():
+        if isinstance(value, float) and math.isnan(value):
+            raise ConfigError(f"{name} is set to nan, which is no value.", field="params")
+        # The cap --n-jobs has: a job count set by name is the same number of processes.
+        if _is_jobs(name) and isinstance(value, int) and value > MAX_N_JOBS:
+            raise ConfigError(
+                f"{name} is {value}; at most {MAX_N_JOBS} parallel jobs may be asked for.",
+                field="params",
+            )
     updates |= params or {}
     if updates:
         try:
