@@ -1119,3 +1119,41 @@ def test_a_vcf_with_a_byte_order_mark_is_said_to_have_one(cli, tmp_path: Path, d
     done = cli(["annotate", "-m", default_model, "-i", source, "-o", tmp_path / "out.vcf"])
     said = _refused_alone(done, tmp_path, tmp_path / "out.vcf")
     assert "bom.vcf, row 1: begins with a UTF-8 byte-order mark" in said
+
+
+def _many_keys(path: Path, keys: int) -> Path:
+    """A sites-only VCF whose one record (line 3) uses ``keys`` INFO keys its header never declares."""
+    info = ";".join(f"K{i}={i}" for i in range(keys))
+    return _write(
+        path,
+        [
+            "##fileformat=VCFv4.2",
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+            f"7\t1\t.\tA\tT\t.\t.\t{info}",
+        ],
+    )
+
+
+def test_a_record_with_more_info_keys_than_htslib_holds_is_refused_by_its_line(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """70,000 keys in one record failed after 25 s as a record htslib "cannot read" (its count is
+    16 bits); the scan refuses it first, naming the line."""
+    from oncoclass.data import vcf
+
+    monkeypatch.setattr(vcf, "MAX_INFO_KEYS", 30)
+    assert vcf._scan_text(_many_keys(tmp_path / "ok.vcf", 30), "ok.vcf") is not None
+    with pytest.raises(InputError, match=r"row 3: the record has 31 INFO fields, past the limit of 30"):
+        vcf._scan_text(_many_keys(tmp_path / "many.vcf", 31), "many.vcf")
+
+
+def test_the_note_on_undeclared_keys_names_the_first_and_counts_the_rest(tmp_path: Path) -> None:
+    """40,000 undeclared keys made a 509 KB note; it names the first few and counts the others."""
+    from oncoclass.data import vcf
+
+    (note,) = vcf._undeclared_note(vcf._scan_text(_many_keys(tmp_path / "k.vcf", 500), "k.vcf"), "k.vcf")
+    named = ", ".join(f"INFO K{i}" for i in range(vcf.NOTE_KEYS))
+    assert note.startswith(f"k.vcf: {named} and {500 - vcf.NOTE_KEYS:,} more used without a ##INFO")
+    assert "K499" not in note and len(note) < 600
+    (note,) = vcf._undeclared_note(vcf._scan_text(_many_keys(tmp_path / "two.vcf", 2), "two.vcf"), "two.vcf")
+    assert note.startswith("two.vcf: INFO K0, INFO K1 used without")

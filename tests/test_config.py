@@ -42,3 +42,10 @@ def test_settings_refuse_what_cannot_be_honoured() -> None:
     assert parse_columns("gene=Hugo_Symbol, label=Class") == {"gene": "Hugo_Symbol", "label": "Class"}
     with pytest.raises(ConfigError, match="name=column"):
         parse_columns("gene")
+
+
+def test_a_column_mapped_twice_is_refused() -> None:
+    """``label=Class,label=ID`` kept the last pair: the model trained on the IDs as labels."""
+    with pytest.raises(ConfigError, match=r"'label' is mapped twice \(Class, ID\)") as caught:
+        parse_columns("label=Class, label =ID")
+    assert caught.value.field == "columns"

@@ -392,3 +392,38 @@ def test_annotate_gives_the_notes_and_reasons_the_cli_reports(client) -> None:
     notes = json.loads(response.headers["x-oncoclass-notes"])
     assert len(notes) == 1 and notes[0].startswith("the upload: INFO DP used without a ##INFO")
     assert "/tmp" not in response.headers["x-oncoclass-notes"]
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        # The row rule /predict applies to a record's gene and variation.
+        ("gene=JAK2&variation=V617F%00", "query.variation: a variation holding a control character"),
+        ("gene=JAK2&variation=%3D1%2B1", "query.variation: a variation that begins as a spreadsheet formula"),
+        ("gene=%3DHYPERLINK(1)", "query.gene: "),
+        # FastAPI keeps the last of a repeated parameter: the search would be for BRAF, silently.
+        ("gene=JAK2&gene=BRAF", "query.gene: given twice (JAK2, BRAF): give it once"),
+        ("gene=JAK2&limit=1&limit=5", "query.limit: given twice (1, 5)"),
+    ],
+)
+def test_evidence_refuses_what_predict_refuses_and_a_repeated_parameter(
+    kb_bundle_app, params, needle
+) -> None:
+    client, _ = kb_bundle_app
+    response = client.get(f"/evidence?{params}")
+    assert response.status_code == 422 and needle in response.json()["error"], response.text
+
+
+def test_a_batch_with_an_id_twice_is_422_naming_it(client) -> None:
+    """As a file with duplicate IDs is refused: two results answered "a" could not be told apart."""
+    variants = [
+        {"gene": "BRAF", "variation": "V600E", "id": "a"},
+        {"gene": "BRAF", "variation": "V600K"},
+        {"gene": "KRAS", "variation": "G12D", "id": "a"},
+    ]
+    response = client.post("/predict/batch", json={"variants": variants})
+    assert response.status_code == 422, response.text
+    assert "variants: duplicate id 'a' (records 1 and 3)" in response.json()["error"]
+    # Records without an id are answered without one: several are no duplicate.
+    del variants[2]["id"]
+    assert client.post("/predict/batch", json={"variants": variants}).status_code == 200

@@ -1183,7 +1183,50 @@ def command() -> Any:
     a flag's type (``<bool>``) beside it, which reads as if the flag took a value."""
     built = typer.main.get_command(app)
     _flags_without_type(built)
+    _refuse_repeats(built)
     return built
+
+
+def _refuse_repeats(cmd: Any) -> None:
+    """Make every single-valued option of ``cmd`` and its subcommands refuse being given twice:
+    click keeps the last value without a word, which silently drops the first (``-i a.csv -i
+    b.csv`` predicted only b.csv). Options declared ``multiple`` collect every value and flags
+    hold no value, so neither is touched."""
+    build = cmd.make_parser
+
+    def make_parser(ctx: Any) -> Any:
+        parser = build(ctx)
+        if not ctx.resilient_parsing:  # shell completion parses half-typed lines; let it be
+            options = {id(o): o for o in [*parser._long_opt.values(), *parser._short_opt.values()]}
+            for option in options.values():
+                if option.action == "store":
+                    option.process = _once(option, ctx)
+        return parser
+
+    cmd.make_parser = make_parser
+    for sub in getattr(cmd, "commands", {}).values():
+        _refuse_repeats(sub)
+
+
+def _once(option: Any, ctx: Any) -> Any:
+    """``option``'s parser step, refusing a second value for it."""
+    store = option.process
+
+    def process(value: Any, state: Any) -> None:
+        if option.dest in state.opts:
+            name = (option._long_opts or option._short_opts)[0]
+            given = ", ".join(_shown(v) for v in (state.opts[option.dest], value))
+            raise _click_errors().UsageError(f"{name} was given twice ({given}): give it once", ctx)
+        store(value, state)
+
+    return process
+
+
+def _shown(value: Any) -> str:
+    """An option's value as the one line of an error shows it (a tuple for an option of several
+    values; a line break would split the line)."""
+    text = " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    return shortened(text.replace("\n", "\\n").replace("\r", "\\r"), 200)
 
 
 def _flags_without_type(cmd: Any) -> None:

@@ -122,7 +122,14 @@ def parse_columns(spec: str | None) -> dict[str, str]:
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise ConfigError(f"a column mapping is name=column pairs, not {part!r}.", field="columns")
-        out[key.strip()] = value.strip()
+        key = key.strip()
+        if key in out:
+            # Keeping the last would silently read another column than the one first named.
+            raise ConfigError(
+                f"{key!r} is mapped twice ({out[key]}, {value.strip()}): map each name to one column.",
+                field="columns",
+            )
+        out[key] = value.strip()
     return out
 
 

@@ -19,18 +19,19 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from oncoclass import __version__
+from oncoclass.data.table import first_duplicate, gene_problem, variation_problem
 from oncoclass.errors import AuthError, ConfigError, ConflictError, InputError, OncoclassError, TooLarge
 from oncoclass.explain import explain
 from oncoclass.jobs.predict import predict_records
@@ -40,6 +41,7 @@ from oncoclass.kb.store import open_store
 from oncoclass.persist import Bundle
 from oncoclass.routes.deps import StoreDep
 from oncoclass.settings import get_settings
+from oncoclass.variation import protein_change
 
 log = logging.getLogger("oncoclass.service")
 
@@ -189,6 +191,22 @@ class VariantIn(RequestModel):
 class BatchIn(RequestModel):
     variants: list[VariantIn] = Field(min_length=1)
 
+    @field_validator("variants")
+    @classmethod
+    def _unique_ids(cls, variants: list[VariantIn]) -> list[VariantIn]:
+        # As in a file: two results with one id could not be told apart. Records without an id
+        # are answered with none, so only the ids given are compared.
+        given = [(i, v.id) for i, v in enumerate(variants) if v.id is not None]
+        if (at := first_duplicate([id for _, id in given])) is not None:
+            id = given[at][1]
+            first = next(i for i, other in given if other == id)
+            raise PydanticCustomError(
+                "duplicate_id",
+                "duplicate id {id} (records {first} and {second}): ids must be unique",
+                {"id": repr(id), "first": first + 1, "second": given[at][0] + 1},
+            )
+        return variants
+
 
 class ExplainIn(VariantIn):
     classes: list[str] = Field(default_factory=list, description="Classes to explain besides the top one.")
@@ -250,6 +268,33 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 class BatchOut(BaseModel):
     predictions: list[PredictionOut]
     model_id: str
+
+
+def _row_rule(rule: Any) -> Any:
+    """A query parameter checked by the row rule a record's field is (``rule``: gene_problem or
+    variation_problem), on the value as a record's is read: stripped, a protein change in HGVS
+    read as such. An empty variation (a search by gene alone) is left to the parameter's own default."""
+
+    def check(value: str) -> str:
+        read = protein_change(value.strip())
+        if read and (problem := rule(read)):
+            raise PydanticCustomError("row_rule", "{problem}", {"problem": problem})
+        return value
+
+    return AfterValidator(check)
+
+
+def _single_query_values(request: Request) -> None:
+    """Refuse a query parameter given twice: FastAPI keeps the last value (``?gene=JAK2&gene=BRAF``
+    searched BRAF without a word). No route takes a list in its query."""
+    seen: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name in seen:
+            shown = ", ".join(log_safe(v, 100) for v in (seen[name], value))
+            raise RequestValidationError(
+                [{"loc": ("query", name), "msg": f"given twice ({shown}): give it once", "type": "repeated"}]
+            )
+        seen[name] = value
 
 
 def _error(status: int, message: str, hint: str | None = None) -> JSONResponse:
@@ -636,6 +681,7 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
         docs_url=None,
         redoc_url=None,
         responses=ERROR_RESPONSES,
+        dependencies=[Depends(_single_query_values)],
     )
     app.state.bundle = bundle
     app.state.settings = settings
@@ -730,8 +776,14 @@ def create_app(bundle: Bundle, settings: ServiceSettings | None = None) -> FastA
 
     @app.get("/evidence", response_model=list[HitOut], responses={404: {"model": ErrorOut}})
     def evidence(
-        gene: Annotated[str, Query(min_length=1, max_length=100, pattern=r"\S", examples=["BRAF"])],
-        variation: Annotated[str, Query(max_length=300, examples=["V600E"])] = "",
+        gene: Annotated[
+            str,
+            Query(min_length=1, max_length=100, pattern=r"\S", examples=["BRAF"]),
+            _row_rule(gene_problem),
+        ],
+        variation: Annotated[
+            str, Query(max_length=300, examples=["V600E"]), _row_rule(variation_problem)
+        ] = "",
         disease: Annotated[str, Query(max_length=1000)] = "",
         # Bounded so that the whole URL, each character percent-encoded as up to 12 bytes, stays
         # under what the HTTP parser accepts (about 64 KB): a longer one is refused before the app.

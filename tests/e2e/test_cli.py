@@ -129,6 +129,34 @@ def test_the_command_line_refused_in_one_line(cli, args: list[str], line: str) -
     assert len(result.stderr.strip().splitlines()) == 1 and "─" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["predict", "-m", "m", "-i", "k20.csv", "-i", "one.csv", "-o", "o.csv"],
+            "error: --input was given twice (k20.csv, one.csv): give it once.",
+        ),
+        (["predict", "-m", "A", "--model", "B", "-i", "x.csv"], "error: --model was given twice (A, B): "),
+        (["kb", "search", "--kb", "a.db", "--kb", "b.db", "x"], "error: --kb was given twice (a.db, b.db): "),
+        (
+            ["train", "-i", "x.csv", "-o", "m", "--columns", "a=b", "--columns=c=d"],
+            "error: --columns was given",
+        ),
+    ],
+)
+def test_an_option_given_twice_is_refused(cli, args: list[str], line: str) -> None:
+    """Click keeps an option's last value: the first file given would be dropped without a word."""
+    result = cli(args)
+    assert result.returncode == 2 and result.stderr.startswith(line), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_repeatable_option_may_be_repeated(cli, tmp_path: Path) -> None:
+    """--set (declared multiple) collects every value: its refusal is about the input, not a repeat."""
+    result = cli(["train", "-i", tmp_path / "none.csv", "-o", tmp_path / "m", "--set", "a=1", "--set", "b=2"])
+    assert result.returncode == 2 and "twice" not in result.stderr, result.stderr
+
+
 def test_an_output_refused_is_named_by_the_option_given(cli, tmp_path: Path, synth_files) -> None:
     """The library names the output (its field); the command line says the option the user gave."""
     variants = synth_files["training_variants"]

@@ -416,6 +416,14 @@ def row_problems(table: pd.DataFrame, as_read: pd.DataFrame | None = None) -> pd
     return problems
 
 
+def first_duplicate(ids: Iterable[object]) -> int | None:
+    """The position of the first id that repeats an earlier one (None when each is unique): the
+    one rule for duplicate ids, in a file's rows and in the service's batch of records."""
+    series = ids if isinstance(ids, pd.Series) else pd.Series(list(ids), dtype=object)
+    duplicated = np.flatnonzero(series.duplicated().to_numpy())
+    return int(duplicated[0]) if len(duplicated) else None
+
+
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -541,9 +549,7 @@ def canonicalize(
     out = text_columns(frame)
     at = row_of if row_of is not None else (lambda position: position + row_offset)
     refuse_row_problems(out, row_problems(out, as_read), source=source, row_of=at)
-    duplicated = out.index[out[ID].duplicated()]
-    if len(duplicated):
-        first = int(duplicated[0])
+    if (first := first_duplicate(out[ID])) is not None:
         raise InputError(
             f"duplicate id {out[ID].iloc[first]!r}.",
             path=source,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import os
 import re
 from dataclasses import dataclass, field
@@ -39,6 +40,12 @@ _CONSEQUENCE = {"CSQ": "Consequence", "ANN": "Annotation"}
 #: The columns every VCF header line names, in order, before FORMAT and the samples.
 _FIXED = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 _DECLARED = re.compile(r"##(INFO|FORMAT|FILTER)=<ID=([^,>]+)")
+#: The most INFO fields one record may hold. htslib keeps a record's count in 16 bits (65,535) and
+#: past it fails with a code that reads as a damaged record; each undeclared key also costs a header
+#: line, declared one at a time. Real records hold tens (a VEP CSQ holds its fields in one).
+MAX_INFO_KEYS = 10_000
+#: How many undeclared keys the note names before it only counts the rest.
+NOTE_KEYS = 20
 
 
 @dataclass
@@ -138,7 +145,17 @@ def _scan_once(name: str, path: str, mtime_ns: int, size: int, inode: int) -> _T
                     if key not in ("", ".", "PASS") and ("FILTER", key) not in text.declared:
                         text.undeclared.setdefault(("FILTER", key), False)
             if len(fields) > 7:
-                for item in fields[7].split(";"):
+                items = fields[7].split(";")
+                if len(items) > MAX_INFO_KEYS:
+                    raise InputError(
+                        f"the record has {len(items):,} INFO fields, past the limit of "
+                        f"{MAX_INFO_KEYS:,} in one record (htslib holds at most 65,535).",
+                        path=path,
+                        row=number,
+                        hint="Split the values among fewer keys, or drop the keys predictions do not "
+                        "need (bcftools annotate -x).",
+                    )
+                for item in items:
                     key, equals, _ = item.partition("=")
                     if key not in ("", ".") and ("INFO", key) not in text.declared:
                         had = text.undeclared.get(("INFO", key), False)
@@ -206,7 +223,10 @@ def _declare(reader: Any, text: _Text | None) -> None:
 def _undeclared_note(text: _Text | None, path: str | Path) -> list[str]:
     if not text or not text.undeclared:
         return []
-    keys = ", ".join(f"{kind} {key}" for kind, key in text.undeclared)
+    # A file may use thousands: the note stays one readable line.
+    named = [f"{kind} {key}" for kind, key in itertools.islice(text.undeclared, NOTE_KEYS)]
+    more = len(text.undeclared) - len(named)
+    keys = ", ".join(named) + (f" and {more:,} more" if more else "")
     return [
         f"{path}: {keys} used without a ##INFO/##FORMAT/##FILTER header line; declared in the "
         "output's header (as bcftools does; INFO and FORMAT values read as text). Add the header "
