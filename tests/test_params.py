@@ -21,6 +21,8 @@ def test_values_are_read_as_literals_where_they_are_one() -> None:
     }  # fmt: skip
     with pytest.raises(ConfigError, match="name=value"):
         parse_overrides(["oops"])
+    with pytest.raises(ConfigError, match="model__C is set twice"):  # the last one won, silently
+        parse_overrides(["model__C=1", "model__C=2"])
 
 
 def test_the_seed_reaches_every_random_step_and_n_jobs_only_the_outermost() -> None:

@@ -150,6 +150,8 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
         name, raw = name.strip(), raw.strip()
         if not sep or not name or not raw:
             raise ConfigError(f"a parameter is set as name=value, not {pair!r}.", field="params")
+        if name in out:  # the last would win without a word, as a repeated option did
+            raise ConfigError(f"{name} is set twice: set each parameter once.", field="params")
         if raw.lower() in _FLOAT_WORDS:
             out[name] = float(raw)
             continue
