@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
@@ -196,9 +197,11 @@ def _bring_up(store: Store, *, create: bool) -> None:
     one in) before anything is written: a user's own tables are never migrated into."""
     from alembic.script import ScriptDirectory
 
+    config = _alembic_config()
+    script = ScriptDirectory.from_config(config)
     tables = sorted(inspect(store.engine).get_table_names())
     revision = current_revision(store) if "alembic_version" in tables else None
-    known = {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+    known = {rev.revision for rev in script.walk_revisions()}
     ours = revision in known or (
         # A newer oncoclass's revision, beside the tables every store has.
         revision is not None and {"items", "releases"} <= set(tables)
@@ -215,7 +218,14 @@ def _bring_up(store: Store, *, create: bool) -> None:
         raise StoreError(
             f"{store.shown} holds no evidence store.", hint="Build one with `oncoclass kb import`."
         )
-    upgrade(store)
+    # A store from a *newer* oncoclass is refused rather than guessed at.
+    if revision is not None and revision not in known:
+        raise StoreError(
+            f"the store at {store.shown} has schema {revision}, newer than this oncoclass knows.",
+            hint="Upgrade oncoclass, or use another store.",
+        )
+    if revision != script.get_current_head():
+        _upgrade(store, config)
 
 
 def _alembic_config():  # type: ignore[no-untyped-def]
@@ -256,23 +266,10 @@ def db_reason(exc: SQLAlchemyError) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
-def upgrade(store: Store) -> None:
-    """Bring the schema to this version's head. A store from a *newer* oncoclass is refused rather
-    than guessed at."""
+def _upgrade(store: Store, config: Any) -> None:
+    """Bring the schema to this version's head (:func:`_bring_up` has read where it stands)."""
     from alembic import command
-    from alembic.script import ScriptDirectory
 
-    config = _alembic_config()
-    script = ScriptDirectory.from_config(config)
-    known = {rev.revision for rev in script.walk_revisions()}
-    revision = current_revision(store)
-    if revision is not None and revision not in known:
-        raise StoreError(
-            f"the store at {store.shown} has schema {revision}, newer than this oncoclass knows.",
-            hint="Upgrade oncoclass, or use another store.",
-        )
-    if revision == script.get_current_head():
-        return
     # One transaction (SQLite and PostgreSQL both have transactional DDL): a migration that fails
     # leaves the store as it was, not half of a schema.
     engine = _migration_engine(store)
