@@ -280,7 +280,7 @@ class GeneKindFeatures(TransformerMixin, BaseEstimator):
             raise ValueError(f"shrinkage must be above 0, not {self.shrinkage}.")
         genes, roles, totals = self._counts(X)
         # Each gene once: a gene with many training rows is not a more typical gene.
-        first = sorted({gene: row for row, gene in reversed(list(enumerate(genes)))}.values())
+        first = np.unique(np.asarray(genes, dtype=object), return_index=True)[1]
         self.used_ = bool(totals[first].sum() > 0)
         self.mix_ = (
             roles[first].sum(axis=0) / totals[first].sum() if self.used_ else np.zeros(len(GENE_ROLES))
