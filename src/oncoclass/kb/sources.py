@@ -59,8 +59,9 @@ class SourceData:
 BUILT_IN_SOURCES: tuple[str, ...] = ("civic", "civic-variants", "civic-genes", "hotspots", "kaggle", "table")
 #: Curated releases whose IDs are the curators' own: a later release may move an item to another
 #: variant (CIViC re-curates evidence: a profile corrected, a variant split), and the item is
-#: still the one its ID names, so the update is taken. A user's table's ID naming another
-#: variant is refused instead (:func:`oncoclass.kb.load.import_path`): there, it is two rows.
+#: still the one its ID names, so the update is taken without a word. A user's table's item
+#: moved so is taken too, and said (:func:`oncoclass.kb.load.import_prepared`): there, it may be
+#: a corrected typo or two rows given one ID.
 RECURATED_SOURCES: frozenset[str] = frozenset({"civic", "civic-variants", "civic-genes"})
 
 
